@@ -1,0 +1,81 @@
+import { AxiosAdapter, AxiosError, AxiosHeaders, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { Dispatcher } from 'undici';
+
+/**
+ * An axios adapter over an undici dispatcher (a keep-alive Pool per appliance).
+ * axios stays the client API (interceptors, typed errors); undici is the transport, measured at
+ * about twice the throughput of axios's http adapter on this workload (issue #2's table).
+ * It never retries: whether a request may be sent again is the caller's decision (runs must not be).
+ * Statuses are not judged here: the instance's validateStatus decides, as with any axios adapter.
+ */
+export function undiciAdapter(dispatcher: Dispatcher): AxiosAdapter {
+  return async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+    const url = new URL(axiosUri(config));
+    const controller = new AbortController();
+    const external = config.signal as AbortSignal | undefined;
+    const onExternalAbort = () => controller.abort(new AxiosError('canceled', AxiosError.ERR_CANCELED, config));
+    external?.addEventListener?.('abort', onExternalAbort, { once: true });
+    const timer =
+      config.timeout && config.timeout > 0
+        ? setTimeout(
+            () =>
+              controller.abort(new AxiosError(`timeout of ${config.timeout}ms exceeded`, AxiosError.ETIMEDOUT, config)),
+            config.timeout,
+          )
+        : undefined;
+    try {
+      const response = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod,
+        headers: plainHeaders(config.headers),
+        body: config.data as string | Buffer | undefined,
+        signal: controller.signal,
+      });
+      const text = await response.body.text();
+      const result: AxiosResponse = {
+        data: text,
+        status: response.statusCode,
+        statusText: '',
+        headers: new AxiosHeaders(response.headers as Record<string, string>),
+        config,
+        request: undefined,
+      };
+      const valid = config.validateStatus ? config.validateStatus(response.statusCode) : true;
+      if (!valid) {
+        throw new AxiosError(
+          `Request failed with status code ${response.statusCode}`,
+          response.statusCode >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST,
+          config,
+          undefined,
+          result,
+        );
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof AxiosError) throw error;
+      if (controller.signal.aborted && controller.signal.reason instanceof AxiosError) throw controller.signal.reason;
+      const code = (error as { code?: string }).code;
+      const wrapped = new AxiosError((error as Error).message, code, config);
+      wrapped.cause = error as Error;
+      throw wrapped;
+    } finally {
+      if (timer) clearTimeout(timer);
+      external?.removeEventListener?.('abort', onExternalAbort);
+    }
+  };
+}
+
+function axiosUri(config: InternalAxiosRequestConfig): string {
+  const base = config.baseURL ?? '';
+  const path = config.url ?? '';
+  return /^https?:\/\//.test(path) ? path : `${base.replace(/\/+$/, '')}${path}`;
+}
+
+function plainHeaders(headers: InternalAxiosRequestConfig['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(AxiosHeaders.from(headers).toJSON())) {
+    if (value !== undefined && value !== null) out[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return out;
+}

@@ -1,0 +1,246 @@
+import axios, { AxiosInstance, AxiosResponse } from 'axios';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import type { ApplianceConfig } from '../config/gateway-config.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import { VapiOperation, vapiErrorToGatewayError } from '../problems/vapi-error-map.js';
+import { tlsConnector } from './tls-connector.js';
+import { isTimeout, transportError } from './transport-errors.js';
+import { undiciAdapter } from './undici-axios-adapter.js';
+import { VapiSession } from './vapi-session.js';
+
+/** The appliance's BackupJobStatus, as vAPI sends it (snake_case). */
+export interface VapiJobStatus {
+  id: string;
+  state: string;
+  progress: number;
+  start_time?: string;
+  end_time?: string;
+  messages?: { id?: string; default_message?: string; args?: unknown[] }[];
+  [other: string]: unknown;
+}
+
+interface Call extends VapiOperation {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  requestId?: string;
+  /** Reads may be retried after a network failure; a run never is (it may have started a backup). */
+  idempotent: boolean;
+  /** For `detail` when a run's outcome is unknown. */
+  startsBackup?: boolean;
+}
+
+const READ_RETRY_DELAYS_MS = [100, 300];
+const SESSION_HEADER = 'vmware-api-session-id';
+
+/**
+ * A vAPI client for one appliance: its own keep-alive pool and TLS trust, one shared session,
+ * one replay after a 401 (the appliance refused the request unexecuted) and no other replay of a run.
+ * Only this folder talks HTTP to appliances; failures leave it as GatewayErrors.
+ */
+export class VapiClient {
+  readonly id: string;
+  private readonly pool: Pool;
+  private readonly http: AxiosInstance;
+  private readonly session: VapiSession;
+  private closed = false;
+
+  constructor(
+    private readonly config: ApplianceConfig,
+    private readonly logger: Logger,
+  ) {
+    this.id = config.id;
+    const origin = new URL(config.url).origin;
+    this.pool = new Pool(origin, {
+      connect: tlsConnector(config.tls),
+      // Shorter than any appliance's idle timeout, so we never reuse a socket it is closing (vapi-notes.md).
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 15_000,
+      connections: 64,
+    });
+    this.http = axios.create({
+      baseURL: config.url.replace(/\/+$/, ''),
+      timeout: config.timeoutMs,
+      adapter: undiciAdapter(this.pool),
+      maxRedirects: 0,
+      responseType: 'text',
+      // We parse ourselves: an error page from a proxy must not hide the HTTP status behind a parse error.
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      headers: { accept: 'application/json' },
+    });
+    // Kept in a closure, never on an object that might be logged.
+    const basic = `Basic ${Buffer.from(`${config.username}:${config.password}`).toString('base64')}`;
+    this.session = new VapiSession(() => this.login(basic));
+  }
+
+  runSchedule(schedule: string, comment: string | undefined, requestId?: string): Promise<VapiJobStatus> {
+    return this.call<VapiJobStatus>({
+      method: 'POST',
+      path: `/api/appliance/recovery/backup/schedules/${encodeURIComponent(schedule)}?action=run`,
+      body: comment === undefined ? undefined : { comment },
+      requestId,
+      idempotent: false,
+      startsBackup: true,
+      appliance: this.id,
+      description: `run backup schedule ${schedule}`,
+      notFound: 'SCHEDULE_NOT_FOUND',
+    }).then((job) => assertJob(job, this.id, true));
+  }
+
+  getJob(jobId: string, requestId?: string): Promise<VapiJobStatus> {
+    return this.call<VapiJobStatus>({
+      method: 'GET',
+      path: `/api/appliance/recovery/backup/job/${encodeURIComponent(jobId)}`,
+      requestId,
+      idempotent: true,
+      appliance: this.id,
+      description: `read backup job ${jobId}`,
+      notFound: 'JOB_NOT_FOUND',
+    }).then((job) => assertJob(job, this.id));
+  }
+
+  /** True while we hold a session on the appliance. */
+  get hasSession(): boolean {
+    return this.session.active;
+  }
+
+  /** Ends our session on the appliance (vCenter caps them) and closes the pool. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const token = this.session.take();
+    if (token !== undefined) {
+      try {
+        const response = await this.http.delete('/api/session', {
+          headers: { [SESSION_HEADER]: token },
+          timeout: 5_000,
+        });
+        this.logger.info({ appliance: this.id, status: response.status }, 'appliance session logged out');
+      } catch (error) {
+        this.logger.warn(
+          { appliance: this.id, cause: (error as { code?: string }).code },
+          'appliance session logout failed',
+        );
+      }
+    }
+    await this.pool.close().catch(() => undefined);
+  }
+
+  private async call<T>(call: Call): Promise<T> {
+    if (this.closed)
+      throw new GatewayError('SERVICE_UNAVAILABLE', 'The gateway is shutting down.', { appliance: this.id });
+    const token = await this.session.current();
+    let response = await this.exchange(call, token);
+    if (response.status === 401) {
+      // The session expired or was evicted: the appliance refused the request without running it,
+      // so this is the one case where a run may be sent again. Once.
+      this.session.invalidate(token);
+      const fresh = await this.session.current();
+      response = await this.exchange(call, fresh);
+      if (response.status === 401) {
+        this.session.invalidate(fresh);
+        throw new GatewayError(
+          'APPLIANCE_AUTH_FAILED',
+          `Appliance ${this.id} refused the gateway's session right after a fresh login; its service account may have been disabled.`,
+          { appliance: this.id },
+        );
+      }
+    }
+    const body = parseJson(response.data);
+    if (response.status >= 200 && response.status < 300) {
+      if (body === MALFORMED) throw this.malformed(call);
+      return body as T;
+    }
+    throw vapiErrorToGatewayError(response.status, body === MALFORMED ? undefined : body, call);
+  }
+
+  private async exchange(call: Call, token: string): Promise<AxiosResponse<string>> {
+    const headers: Record<string, string> = { [SESSION_HEADER]: token };
+    if (call.requestId) headers['x-request-id'] = call.requestId;
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    const data = call.body === undefined ? undefined : JSON.stringify(call.body);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.http.request<string>({ method: call.method, url: call.path, headers, data });
+      } catch (error) {
+        const retry = call.idempotent && !isTimeout(error) && attempt < READ_RETRY_DELAYS_MS.length;
+        if (!retry) {
+          throw transportError(error, {
+            appliance: this.id,
+            timeoutMs: this.config.timeoutMs,
+            description: call.description,
+            mayHaveStartedBackup: call.startsBackup === true,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAYS_MS[attempt]));
+      }
+    }
+  }
+
+  private async login(basic: string): Promise<string> {
+    const operation: VapiOperation = { appliance: this.id, description: 'log in', notFound: 'APPLIANCE_ERROR' };
+    let response: AxiosResponse<string>;
+    try {
+      response = await this.http.post<string>('/api/session', undefined, { headers: { authorization: basic } });
+    } catch (error) {
+      throw transportError(error, { ...operation, timeoutMs: this.config.timeoutMs, mayHaveStartedBackup: false });
+    }
+    const body = parseJson(response.data);
+    if (response.status === 201 || response.status === 200) {
+      if (typeof body !== 'string' || body.length === 0) throw this.malformed({ ...operation, description: 'log in' });
+      this.logger.info({ appliance: this.id }, 'appliance session created');
+      return body;
+    }
+    const error = vapiErrorToGatewayError(response.status, body === MALFORMED ? undefined : body, operation);
+    if (response.status === 401) {
+      throw new GatewayError(
+        'APPLIANCE_AUTH_FAILED',
+        `Appliance ${this.id} rejected the gateway's service account; check its username and password in the gateway configuration.`,
+        error.details,
+      );
+    }
+    throw error;
+  }
+
+  private malformed(operation: VapiOperation & { startsBackup?: boolean }): GatewayError {
+    const hint = operation.startsBackup
+      ? " The backup may have started: check the appliance's backup jobs before running it again."
+      : '';
+    return new GatewayError(
+      'APPLIANCE_ERROR',
+      `Appliance ${this.id} sent a malformed answer when asked to ${operation.description}.${hint}`,
+      { appliance: this.id },
+    );
+  }
+}
+
+const MALFORMED = Symbol('malformed');
+
+function parseJson(text: unknown): unknown {
+  if (typeof text !== 'string' || text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return MALFORMED;
+  }
+}
+
+function assertJob(job: unknown, appliance: string, afterRun = false): VapiJobStatus {
+  const record = job as Partial<VapiJobStatus> | null;
+  if (
+    record === null ||
+    typeof record !== 'object' ||
+    typeof record.id !== 'string' ||
+    typeof record.state !== 'string'
+  ) {
+    const hint = afterRun
+      ? " The backup may have started: check the appliance's backup jobs before running it again."
+      : '';
+    throw new GatewayError('APPLIANCE_ERROR', `Appliance ${appliance} answered without a backup job status.${hint}`, {
+      appliance,
+    });
+  }
+  return record as VapiJobStatus;
+}

@@ -1,0 +1,81 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { RequireScope, TargetAppliance } from '../auth/auth.decorators.js';
+import { RequestId } from '../common/request-id.js';
+import { ApiProblems } from '../problems/api-problems.decorator.js';
+import { BackupsService } from './backups.service.js';
+import { JobStatusDto, RunAcceptedDto } from './dto/job.dto.js';
+import {
+  ApplianceJobParams,
+  ApplianceScheduleParams,
+  ScheduleParams,
+  TargetApplianceQuery,
+} from './dto/path-params.dto.js';
+import { RunScheduleDto } from './dto/run-schedule.dto.js';
+
+const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 502, 503, 504];
+const LOCATION = { name: 'Location', description: 'The job: /appliances/{applianceId}/backups/jobs/{jobId}' };
+
+@ApiTags('backups')
+@ApiHeader({
+  name: 'X-Request-Id',
+  required: false,
+  description: 'Your correlation id (≤128 of [A-Za-z0-9._-]); echoed and sent upstream',
+})
+@Controller()
+export class BackupsController {
+  constructor(private readonly backups: BackupsService) {}
+
+  @Post('appliances/:applianceId/backups/schedules/:scheduleId/run')
+  @HttpCode(202)
+  @RequireScope('backups:run')
+  @ApiOperation({ summary: 'Run a backup schedule on an appliance', operationId: 'runSchedule' })
+  @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
+  @ApiProblems(...RUN_PROBLEMS)
+  async run(
+    @Param() params: ApplianceScheduleParams,
+    @Body() body: RunScheduleDto,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RunAcceptedDto> {
+    return this.accepted(reply, await this.backups.run(params.applianceId, params.scheduleId, body.comment, requestId));
+  }
+
+  @Post('backups/schedules/:scheduleId/run')
+  @HttpCode(202)
+  @RequireScope('backups:run')
+  @ApiOperation({
+    summary: 'Run a backup schedule on the default appliance (or ?appliance=)',
+    operationId: 'runScheduleOnDefaultAppliance',
+  })
+  @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
+  @ApiProblems(...RUN_PROBLEMS)
+  async runOnDefault(
+    @Param() params: ScheduleParams,
+    @Query() _query: TargetApplianceQuery,
+    @TargetAppliance() appliance: string,
+    @Body() body: RunScheduleDto,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RunAcceptedDto> {
+    return this.accepted(reply, await this.backups.run(appliance, params.scheduleId, body.comment, requestId));
+  }
+
+  @Get('appliances/:applianceId/backups/jobs/:jobId')
+  @RequireScope('backups:read')
+  @ApiOperation({ summary: "A backup job's current status", operationId: 'getJob' })
+  @ApiOkResponse({ type: JobStatusDto })
+  @ApiProblems(400, 404, 502, 503, 504)
+  job(@Param() params: ApplianceJobParams, @RequestId() requestId: string): Promise<JobStatusDto> {
+    return this.backups.job(params.applianceId, params.jobId, requestId);
+  }
+
+  private accepted(reply: FastifyReply, result: RunAcceptedDto): RunAcceptedDto {
+    reply.header(
+      'location',
+      `/appliances/${encodeURIComponent(result.appliance)}/backups/jobs/${encodeURIComponent(result.job.id)}`,
+    );
+    return result;
+  }
+}

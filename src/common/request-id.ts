@@ -1,0 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * Fastify's genReqId: keep a caller's sane `X-Request-Id` so one id follows the call through their
+ * systems, ours and the appliance's logs; otherwise mint a UUID. Anything else is not trusted into logs.
+ */
+export function requestIdFor(request: IncomingMessage): string {
+  const inbound = request.headers['x-request-id'];
+  return typeof inbound === 'string' && SANE_REQUEST_ID.test(inbound) ? inbound : randomUUID();
+}
+
+export const RequestId = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
+  return context.switchToHttp().getRequest<FastifyRequest>().id;
+});

@@ -1,0 +1,209 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { ID_PATTERN } from '../common/identifier.js';
+
+/** Algorithms a caller's JWT may be signed with; `none` is never accepted. */
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+] as const;
+export const JWT_ALGORITHMS = [...ASYMMETRIC_ALGORITHMS, 'HS256'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+export class JwtConfig {
+  @IsString()
+  @MinLength(1)
+  issuer!: string;
+
+  @IsString()
+  @MinLength(1)
+  audience!: string;
+
+  @IsOptional()
+  @IsUrl(URL_OPTIONS, { message: 'must be an http(s) URL' })
+  jwksUri?: string;
+
+  @IsOptional()
+  @IsString()
+  publicKeyFile?: string;
+
+  /** Shared secret for HS256; only honoured when set explicitly. */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters (HS256 needs a strong secret)' })
+  secret?: string;
+
+  @IsOptional()
+  @IsArray()
+  @IsIn(JWT_ALGORITHMS as unknown as string[], {
+    each: true,
+    message: `each value must be one of ${JWT_ALGORITHMS.join(', ')}`,
+  })
+  algorithms?: JwtAlgorithm[];
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600)
+  clockToleranceSeconds = 30;
+
+  /** Minimum seconds between two JWKS fetches triggered by an unknown `kid`. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  jwksRefetchIntervalSeconds = 30;
+}
+
+export class ApiKeyConfig {
+  @IsString()
+  @Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })
+  id!: string;
+
+  @IsString()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'must be the SHA-256 of the key, 64 hex characters' })
+  sha256!: string;
+
+  @IsArray()
+  @IsString({ each: true })
+  scopes!: string[];
+
+  @IsOptional()
+  @IsString()
+  name?: string;
+}
+
+export class AuthConfig {
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => JwtConfig)
+  jwt?: JwtConfig;
+
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => ApiKeyConfig)
+  apiKeys: ApiKeyConfig[] = [];
+}
+
+export class TlsConfig {
+  @IsOptional()
+  @IsString()
+  caFile?: string;
+
+  /** SHA-256 of the appliance's leaf certificate, hex with or without colons. */
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, {
+    message: 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)',
+  })
+  fingerprint?: string;
+
+  @IsOptional()
+  @IsBoolean()
+  insecure = false;
+}
+
+export class ApplianceConfig {
+  @IsString()
+  @Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })
+  id!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @IsUrl(URL_OPTIONS, { message: 'must be a URL (http:// or https://)' })
+  url!: string;
+
+  @IsString()
+  @MinLength(1)
+  username!: string;
+
+  @IsString()
+  @MinLength(1)
+  password!: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  timeoutMs = 10_000;
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  tags: string[] = [];
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TlsConfig)
+  tls: TlsConfig = new TlsConfig();
+}
+
+export class LoggingConfig {
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  level = 'info';
+}
+
+export class GatewayConfig {
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  port = 3000;
+
+  @IsOptional()
+  @IsString()
+  host = '0.0.0.0';
+
+  @ValidateNested()
+  @Type(() => AuthConfig)
+  auth!: AuthConfig;
+
+  @IsArray()
+  @ArrayUnique((a: ApplianceConfig) => a?.id, { message: 'appliance ids must be unique' })
+  @ValidateNested({ each: true })
+  @Type(() => ApplianceConfig)
+  appliances!: ApplianceConfig[];
+
+  @IsOptional()
+  @IsString()
+  defaultAppliance?: string;
+
+  /** How long in-flight requests may take to finish after SIGTERM before we exit anyway. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(300_000)
+  shutdownGraceMs = 10_000;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LoggingConfig)
+  logging: LoggingConfig = new LoggingConfig();
+}

@@ -1,0 +1,34 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PROBLEM_CODES } from './problem-codes.js';
+
+class FieldErrorDto {
+  @ApiProperty({ example: 'comment' }) field!: string;
+  @ApiProperty({ example: 'comment must be shorter than or equal to 1000 characters' }) message!: string;
+}
+
+class UpstreamMessageDto {
+  @ApiProperty({ example: 'com.vmware.applmgmt.err_backup_in_progress' }) id!: string;
+  @ApiProperty({ example: 'A backup or restore is already in progress.' }) message!: string;
+  @ApiProperty({ type: [String] }) args!: string[];
+}
+
+class UpstreamDto {
+  @ApiProperty({ example: 400, description: "The appliance's HTTP status" }) status!: number;
+  @ApiPropertyOptional({ example: 'FEATURE_IN_USE', description: 'vAPI `error_type`, when the appliance sent one' })
+  errorType?: string;
+  @ApiProperty({ type: [UpstreamMessageDto] }) messages!: UpstreamMessageDto[];
+}
+
+/** RFC 9457 problem document, as every error of ours is sent (`application/problem+json`). */
+export class ProblemDocument {
+  @ApiProperty({ example: '/problems/backup-in-progress' }) type!: string;
+  @ApiProperty({ example: 'A backup or restore is already running' }) title!: string;
+  @ApiProperty({ example: 409 }) status!: number;
+  @ApiProperty({ example: 'Appliance vc-a is already running a backup or restore.' }) detail!: string;
+  @ApiProperty({ example: '/appliances/vc-a/backups/schedules/default/run' }) instance!: string;
+  @ApiProperty({ enum: PROBLEM_CODES, example: 'BACKUP_IN_PROGRESS' }) code!: string;
+  @ApiProperty({ example: '3f0c9a52-4d0e-4d8e-9a51-0f3b2f8e7a11' }) requestId!: string;
+  @ApiPropertyOptional({ example: 'vc-a' }) appliance?: string;
+  @ApiPropertyOptional({ type: [FieldErrorDto] }) errors?: FieldErrorDto[];
+  @ApiPropertyOptional({ type: UpstreamDto }) upstream?: UpstreamDto;
+}

@@ -1,0 +1,108 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../logging/logger.js';
+import { GatewayError } from './gateway-error.js';
+import { PROBLEM_TABLE, ProblemCode, problemType } from './problem-codes.js';
+
+/** HTTP statuses raised by Nest or Fastify themselves (routing, body parsing) → our codes. */
+const FRAMEWORK_STATUS: Record<number, ProblemCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * The one place errors become responses: every failure, whoever raised it, leaves as an RFC 9457
+ * problem document with a stable `code` and the request id. Unknown errors are logged with their
+ * stack here and reach the caller as a bare INTERNAL_ERROR, never with internals.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(@Inject(PINO_LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const error = this.toGatewayError(exception, request);
+    sendProblem(request, reply, error);
+  }
+
+  toGatewayError(exception: unknown, request: FastifyRequest): GatewayError {
+    if (exception instanceof GatewayError) {
+      if (exception.status >= 500) {
+        this.logger.warn(
+          {
+            requestId: request.id,
+            code: exception.code,
+            appliance: exception.details.appliance,
+            cause: causeCode(exception),
+          },
+          exception.detail,
+        );
+      }
+      return exception;
+    }
+    const status = frameworkStatus(exception);
+    const code = status === undefined ? undefined : FRAMEWORK_STATUS[status];
+    if (code !== undefined) return new GatewayError(code, frameworkDetail(exception, code));
+    this.logger.error({ requestId: request.id, err: exception }, 'unhandled error');
+    return new GatewayError(
+      'INTERNAL_ERROR',
+      'The gateway failed to handle this request; the request id identifies it in our logs.',
+    );
+  }
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: GatewayError): void {
+  const { appliance, errors, upstream, retryAfter } = error.details;
+  const body = {
+    type: problemType(error.code),
+    title: PROBLEM_TABLE[error.code].title,
+    status: error.status,
+    detail: error.detail,
+    instance: request.url.split('?')[0],
+    code: error.code,
+    requestId: request.id,
+    ...(appliance !== undefined && { appliance }),
+    ...(errors !== undefined && { errors }),
+    ...(upstream !== undefined && { upstream }),
+  };
+  if (error.status === 401) {
+    const presented = request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined;
+    reply.header(
+      'www-authenticate',
+      presented ? 'Bearer realm="backup-gateway", error="invalid_token"' : 'Bearer realm="backup-gateway"',
+    );
+  }
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  reply
+    .status(error.status)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .send(JSON.stringify(body));
+}
+
+function frameworkStatus(exception: unknown): number | undefined {
+  if (exception instanceof HttpException) return exception.getStatus();
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+  return typeof statusCode === 'number' ? statusCode : undefined;
+}
+
+/** Fastify's own messages are safe and useful (e.g. "Body cannot be empty when content-type is set to 'application/json'"). */
+function frameworkDetail(exception: unknown, code: ProblemCode): string {
+  if (code === 'NOT_FOUND') return 'No route matches this method and path.';
+  if (code === 'PAYLOAD_TOO_LARGE') return 'The request body exceeds the limit of 16 KiB.';
+  if (code === 'UNSUPPORTED_MEDIA_TYPE') return 'Send the request body as application/json.';
+  const message = exception instanceof Error ? exception.message : '';
+  return message || PROBLEM_TABLE[code].title;
+}
+
+function causeCode(error: GatewayError): string | undefined {
+  const cause = error.cause as { code?: unknown } | undefined;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+}

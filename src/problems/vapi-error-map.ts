@@ -1,0 +1,84 @@
+import { GatewayError, UpstreamSummary } from './gateway-error.js';
+import { ProblemCode } from './problem-codes.js';
+
+/** What the operation was, so a vAPI NOT_FOUND can say which thing was missing. */
+export interface VapiOperation {
+  appliance: string;
+  /** e.g. `run schedule daily`; used in `detail`. */
+  description: string;
+  notFound: 'SCHEDULE_NOT_FOUND' | 'JOB_NOT_FOUND' | 'APPLIANCE_ERROR';
+}
+
+/**
+ * vAPI `error_type` → our code. Mapped on `error_type` first because several meanings share HTTP 400
+ * (vapi-notes.md); `NOT_FOUND` resolves per operation. Anything else the appliance refuses is APPLIANCE_REJECTED.
+ */
+const BY_ERROR_TYPE: Record<string, ProblemCode | 'NOT_FOUND'> = {
+  NOT_FOUND: 'NOT_FOUND',
+  FEATURE_IN_USE: 'BACKUP_IN_PROGRESS',
+  UNAUTHENTICATED: 'APPLIANCE_AUTH_FAILED',
+  UNAUTHORIZED: 'APPLIANCE_PERMISSION_DENIED',
+  SERVICE_UNAVAILABLE: 'APPLIANCE_UNAVAILABLE',
+  TIMED_OUT: 'APPLIANCE_TIMEOUT',
+  ERROR: 'APPLIANCE_ERROR',
+  INTERNAL_SERVER_ERROR: 'APPLIANCE_ERROR',
+  OPERATION_NOT_FOUND: 'APPLIANCE_ERROR',
+};
+
+/** Old appliances may omit `error_type`: fall back to the HTTP status. */
+function byStatus(status: number): ProblemCode | 'NOT_FOUND' {
+  if (status === 401) return 'APPLIANCE_AUTH_FAILED';
+  if (status === 403) return 'APPLIANCE_PERMISSION_DENIED';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 503) return 'APPLIANCE_UNAVAILABLE';
+  if (status === 504) return 'APPLIANCE_TIMEOUT';
+  if (status >= 400 && status < 500) return 'APPLIANCE_REJECTED';
+  return 'APPLIANCE_ERROR';
+}
+
+export function classifyVapiError(status: number, errorType: string | undefined): ProblemCode | 'NOT_FOUND' {
+  if (errorType !== undefined && errorType in BY_ERROR_TYPE) return BY_ERROR_TYPE[errorType];
+  if (errorType !== undefined && status >= 400 && status < 500) return 'APPLIANCE_REJECTED';
+  return byStatus(status);
+}
+
+/** Retry-After we suggest when the appliance is unavailable and said nothing better. */
+const RETRY_AFTER_SECONDS = 30;
+
+const SESSION_LIMIT_MESSAGE = 'com.vmware.vapi.endpoint.failedToLoginMaxUserSessionCountReached';
+
+/** Turns an appliance's error answer into the GatewayError a caller sees. */
+export function vapiErrorToGatewayError(status: number, body: unknown, operation: VapiOperation): GatewayError {
+  const upstream = summarizeUpstream(status, body);
+  const classified = classifyVapiError(status, upstream.errorType);
+  const code = classified === 'NOT_FOUND' ? operation.notFound : classified;
+  const said = upstream.messages[0]?.message;
+  const suffix = said ? `: ${said}` : ` (HTTP ${status}${upstream.errorType ? ` ${upstream.errorType}` : ''})`;
+  let detail = `Appliance ${operation.appliance} refused to ${operation.description}${suffix}`;
+  if (upstream.messages.some((m) => m.id === SESSION_LIMIT_MESSAGE)) {
+    detail = `Appliance ${operation.appliance} has reached its limit of concurrent API sessions; other tools are holding sessions open. Retry later or ask its administrator to end idle sessions.`;
+  }
+  return new GatewayError(code, detail, {
+    appliance: operation.appliance,
+    upstream,
+    retryAfter: code === 'APPLIANCE_UNAVAILABLE' ? RETRY_AFTER_SECONDS : undefined,
+  });
+}
+
+/** Keeps only what a caller may see of a vAPI error body: type and the message stack. */
+export function summarizeUpstream(status: number, body: unknown): UpstreamSummary {
+  const record = isRecord(body) ? body : {};
+  const errorType = typeof record.error_type === 'string' ? record.error_type : undefined;
+  const messages = Array.isArray(record.messages)
+    ? record.messages.filter(isRecord).map((m) => ({
+        id: typeof m.id === 'string' ? m.id : '',
+        message: typeof m.default_message === 'string' ? m.default_message : '',
+        args: Array.isArray(m.args) ? m.args.map(String) : [],
+      }))
+    : [];
+  return { status, errorType, messages };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
