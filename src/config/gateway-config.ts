@@ -164,6 +164,41 @@ export class ApplianceConfig {
   tls: TlsConfig = new TlsConfig();
 }
 
+export class AuditSqliteConfig {
+  @IsOptional()
+  @IsString()
+  path = 'data/audit.db';
+}
+
+export class AuditPostgresConfig {
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+  url!: string;
+}
+
+export class AuditConfig {
+  /** `sqlite` (embedded default) or `postgres` (several gateway replicas share one chain). */
+  @IsOptional()
+  @IsIn(['sqlite', 'postgres'])
+  store: 'sqlite' | 'postgres' = 'sqlite';
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuditSqliteConfig)
+  sqlite: AuditSqliteConfig = new AuditSqliteConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuditPostgresConfig)
+  postgres?: AuditPostgresConfig;
+
+  /** Entries older than this are purged daily; the chain stays verifiable from the oldest kept entry. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  retentionDays?: number;
+}
+
 export class LoggingConfig {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -206,4 +241,9 @@ export class GatewayConfig {
   @ValidateNested()
   @Type(() => LoggingConfig)
   logging: LoggingConfig = new LoggingConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuditConfig)
+  audit: AuditConfig = new AuditConfig();
 }

@@ -117,6 +117,9 @@ function crossFieldProblems(config: GatewayConfig): string[] {
       problems.push(`appliances[${index}].tls.insecure: cannot be combined with caFile or fingerprint`);
     }
   });
+  if (config.audit.store === 'postgres' && config.audit.postgres === undefined) {
+    problems.push('audit.postgres.url: required when audit.store is postgres');
+  }
   if (config.defaultAppliance !== undefined && !config.appliances.some((a) => a.id === config.defaultAppliance)) {
     problems.push(`defaultAppliance: ${config.defaultAppliance} is not one of the configured appliances`);
   }
