@@ -24,6 +24,7 @@ export const PROBLEM_TABLE = {
   APPLIANCE_UNAVAILABLE: { status: 503, title: 'The appliance is unavailable' },
   APPLIANCE_TLS_ERROR: { status: 502, title: "The appliance's TLS certificate was not trusted" },
   APPLIANCE_TIMEOUT: { status: 504, title: 'The appliance did not answer in time' },
+  AUDIT_UNAVAILABLE: { status: 503, title: 'The audit trail cannot be written; nothing was sent to the appliance' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'The gateway is shutting down or not ready' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
