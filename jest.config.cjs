@@ -6,7 +6,7 @@ module.exports = {
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: {
-    '^.+\\.ts$': [
+    '^.+\\.(ts|js)$': [
       '@swc/jest',
       {
         jsc: {
@@ -14,11 +14,14 @@ module.exports = {
           transform: { legacyDecorator: true, decoratorMetadata: true },
           target: 'es2022',
         },
-        module: { type: 'es6' },
       },
     ],
   },
   extensionsToTreatAsEsm: ['.ts'],
+  // On Node 20, CommonJS packages may require() ESM-only ones (Node 20.19 allows it; Jest's own loader
+  // only from Node 24.9). SWC compiles those few to CommonJS when they are required: without an explicit
+  // module type, @swc/jest emits ES modules where Jest imports and CommonJS where it requires.
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   // Sources import siblings as './x.js' (Node ESM); jest resolves them to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,

@@ -18,7 +18,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKeyProvider: (_request, rawJwt, done) => {
-        resolver.resolve(kidOf(rawJwt)).then(
+        resolver.resolve(headerOf(rawJwt)).then(
           // jsonwebtoken verifies with a KeyObject as it does with a PEM; passport-jwt's types predate that.
           (key) => done(null, key as unknown as string),
           () => done(new Error('no key to verify the token')),
@@ -50,13 +50,15 @@ function stringClaim(claims: Record<string, unknown>, name: string): string | un
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function kidOf(rawJwt: string): string | undefined {
+/** Only to pick the key; jsonwebtoken checks the signature and the algorithm allowlist afterwards. */
+function headerOf(rawJwt: string): { alg?: string; kid?: string } {
   try {
-    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
-      kid?: unknown;
+    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    return {
+      alg: typeof header.alg === 'string' ? header.alg : undefined,
+      kid: typeof header.kid === 'string' ? header.kid : undefined,
     };
-    return typeof header.kid === 'string' ? header.kid : undefined;
   } catch {
-    return undefined;
+    return {};
   }
 }

@@ -20,12 +20,9 @@ interface SigningKey {
 }
 
 function keyPair(kid: string, alg: string): SigningKey {
+  // PS256 signs with an ordinary RSA key (Node cannot export 'rsa-pss' keys as JWK).
   const pair =
-    alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : alg === 'PS256'
-        ? generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
-        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid, alg, ...pair };
 }
 
