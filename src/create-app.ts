@@ -18,6 +18,8 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 export async function createApp(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    // Long ids must reach our validation (400 naming the field), not Fastify's 414.
+    maxParamLength: 512,
     genReqId: requestIdFor,
     requestIdHeader: false,
     logger: false,

@@ -37,7 +37,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const env: NodeJS.ProcessEnv = { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD };
   const document = {
     auth: {
-      jwt: idp.jwtConfig(),
+      jwt: idp.jwtConfig({ jwksRefetchIntervalSeconds: 1 }),
       apiKeys: [
         { id: 'nightly-cron', sha256: sha256Hex(API_KEY), scopes: ['backups:run', 'backups:read'] },
         { id: 'dashboard', sha256: sha256Hex(READ_ONLY_API_KEY), scopes: ['backups:read:vc-a'] },

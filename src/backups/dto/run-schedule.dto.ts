@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength, ValidateIf } from 'class-validator';
 
 export class RunScheduleDto {
   @ApiPropertyOptional({
@@ -7,7 +7,8 @@ export class RunScheduleDto {
     description: "Forwarded as the appliance's backup comment",
     example: 'before upgrade to 8.0.3',
   })
-  @IsOptional()
+  // Absent is fine; null is not (@IsOptional would let null through as if absent).
+  @ValidateIf((dto: RunScheduleDto) => dto.comment !== undefined)
   @IsString()
   @MaxLength(1000)
   comment?: string;
