@@ -7,11 +7,11 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, problems: string[], path = ''): unknown {
   if (typeof value === 'string') {
-    return value.replace(REFERENCE, (_match, name: string) => {
+    return value.replace(REFERENCE, (match, name: string) => {
       const replacement = env[name];
       if (replacement === undefined) {
         problems.push(`${path || '(root)'}: environment variable ${name} is not set`);
-        return '';
+        return match; // left as written: the problem above is the one to report
       }
       return replacement;
     });

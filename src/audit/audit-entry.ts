@@ -1,0 +1,130 @@
+/**
+ * The audit trail's vocabulary. An entry is append-only and hash-chained (audit-chain.ts); absent values are
+ * stored and hashed as `null`, never omitted, so every entry has the same shape. Nothing here may ever hold a
+ * credential: the actor is who called, not how they proved it.
+ */
+
+export const AUDIT_ACTIONS = ['backup.schedule.run'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Like Kubernetes audit stages: `requested` before anything reaches the appliance, `completed` once the outcome is known. */
+export const AUDIT_STAGES = ['requested', 'completed'] as const;
+export type AuditStage = (typeof AUDIT_STAGES)[number];
+
+export const AUDIT_OUTCOMES = ['accepted', 'denied', 'rejected', 'failed', 'unknown'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export const AUTH_METHODS = ['jwt', 'apiKey'] as const;
+
+export interface AuditActor {
+  subject: string;
+  name?: string;
+  clientId?: string;
+  authMethod: 'jwt' | 'apiKey';
+  ip: string;
+  userAgent?: string;
+}
+
+/** What the caller of AuditService.recordRequested knows before the run is sent. */
+export interface AuditRequestedInput {
+  requestId: string;
+  action: AuditAction;
+  actor: AuditActor;
+  appliance: string;
+  schedule: string;
+  comment?: string;
+  /** Set when the run is one of several started by one fleet request. */
+  fleetRequestId?: string;
+}
+
+export interface AuditCompletedInput {
+  requestId: string;
+  action: AuditAction;
+  actor: AuditActor;
+  appliance: string;
+  schedule: string;
+  comment?: string;
+  outcome: AuditOutcome;
+  httpStatus: number;
+  /** The problem code we answered with, if any. */
+  code?: string;
+  jobId?: string;
+  durationMs: number;
+}
+
+/** A 403 of ours: nothing was ever going to reach the appliance. `outcome` may be omitted; it is always `denied`. */
+export type AuditDeniedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome'> & { outcome?: 'denied' };
+
+/** The actor as stored: every field present, `null` when unknown. */
+export interface StoredActor {
+  subject: string;
+  name: string | null;
+  clientId: string | null;
+  authMethod: 'jwt' | 'apiKey';
+  ip: string;
+  userAgent: string | null;
+}
+
+/** An entry before the store places it in the chain (it assigns `seq`, `prevHash` and `hash`). */
+export interface AuditDraft {
+  id: string;
+  /** ISO 8601 UTC with milliseconds, when the service was told (not when a retried write landed). */
+  time: string;
+  stage: AuditStage;
+  requestId: string;
+  action: AuditAction;
+  actor: StoredActor;
+  appliance: string;
+  schedule: string;
+  comment: string | null;
+  /** Only on `completed` entries. */
+  outcome: AuditOutcome | null;
+  httpStatus: number | null;
+  code: string | null;
+  jobId: string | null;
+  durationMs: number | null;
+  fleetRequestId: string | null;
+  /** On a `completed` entry: the id of the `requested` entry it completes (null for a denial, which has none). */
+  requestedId: string | null;
+}
+
+/** Everything the hash covers: the draft, its position, and the previous entry's hash. */
+export interface AuditEntryBody extends AuditDraft {
+  /** Position in the chain: 1, 2, 3... without gaps. */
+  seq: number;
+  prevHash: string;
+}
+
+export interface AuditEntry extends AuditEntryBody {
+  /** SHA-256 (hex) of the canonical serialisation of the body (audit-chain.ts). */
+  hash: string;
+}
+
+/**
+ * An entry as readers get it (GET /audit/events): the stored entry plus `finalOutcome`, derived at read time and
+ * not covered by the hash. On a `completed` entry it is the entry's own outcome; on a `requested` entry it is the
+ * outcome of the `completed` entry that names it in `requestedId`, or `unknown` while there is none (the run is
+ * still in flight, or the process died before it learnt the outcome).
+ */
+export interface AuditEvent extends AuditEntry {
+  finalOutcome: AuditOutcome;
+}
+
+/** What GET /audit/events can filter on. `outcome` matches `finalOutcome`. `since` inclusive, `until` exclusive. */
+export interface AuditFilter {
+  appliance?: string;
+  /** Restricts to these appliances (a caller holding only `audit:read:{applianceId}` scopes); empty: nothing. */
+  appliances?: readonly string[];
+  actor?: string;
+  schedule?: string;
+  outcome?: AuditOutcome;
+  stage?: AuditStage;
+  /** ISO 8601 UTC, normalised with Date#toISOString so it compares as text with stored times. */
+  since?: string;
+  until?: string;
+  requestId?: string;
+}
+
+export type VerifyResult =
+  | { ok: true; count: number }
+  | { ok: false; count: number; firstBad: { id: string; reason: 'hash' | 'link' } };

@@ -1,0 +1,126 @@
+/**
+ * The one schema both stores share, written with kysely's schema builder so each dialect gets its own DDL, and
+ * applied at start-up by kysely's Migrator (which serialises concurrent start-ups: an advisory lock on PostgreSQL).
+ * Migrations are append-only: never edit one that has shipped, add the next.
+ */
+import { type ColumnType, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { GENESIS_HASH } from './audit-chain.js';
+
+/** PostgreSQL returns int8 as a string; the stores convert with Number() (seq stays far below 2^53). */
+type Int8 = ColumnType<number | string, number, number>;
+
+export interface AuditEntriesTable {
+  seq: Int8;
+  id: string;
+  time: string;
+  stage: string;
+  request_id: string;
+  action: string;
+  actor_subject: string;
+  actor_name: string | null;
+  actor_client_id: string | null;
+  actor_auth_method: string;
+  actor_ip: string;
+  actor_user_agent: string | null;
+  appliance: string;
+  schedule: string;
+  comment: string | null;
+  outcome: string | null;
+  http_status: number | null;
+  code: string | null;
+  job_id: string | null;
+  duration_ms: number | null;
+  fleet_request_id: string | null;
+  requested_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Exactly one row (id 1): the newest entry and the retention anchor. Appends lock it to serialise writers. */
+export interface AuditChainHeadTable {
+  id: number;
+  last_seq: Int8;
+  last_id: string | null;
+  last_hash: string;
+  anchor_seq: Int8;
+  anchor_hash: string;
+}
+
+export interface AuditDatabase {
+  audit_entries: AuditEntriesTable;
+  audit_chain_head: AuditChainHeadTable;
+}
+
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-audit-entries': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // `time` is ISO 8601 text (toISOString), not a timestamp type: it round-trips byte for byte, so the hash
+      // still matches after a read, and it sorts and compares as text identically in both dialects.
+      await db.schema
+        .createTable('audit_entries')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('actor_subject', 'text', (c) => c.notNull())
+        .addColumn('actor_name', 'text')
+        .addColumn('actor_client_id', 'text')
+        .addColumn('actor_auth_method', 'text', (c) => c.notNull())
+        .addColumn('actor_ip', 'text', (c) => c.notNull())
+        .addColumn('actor_user_agent', 'text')
+        .addColumn('appliance', 'text', (c) => c.notNull())
+        .addColumn('schedule', 'text', (c) => c.notNull())
+        .addColumn('comment', 'text')
+        .addColumn('outcome', 'text')
+        .addColumn('http_status', 'integer')
+        .addColumn('code', 'text')
+        .addColumn('job_id', 'text')
+        .addColumn('duration_ms', 'integer')
+        .addColumn('fleet_request_id', 'text')
+        .addColumn('requested_id', 'text')
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      // Filters walk newest first by seq; these let the common ones do so without scanning the table.
+      await db.schema.createIndex('audit_entries_appliance_seq').on('audit_entries').columns(['appliance', 'seq']).execute();
+      await db.schema.createIndex('audit_entries_actor_seq').on('audit_entries').columns(['actor_subject', 'seq']).execute();
+      await db.schema.createIndex('audit_entries_request_id').on('audit_entries').column('request_id').execute();
+      await db.schema.createIndex('audit_entries_time').on('audit_entries').column('time').execute();
+      await db.schema.createIndex('audit_entries_requested_id').on('audit_entries').column('requested_id').execute();
+
+      await db.schema
+        .createTable('audit_chain_head')
+        .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
+        .addColumn('last_seq', 'bigint', (c) => c.notNull())
+        .addColumn('last_id', 'text')
+        .addColumn('last_hash', 'text', (c) => c.notNull())
+        .addColumn('anchor_seq', 'bigint', (c) => c.notNull())
+        .addColumn('anchor_hash', 'text', (c) => c.notNull())
+        .execute();
+      await sql`INSERT INTO audit_chain_head (id, last_seq, last_id, last_hash, anchor_seq, anchor_hash)
+                VALUES (1, 0, NULL, ${GENESIS_HASH}, 0, ${GENESIS_HASH})`.execute(db);
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Brings the schema up to date; throws with the failing migration's error. */
+export async function migrateAuditSchema(db: Kysely<AuditDatabase>, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'audit_migration',
+    migrationLockTableName: 'audit_migration_lock',
+    ...(schema !== undefined && { migrationTableSchema: schema }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`audit schema migration ${failed ?? '(setup)'} failed: ${(error as Error).message ?? error}`, {
+      cause: error,
+    });
+  }
+}

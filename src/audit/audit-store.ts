@@ -1,0 +1,32 @@
+import type { ChainSource } from './audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter } from './audit-entry.js';
+
+export const AUDIT_STORE = Symbol('AUDIT_STORE');
+
+export interface PurgeResult {
+  deleted: number;
+  /** The chain now starts after this seq, linking to `anchorHash`. */
+  anchorSeq: number;
+  anchorHash: string;
+}
+
+/**
+ * Where the chain lives: SQLite (one gateway) or PostgreSQL (several replicas), one schema, one behaviour.
+ * `append` is the only write besides the retention purge; both run serialised, in this process (a promise queue)
+ * and across processes (a lock on the chain head row), so the chain stays linear and `seq` has no gaps.
+ */
+export interface AuditStore extends ChainSource {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Connects and runs the schema migrations. May be called again after a failure. */
+  open(): Promise<void>;
+  /** Waits for queued writes, then disconnects. */
+  close(): Promise<void>;
+  /** Places the draft after the current head, durably; resolves with the sealed entry once committed. */
+  append(draft: AuditDraft): Promise<AuditEntry>;
+  /** Newest first; `beforeSeq` is the keyset cursor (exclusive). */
+  query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]>;
+  /** Deletes the longest prefix of the chain older than `cutoff` (ISO 8601 UTC) and moves the anchor after it. */
+  purgeBefore(cutoff: string): Promise<PurgeResult>;
+  /** A cheap round trip; throws when the store is unusable. */
+  ping(): Promise<void>;
+}

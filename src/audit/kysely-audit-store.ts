@@ -1,0 +1,264 @@
+import { type ExpressionBuilder, type Insertable, Kysely, type Selectable, sql } from 'kysely';
+import { type ChainHead, sealEntry } from './audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome } from './audit-entry.js';
+import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
+import type { AuditStore, PurgeResult } from './audit-store.js';
+
+/** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
+const PURGE_BATCH = 5000;
+
+type Entries = ExpressionBuilder<AuditDatabase & { e: AuditEntriesTable }, 'e'>;
+
+/**
+ * Everything the two stores share: the queries (kysely compiles them per dialect), the append and purge
+ * transactions, row mapping. A dialect supplies the connection, the migrations and how a write transaction
+ * takes the chain lock.
+ */
+export abstract class KyselyAuditStore implements AuditStore {
+  abstract readonly kind: 'sqlite' | 'postgres';
+  private db: Kysely<AuditDatabase> | undefined;
+  /** In-process serialisation of writes: one append at a time per store, in call order. */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  /** A connected Kysely instance (pool or database file opened, pragmas set). */
+  protected abstract connect(): Promise<Kysely<AuditDatabase>>;
+  /** Schema migrations, before the store is used. */
+  protected abstract migrate(db: Kysely<AuditDatabase>): Promise<void>;
+  /**
+   * Runs `work` in a transaction that holds the chain's write lock from its first statement to its commit, so
+   * writers in other processes wait instead of forking the chain.
+   */
+  protected abstract inWriteTransaction<T>(
+    db: Kysely<AuditDatabase>,
+    work: (trx: Kysely<AuditDatabase>) => Promise<T>,
+  ): Promise<T>;
+
+  /** The head as the writer that holds the lock sees it. PostgreSQL adds FOR UPDATE. */
+  protected async lockHead(trx: Kysely<AuditDatabase>): Promise<ChainHead> {
+    return toHead(await trx.selectFrom('audit_chain_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow());
+  }
+
+  async open(): Promise<void> {
+    if (this.db) return;
+    const db = await this.connect();
+    try {
+      await this.migrate(db);
+    } catch (error) {
+      await db.destroy().catch(() => undefined);
+      throw error;
+    }
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    const db = this.db;
+    if (!db) return;
+    await this.writes;
+    this.db = undefined;
+    await db.destroy();
+  }
+
+  append(draft: AuditDraft): Promise<AuditEntry> {
+    return this.serialise(() =>
+      this.inWriteTransaction(this.connected(), async (trx) => {
+        const head = await this.lockHead(trx);
+        // Idempotent by id: a retry after a commit whose acknowledgement was lost must not write the entry twice.
+        const existing = await trx.selectFrom('audit_entries').selectAll().where('id', '=', draft.id).executeTakeFirst();
+        if (existing) return fromRow(existing);
+        const entry = sealEntry(draft, { seq: head.lastSeq, hash: head.lastHash });
+        await trx.insertInto('audit_entries').values(toRow(entry)).execute();
+        await trx
+          .updateTable('audit_chain_head')
+          .set({ last_seq: entry.seq, last_id: entry.id, last_hash: entry.hash })
+          .where('id', '=', 1)
+          .execute();
+        return entry;
+      }),
+    );
+  }
+
+  async query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]> {
+    if (filter.appliances?.length === 0) return [];
+    let query = this.connected()
+      .selectFrom('audit_entries as e')
+      .selectAll('e')
+      .select((eb) => finalOutcome(eb).as('final_outcome'));
+    if (filter.appliance !== undefined) query = query.where('e.appliance', '=', filter.appliance);
+    if (filter.appliances !== undefined) query = query.where('e.appliance', 'in', [...filter.appliances]);
+    if (filter.actor !== undefined) query = query.where('e.actor_subject', '=', filter.actor);
+    if (filter.schedule !== undefined) query = query.where('e.schedule', '=', filter.schedule);
+    if (filter.stage !== undefined) query = query.where('e.stage', '=', filter.stage);
+    if (filter.requestId !== undefined) query = query.where('e.request_id', '=', filter.requestId);
+    if (filter.since !== undefined) query = query.where('e.time', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('e.time', '<', filter.until);
+    const outcome = filter.outcome;
+    if (outcome !== undefined) query = query.where((eb) => eb(finalOutcome(eb), '=', outcome));
+    if (page.beforeSeq !== undefined) query = query.where('e.seq', '<', page.beforeSeq);
+    const rows = await query.orderBy('e.seq', 'desc').limit(page.limit).execute();
+    return rows.map((row) => ({ ...fromRow(row), finalOutcome: row.final_outcome as AuditOutcome }));
+  }
+
+  async head(): Promise<ChainHead> {
+    const row = await this.connected()
+      .selectFrom('audit_chain_head')
+      .selectAll()
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
+    return toHead(row);
+  }
+
+  async entriesBetween(afterSeq: number, upToSeq: number, limit: number): Promise<AuditEntry[]> {
+    const rows = await this.connected()
+      .selectFrom('audit_entries')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .where('seq', '<=', upToSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  async purgeBefore(cutoff: string): Promise<PurgeResult> {
+    let deleted = 0;
+    for (;;) {
+      const step = await this.serialise(() =>
+        this.inWriteTransaction(this.connected(), async (trx) => {
+          const head = await this.lockHead(trx);
+          const oldest = await trx
+            .selectFrom('audit_entries')
+            .select(['seq', 'time', 'hash'])
+            .where('seq', '>', head.anchorSeq)
+            .orderBy('seq', 'asc')
+            .limit(PURGE_BATCH)
+            .execute();
+          // Only a prefix of the chain may go, or it would no longer verify: stop at the first entry to keep,
+          // even if some later one is older (a retried write keeps its original time).
+          const keep = oldest.findIndex((row) => row.time >= cutoff);
+          const last = oldest[(keep === -1 ? oldest.length : keep) - 1];
+          if (!last) return { deleted: 0, more: false, anchorSeq: head.anchorSeq, anchorHash: head.anchorHash };
+          const anchorSeq = Number(last.seq);
+          const result = await trx.deleteFrom('audit_entries').where('seq', '<=', anchorSeq).executeTakeFirst();
+          await trx
+            .updateTable('audit_chain_head')
+            .set({ anchor_seq: anchorSeq, anchor_hash: last.hash })
+            .where('id', '=', 1)
+            .execute();
+          const more = keep === -1 && oldest.length === PURGE_BATCH;
+          return { deleted: Number(result.numDeletedRows), more, anchorSeq, anchorHash: last.hash };
+        }),
+      );
+      deleted += step.deleted;
+      if (!step.more) return { deleted, anchorSeq: step.anchorSeq, anchorHash: step.anchorHash };
+    }
+  }
+
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.connected());
+  }
+
+  private connected(): Kysely<AuditDatabase> {
+    if (!this.db) throw new Error(`the ${this.kind} audit store is not open`);
+    return this.db;
+  }
+
+  private serialise<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(work, work);
+    this.writes = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
+ * `finalOutcome` in SQL, so that filtering on it works with keyset pagination: a `completed` entry's own outcome;
+ * for a `requested` one, the outcome of the `completed` entry naming it, else `unknown`.
+ */
+function finalOutcome(eb: Entries) {
+  return eb
+    .case()
+    .when('e.stage', '=', 'completed')
+    .then(eb.ref('e.outcome'))
+    .else(
+      eb.fn.coalesce(
+        eb
+          .selectFrom('audit_entries as c')
+          .select('c.outcome')
+          .whereRef('c.requested_id', '=', 'e.id')
+          .orderBy('c.seq', 'asc')
+          .limit(1),
+        sql<string>`'unknown'`,
+      ),
+    )
+    .end();
+}
+
+function toHead(row: Selectable<AuditDatabase['audit_chain_head']>): ChainHead {
+  return {
+    lastSeq: Number(row.last_seq),
+    lastId: row.last_id,
+    lastHash: row.last_hash,
+    anchorSeq: Number(row.anchor_seq),
+    anchorHash: row.anchor_hash,
+  };
+}
+
+function toRow(entry: AuditEntry): Insertable<AuditEntriesTable> {
+  return {
+    seq: entry.seq,
+    id: entry.id,
+    time: entry.time,
+    stage: entry.stage,
+    request_id: entry.requestId,
+    action: entry.action,
+    actor_subject: entry.actor.subject,
+    actor_name: entry.actor.name,
+    actor_client_id: entry.actor.clientId,
+    actor_auth_method: entry.actor.authMethod,
+    actor_ip: entry.actor.ip,
+    actor_user_agent: entry.actor.userAgent,
+    appliance: entry.appliance,
+    schedule: entry.schedule,
+    comment: entry.comment,
+    outcome: entry.outcome,
+    http_status: entry.httpStatus,
+    code: entry.code,
+    job_id: entry.jobId,
+    duration_ms: entry.durationMs,
+    fleet_request_id: entry.fleetRequestId,
+    requested_id: entry.requestedId,
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+  };
+}
+
+/** Rows are read back as stored; no normalising beyond int8, or a tampered value could be "repaired" into a match. */
+function fromRow(row: Selectable<AuditEntriesTable>): AuditEntry {
+  return {
+    seq: Number(row.seq),
+    id: row.id,
+    time: row.time,
+    stage: row.stage as AuditEntry['stage'],
+    requestId: row.request_id,
+    action: row.action as AuditEntry['action'],
+    actor: {
+      subject: row.actor_subject,
+      name: row.actor_name,
+      clientId: row.actor_client_id,
+      authMethod: row.actor_auth_method as AuditEntry['actor']['authMethod'],
+      ip: row.actor_ip,
+      userAgent: row.actor_user_agent,
+    },
+    appliance: row.appliance,
+    schedule: row.schedule,
+    comment: row.comment,
+    outcome: row.outcome as AuditOutcome | null,
+    httpStatus: row.http_status,
+    code: row.code,
+    jobId: row.job_id,
+    durationMs: row.duration_ms,
+    fleetRequestId: row.fleet_request_id,
+    requestedId: row.requested_id,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
+import { KyselyAuditStore } from './kysely-audit-store.js';
+
+export interface SqliteAuditStoreOptions {
+  /** How long a write waits for another process's write lock (ms). better-sqlite3 waits synchronously. */
+  busyTimeoutMs?: number;
+  /** false: use an existing database as it is (the verify CLI): no directory, no file, no migrations. */
+  migrate?: boolean;
+}
+
+/**
+ * The embedded store: one file, WAL (readers never block the writer) and `synchronous = FULL`, so a committed
+ * entry survives a power cut, not just a process crash; the run it records is only sent after that commit.
+ */
+export class SqliteAuditStore extends KyselyAuditStore {
+  readonly kind = 'sqlite' as const;
+  readonly path: string;
+
+  constructor(
+    path: string,
+    private readonly options: SqliteAuditStoreOptions = {},
+  ) {
+    super();
+    this.path = path === ':memory:' ? path : resolve(path);
+  }
+
+  protected async connect(): Promise<Kysely<AuditDatabase>> {
+    const migrate = this.options.migrate ?? true;
+    if (migrate && this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    const database = new Database(this.path, {
+      fileMustExist: !migrate,
+      timeout: this.options.busyTimeoutMs ?? 5000,
+    });
+    try {
+      if (migrate) database.pragma('journal_mode = WAL');
+      database.pragma('synchronous = FULL');
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+    return new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database }) });
+  }
+
+  protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {
+    if (this.options.migrate ?? true) await migrateAuditSchema(db);
+  }
+
+  /**
+   * BEGIN IMMEDIATE takes the database's write lock at once (waiting up to the busy timeout for another process),
+   * so the head read next cannot go stale before the insert. Kysely's own transactions begin DEFERRED.
+   */
+  protected inWriteTransaction<T>(
+    db: Kysely<AuditDatabase>,
+    work: (trx: Kysely<AuditDatabase>) => Promise<T>,
+  ): Promise<T> {
+    return db.connection().execute(async (connection) => {
+      await sql`BEGIN IMMEDIATE`.execute(connection);
+      try {
+        const result = await work(connection);
+        await sql`COMMIT`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`ROLLBACK`.execute(connection).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+}

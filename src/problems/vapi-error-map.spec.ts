@@ -1,0 +1,57 @@
+import { classifyVapiError, vapiErrorToGatewayError } from './vapi-error-map.js';
+
+describe('vAPI error → problem code', () => {
+  it.each([
+    // [HTTP status, error_type, code] — error_type decides first, as several meanings share 400.
+    [400, 'FEATURE_IN_USE', 'BACKUP_IN_PROGRESS'],
+    [400, 'INVALID_ARGUMENT', 'APPLIANCE_REJECTED'],
+    [400, 'ALREADY_EXISTS', 'APPLIANCE_REJECTED'],
+    [400, 'NOT_ALLOWED_IN_CURRENT_STATE', 'APPLIANCE_REJECTED'],
+    [400, 'UNSUPPORTED', 'APPLIANCE_REJECTED'],
+    [409, 'CONCURRENT_CHANGE', 'APPLIANCE_REJECTED'],
+    [404, 'NOT_FOUND', 'NOT_FOUND'],
+    [401, 'UNAUTHENTICATED', 'APPLIANCE_AUTH_FAILED'],
+    [403, 'UNAUTHORIZED', 'APPLIANCE_PERMISSION_DENIED'],
+    [503, 'SERVICE_UNAVAILABLE', 'APPLIANCE_UNAVAILABLE'],
+    [504, 'TIMED_OUT', 'APPLIANCE_TIMEOUT'],
+    [500, 'TIMED_OUT', 'APPLIANCE_TIMEOUT'],
+    [500, 'ERROR', 'APPLIANCE_ERROR'],
+    [500, 'INTERNAL_SERVER_ERROR', 'APPLIANCE_ERROR'],
+    [500, 'RESOURCE_BUSY', 'APPLIANCE_ERROR'],
+    [404, 'OPERATION_NOT_FOUND', 'APPLIANCE_ERROR'],
+    // Old appliances without error_type: the status decides.
+    [400, undefined, 'APPLIANCE_REJECTED'],
+    [401, undefined, 'APPLIANCE_AUTH_FAILED'],
+    [403, undefined, 'APPLIANCE_PERMISSION_DENIED'],
+    [404, undefined, 'NOT_FOUND'],
+    [500, undefined, 'APPLIANCE_ERROR'],
+    [502, undefined, 'APPLIANCE_ERROR'],
+    [503, undefined, 'APPLIANCE_UNAVAILABLE'],
+    [504, undefined, 'APPLIANCE_TIMEOUT'],
+    [302, undefined, 'APPLIANCE_ERROR'],
+  ])('HTTP %s %s → %s', (status, errorType, code) => {
+    expect(classifyVapiError(status, errorType)).toBe(code);
+  });
+
+  it('resolves NOT_FOUND per operation and keeps only id, message and args of the message stack', () => {
+    const body = {
+      error_type: 'NOT_FOUND',
+      messages: [{ id: 'com.vmware.x', default_message: 'Schedule nightly not found', args: ['nightly'], params: { secret: 'no' }, localized: 'x' }],
+      data: { internal: true },
+    };
+    const error = vapiErrorToGatewayError(404, body, { appliance: 'vc-a', description: 'run backup schedule nightly', notFound: 'SCHEDULE_NOT_FOUND' });
+    expect(error.code).toBe('SCHEDULE_NOT_FOUND');
+    expect(error.status).toBe(404);
+    expect(error.details.upstream).toEqual({
+      status: 404,
+      errorType: 'NOT_FOUND',
+      messages: [{ id: 'com.vmware.x', message: 'Schedule nightly not found', args: ['nightly'] }],
+    });
+    expect(error.detail).toBe('Appliance vc-a refused to run backup schedule nightly: Schedule nightly not found');
+  });
+
+  it('suggests Retry-After for an unavailable appliance', () => {
+    const error = vapiErrorToGatewayError(503, { error_type: 'SERVICE_UNAVAILABLE', messages: [] }, { appliance: 'a', description: 'x', notFound: 'JOB_NOT_FOUND' });
+    expect(error.details.retryAfter).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Runs the built gateway as operators do (`node dist/main.js`, GATEWAY_CONFIG, PORT) and captures its output.
+ * `npm test` builds first (pretest), so dist/ matches the sources.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from './gateway.js';
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export function writeConfig(document: unknown): string {
+  const path = join(tempDir('gw-proc-'), 'gateway.yaml');
+  writeFileSync(path, JSON.stringify(document, null, 2)); // JSON is YAML
+  return path;
+}
+
+export async function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}, waitReady = true): Promise<GatewayProcess> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH, GATEWAY_CONFIG: configPath, PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  if (waitReady) {
+    for (let i = 0; i < 100; i++) {
+      if (child.exitCode !== null) throw new Error(`gateway exited early: ${output}`);
+      try {
+        if ((await fetch(`${url}/health/ready`)).status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return { child, url, output: () => output, exited };
+}
