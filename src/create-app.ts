@@ -19,7 +19,7 @@ export async function createApp(config: GatewayConfig, logger: Logger): Promise<
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Long ids must reach our validation (400 naming the field), not Fastify's 414.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     genReqId: requestIdFor,
     requestIdHeader: false,
     logger: false,

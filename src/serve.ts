@@ -1,0 +1,44 @@
+import { ApplianceRegistry } from './appliances/appliance-registry.service.js';
+import type { GatewayConfig } from './config/gateway-config.js';
+import { createApp } from './create-app.js';
+import { HealthService } from './health/health.service.js';
+import { createLogger } from './logging/logger.js';
+
+export interface ServeOptions {
+  /** Runs after the gateway stopped (sessions closed), before the process exits. */
+  afterStop?: () => Promise<void>;
+}
+
+/**
+ * Listens, and on SIGTERM/SIGINT stops accepting, lets in-flight requests finish within
+ * `shutdownGraceMs`, logs every appliance session out (vCenter caps them), flushes logs, exits 0.
+ */
+export async function serve(config: GatewayConfig, options: ServeOptions = {}): Promise<{ port: number }> {
+  const logger = createLogger(config.logging.level);
+  const app = await createApp(config, logger);
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.getHttpServer().address() as { port: number }).port;
+  logger.info({ port, appliances: config.appliances.length }, 'backup gateway listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
+    app.get(HealthService).markShuttingDown();
+    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
+    const closed = app.close().then(() => 'closed' as const);
+    if ((await Promise.race([closed, grace])) === 'timeout') {
+      logger.warn('grace period over with requests still in flight; closing appliance sessions anyway');
+    }
+    // Idempotent: app.close() already did this unless the grace period ran out first.
+    await app.get(ApplianceRegistry).closeAll();
+    await options.afterStop?.();
+    logger.info('stopped');
+    logger.flush();
+    setImmediate(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return { port };
+}
