@@ -26,7 +26,9 @@ export async function serve(config: GatewayConfig, options: ServeOptions = {}): 
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
     app.get(HealthService).markShuttingDown();
-    const grace = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref());
+    const grace = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref(),
+    );
     const closed = app.close().then(() => 'closed' as const);
     if ((await Promise.race([closed, grace])) === 'timeout') {
       logger.warn('grace period over with requests still in flight; closing appliance sessions anyway');

@@ -53,7 +53,10 @@ function stringClaim(claims: Record<string, unknown>, name: string): string | un
 /** Only to pick the key; jsonwebtoken checks the signature and the algorithm allowlist afterwards. */
 function headerOf(rawJwt: string): { alg?: string; kid?: string } {
   try {
-    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     return {
       alg: typeof header.alg === 'string' ? header.alg : undefined,
       kid: typeof header.kid === 'string' ? header.kid : undefined,

@@ -19,7 +19,12 @@ function problems(document: unknown, env: NodeJS.ProcessEnv = { VC_USER: 'u', VC
 describe('parseConfig', () => {
   it('substitutes ${NAME} from the environment and applies defaults', () => {
     const config = parseConfig(minimal(), { VC_USER: 'svc@vsphere.local', VC_PASSWORD: 's3cret' });
-    expect(config.appliances[0]).toMatchObject({ username: 'svc@vsphere.local', password: 's3cret', timeoutMs: 10_000, tags: [] });
+    expect(config.appliances[0]).toMatchObject({
+      username: 'svc@vsphere.local',
+      password: 's3cret',
+      timeoutMs: 10_000,
+      tags: [],
+    });
     expect(config.appliances[0].tls.insecure).toBe(false);
     expect(config.port).toBe(3000);
     expect(config.auth.jwt?.algorithms).toEqual(['RS256', 'PS256', 'ES256']);
@@ -32,13 +37,18 @@ describe('parseConfig', () => {
   });
 
   it('reports a missing environment variable with its path, never an empty secret', () => {
-    expect(problems(minimal(), { VC_USER: 'u' })).toEqual(['appliances[0].password: environment variable VC_PASSWORD is not set']);
+    expect(problems(minimal(), { VC_USER: 'u' })).toEqual([
+      'appliances[0].password: environment variable VC_PASSWORD is not set',
+    ]);
   });
 
   it('reports every problem at once, each with its path', () => {
     const document = {
       port: 'eighty',
-      auth: { jwt: { issuer: 'i', audience: 'a', jwksUri: 'https://idp/jwks', algorithms: ['none'] }, apiKeys: [{ id: 'k', sha256: 'abc', scopes: ['backups:run'] }] },
+      auth: {
+        jwt: { issuer: 'i', audience: 'a', jwksUri: 'https://idp/jwks', algorithms: ['none'] },
+        apiKeys: [{ id: 'k', sha256: 'abc', scopes: ['backups:run'] }],
+      },
       appliances: [
         { id: 'vc-a', url: 'vc-a.example', username: 'u', password: 'p', tls: { fingerprint: 'zz' } },
         { id: 'vc-a', url: 'https://x', username: '', password: 'p', timeoutMs: 5 },
@@ -67,12 +77,20 @@ describe('parseConfig', () => {
     expect(problems(noSource)).toEqual(['auth.jwt: set exactly one of jwksUri, publicKeyFile or secret']);
     const hsWithoutSecret = { ...minimal(), auth: { jwt: { ...minimal().auth.jwt, algorithms: ['HS256'] } } };
     expect(problems(hsWithoutSecret)).toEqual(['auth.jwt.algorithms: HS256 needs auth.jwt.secret']);
-    expect(problems({ ...minimal(), defaultAppliance: 'vc-z' })).toEqual(['defaultAppliance: vc-z is not one of the configured appliances']);
-    expect(problems({ ...minimal(), auth: {} })).toEqual([expect.stringMatching(/^auth: configure auth.jwt or at least one/)]);
+    expect(problems({ ...minimal(), defaultAppliance: 'vc-z' })).toEqual([
+      'defaultAppliance: vc-z is not one of the configured appliances',
+    ]);
+    expect(problems({ ...minimal(), auth: {} })).toEqual([
+      expect.stringMatching(/^auth: configure auth.jwt or at least one/),
+    ]);
     const insecurePinned = minimal();
     Object.assign(insecurePinned.appliances[0], { tls: { insecure: true, fingerprint: 'ab'.repeat(32) } });
-    expect(problems(insecurePinned)).toEqual(['appliances[0].tls.insecure: cannot be combined with caFile or fingerprint']);
-    expect(problems({ ...minimal(), audit: { store: 'postgres' } })).toEqual(['audit.postgres.url: required when audit.store is postgres']);
+    expect(problems(insecurePinned)).toEqual([
+      'appliances[0].tls.insecure: cannot be combined with caFile or fingerprint',
+    ]);
+    expect(problems({ ...minimal(), audit: { store: 'postgres' } })).toEqual([
+      'audit.postgres.url: required when audit.store is postgres',
+    ]);
   });
 
   it('never echoes a value it rejects', () => {

@@ -25,7 +25,9 @@ const config = loadConfig(resolve('config/demo.yaml'), {
   DEMO_VC_USER: DEMO_USER,
   DEMO_VC_PASSWORD: DEMO_PASSWORD,
 });
-const { port } = await serve(config, { afterStop: () => Promise.all(appliances.map((a) => a.stop())).then(() => undefined) });
+const { port } = await serve(config, {
+  afterStop: () => Promise.all(appliances.map((a) => a.stop())).then(() => undefined),
+});
 const base = `http://localhost:${port}`;
 
 process.stderr.write(`

@@ -36,10 +36,22 @@ describe('vAPI error → problem code', () => {
   it('resolves NOT_FOUND per operation and keeps only id, message and args of the message stack', () => {
     const body = {
       error_type: 'NOT_FOUND',
-      messages: [{ id: 'com.vmware.x', default_message: 'Schedule nightly not found', args: ['nightly'], params: { secret: 'no' }, localized: 'x' }],
+      messages: [
+        {
+          id: 'com.vmware.x',
+          default_message: 'Schedule nightly not found',
+          args: ['nightly'],
+          params: { secret: 'no' },
+          localized: 'x',
+        },
+      ],
       data: { internal: true },
     };
-    const error = vapiErrorToGatewayError(404, body, { appliance: 'vc-a', description: 'run backup schedule nightly', notFound: 'SCHEDULE_NOT_FOUND' });
+    const error = vapiErrorToGatewayError(404, body, {
+      appliance: 'vc-a',
+      description: 'run backup schedule nightly',
+      notFound: 'SCHEDULE_NOT_FOUND',
+    });
     expect(error.code).toBe('SCHEDULE_NOT_FOUND');
     expect(error.status).toBe(404);
     expect(error.details.upstream).toEqual({
@@ -51,7 +63,11 @@ describe('vAPI error → problem code', () => {
   });
 
   it('suggests Retry-After for an unavailable appliance', () => {
-    const error = vapiErrorToGatewayError(503, { error_type: 'SERVICE_UNAVAILABLE', messages: [] }, { appliance: 'a', description: 'x', notFound: 'JOB_NOT_FOUND' });
+    const error = vapiErrorToGatewayError(
+      503,
+      { error_type: 'SERVICE_UNAVAILABLE', messages: [] },
+      { appliance: 'a', description: 'x', notFound: 'JOB_NOT_FOUND' },
+    );
     expect(error.details.retryAfter).toBeGreaterThan(0);
   });
 });

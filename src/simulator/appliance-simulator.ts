@@ -22,7 +22,7 @@ import {
   type SimulatorCounters,
   zeroCounters,
 } from './simulator-types.js';
-import { errorTypeForStatus, type VapiErrorSpec, VapiErrors } from './vapi-errors.js';
+import { errorTypeForStatus, type VapiErrorSpec, VapiErrors, vapiError } from './vapi-errors.js';
 
 export type { BackupJobStatus, SimulatedJob } from './backup-jobs.js';
 export type { Fault, FaultKind, FaultScope } from './simulator-faults.js';
@@ -72,7 +72,13 @@ export class ApplianceSimulator {
   async start(): Promise<void> {
     if (this.server !== undefined) throw new Error('simulator already started');
     const { tls } = this.options;
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      // A bug here must answer 500 (as an appliance would), not crash the test process with an unhandled rejection.
+      this.handle(req, res).catch(() => {
+        if (res.headersSent) res.destroy();
+        else sendError(res, vapiError('ERROR', 'com.vmware.vapi.std.errors.error', 'Simulator internal error.'));
+      });
+    };
     const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
     server.keepAliveTimeout = this.options.keepAliveTimeoutMs ?? 5000;
     server.on('connection', (socket: Socket) => {
@@ -111,8 +117,9 @@ export class ApplianceSimulator {
     this.sessions.clear(); // an appliance restart evicts every session
   }
 
+  /** Known once started; still given after stop(), pointing at a closed port (for "appliance down" tests). */
   get url(): string {
-    if (this.server === undefined) throw new Error('simulator not started');
+    if (this.boundPort === 0) throw new Error('simulator not started');
     const host = this.options.host ?? '127.0.0.1';
     return `${this.options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.boundPort}`;
   }

@@ -53,11 +53,6 @@ export class SimulatorSessions {
     this.sessions.clear();
   }
 
-  tokens(): string[] {
-    this.count();
-    return [...this.sessions.keys()];
-  }
-
   private expired(session: SimulatedSession, now: number): boolean {
     return now - session.lastAccessedAt > this.idleMs();
   }

@@ -2,7 +2,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import request from 'supertest';
 import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
-import { API_KEY, APPLIANCE_PASSWORD, APPLIANCE_USER, READ_ONLY_API_KEY, RUN_AND_READ, startWorld, World } from '../support/fixture.js';
+import {
+  API_KEY,
+  APPLIANCE_PASSWORD,
+  APPLIANCE_USER,
+  READ_ONLY_API_KEY,
+  RUN_AND_READ,
+  startWorld,
+  World,
+} from '../support/fixture.js';
 import { startGateway, tempDir } from '../support/gateway.js';
 import { AUDIENCE, IdentityProvider, sha256Hex } from '../support/identity-provider.js';
 
@@ -100,11 +108,23 @@ describe('caller authentication and scopes (JWKS)', () => {
     const onlyB = await world.idp.token({ scope: 'backups:run:vc-b backups:read:vc-b' });
     await request(world.gateway.url).post(RUN).set(bearer(onlyB)).expect(403);
     await request(world.gateway.url).post('/backups/schedules/default/run').set(bearer(onlyB)).expect(403);
-    await request(world.gateway.url).post('/appliances/vc-b/backups/schedules/default/run').set(bearer(onlyB)).expect(202);
-    await request(world.gateway.url).post('/backups/schedules/default/run?appliance=vc-b').set(bearer(onlyB)).expect(409);
-    await request(world.gateway.url).get('/appliances/vc-a/backups/jobs/20260101-000000-1').set(bearer(onlyB)).expect(403);
+    await request(world.gateway.url)
+      .post('/appliances/vc-b/backups/schedules/default/run')
+      .set(bearer(onlyB))
+      .expect(202);
+    await request(world.gateway.url)
+      .post('/backups/schedules/default/run?appliance=vc-b')
+      .set(bearer(onlyB))
+      .expect(409);
+    await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/jobs/20260101-000000-1')
+      .set(bearer(onlyB))
+      .expect(403);
     // A scope for another appliance does not reveal whether an appliance exists.
-    await request(world.gateway.url).post('/appliances/nope/backups/schedules/default/run').set(bearer(onlyB)).expect(403);
+    await request(world.gateway.url)
+      .post('/appliances/nope/backups/schedules/default/run')
+      .set(bearer(onlyB))
+      .expect(403);
     const runOnly = await world.idp.token({ scope: 'backups:run:vc-b' });
     await request(world.gateway.url).get('/appliances').set(bearer(runOnly)).expect(403);
   });
@@ -164,9 +184,15 @@ describe('caller authentication with a PEM public key file, and with an HS256 sh
 
   it('verifies with publicKeyFile', async () => {
     const publicKeyFile = idp.writePublicKey(tempDir());
-    const gateway = await startGateway({ auth: { jwt: { issuer: idp.issuer, audience: AUDIENCE, publicKeyFile } }, appliances: appliances() });
+    const gateway = await startGateway({
+      auth: { jwt: { issuer: idp.issuer, audience: AUDIENCE, publicKeyFile } },
+      appliances: appliances(),
+    });
     try {
-      await request(gateway.url).get('/appliances').set('authorization', `Bearer ${await idp.token(RUN_AND_READ)}`).expect(200);
+      await request(gateway.url)
+        .get('/appliances')
+        .set('authorization', `Bearer ${await idp.token(RUN_AND_READ)}`)
+        .expect(200);
       const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const forged = await idp.token(RUN_AND_READ, { key: { kid: 'rs-1', alg: 'RS256', ...other } });
       await request(gateway.url).get('/appliances').set('authorization', `Bearer ${forged}`).expect(401);
@@ -177,11 +203,23 @@ describe('caller authentication with a PEM public key file, and with an HS256 sh
 
   it('accepts HS256 only when a secret is configured, and then only HS256', async () => {
     const secret = 'a-shared-secret-of-at-least-32-characters!';
-    const gateway = await startGateway({ auth: { jwt: { issuer: idp.issuer, audience: AUDIENCE, secret } }, appliances: appliances() });
+    const gateway = await startGateway({
+      auth: { jwt: { issuer: idp.issuer, audience: AUDIENCE, secret } },
+      appliances: appliances(),
+    });
     try {
-      await request(gateway.url).get('/appliances').set('authorization', `Bearer ${await idp.hsToken(secret, RUN_AND_READ)}`).expect(200);
-      await request(gateway.url).get('/appliances').set('authorization', `Bearer ${await idp.hsToken('x'.repeat(40), RUN_AND_READ)}`).expect(401);
-      await request(gateway.url).get('/appliances').set('authorization', `Bearer ${await idp.token(RUN_AND_READ)}`).expect(401);
+      await request(gateway.url)
+        .get('/appliances')
+        .set('authorization', `Bearer ${await idp.hsToken(secret, RUN_AND_READ)}`)
+        .expect(200);
+      await request(gateway.url)
+        .get('/appliances')
+        .set('authorization', `Bearer ${await idp.hsToken('x'.repeat(40), RUN_AND_READ)}`)
+        .expect(401);
+      await request(gateway.url)
+        .get('/appliances')
+        .set('authorization', `Bearer ${await idp.token(RUN_AND_READ)}`)
+        .expect(401);
     } finally {
       await gateway.close();
     }

@@ -36,7 +36,10 @@ describe('the error table', () => {
   });
 
   const run = (appliance = 'vc-a', schedule = 'default') =>
-    request(world.gateway.url).post(`/appliances/${appliance}/backups/schedules/${schedule}/run`).set('authorization', auth).send({});
+    request(world.gateway.url)
+      .post(`/appliances/${appliance}/backups/schedules/${schedule}/run`)
+      .set('authorization', auth)
+      .send({});
 
   function expectProblem(response: request.Response, status: number, code: string) {
     expect({ status: response.status, code: response.body.code }).toEqual({ status, code });
@@ -54,11 +57,17 @@ describe('the error table', () => {
     const response = await run('vc-a', 'nightly');
     expectProblem(response, 404, 'SCHEDULE_NOT_FOUND');
     expect(response.body.appliance).toBe('vc-a');
-    expect(response.body.upstream).toMatchObject({ status: 404, errorType: 'NOT_FOUND', messages: [expect.objectContaining({ id: expect.any(String) })] });
+    expect(response.body.upstream).toMatchObject({
+      status: 404,
+      errorType: 'NOT_FOUND',
+      messages: [expect.objectContaining({ id: expect.any(String) })],
+    });
   });
 
   it('404 JOB_NOT_FOUND for an unknown job', async () => {
-    const response = await request(world.gateway.url).get('/appliances/vc-a/backups/jobs/20200101-000000-1').set('authorization', auth);
+    const response = await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/jobs/20200101-000000-1')
+      .set('authorization', auth);
     expectProblem(response, 404, 'JOB_NOT_FOUND');
   });
 
@@ -70,16 +79,56 @@ describe('the error table', () => {
   });
 
   it.each<[string, Fault, number, string]>([
-    ['INVALID_ARGUMENT', { kind: 'status', status: 400, errorType: 'INVALID_ARGUMENT', path: RUN_PATH }, 422, 'APPLIANCE_REJECTED'],
-    ['NOT_ALLOWED_IN_CURRENT_STATE', { kind: 'status', status: 400, errorType: 'NOT_ALLOWED_IN_CURRENT_STATE', path: RUN_PATH }, 422, 'APPLIANCE_REJECTED'],
-    ['a 400 without error_type', { kind: 'status', status: 400, errorType: null, path: RUN_PATH }, 422, 'APPLIANCE_REJECTED'],
-    ['UNAUTHORIZED', { kind: 'status', status: 403, errorType: 'UNAUTHORIZED', path: RUN_PATH }, 502, 'APPLIANCE_PERMISSION_DENIED'],
+    [
+      'INVALID_ARGUMENT',
+      { kind: 'status', status: 400, errorType: 'INVALID_ARGUMENT', path: RUN_PATH },
+      422,
+      'APPLIANCE_REJECTED',
+    ],
+    [
+      'NOT_ALLOWED_IN_CURRENT_STATE',
+      { kind: 'status', status: 400, errorType: 'NOT_ALLOWED_IN_CURRENT_STATE', path: RUN_PATH },
+      422,
+      'APPLIANCE_REJECTED',
+    ],
+    [
+      'a 400 without error_type',
+      { kind: 'status', status: 400, errorType: null, path: RUN_PATH },
+      422,
+      'APPLIANCE_REJECTED',
+    ],
+    [
+      'UNAUTHORIZED',
+      { kind: 'status', status: 403, errorType: 'UNAUTHORIZED', path: RUN_PATH },
+      502,
+      'APPLIANCE_PERMISSION_DENIED',
+    ],
     ['500 ERROR', { kind: 'status', status: 500, errorType: 'ERROR', path: RUN_PATH }, 502, 'APPLIANCE_ERROR'],
-    ['an HTML 502 from a proxy', { kind: 'status', status: 502, rawBody: '<html>Bad gateway</html>', contentType: 'text/html', path: RUN_PATH }, 502, 'APPLIANCE_ERROR'],
+    [
+      'an HTML 502 from a proxy',
+      { kind: 'status', status: 502, rawBody: '<html>Bad gateway</html>', contentType: 'text/html', path: RUN_PATH },
+      502,
+      'APPLIANCE_ERROR',
+    ],
     ['malformed JSON', { kind: 'malformed', path: RUN_PATH }, 502, 'APPLIANCE_ERROR'],
-    ['503 SERVICE_UNAVAILABLE', { kind: 'status', status: 503, errorType: 'SERVICE_UNAVAILABLE', path: RUN_PATH }, 503, 'APPLIANCE_UNAVAILABLE'],
-    ['504 TIMED_OUT', { kind: 'status', status: 504, errorType: 'TIMED_OUT', path: RUN_PATH }, 504, 'APPLIANCE_TIMEOUT'],
-    ['TIMED_OUT declared as 500', { kind: 'status', status: 500, errorType: 'TIMED_OUT', path: RUN_PATH }, 504, 'APPLIANCE_TIMEOUT'],
+    [
+      '503 SERVICE_UNAVAILABLE',
+      { kind: 'status', status: 503, errorType: 'SERVICE_UNAVAILABLE', path: RUN_PATH },
+      503,
+      'APPLIANCE_UNAVAILABLE',
+    ],
+    [
+      '504 TIMED_OUT',
+      { kind: 'status', status: 504, errorType: 'TIMED_OUT', path: RUN_PATH },
+      504,
+      'APPLIANCE_TIMEOUT',
+    ],
+    [
+      'TIMED_OUT declared as 500',
+      { kind: 'status', status: 500, errorType: 'TIMED_OUT', path: RUN_PATH },
+      504,
+      'APPLIANCE_TIMEOUT',
+    ],
     ['a reset connection', { kind: 'reset', path: RUN_PATH }, 503, 'APPLIANCE_UNAVAILABLE'],
     ['no answer within timeoutMs', { kind: 'hang', path: RUN_PATH }, 504, 'APPLIANCE_TIMEOUT'],
   ])('appliance answers %s', async (_what, fault, status, code) => {
@@ -88,7 +137,8 @@ describe('the error table', () => {
     expectProblem(response, status, code);
     expect(response.body.appliance).toBe('vc-a');
     if (status === 503) expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
-    if (fault.kind === 'status' && fault.rawBody === undefined) expect(response.body.upstream).toMatchObject({ status: fault.status });
+    if (fault.kind === 'status' && fault.rawBody === undefined)
+      expect(response.body.upstream).toMatchObject({ status: fault.status });
   });
 
   it('says that a run which timed out or lost its connection may have started, and how to check', async () => {
@@ -116,7 +166,9 @@ describe('the error table', () => {
     const response = await run();
     expectProblem(response, 503, 'APPLIANCE_UNAVAILABLE');
     expect(response.body.detail).toMatch(/limit of concurrent API sessions/);
-    expect(response.body.upstream.messages[0].id).toBe('com.vmware.vapi.endpoint.failedToLoginMaxUserSessionCountReached');
+    expect(response.body.upstream.messages[0].id).toBe(
+      'com.vmware.vapi.endpoint.failedToLoginMaxUserSessionCountReached',
+    );
   });
 
   it('503 APPLIANCE_UNAVAILABLE when nothing listens, and 504 when the connection is never answered', async () => {
@@ -126,15 +178,25 @@ describe('the error table', () => {
       auth: { jwt: world.idp.jwtConfig() },
       appliances: [
         { id: 'dead', url: `http://127.0.0.1:${deadPort}`, username: 'u', password: 'p' },
-        { id: 'silent', url: `http://127.0.0.1:${(blackhole.address() as { port: number }).port}`, username: 'u', password: 'p', timeoutMs: 300 },
+        {
+          id: 'silent',
+          url: `http://127.0.0.1:${(blackhole.address() as { port: number }).port}`,
+          username: 'u',
+          password: 'p',
+          timeoutMs: 300,
+        },
       ],
     });
     try {
-      const dead = await request(g.url).post('/appliances/dead/backups/schedules/default/run').set('authorization', auth);
+      const dead = await request(g.url)
+        .post('/appliances/dead/backups/schedules/default/run')
+        .set('authorization', auth);
       expectProblem(dead, 503, 'APPLIANCE_UNAVAILABLE');
       expect(dead.body.detail).toMatch(/ECONNREFUSED/);
       expect(dead.body.detail).not.toMatch(/may have started/);
-      const silent = await request(g.url).post('/appliances/silent/backups/schedules/default/run').set('authorization', auth);
+      const silent = await request(g.url)
+        .post('/appliances/silent/backups/schedules/default/run')
+        .set('authorization', auth);
       expectProblem(silent, 504, 'APPLIANCE_TIMEOUT');
     } finally {
       await g.close();
@@ -143,5 +205,7 @@ describe('the error table', () => {
 });
 
 function blackholeReady(server: Server): Promise<void> {
-  return server.listening ? Promise.resolve() : new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return server.listening
+    ? Promise.resolve()
+    : new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
 }

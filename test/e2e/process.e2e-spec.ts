@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER, RUN_AND_READ } from '../support/fixture.js';
-import { spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { tempDir } from '../support/gateway.js';
+import { spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { IdentityProvider } from '../support/identity-provider.js';
 
 /** The gateway as a process: start-up validation and graceful shutdown. */
@@ -22,7 +22,12 @@ describe('the gateway process', () => {
 
   const document = () => ({
     auth: { jwt: idp.jwtConfig() },
-    appliances: sims.map((sim, i) => ({ id: `vc-${i}`, url: sim.url, username: '${VC_USER}', password: '${VC_PASSWORD}' })),
+    appliances: sims.map((sim, i) => ({
+      id: `vc-${i}`,
+      url: sim.url,
+      username: '${VC_USER}',
+      password: '${VC_PASSWORD}',
+    })),
     audit: { sqlite: { path: `${tempDir()}/audit.db` } },
     shutdownGraceMs: 5000,
   });
@@ -31,13 +36,21 @@ describe('the gateway process', () => {
   it('on SIGTERM: finishes the in-flight request, logs out every appliance session, exits 0', async () => {
     const gateway = await spawnGateway(writeConfig(document()), env);
     const auth = `Bearer ${await idp.token(RUN_AND_READ)}`;
-    await request(gateway.url).post('/appliances/vc-0/backups/schedules/default/run').set('authorization', auth).expect(202);
-    await request(gateway.url).post('/appliances/vc-1/backups/schedules/default/run').set('authorization', auth).expect(202);
+    await request(gateway.url)
+      .post('/appliances/vc-0/backups/schedules/default/run')
+      .set('authorization', auth)
+      .expect(202);
+    await request(gateway.url)
+      .post('/appliances/vc-1/backups/schedules/default/run')
+      .set('authorization', auth)
+      .expect(202);
     expect(sims.map((s) => s.openSessions())).toEqual([1, 1]);
 
     sims[0].finishRunningJobs();
     sims[0].faults.set({ kind: 'latency', ms: 800, path: /action=run/ });
-    const inFlight = request(gateway.url).post('/appliances/vc-0/backups/schedules/default/run').set('authorization', auth);
+    const inFlight = request(gateway.url)
+      .post('/appliances/vc-0/backups/schedules/default/run')
+      .set('authorization', auth);
     const pending = inFlight.then((r) => r.status);
     await new Promise((resolve) => setTimeout(resolve, 200));
     gateway.child.kill('SIGTERM');
@@ -48,7 +61,7 @@ describe('the gateway process', () => {
     expect(sims[0].counters.logouts + sims[1].counters.logouts).toBe(2);
     expect(gateway.output()).toMatch(/appliance session logged out/);
     sims[0].faults.clear();
-    sims.forEach((s) => s.finishRunningJobs());
+    for (const sim of sims) sim.finishRunningJobs();
   });
 
   it('refuses to start on a bad config, printing every problem with its path', async () => {

@@ -68,16 +68,25 @@ describe('running a backup schedule', () => {
       .set('authorization', `Bearer ${token}`)
       .expect(202);
     const jobId = run.body.job.id;
-    const running = await request(world.gateway.url).get(`/appliances/vc-b/backups/jobs/${jobId}`).set('authorization', `Bearer ${token}`).expect(200);
+    const running = await request(world.gateway.url)
+      .get(`/appliances/vc-b/backups/jobs/${jobId}`)
+      .set('authorization', `Bearer ${token}`)
+      .expect(200);
     expect(running.body).toMatchObject({ appliance: 'vc-b', job: { id: jobId, state: 'INPROGRESS', endTime: null } });
 
     world.appliances['vc-b'].finishRunningJobs();
-    const done = await request(world.gateway.url).get(`/appliances/vc-b/backups/jobs/${jobId}`).set('authorization', `Bearer ${token}`).expect(200);
+    const done = await request(world.gateway.url)
+      .get(`/appliances/vc-b/backups/jobs/${jobId}`)
+      .set('authorization', `Bearer ${token}`)
+      .expect(200);
     expect(done.body.job).toMatchObject({ id: jobId, state: 'SUCCEEDED', progress: 100, endTime: expect.any(String) });
   });
 
   it('short form: runs on defaultAppliance, or on ?appliance=', async () => {
-    await request(world.gateway.url).post('/backups/schedules/default/run').set('authorization', `Bearer ${token}`).expect(202);
+    await request(world.gateway.url)
+      .post('/backups/schedules/default/run')
+      .set('authorization', `Bearer ${token}`)
+      .expect(202);
     expect(world.appliances['vc-a'].counters.jobsStarted).toBe(1);
     const other = await request(world.gateway.url)
       .post('/backups/schedules/default/run?appliance=vc-b')
@@ -100,7 +109,10 @@ describe('running a backup schedule', () => {
     expect(text).not.toContain('svc-backup');
 
     const scoped = await world.idp.token({ scope: 'backups:read:vc-b' });
-    const some = await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${scoped}`).expect(200);
+    const some = await request(world.gateway.url)
+      .get('/appliances')
+      .set('authorization', `Bearer ${scoped}`)
+      .expect(200);
     expect(some.body.items.map((a: { id: string }) => a.id)).toEqual(['vc-b']);
   });
 
@@ -121,8 +133,12 @@ describe('running a backup schedule', () => {
     );
     expect(Object.keys(components.securitySchemes).sort()).toEqual(['apiKey', 'jwt']);
     const run = paths['/appliances/{applianceId}/backups/schedules/{scheduleId}/run'].post;
-    expect(Object.keys(run.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403', '404', '409', '413', '422', '502', '503', '504']));
-    expect(run.responses['409'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/ProblemDocument');
+    expect(Object.keys(run.responses)).toEqual(
+      expect.arrayContaining(['202', '400', '401', '403', '404', '409', '413', '422', '502', '503', '504']),
+    );
+    expect(run.responses['409'].content['application/problem+json'].schema.$ref).toBe(
+      '#/components/schemas/ProblemDocument',
+    );
     expect(run.security).toEqual(expect.arrayContaining([{ jwt: [] }, { apiKey: [] }]));
     const ui = await request(world.gateway.url).get('/docs').redirects(1);
     expect(ui.status).toBe(200);
@@ -139,7 +155,10 @@ describe('the short form without a default appliance', () => {
 
   it('answers 400 VALIDATION_FAILED and sends nothing upstream', async () => {
     const token = await world.idp.token(RUN_AND_READ);
-    const response = await request(world.gateway.url).post('/backups/schedules/default/run').set('authorization', `Bearer ${token}`).expect(400);
+    const response = await request(world.gateway.url)
+      .post('/backups/schedules/default/run')
+      .set('authorization', `Bearer ${token}`)
+      .expect(400);
     expect(response.body.code).toBe('VALIDATION_FAILED');
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(world.appliances['vc-a'].counters.requests + world.appliances['vc-b'].counters.requests).toBe(0);

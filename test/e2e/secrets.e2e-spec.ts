@@ -21,7 +21,12 @@ describe('secrets', () => {
       return response;
     };
     const run = (headers: Record<string, string>) =>
-      call(request(world.gateway.url).post('/appliances/vc-a/backups/schedules/default/run').set(headers).send({ comment: 'secret test' }));
+      call(
+        request(world.gateway.url)
+          .post('/appliances/vc-a/backups/schedules/default/run')
+          .set(headers)
+          .send({ comment: 'secret test' }),
+      );
 
     await run({ authorization: `Bearer ${token}` });
     sim.finishRunningJobs();
@@ -47,11 +52,23 @@ describe('secrets', () => {
     await call(request(world.gateway.url).get('/docs-json'));
     await world.gateway.app.close();
 
-    const sessionTokens = [...new Set(sim.requests.map((r) => r.headers['vmware-api-session-id']).filter((t): t is string => typeof t === 'string'))];
+    const sessionTokens = [
+      ...new Set(
+        sim.requests.map((r) => r.headers['vmware-api-session-id']).filter((t): t is string => typeof t === 'string'),
+      ),
+    ];
     expect(sessionTokens.length).toBeGreaterThanOrEqual(1);
     const basic = sim.requests.find((r) => r.path === '/api/session' && r.method === 'POST')?.headers.authorization;
     expect(basic).toMatch(/^Basic /);
-    const secrets = [APPLIANCE_PASSWORD, API_KEY, token, expired, basic as string, (basic as string).slice(6), ...sessionTokens];
+    const secrets = [
+      APPLIANCE_PASSWORD,
+      API_KEY,
+      token,
+      expired,
+      basic as string,
+      (basic as string).slice(6),
+      ...sessionTokens,
+    ];
 
     const logs = world.gateway.logs.join('\n');
     expect(world.gateway.logs.length).toBeGreaterThan(20);

@@ -21,8 +21,13 @@ describe('appliance sessions and replays', () => {
   });
 
   const sim = () => world.appliances['vc-a'];
-  const run = () => request(world.gateway.url).post('/appliances/vc-a/backups/schedules/default/run').set('authorization', auth).send({});
-  const job = (id: string) => request(world.gateway.url).get(`/appliances/vc-a/backups/jobs/${id}`).set('authorization', auth);
+  const run = () =>
+    request(world.gateway.url)
+      .post('/appliances/vc-a/backups/schedules/default/run')
+      .set('authorization', auth)
+      .send({});
+  const job = (id: string) =>
+    request(world.gateway.url).get(`/appliances/vc-a/backups/jobs/${id}`).set('authorization', auth);
 
   it('logs in lazily once and reuses the session', async () => {
     const first = await run().expect(202);
@@ -57,15 +62,20 @@ describe('appliance sessions and replays', () => {
 
   it('50 concurrent requests on a cold gateway cause exactly one login', async () => {
     const { startGateway } = await import('../support/gateway.js');
-    const gateway = await startGateway({
-      auth: { jwt: world.idp.jwtConfig() },
-      appliances: [{ id: 'vc-a', url: sim().url, username: '${U}', password: '${P}' }],
-    }, { U: 'svc-backup@vsphere.local', P: 'Appl1ance-Pa55word-do-not-leak' });
+    const gateway = await startGateway(
+      {
+        auth: { jwt: world.idp.jwtConfig() },
+        appliances: [{ id: 'vc-a', url: sim().url, username: '${U}', password: '${P}' }],
+      },
+      { U: 'svc-backup@vsphere.local', P: 'Appl1ance-Pa55word-do-not-leak' },
+    );
     try {
       const first = await run().expect(202);
       sim().resetCounters();
       const responses = await Promise.all(
-        Array.from({ length: 50 }, () => request(gateway.url).get(`/appliances/vc-a/backups/jobs/${first.body.job.id}`).set('authorization', auth)),
+        Array.from({ length: 50 }, () =>
+          request(gateway.url).get(`/appliances/vc-a/backups/jobs/${first.body.job.id}`).set('authorization', auth),
+        ),
       );
       expect(responses.every((r) => r.status === 200)).toBe(true);
       expect(sim().counters.loginAttempts).toBe(1);

@@ -28,7 +28,13 @@ describe('TLS to the appliance', () => {
     auth = `Bearer ${await idp.token(RUN_AND_READ)}`;
     const fingerprint = new X509Certificate(cert.cert).fingerprint256;
     const wrongFingerprint = new X509Certificate(otherSelfSignedCert().cert).fingerprint256;
-    const appliance = (id: string, tls?: Record<string, unknown>) => ({ id, url: sim.url, username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, tls });
+    const appliance = (id: string, tls?: Record<string, unknown>) => ({
+      id,
+      url: sim.url,
+      username: APPLIANCE_USER,
+      password: APPLIANCE_PASSWORD,
+      tls,
+    });
     gateway = await startGateway({
       auth: { jwt: idp.jwtConfig() },
       appliances: [
@@ -49,28 +55,37 @@ describe('TLS to the appliance', () => {
   });
   afterEach(() => sim.finishRunningJobs());
 
-  const run = (id: string) => request(gateway.url).post(`/appliances/${id}/backups/schedules/default/run`).set('authorization', auth);
+  const run = (id: string) =>
+    request(gateway.url).post(`/appliances/${id}/backups/schedules/default/run`).set('authorization', auth);
 
-  it.each(['default-trust', 'wrong-ca', 'wrong-pin'])('refuses the self-signed certificate (%s): 502 APPLIANCE_TLS_ERROR, nothing sent', async (id) => {
-    const before = sim.counters.requests;
-    const response = await run(id);
-    expect(response.status).toBe(502);
-    expect(response.body.code).toBe('APPLIANCE_TLS_ERROR');
-    expect(sim.counters.requests).toBe(before);
-  });
+  it.each(['default-trust', 'wrong-ca', 'wrong-pin'])(
+    'refuses the self-signed certificate (%s): 502 APPLIANCE_TLS_ERROR, nothing sent',
+    async (id) => {
+      const before = sim.counters.requests;
+      const response = await run(id);
+      expect(response.status).toBe(502);
+      expect(response.body.code).toBe('APPLIANCE_TLS_ERROR');
+      expect(sim.counters.requests).toBe(before);
+    },
+  );
 
   it('says a pin mismatch is a pin mismatch', async () => {
     const response = await run('wrong-pin');
     expect(response.body.detail).toMatch(/pinned fingerprint/);
   });
 
-  it.each(['with-ca', 'pinned', 'pinned-lowercase-no-colons', 'insecure'])('accepts it when trusted (%s)', async (id) => {
-    const response = await run(id);
-    expect(response.status).toBe(202);
-  });
+  it.each(['with-ca', 'pinned', 'pinned-lowercase-no-colons', 'insecure'])(
+    'accepts it when trusted (%s)',
+    async (id) => {
+      const response = await run(id);
+      expect(response.status).toBe(202);
+    },
+  );
 
   it('warns at start-up about an appliance without TLS verification', () => {
-    const warning = gateway.logs.map((line) => JSON.parse(line)).find((entry) => entry.appliance === 'insecure' && entry.level === 'warn');
+    const warning = gateway.logs
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.appliance === 'insecure' && entry.level === 'warn');
     expect(warning?.msg).toMatch(/TLS verification is OFF/);
   });
 });

@@ -31,7 +31,11 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const ids = options.applianceIds ?? ['vc-a', 'vc-b'];
   const appliances: Record<string, ApplianceSimulator> = {};
   for (const id of ids) {
-    appliances[id] = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, ...options.simulatorOptions });
+    appliances[id] = new ApplianceSimulator({
+      username: APPLIANCE_USER,
+      password: APPLIANCE_PASSWORD,
+      ...options.simulatorOptions,
+    });
     await appliances[id].start();
   }
   const env: NodeJS.ProcessEnv = { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD };

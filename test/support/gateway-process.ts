@@ -29,7 +29,11 @@ export function writeConfig(document: unknown): string {
   return path;
 }
 
-export async function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}, waitReady = true): Promise<GatewayProcess> {
+export async function spawnGateway(
+  configPath: string,
+  env: NodeJS.ProcessEnv = {},
+  waitReady = true,
+): Promise<GatewayProcess> {
   const port = await freePort();
   let output = '';
   const child = spawn(process.execPath, ['dist/main.js'], {

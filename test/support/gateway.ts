@@ -27,8 +27,16 @@ export function tempDir(prefix = 'gw-test-'): string {
 }
 
 /** `document` is what a YAML file would hold; `env` feeds `${NAME}` references. */
-export async function startGateway(document: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
-  const withDefaults = { host: '127.0.0.1', port: 0, audit: { sqlite: { path: join(tempDir('gw-audit-'), 'audit.db') } }, ...document };
+export async function startGateway(
+  document: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<TestGateway> {
+  const withDefaults = {
+    host: '127.0.0.1',
+    port: 0,
+    audit: { sqlite: { path: join(tempDir('gw-audit-'), 'audit.db') } },
+    ...document,
+  };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
   const logs: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(line) } as pino.DestinationStream);

@@ -22,7 +22,9 @@ interface SigningKey {
 function keyPair(kid: string, alg: string): SigningKey {
   // PS256 signs with an ordinary RSA key (Node cannot export 'rsa-pss' keys as JWK).
   const pair =
-    alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { kid, alg, ...pair };
 }
 
@@ -49,7 +51,12 @@ export class IdentityProvider {
   async start(): Promise<this> {
     this.server = http.createServer((request, response) => {
       this.jwksFetches++;
-      const keys = this.keys.map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, alg: k.alg, use: 'sig' }));
+      const keys = this.keys.map((k) => ({
+        ...k.publicKey.export({ format: 'jwk' }),
+        kid: k.kid,
+        alg: k.alg,
+        use: 'sig',
+      }));
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ keys }));
       void request;
