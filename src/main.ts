@@ -4,7 +4,8 @@ import { configPath, loadConfig } from './config/load-config.js';
 import { serve } from './serve.js';
 
 try {
-  await serve(loadConfig(configPath()));
+  const path = configPath();
+  await serve(loadConfig(path), { reloadConfig: () => loadConfig(path) });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   // Every problem with its path, before listening: a half-valid gateway must never start.

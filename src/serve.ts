@@ -1,10 +1,13 @@
 import { ApplianceRegistry } from './appliances/appliance-registry.service.js';
+import { ConfigError } from './config/config-errors.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { createApp } from './create-app.js';
 import { HealthService } from './health/health.service.js';
 import { createLogger } from './logging/logger.js';
 
 export interface ServeOptions {
+  /** Reads the configuration again on SIGHUP; the appliance list is applied if the whole file is valid. */
+  reloadConfig?: () => GatewayConfig;
   /** Runs after the gateway stopped (sessions closed), before the process exits. */
   afterStop?: () => Promise<void>;
 }
@@ -40,6 +43,19 @@ export async function serve(config: GatewayConfig, options: ServeOptions = {}): 
     logger.flush();
     setImmediate(() => process.exit(0));
   };
+  const reload = options.reloadConfig;
+  if (reload) {
+    process.on('SIGHUP', () => {
+      try {
+        const result = app.get(ApplianceRegistry).reload(reload());
+        logger.info(result, 'configuration reloaded: appliance list applied');
+      } catch (error) {
+        // A bad file changes nothing: the gateway keeps the list it has, and says every problem.
+        const problems = error instanceof ConfigError ? error.problems : [String(error)];
+        logger.error({ problems }, 'configuration reload rejected; keeping the current appliance list');
+      }
+    });
+  }
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   return { port };

@@ -5,26 +5,26 @@ import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { VapiClient } from './vapi-client.js';
 
-/** The configured appliances and one VapiClient each; logs every session out on shutdown. */
+export interface ReloadResult {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+/**
+ * The configured appliances and one VapiClient each. A reload (SIGHUP) swaps clients in place:
+ * requests under way keep the client they started with, which drains and logs out afterwards.
+ */
 @Injectable()
 export class ApplianceRegistry implements OnApplicationShutdown {
-  private readonly clients = new Map<string, VapiClient>();
-  private readonly configs = new Map<string, ApplianceConfig>();
+  private clients = new Map<string, VapiClient>();
+  private readonly retiring = new Set<Promise<void>>();
 
   constructor(
-    config: GatewayConfig,
+    private readonly config: GatewayConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {
-    for (const appliance of config.appliances) {
-      this.configs.set(appliance.id, appliance);
-      this.clients.set(appliance.id, new VapiClient(appliance, logger));
-      if (appliance.tls.insecure) {
-        logger.warn(
-          { appliance: appliance.id },
-          'TLS verification is OFF for this appliance (tls.insecure: true): its identity is not checked; prefer tls.caFile or tls.fingerprint',
-        );
-      }
-    }
+    for (const appliance of config.appliances) this.clients.set(appliance.id, this.createClient(appliance));
   }
 
   client(id: string): VapiClient {
@@ -34,21 +34,78 @@ export class ApplianceRegistry implements OnApplicationShutdown {
     return client;
   }
 
-  list(): ApplianceConfig[] {
-    return [...this.configs.values()];
+  all(): VapiClient[] {
+    return [...this.clients.values()];
   }
 
   has(id: string): boolean {
     return this.clients.has(id);
   }
 
+  /**
+   * Applies a new, already validated configuration's appliance list: new appliances get clients,
+   * removed ones are logged out once their in-flight requests end, changed ones (URL, credentials,
+   * TLS, timeout) are replaced. Caller-facing settings that depend on the list (defaultAppliance) follow.
+   */
+  reload(next: GatewayConfig): ReloadResult {
+    const result: ReloadResult = { added: [], removed: [], changed: [] };
+    const wanted = new Map(next.appliances.map((appliance) => [appliance.id, appliance]));
+    const clients = new Map<string, VapiClient>();
+    for (const [id, client] of this.clients) {
+      const replacement = wanted.get(id);
+      if (!replacement) {
+        result.removed.push(id);
+        this.retire(client);
+      } else if (fingerprint(replacement) !== fingerprint(client.config)) {
+        result.changed.push(id);
+        this.retire(client);
+        clients.set(id, this.createClient(replacement));
+      } else {
+        clients.set(id, client);
+      }
+    }
+    for (const [id, appliance] of wanted) {
+      if (!clients.has(id)) {
+        result.added.push(id);
+        clients.set(id, this.createClient(appliance));
+      }
+    }
+    // Insertion order of the config file, for listings.
+    this.clients = new Map(next.appliances.map((appliance) => [appliance.id, clients.get(appliance.id) as VapiClient]));
+    this.config.appliances = next.appliances;
+    this.config.defaultAppliance = next.defaultAppliance;
+    return result;
+  }
+
   /** Logs out every open appliance session; vCenter limits them and leaked ones linger until idle timeout. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
+    await Promise.all([...this.clients.values()].map((client) => client.close(0)));
+    await Promise.all(this.retiring);
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.closeAll();
     this.logger.info('appliance sessions closed');
   }
+
+  private createClient(appliance: ApplianceConfig): VapiClient {
+    if (appliance.tls.insecure) {
+      this.logger.warn(
+        { appliance: appliance.id },
+        'TLS verification is OFF for this appliance (tls.insecure: true): its identity is not checked; prefer tls.caFile or tls.fingerprint',
+      );
+    }
+    return new VapiClient(appliance, this.logger, this.config.breaker);
+  }
+
+  private retire(client: VapiClient): void {
+    const done = client.close().finally(() => this.retiring.delete(done));
+    this.retiring.add(done);
+  }
+}
+
+/** What makes two appliance entries the same connection (credentials compared, never logged). */
+function fingerprint(appliance: ApplianceConfig): string {
+  const { id, url, username, password, timeoutMs, tls } = appliance;
+  return JSON.stringify([id, url, username, password, timeoutMs, tls.caFile, tls.fingerprint, tls.insecure]);
 }

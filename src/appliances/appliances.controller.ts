@@ -1,25 +1,27 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { mayUseAppliance } from '../auth/scopes.js';
-import { ApplianceRegistry } from './appliance-registry.service.js';
-import { ApplianceListDto } from './dto/appliance.dto.js';
+import { ApiProblems } from '../problems/api-problems.decorator.js';
+import { AppliancesService } from './appliances.service.js';
+import { ApplianceListDto, ApplianceListQuery } from './dto/appliance.dto.js';
 
 @ApiTags('appliances')
 @Controller('appliances')
 export class AppliancesController {
-  constructor(private readonly registry: ApplianceRegistry) {}
+  constructor(private readonly appliances: AppliancesService) {}
 
   @Get()
   @RequireScope('backups:read', 'any')
-  @ApiOperation({ summary: 'The configured appliances the caller may read', operationId: 'listAppliances' })
+  @ApiOperation({
+    summary: 'The appliances the caller may read, with their live status',
+    operationId: 'listAppliances',
+  })
   @ApiOkResponse({ type: ApplianceListDto })
-  list(@CurrentPrincipal() principal: Principal): ApplianceListDto {
-    const items = this.registry
-      .list()
-      .filter((appliance) => mayUseAppliance(principal, 'backups:read', appliance.id))
-      .map((appliance) => ({ id: appliance.id, name: appliance.name ?? appliance.id, tags: appliance.tags }));
+  @ApiProblems(400)
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: ApplianceListQuery): Promise<ApplianceListDto> {
+    const items = await this.appliances.list((id) => mayUseAppliance(principal, 'backups:read', id), query.tag);
     return { items };
   }
 }

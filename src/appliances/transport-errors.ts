@@ -10,6 +10,7 @@ const NOT_CONNECTED = new Set([
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const TIMEOUT = new Set(['ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const TLS_CODES = new Set([
   FINGERPRINT_MISMATCH,
@@ -41,6 +42,12 @@ function isTls(code: string): boolean {
 export function neverReachedAppliance(error: unknown): boolean {
   const code = errorCode(error) ?? '';
   return NOT_CONNECTED.has(code) || isTls(code);
+}
+
+/** Connection refused, reset or timed out: what a circuit breaker counts (not TLS refusals, not answers). */
+export function isConnectionFailure(error: unknown): boolean {
+  const code = errorCode(error) ?? '';
+  return NOT_CONNECTED.has(code) || TIMEOUT.has(code) || CONNECTION_LOST.has(code);
 }
 
 export function isTimeout(error: unknown): boolean {

@@ -1,9 +1,11 @@
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
-import type { ApplianceConfig } from '../config/gateway-config.js';
+import type { ApplianceConfig, BreakerConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { VapiOperation, vapiErrorToGatewayError } from '../problems/vapi-error-map.js';
+import { ApplianceBreaker } from './appliance-breaker.js';
+import { ApplianceHealth } from './appliance-health.js';
 import { tlsConnector } from './tls-connector.js';
 import { isTimeout, transportError } from './transport-errors.js';
 import { undiciAdapter } from './undici-axios-adapter.js';
@@ -29,6 +31,8 @@ interface Call extends VapiOperation {
   idempotent: boolean;
   /** For `detail` when a run's outcome is unknown. */
   startsBackup?: boolean;
+  /** Overrides the appliance's timeoutMs (status probes are kept short). */
+  timeoutMs?: number;
 }
 
 const READ_RETRY_DELAYS_MS = [100, 300];
@@ -44,11 +48,16 @@ export class VapiClient {
   private readonly pool: Pool;
   private readonly http: AxiosInstance;
   private readonly session: VapiSession;
+  private readonly breaker: ApplianceBreaker;
+  readonly health = new ApplianceHealth();
   private closed = false;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
 
   constructor(
-    private readonly config: ApplianceConfig,
+    readonly config: ApplianceConfig,
     private readonly logger: Logger,
+    breaker: BreakerConfig,
   ) {
     this.id = config.id;
     const origin = new URL(config.url).origin;
@@ -73,6 +82,7 @@ export class VapiClient {
     // Kept in a closure, never on an object that might be logged.
     const basic = `Basic ${Buffer.from(`${config.username}:${config.password}`).toString('base64')}`;
     this.session = new VapiSession(() => this.login(basic));
+    this.breaker = new ApplianceBreaker(config.id, breaker);
   }
 
   runSchedule(schedule: string, comment: string | undefined, requestId?: string): Promise<VapiJobStatus> {
@@ -101,15 +111,70 @@ export class VapiClient {
     }).then((job) => assertJob(job, this.id));
   }
 
+  /** The appliance's schedules (`GET .../backup/schedules`): a map from schedule id to its info. */
+  listSchedules(requestId?: string): Promise<Record<string, Record<string, unknown>>> {
+    return this.call<Record<string, Record<string, unknown>>>({
+      method: 'GET',
+      path: '/api/appliance/recovery/backup/schedules',
+      requestId,
+      idempotent: true,
+      appliance: this.id,
+      description: 'list backup schedules',
+      notFound: 'APPLIANCE_ERROR',
+    }).then((schedules) => assertRecord(schedules, this.id, 'a map of schedules'));
+  }
+
+  /** The ids of the appliance's backup jobs (`GET .../backup/job`). */
+  listJobs(requestId?: string): Promise<string[]> {
+    return this.call<unknown>({
+      method: 'GET',
+      path: '/api/appliance/recovery/backup/job',
+      requestId,
+      idempotent: true,
+      appliance: this.id,
+      description: 'list backup jobs',
+      notFound: 'APPLIANCE_ERROR',
+    }).then((ids) => {
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+        throw new GatewayError('APPLIANCE_ERROR', `Appliance ${this.id} answered without a list of job ids.`, {
+          appliance: this.id,
+        });
+      }
+      return ids as string[];
+    });
+  }
+
+  /** A light call (`GET /api/session`) that checks reachability, TLS and our credentials; records the outcome. */
+  async probe(timeoutMs: number): Promise<void> {
+    await this.call({
+      method: 'GET',
+      path: '/api/session',
+      idempotent: false,
+      timeoutMs,
+      appliance: this.id,
+      description: 'check its session',
+      notFound: 'APPLIANCE_ERROR',
+    }).catch(() => undefined);
+  }
+
   /** True while we hold a session on the appliance. */
   get hasSession(): boolean {
     return this.session.active;
   }
 
-  /** Ends our session on the appliance (vCenter caps them) and closes the pool. Safe to call twice. */
-  async close(): Promise<void> {
+  /**
+   * Ends our session on the appliance (vCenter caps them) and closes the pool, after the requests
+   * already under way have finished (an appliance removed by a reload must not cut them off). Safe to call twice.
+   */
+  async close(drainMs = 30_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        setTimeout(resolve, drainMs).unref();
+      });
+    }
     const token = this.session.take();
     if (token !== undefined) {
       try {
@@ -129,8 +194,29 @@ export class VapiClient {
   }
 
   private async call<T>(call: Call): Promise<T> {
-    if (this.closed)
-      throw new GatewayError('SERVICE_UNAVAILABLE', 'The gateway is shutting down.', { appliance: this.id });
+    if (this.closed) {
+      throw new GatewayError(
+        'SERVICE_UNAVAILABLE',
+        `Appliance ${this.id} is being removed or the gateway is shutting down.`,
+        {
+          appliance: this.id,
+        },
+      );
+    }
+    this.inFlight++;
+    try {
+      const result = await this.authenticatedCall<T>(call);
+      this.health.succeeded();
+      return result;
+    } catch (error) {
+      if (error instanceof GatewayError) this.health.failed(error);
+      throw error;
+    } finally {
+      if (--this.inFlight === 0) this.idle?.();
+    }
+  }
+
+  private async authenticatedCall<T>(call: Call): Promise<T> {
     const token = await this.session.current();
     let response = await this.exchange(call, token);
     if (response.status === 401) {
@@ -163,13 +249,22 @@ export class VapiClient {
     const data = call.body === undefined ? undefined : JSON.stringify(call.body);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.http.request<string>({ method: call.method, url: call.path, headers, data });
+        return await this.breaker.execute(() =>
+          this.http.request<string>({
+            method: call.method,
+            url: call.path,
+            headers,
+            data,
+            timeout: call.timeoutMs ?? this.config.timeoutMs,
+          }),
+        );
       } catch (error) {
+        if (error instanceof GatewayError) throw error; // the circuit is open: nothing was sent
         const retry = call.idempotent && !isTimeout(error) && attempt < READ_RETRY_DELAYS_MS.length;
         if (!retry) {
           throw transportError(error, {
             appliance: this.id,
-            timeoutMs: this.config.timeoutMs,
+            timeoutMs: call.timeoutMs ?? this.config.timeoutMs,
             description: call.description,
             mayHaveStartedBackup: call.startsBackup === true,
           });
@@ -183,8 +278,11 @@ export class VapiClient {
     const operation: VapiOperation = { appliance: this.id, description: 'log in', notFound: 'APPLIANCE_ERROR' };
     let response: AxiosResponse<string>;
     try {
-      response = await this.http.post<string>('/api/session', undefined, { headers: { authorization: basic } });
+      response = await this.breaker.execute(() =>
+        this.http.post<string>('/api/session', undefined, { headers: { authorization: basic } }),
+      );
     } catch (error) {
+      if (error instanceof GatewayError) throw error;
       throw transportError(error, { ...operation, timeoutMs: this.config.timeoutMs, mayHaveStartedBackup: false });
     }
     const body = parseJson(response.data);
@@ -225,6 +323,13 @@ function parseJson(text: unknown): unknown {
   } catch {
     return MALFORMED;
   }
+}
+
+function assertRecord<T>(value: T, appliance: string, what: string): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new GatewayError('APPLIANCE_ERROR', `Appliance ${appliance} answered without ${what}.`, { appliance });
+  }
+  return value;
 }
 
 function assertJob(job: unknown, appliance: string, afterRun = false): VapiJobStatus {

@@ -1,17 +1,12 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScope, TargetAppliance } from '../auth/auth.decorators.js';
 import { RequestId } from '../common/request-id.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { BackupsService } from './backups.service.js';
-import { JobStatusDto, RunAcceptedDto } from './dto/job.dto.js';
-import {
-  ApplianceJobParams,
-  ApplianceScheduleParams,
-  ScheduleParams,
-  TargetApplianceQuery,
-} from './dto/path-params.dto.js';
+import { RunAcceptedDto } from './dto/job.dto.js';
+import { ApplianceScheduleParams, ScheduleParams, TargetApplianceQuery } from './dto/path-params.dto.js';
 import { RunScheduleDto } from './dto/run-schedule.dto.js';
 
 const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 502, 503, 504];
@@ -60,15 +55,6 @@ export class BackupsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RunAcceptedDto> {
     return this.accepted(reply, await this.backups.run(appliance, params.scheduleId, body.comment, requestId));
-  }
-
-  @Get('appliances/:applianceId/backups/jobs/:jobId')
-  @RequireScope('backups:read')
-  @ApiOperation({ summary: "A backup job's current status", operationId: 'getJob' })
-  @ApiOkResponse({ type: JobStatusDto })
-  @ApiProblems(400, 404, 502, 503, 504)
-  job(@Param() params: ApplianceJobParams, @RequestId() requestId: string): Promise<JobStatusDto> {
-    return this.backups.job(params.applianceId, params.jobId, requestId);
   }
 
   private accepted(reply: FastifyReply, result: RunAcceptedDto): RunAcceptedDto {

@@ -200,6 +200,50 @@ export class AuditConfig {
   retentionDays?: number;
 }
 
+export class JobsConfig {
+  /** Upstream job-status requests per job are at most one per interval, however many callers watch it. */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  pollIntervalMs = 1000;
+}
+
+export class FleetConfig {
+  /** Appliances called at once by a fleet-wide run or a status probe. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  concurrency = 8;
+
+  /** Status older than this is refreshed by a light probe when GET /appliances asks for it. */
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  statusMaxAgeMs = 30_000;
+
+  /** Time a status probe may take; a slow appliance shows as unreachable instead of slowing the list. */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  probeTimeoutMs = 3000;
+}
+
+export class BreakerConfig {
+  /** Consecutive connection failures or timeouts that open an appliance's circuit. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  consecutiveFailures = 5;
+
+  /** How long an open circuit fails fast before one probe call may try again. */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  halfOpenAfterMs = 30_000;
+}
+
 export class LoggingConfig {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -247,4 +291,19 @@ export class GatewayConfig {
   @ValidateNested()
   @Type(() => AuditConfig)
   audit: AuditConfig = new AuditConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => JobsConfig)
+  jobs: JobsConfig = new JobsConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => FleetConfig)
+  fleet: FleetConfig = new FleetConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => BreakerConfig)
+  breaker: BreakerConfig = new BreakerConfig();
 }

@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from './gateway-error.js';
-import { PROBLEM_TABLE, ProblemCode, problemType } from './problem-codes.js';
+import { problemBody } from './problem-body.js';
+import { PROBLEM_TABLE, ProblemCode } from './problem-codes.js';
 
 /** HTTP statuses raised by Nest or Fastify themselves (routing, body parsing) → our codes. */
 const FRAMEWORK_STATUS: Record<number, ProblemCode> = {
@@ -60,19 +61,8 @@ export class ProblemFilter implements ExceptionFilter {
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: GatewayError): void {
-  const { appliance, errors, upstream, retryAfter } = error.details;
-  const body = {
-    type: problemType(error.code),
-    title: PROBLEM_TABLE[error.code].title,
-    status: error.status,
-    detail: error.detail,
-    instance: request.url.split('?')[0],
-    code: error.code,
-    requestId: request.id,
-    ...(appliance !== undefined && { appliance }),
-    ...(errors !== undefined && { errors }),
-    ...(upstream !== undefined && { upstream }),
-  };
+  const body = problemBody(error, request.url.split('?')[0], request.id);
+  const { retryAfter } = error.details;
   if (error.status === 401) {
     const presented = request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined;
     reply.header(

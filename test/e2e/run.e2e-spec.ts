@@ -6,7 +6,7 @@ describe('running a backup schedule', () => {
   let token: string;
 
   beforeAll(async () => {
-    world = await startWorld();
+    world = await startWorld({ extra: { jobs: { pollIntervalMs: 100 } } });
     token = await world.idp.token(RUN_AND_READ);
   });
   afterAll(() => world.stop());
@@ -75,6 +75,7 @@ describe('running a backup schedule', () => {
     expect(running.body).toMatchObject({ appliance: 'vc-b', job: { id: jobId, state: 'INPROGRESS', endTime: null } });
 
     world.appliances['vc-b'].finishRunningJobs();
+    await new Promise((resolve) => setTimeout(resolve, 150)); // past jobs.pollIntervalMs: statuses are shared that long
     const done = await request(world.gateway.url)
       .get(`/appliances/vc-b/backups/jobs/${jobId}`)
       .set('authorization', `Bearer ${token}`)
@@ -99,9 +100,10 @@ describe('running a backup schedule', () => {
 
   it('lists the appliances the caller may read, without URLs or credentials', async () => {
     const all = await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${token}`).expect(200);
+    const live = { status: 'ok', lastCheckedAt: expect.any(String), lastError: null };
     expect(all.body.items).toEqual([
-      { id: 'vc-a', name: 'vCenter vc-a', tags: ['prod'] },
-      { id: 'vc-b', name: 'vCenter vc-b', tags: ['lab'] },
+      { id: 'vc-a', name: 'vCenter vc-a', tags: ['prod'], ...live },
+      { id: 'vc-b', name: 'vCenter vc-b', tags: ['lab'], ...live },
     ]);
     const text = JSON.stringify(all.body);
     expect(text).not.toContain('127.0.0.1');

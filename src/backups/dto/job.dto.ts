@@ -29,3 +29,8 @@ export class JobStatusDto {
   @ApiProperty({ type: JobDto }) job!: JobDto;
   @ApiPropertyOptional({ example: '3f0c9a52-4d0e-4d8e-9a51-0f3b2f8e7a11' }) requestId?: string;
 }
+
+export class JobListDto {
+  @ApiProperty({ example: 'vc-a' }) appliance!: string;
+  @ApiProperty({ type: [JobDto], description: 'Newest first' }) items!: JobDto[];
+}

@@ -17,6 +17,12 @@ export class ApplianceScheduleParams extends ScheduleParams {
   applianceId!: string;
 }
 
+export class ApplianceParams {
+  @ApiProperty({ ...ID_DOC, example: 'vc-a' })
+  @Matches(ID_PATTERN, ID_MESSAGE)
+  applianceId!: string;
+}
+
 export class ApplianceJobParams {
   @ApiProperty({ ...ID_DOC, example: 'vc-a' })
   @Matches(ID_PATTERN, ID_MESSAGE)

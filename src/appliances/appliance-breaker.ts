@@ -1,0 +1,58 @@
+import {
+  BrokenCircuitError,
+  CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  IsolatedCircuitError,
+} from 'cockatiel';
+import type { BreakerConfig } from '../config/gateway-config.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import { isConnectionFailure } from './transport-errors.js';
+
+/**
+ * Per-appliance circuit breaker (cockatiel): after `consecutiveFailures` connection failures or
+ * timeouts in a row, calls fail at once with 503 APPLIANCE_UNAVAILABLE and a Retry-After, until after
+ * `halfOpenAfterMs` one call may try again and closes the circuit if it succeeds. One dead vCenter
+ * then costs a fleet run nothing, instead of a timeout per call.
+ * Answers of any kind (4xx, 5xx) count as the appliance being there.
+ */
+export class ApplianceBreaker {
+  private readonly policy: CircuitBreakerPolicy;
+  private openedAt = 0;
+
+  constructor(
+    private readonly appliance: string,
+    private readonly config: BreakerConfig,
+  ) {
+    this.policy = circuitBreaker(handleWhen(isConnectionFailure), {
+      halfOpenAfter: config.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(config.consecutiveFailures),
+    });
+    this.policy.onBreak(() => {
+      this.openedAt = Date.now();
+    });
+  }
+
+  async execute<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await this.policy.execute(action);
+    } catch (error) {
+      if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw this.openError();
+      throw error;
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.policy.state === 1; // CircuitState.Open
+  }
+
+  private openError(): GatewayError {
+    const retryAfter = Math.max(1, Math.ceil((this.openedAt + this.config.halfOpenAfterMs - Date.now()) / 1000));
+    return new GatewayError(
+      'APPLIANCE_UNAVAILABLE',
+      `Appliance ${this.appliance} failed ${this.config.consecutiveFailures} times in a row (connection failures or timeouts); calls fail fast until it is tried again in ${retryAfter} s. Nothing was sent.`,
+      { appliance: this.appliance, retryAfter },
+    );
+  }
+}

@@ -1,0 +1,52 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { ID_PATTERN } from '../../common/identifier.js';
+import { ProblemDocument } from '../../problems/problem-document.js';
+import { JobDto } from './job.dto.js';
+
+const ID_MESSAGE = { message: `$property must match ${ID_PATTERN.source}` };
+
+/** Select by `appliances` or by `tags` (appliances with any of them), not both. */
+export class FleetRunDto {
+  @ApiProperty({ example: 'default' })
+  @Matches(ID_PATTERN, ID_MESSAGE)
+  schedule!: string;
+
+  @ApiPropertyOptional({ type: [String], example: ['vc-a', 'vc-b'] })
+  @ValidateIf((dto: FleetRunDto) => dto.appliances !== undefined || dto.tags === undefined)
+  @IsArray({ message: 'give appliances or tags' })
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @Matches(ID_PATTERN, { each: true, message: `each value in appliances must match ${ID_PATTERN.source}` })
+  appliances?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['prod'] })
+  @ValidateIf((dto: FleetRunDto) => dto.tags !== undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(128, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({ maxLength: 1000 })
+  @ValidateIf((dto: FleetRunDto) => dto.comment !== undefined)
+  @IsString()
+  @MaxLength(1000)
+  comment?: string;
+}
+
+export class FleetRunResultDto {
+  @ApiProperty({ example: 'vc-a' }) appliance!: string;
+  @ApiProperty({ example: 202, description: 'What the single run on this appliance would have answered' })
+  status!: number;
+  @ApiPropertyOptional({ type: JobDto }) job?: JobDto;
+  @ApiPropertyOptional({ type: ProblemDocument }) problem?: ProblemDocument;
+}
+
+export class FleetRunDto207 {
+  @ApiProperty({ example: 'default' }) schedule!: string;
+  @ApiProperty({ description: 'Shared by every appliance run of this request (each has `{requestId}.{applianceId}`)' })
+  requestId!: string;
+  @ApiProperty({ type: [FleetRunResultDto] }) results!: FleetRunResultDto[];
+}

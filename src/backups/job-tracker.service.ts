@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
+import type { VapiJobStatus } from '../appliances/vapi-client.js';
+import { GatewayConfig } from '../config/gateway-config.js';
+
+interface Tracked {
+  status?: VapiJobStatus;
+  fetchedAt: number;
+  pending?: Promise<VapiJobStatus>;
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED']);
+const MAX_TRACKED = 10_000;
+
+export function isTerminal(status: VapiJobStatus): boolean {
+  return TERMINAL.has(status.state);
+}
+
+/**
+ * One view of each job for every watcher. Concurrent requests for a job share one upstream call;
+ * a status is reused for `jobs.pollIntervalMs`; a finished job is kept and never asked for again.
+ * So 200 portal users on one progress bar cost the appliance one request per interval, then none.
+ */
+@Injectable()
+export class JobTracker {
+  private readonly jobs = new Map<string, Tracked>();
+
+  constructor(
+    private readonly registry: ApplianceRegistry,
+    private readonly config: GatewayConfig,
+  ) {}
+
+  status(appliance: string, jobId: string, requestId?: string): Promise<VapiJobStatus> {
+    const key = `${appliance}\u0000${jobId}`;
+    const tracked = this.jobs.get(key);
+    if (
+      tracked?.status &&
+      (isTerminal(tracked.status) || Date.now() - tracked.fetchedAt < this.config.jobs.pollIntervalMs)
+    ) {
+      return Promise.resolve(tracked.status);
+    }
+    if (tracked?.pending) return tracked.pending;
+    const client = this.registry.client(appliance);
+    const entry: Tracked = tracked ?? { fetchedAt: 0 };
+    entry.pending = client
+      .getJob(jobId, requestId)
+      .then((status) => {
+        entry.status = status;
+        entry.fetchedAt = Date.now();
+        return status;
+      })
+      .finally(() => {
+        entry.pending = undefined;
+      });
+    this.remember(key, entry);
+    return entry.pending;
+  }
+
+  /** A run's answer is the job's first status: watchers that follow the Location start from it. */
+  seed(appliance: string, status: VapiJobStatus): void {
+    this.remember(`${appliance}\u0000${status.id}`, { status, fetchedAt: Date.now() });
+  }
+
+  private remember(key: string, entry: Tracked): void {
+    if (!this.jobs.has(key) && this.jobs.size >= MAX_TRACKED) {
+      // Oldest first (Map keeps insertion order); finished jobs are cheap to ask for again.
+      const oldest = this.jobs.keys().next().value;
+      if (oldest !== undefined) this.jobs.delete(oldest);
+    }
+    this.jobs.set(key, entry);
+  }
+}
