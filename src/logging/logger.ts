@@ -27,7 +27,7 @@ const REDACT = [
 ];
 
 /**
- * Structured JSON logs. Asynchronous by default (sonic-boom buffers and writes off the request's
+ * Structured JSON logs. Asynchronous by default (sonic-boom writes off the request's
  * critical path); `main.ts` flushes on shutdown. Tests pass their own stream to read every line.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
@@ -38,7 +38,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     redact: { paths: REDACT, censor: '[redacted]' },
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
 /** Nest's own messages (bootstrap, route mapping) through the same pino logger. */

@@ -1,0 +1,146 @@
+import request from 'supertest';
+import { RUN_AND_READ, startWorld, World } from '../support/fixture.js';
+
+const POLL_MS = 300;
+
+/** Job status for many watchers, recent jobs, schedules and the SSE progress stream. */
+describe('jobs and schedules', () => {
+  let world: World;
+  let auth: string;
+
+  beforeAll(async () => {
+    world = await startWorld({
+      extra: { jobs: { pollIntervalMs: POLL_MS } },
+      simulatorOptions: {
+        jobDurationMs: 1500,
+        schedules: {
+          default: {
+            parts: ['seat'],
+            location: 'sftp://backup:hunter2@backup.example.test/vcsa',
+            location_user: 'backup-writer',
+            enable: true,
+            recurrence_info: { hour: 23, minute: 30, days: ['MONDAY'] },
+            retention_info: { max_count: 5 },
+          },
+          weekly: { parts: [], location: 'nfs://nas/backups', enable: false },
+        },
+      },
+    });
+    auth = `Bearer ${await world.idp.token(RUN_AND_READ)}`;
+  });
+  afterAll(() => world.stop());
+
+  const sim = () => world.appliances['vc-a'];
+  const run = () =>
+    request(world.gateway.url).post('/appliances/vc-a/backups/schedules/default/run').set('authorization', auth);
+
+  it('lists schedules without the location user or credentials in the location', async () => {
+    const response = await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/schedules')
+      .set('authorization', auth)
+      .expect(200);
+    expect(response.body).toEqual({
+      appliance: 'vc-a',
+      items: [
+        {
+          id: 'default',
+          enabled: true,
+          recurrence: { hour: 23, minute: 30, days: ['MONDAY'] },
+          retention: { maxCount: 5 },
+          parts: ['seat'],
+          location: 'sftp://backup.example.test/vcsa',
+        },
+        { id: 'weekly', enabled: false, recurrence: null, retention: null, parts: [], location: 'nfs://nas/backups' },
+      ],
+    });
+    expect(response.text).not.toMatch(/backup-writer|hunter2|location_user|locationUser/);
+    const scoped = await world.idp.token({ scope: 'backups:read:vc-b' });
+    await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/schedules')
+      .set('authorization', `Bearer ${scoped}`)
+      .expect(403);
+  });
+
+  it('200 concurrent watchers of a running job cost at most one upstream status request per poll interval, none once it ended', async () => {
+    const jobId = (await run().expect(202)).body.job.id;
+    sim().resetCounters();
+    const started = Date.now();
+    let polls = 0;
+    const watcher = async () => {
+      for (;;) {
+        const response = await request(world.gateway.url)
+          .get(`/appliances/vc-a/backups/jobs/${jobId}`)
+          .set('authorization', auth);
+        polls++;
+        if (response.status !== 200) throw new Error(`status ${response.status}`);
+        if (response.body.job.state !== 'INPROGRESS') return response.body.job.state;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const states = await Promise.all(Array.from({ length: 200 }, watcher));
+    const elapsed = Date.now() - started;
+    expect(new Set(states)).toEqual(new Set(['SUCCEEDED']));
+    expect(polls).toBeGreaterThan(400);
+    expect(sim().counters.jobGets).toBeGreaterThan(0);
+    expect(sim().counters.jobGets).toBeLessThanOrEqual(Math.ceil(elapsed / POLL_MS) + 1);
+
+    const afterEnd = sim().counters.jobGets;
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        request(world.gateway.url).get(`/appliances/vc-a/backups/jobs/${jobId}`).set('authorization', auth).expect(200),
+      ),
+    );
+    expect(sim().counters.jobGets).toBe(afterEnd);
+  });
+
+  it('lists recent jobs newest first, with their status', async () => {
+    sim().finishRunningJobs();
+    const newest = (await run().expect(202)).body.job.id;
+    const response = await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/jobs?limit=2')
+      .set('authorization', auth)
+      .expect(200);
+    expect(response.body.items).toHaveLength(2);
+    expect(response.body.items[0]).toMatchObject({ id: newest, state: 'INPROGRESS' });
+    expect(response.body.items[1].id < newest).toBe(true);
+    await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/jobs?limit=0')
+      .set('authorization', auth)
+      .expect(400);
+    await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/jobs?limit=abc')
+      .set('authorization', auth)
+      .expect(400);
+  });
+
+  it('streams progress as Server-Sent Events until the job ends', async () => {
+    sim().finishRunningJobs();
+    const jobId = (await run().expect(202)).body.job.id;
+    const response = await fetch(`${world.gateway.url}/appliances/vc-a/backups/jobs/${jobId}/events`, {
+      headers: { authorization: auth },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await response.text(); // the stream ends with the job
+    const events = text
+      .split('\n\n')
+      .filter((block) => block.includes('data:'))
+      .map((block) => ({
+        type: /^event: (.*)$/m.exec(block)?.[1],
+        data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null'),
+      }));
+    expect(events[0]).toMatchObject({
+      type: 'progress',
+      data: { appliance: 'vc-a', job: { id: jobId, state: 'INPROGRESS' } },
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'end', data: { job: { state: 'SUCCEEDED', progress: 100 } } });
+    const progress = events.filter((e) => e.type === 'progress').map((e) => e.data.job.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(new Set(progress).size).toBe(progress.length);
+  });
+
+  it('refuses the event stream without the scope, before it starts', async () => {
+    const response = await fetch(`${world.gateway.url}/appliances/vc-a/backups/jobs/20200101-000000-1/events`);
+    expect(response.status).toBe(401);
+  });
+});
