@@ -50,6 +50,8 @@ export interface AuditCompletedInput {
   code?: string;
   jobId?: string;
   durationMs: number;
+  /** As on the `requested` entry: set when the run is one of several started by one fleet request. */
+  fleetRequestId?: string;
 }
 
 /** A 403 of ours: nothing was ever going to reach the appliance. `outcome` may be omitted; it is always `denied`. */

@@ -84,8 +84,16 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('hash', 'text', (c) => c.notNull())
         .execute();
       // Filters walk newest first by seq; these let the common ones do so without scanning the table.
-      await db.schema.createIndex('audit_entries_appliance_seq').on('audit_entries').columns(['appliance', 'seq']).execute();
-      await db.schema.createIndex('audit_entries_actor_seq').on('audit_entries').columns(['actor_subject', 'seq']).execute();
+      await db.schema
+        .createIndex('audit_entries_appliance_seq')
+        .on('audit_entries')
+        .columns(['appliance', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('audit_entries_actor_seq')
+        .on('audit_entries')
+        .columns(['actor_subject', 'seq'])
+        .execute();
       await db.schema.createIndex('audit_entries_request_id').on('audit_entries').column('request_id').execute();
       await db.schema.createIndex('audit_entries_time').on('audit_entries').column('time').execute();
       await db.schema.createIndex('audit_entries_requested_id').on('audit_entries').column('requested_id').execute();

@@ -17,6 +17,8 @@ type Entries = ExpressionBuilder<AuditDatabase & { e: AuditEntriesTable }, 'e'>;
 export abstract class KyselyAuditStore implements AuditStore {
   abstract readonly kind: 'sqlite' | 'postgres';
   private db: Kysely<AuditDatabase> | undefined;
+  /** Rows deleted per purge transaction (a property so that tests can exercise several batches). */
+  purgeBatch = PURGE_BATCH;
   /** In-process serialisation of writes: one append at a time per store, in call order. */
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -33,9 +35,13 @@ export abstract class KyselyAuditStore implements AuditStore {
     work: (trx: Kysely<AuditDatabase>) => Promise<T>,
   ): Promise<T>;
 
-  /** The head as the writer that holds the lock sees it. PostgreSQL adds FOR UPDATE. */
-  protected async lockHead(trx: Kysely<AuditDatabase>): Promise<ChainHead> {
-    return toHead(await trx.selectFrom('audit_chain_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow());
+  /** PostgreSQL: the head row lock (SELECT ... FOR UPDATE) is the chain lock. SQLite locks the whole database. */
+  protected readonly headRowLock: boolean = false;
+
+  private async lockHead(trx: Kysely<AuditDatabase>): Promise<ChainHead> {
+    let query = trx.selectFrom('audit_chain_head').selectAll().where('id', '=', 1);
+    if (this.headRowLock) query = query.forUpdate();
+    return toHead(await query.executeTakeFirstOrThrow());
   }
 
   async open(): Promise<void> {
@@ -63,7 +69,11 @@ export abstract class KyselyAuditStore implements AuditStore {
       this.inWriteTransaction(this.connected(), async (trx) => {
         const head = await this.lockHead(trx);
         // Idempotent by id: a retry after a commit whose acknowledgement was lost must not write the entry twice.
-        const existing = await trx.selectFrom('audit_entries').selectAll().where('id', '=', draft.id).executeTakeFirst();
+        const existing = await trx
+          .selectFrom('audit_entries')
+          .selectAll()
+          .where('id', '=', draft.id)
+          .executeTakeFirst();
         if (existing) return fromRow(existing);
         const entry = sealEntry(draft, { seq: head.lastSeq, hash: head.lastHash });
         await trx.insertInto('audit_entries').values(toRow(entry)).execute();
@@ -130,7 +140,7 @@ export abstract class KyselyAuditStore implements AuditStore {
             .select(['seq', 'time', 'hash'])
             .where('seq', '>', head.anchorSeq)
             .orderBy('seq', 'asc')
-            .limit(PURGE_BATCH)
+            .limit(this.purgeBatch)
             .execute();
           // Only a prefix of the chain may go, or it would no longer verify: stop at the first entry to keep,
           // even if some later one is older (a retried write keeps its original time).
@@ -144,7 +154,7 @@ export abstract class KyselyAuditStore implements AuditStore {
             .set({ anchor_seq: anchorSeq, anchor_hash: last.hash })
             .where('id', '=', 1)
             .execute();
-          const more = keep === -1 && oldest.length === PURGE_BATCH;
+          const more = keep === -1 && oldest.length === this.purgeBatch;
           return { deleted: Number(result.numDeletedRows), more, anchorSeq, anchorHash: last.hash };
         }),
       );

@@ -1,11 +1,13 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { ChainHead } from './audit-chain.js';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
 
 export interface PostgresAuditStoreOptions {
-  /** Tables live in this schema (created if missing); default `public`. Tests use one schema per run. */
+  /**
+   * Tables live in this schema (created if missing). Default: the connection's current schema, i.e. the first
+   * of its search_path (`public`, or e.g. `?options=-c%20search_path%3Daudit` in the URL). Tests use one per run.
+   */
   schema?: string;
   /** false: use the schema as it is (the verify CLI). */
   migrate?: boolean;
@@ -24,15 +26,16 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export class PostgresAuditStore extends KyselyAuditStore {
   readonly kind = 'postgres' as const;
-  private readonly schema: string;
+  protected override readonly headRowLock = true;
 
   constructor(
     private readonly url: string,
     private readonly options: PostgresAuditStoreOptions = {},
   ) {
     super();
-    this.schema = options.schema ?? 'public';
-    if (!SCHEMA_NAME.test(this.schema)) throw new Error(`invalid schema name ${JSON.stringify(this.schema)}`);
+    if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+      throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
+    }
   }
 
   protected async connect(): Promise<Kysely<AuditDatabase>> {
@@ -43,7 +46,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
       statement_timeout: 10_000,
       idle_in_transaction_session_timeout: 30_000,
       application_name: 'backup-gateway-audit',
-      options: `-c search_path=${this.schema}`,
+      ...(this.options.schema !== undefined && { options: `-c search_path=${this.options.schema}` }),
       keepAlive: true,
     });
     pool.on('error', (error) => this.options.onPoolError?.(error));
@@ -52,8 +55,16 @@ export class PostgresAuditStore extends KyselyAuditStore {
 
   protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {
     if (this.options.migrate === false) return;
-    if (this.schema !== 'public') await db.schema.createSchema(this.schema).ifNotExists().execute();
-    await migrateAuditSchema(db, this.schema);
+    let schema = this.options.schema;
+    if (schema !== undefined) {
+      await db.schema.createSchema(schema).ifNotExists().execute();
+    } else {
+      const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db);
+      schema = rows[0]?.schema ?? undefined;
+      if (schema === undefined) throw new Error('no schema of the search_path exists; create one or set search_path');
+    }
+    // Named explicitly: kysely otherwise finds its migration table in any schema, even another gateway's.
+    await migrateAuditSchema(db, schema);
   }
 
   protected inWriteTransaction<T>(
@@ -61,27 +72,5 @@ export class PostgresAuditStore extends KyselyAuditStore {
     work: (trx: Kysely<AuditDatabase>) => Promise<T>,
   ): Promise<T> {
     return db.transaction().execute(work);
-  }
-
-  protected override async lockHead(trx: Kysely<AuditDatabase>): Promise<ChainHead> {
-    const row = await trx.selectFrom('audit_chain_head').selectAll().where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
-    return {
-      lastSeq: Number(row.last_seq),
-      lastId: row.last_id,
-      lastHash: row.last_hash,
-      anchorSeq: Number(row.anchor_seq),
-      anchorHash: row.anchor_hash,
-    };
-  }
-
-  /** Drops the schema and everything in it: for tests that made their own. */
-  async dropSchema(): Promise<void> {
-    if (this.schema === 'public') throw new Error('refusing to drop the public schema');
-    const pool = new pg.Pool({ connectionString: this.url, max: 1 });
-    try {
-      await pool.query(sql`DROP SCHEMA IF EXISTS ${sql.id(this.schema)} CASCADE`.compile(new Kysely({ dialect: new PostgresDialect({ pool }) })).sql);
-    } finally {
-      await pool.end();
-    }
   }
 }

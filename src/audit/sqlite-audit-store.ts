@@ -6,7 +6,11 @@ import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
 
 export interface SqliteAuditStoreOptions {
-  /** How long a write waits for another process's write lock (ms). better-sqlite3 waits synchronously. */
+  /**
+   * How long a write waits for another process's write lock (ms), default 2000. better-sqlite3 waits synchronously,
+   * blocking the event loop meanwhile, so keep it short: one gateway per file is the supported setup, and a
+   * writer holds the lock for one insert.
+   */
   busyTimeoutMs?: number;
   /** false: use an existing database as it is (the verify CLI): no directory, no file, no migrations. */
   migrate?: boolean;
@@ -33,7 +37,7 @@ export class SqliteAuditStore extends KyselyAuditStore {
     if (migrate && this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
     const database = new Database(this.path, {
       fileMustExist: !migrate,
-      timeout: this.options.busyTimeoutMs ?? 5000,
+      timeout: this.options.busyTimeoutMs ?? 2000,
     });
     try {
       if (migrate) database.pragma('journal_mode = WAL');

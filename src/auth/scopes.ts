@@ -1,6 +1,6 @@
 import type { Principal } from './principal.js';
 
-export type ScopeFamily = 'backups:run' | 'backups:read';
+export type ScopeFamily = 'backups:run' | 'backups:read' | 'audit:read';
 
 /** `backups:run` covers every appliance; `backups:run:{applianceId}` only that one. Deny by default. */
 export function mayUseAppliance(principal: Principal, family: ScopeFamily, applianceId: string): boolean {

@@ -1,0 +1,19 @@
+import type { AuditConfig } from '../config/gateway-config.js';
+import type { AuditStore } from './audit-store.js';
+import { PostgresAuditStore } from './postgres-audit-store.js';
+import { SqliteAuditStore } from './sqlite-audit-store.js';
+
+export interface AuditStoreOptions {
+  /** false: verify an existing store without creating or migrating anything (the CLI). */
+  migrate?: boolean;
+  onPoolError?: (error: Error) => void;
+}
+
+/** The configured store, not yet opened. */
+export function createAuditStore(config: AuditConfig, options: AuditStoreOptions = {}): AuditStore {
+  if (config.store === 'postgres') {
+    if (!config.postgres) throw new Error('audit.postgres.url is required when audit.store is postgres');
+    return new PostgresAuditStore(config.postgres.url, options);
+  }
+  return new SqliteAuditStore(config.sqlite.path, { migrate: options.migrate });
+}

@@ -1,0 +1,95 @@
+import { Controller, Get, Headers, Query, StreamableFile } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
+import type { Principal } from '../auth/principal.js';
+import { mayUseAppliance } from '../auth/scopes.js';
+import { ApiProblems } from '../problems/api-problems.decorator.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import { AuditService } from './audit.service.js';
+import type { AuditFilter } from './audit-entry.js';
+import { AuditEventDto, AuditEventsPageDto } from './dto/audit-event.dto.js';
+import { AuditEventsQuery } from './dto/audit-events-query.dto.js';
+import { AuditVerifyResultDto } from './dto/audit-verify.dto.js';
+
+const NDJSON = 'application/x-ndjson';
+const AUDIT_READ = 'audit:read';
+
+@ApiTags('audit')
+@Controller('audit')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get('events')
+  @RequireScope(AUDIT_READ, 'any')
+  @ApiOperation({
+    summary: 'Audit entries, newest first, filtered and paginated; or every match as NDJSON',
+    description:
+      `With \`Accept: ${NDJSON}\` every matching entry is streamed, one JSON object a line (limit and cursor are ` +
+      'ignored). A caller holding only `audit:read:{applianceId}` scopes sees those appliances only.',
+    operationId: 'listAuditEvents',
+  })
+  @ApiProduces('application/json', NDJSON)
+  @ApiExtraModels(AuditEventsPageDto, AuditEventDto)
+  @ApiOkResponse({
+    description: 'A page of entries (JSON), or every matching entry (NDJSON)',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(AuditEventsPageDto) } },
+      [NDJSON]: { schema: { $ref: getSchemaPath(AuditEventDto) } },
+    },
+  })
+  @ApiProblems(400, 503)
+  async events(
+    @Query() query: AuditEventsQuery,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('accept') accept: string | undefined,
+  ): Promise<AuditEventsPageDto | StreamableFile> {
+    const filter = toFilter(query, principal);
+    if (wantsNdjson(accept)) {
+      return new StreamableFile(await this.audit.exportNdjson(filter), { type: NDJSON });
+    }
+    return this.audit.events(filter, query.limit, query.cursor);
+  }
+
+  @Get('verify')
+  @RequireScope(AUDIT_READ, 'any')
+  @ApiOperation({
+    summary: 'Walk the hash chain: ok with the count, or the first entry whose hash or link does not match',
+    operationId: 'verifyAuditTrail',
+  })
+  @ApiOkResponse({ type: AuditVerifyResultDto, description: 'Sent with 200 whether or not the chain verifies' })
+  @ApiProblems(503)
+  verify(): Promise<AuditVerifyResultDto> {
+    return this.audit.verify();
+  }
+}
+
+function wantsNdjson(accept: string | undefined): boolean {
+  return (accept ?? '').split(',').some((type) => type.split(';')[0].trim().toLowerCase() === NDJSON);
+}
+
+/**
+ * `audit:read` reads everything; `audit:read:{applianceId}` only that appliance's entries, so an appliance team's
+ * token cannot read who ran backups elsewhere.
+ */
+function toFilter(query: AuditEventsQuery, principal: Principal): AuditFilter {
+  const filter: AuditFilter = {
+    appliance: query.appliance,
+    actor: query.actor,
+    schedule: query.schedule,
+    outcome: query.outcome,
+    stage: query.stage,
+    since: query.since === undefined ? undefined : new Date(query.since).toISOString(),
+    until: query.until === undefined ? undefined : new Date(query.until).toISOString(),
+    requestId: query.requestId,
+  };
+  if (principal.scopes.has(AUDIT_READ)) return filter;
+  if (query.appliance !== undefined) {
+    if (mayUseAppliance(principal, AUDIT_READ, query.appliance)) return filter;
+    throw new GatewayError('FORBIDDEN', `This needs scope ${AUDIT_READ} or ${AUDIT_READ}:${query.appliance}.`, {
+      appliance: query.appliance,
+    });
+  }
+  const prefix = `${AUDIT_READ}:`;
+  const appliances = [...principal.scopes].filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
+  return { ...filter, appliances };
+}

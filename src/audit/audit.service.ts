@@ -1,0 +1,456 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { GatewayConfig } from '../config/gateway-config.js';
+import { PINO_LOGGER } from '../logging/logger.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import { verifyChain } from './audit-chain.js';
+import type {
+  AuditActor,
+  AuditCompletedInput,
+  AuditDeniedInput,
+  AuditDraft,
+  AuditEntry,
+  AuditEvent,
+  AuditFilter,
+  AuditRequestedInput,
+  AuditStage,
+  StoredActor,
+  VerifyResult,
+} from './audit-entry.js';
+import { AUDIT_STORE, type AuditStore, type PurgeResult } from './audit-store.js';
+
+/** A run waits this long for its `requested` entry before it is refused (fail closed, never hang). */
+const REQUESTED_TIMEOUT_MS = 5000;
+/** After a failed open, the next request or health check tries again no sooner than this. */
+const REOPEN_INTERVAL_MS = 5000;
+/** Unwritten `completed` entries are retried with exponential backoff between these bounds. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 30_000;
+/** Beyond this many unwritten entries the oldest leave memory; each was logged in full when it failed. */
+const MAX_UNWRITTEN = 10_000;
+/** `requested` entries waiting for their `completed` partner (a leak bound should a caller never complete). */
+const MAX_OPEN_REQUESTS = 10_000;
+const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
+const HEALTH_TIMEOUT_MS = 2000;
+const EXPORT_PAGE = 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface AuditEventsPage {
+  items: AuditEvent[];
+  nextCursor: string | null;
+}
+
+/**
+ * The audit trail: who asked for which backup run, from where, and what came of it.
+ *
+ * - recordRequested is written before anything reaches the appliance and fails closed (AUDIT_UNAVAILABLE).
+ * - recordCompleted / recordDenied never throw and never drop an entry: a failed write is logged in full at once
+ *   (`audit: true, written: false`) and retried from memory with backoff until it lands or the process stops.
+ * - A `completed` entry names its `requested` entry (`requestedId`); a `requested` entry without one reads as
+ *   `finalOutcome: unknown` (see AuditEvent). A denial (our 403) is one `completed` entry with outcome `denied` and
+ *   no `requested` entry: nothing was ever going to reach the appliance.
+ * - Every entry written is also one info log line: `audit: true` and the entry's fields, its time as `entryTime`
+ *   (pino's own `time` is the log line's).
+ * If the store cannot be opened the app still starts: healthy() is false, runs are refused, and each request or
+ * health check (at most every 5 s) tries to open it again.
+ */
+@Injectable()
+export class AuditService implements OnModuleInit, OnApplicationShutdown {
+  private isOpen = false;
+  private opening: Promise<boolean> | undefined;
+  private lastOpenAttempt = 0;
+  private stopping = false;
+  private readonly unwritten: AuditDraft[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = RETRY_MIN_MS;
+  private flushing: Promise<void> | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  /** Pairing key (request id, appliance, schedule) → ids of `requested` entries still waiting, oldest first. */
+  private readonly openRequests = new Map<string, string[]>();
+
+  constructor(
+    @Inject(AUDIT_STORE) private readonly store: AuditStore,
+    private readonly config: GatewayConfig,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.ensureOpen();
+    if (this.config.audit.retentionDays !== undefined) {
+      this.purgeTimer = setInterval(() => void this.purgeExpired(), PURGE_INTERVAL_MS).unref();
+      void this.purgeExpired();
+    }
+  }
+
+  /** Nest calls this after the HTTP server has closed, so no request can still be recording. */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.purgeTimer);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await this.flushing;
+    if (this.unwritten.length > 0) await this.flushUnwritten();
+    for (const draft of this.unwritten.splice(0)) {
+      this.logger.error(
+        { audit: true, written: false, ...logFields(draft) },
+        'audit entry never reached the store before shutdown; this log line is its only record',
+      );
+    }
+    await this.store.close().catch((error) => this.logger.error({ err: error }, 'closing the audit store failed'));
+    this.isOpen = false;
+  }
+
+  /** Written before anything is sent to the appliance. Throws AUDIT_UNAVAILABLE unless it was written durably. */
+  async recordRequested(input: AuditRequestedInput): Promise<void> {
+    const started = Date.now();
+    const draft = this.draft('requested', input, { fleetRequestId: input.fleetRequestId ?? null });
+    if (!(await this.ensureOpen())) {
+      this.logger.error({ audit: true, written: false, ...logFields(draft) }, 'audit store unavailable; run refused');
+      throw unavailable('The audit trail cannot be written, so the run was not sent to the appliance. Retry later.');
+    }
+    const writing = this.store.append(draft);
+    let entry: AuditEntry;
+    try {
+      entry = await withTimeout(writing, REQUESTED_TIMEOUT_MS, 'audit write timed out');
+    } catch (error) {
+      this.logger.error(
+        { audit: true, written: false, ...logFields(draft), err: error },
+        'requested audit entry not written; run refused',
+      );
+      // Should the write land after all, it records a run that was refused: complete it as such, so that it does
+      // not read as `unknown` forever.
+      writing.then(
+        (late) => {
+          this.logEntry(late);
+          void this.appendOrKeep(
+            this.draft('completed', input, {
+              outcome: 'failed',
+              httpStatus: 503,
+              code: 'AUDIT_UNAVAILABLE',
+              durationMs: Date.now() - started,
+              requestedId: late.id,
+            }),
+          );
+        },
+        () => undefined,
+      );
+      throw unavailable(
+        'The audit trail cannot be written, so the run was not sent to the appliance. Retry later.',
+        error,
+      );
+    }
+    this.rememberOpenRequest(input, entry.id);
+    this.logEntry(entry);
+    if (this.unwritten.length > 0) this.scheduleRetry(0);
+  }
+
+  /** After the outcome is known. Never throws; see the class comment for what happens when the store fails. */
+  async recordCompleted(input: AuditCompletedInput): Promise<void> {
+    try {
+      await this.appendOrKeep(
+        this.draft('completed', input, {
+          outcome: input.outcome,
+          httpStatus: integerOrNull(input.httpStatus),
+          code: input.code ?? null,
+          jobId: input.jobId ?? null,
+          durationMs: integerOrNull(input.durationMs),
+          fleetRequestId: input.fleetRequestId ?? null,
+          requestedId: this.takeOpenRequest(input),
+        }),
+      );
+    } catch (error) {
+      this.logger.error({ err: error, requestId: input?.requestId }, 'recording a completed audit entry failed');
+    }
+  }
+
+  /** Our own 403: one `completed` entry, outcome `denied`, no `requested` entry. Never throws. */
+  async recordDenied(input: AuditDeniedInput): Promise<void> {
+    try {
+      await this.appendOrKeep(
+        this.draft('completed', input, {
+          outcome: 'denied',
+          httpStatus: integerOrNull(input.httpStatus),
+          code: input.code ?? null,
+          durationMs: integerOrNull(input.durationMs),
+          fleetRequestId: input.fleetRequestId ?? null,
+        }),
+      );
+    } catch (error) {
+      this.logger.error({ err: error, requestId: input?.requestId }, 'recording a denied audit entry failed');
+    }
+  }
+
+  /** Walks the whole chain. Throws AUDIT_UNAVAILABLE when the store cannot be read. */
+  async verify(): Promise<VerifyResult> {
+    return this.reading(() => verifyChain(this.store));
+  }
+
+  /** For /health/ready: the store is open and answers. */
+  async healthy(): Promise<boolean> {
+    if (!(await this.ensureOpen())) return false;
+    try {
+      await withTimeout(this.store.ping(), HEALTH_TIMEOUT_MS, 'audit store ping timed out');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Newest first. `cursor` is the `nextCursor` of the previous page (keyset: nothing is skipped or repeated). */
+  async events(filter: AuditFilter, limit: number, cursor?: string): Promise<AuditEventsPage> {
+    const beforeSeq = cursor === undefined ? undefined : decodeCursor(cursor);
+    const rows = await this.reading(() => this.store.query(filter, { limit: limit + 1, beforeSeq }));
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  }
+
+  /**
+   * Every matching entry, newest first, as NDJSON, read page by page as the consumer pulls: memory stays bounded by
+   * one page however large the export. The first page is read before returning, so an unusable store is a 503,
+   * not a broken stream. Entries appended after the export started are not included.
+   */
+  async exportNdjson(filter: AuditFilter): Promise<Readable> {
+    const first = await this.reading(() => this.store.query(filter, { limit: EXPORT_PAGE }));
+    const { store, logger } = this;
+    async function* pages(): AsyncGenerator<string> {
+      let page = first;
+      for (;;) {
+        if (page.length > 0) yield page.map((event) => `${JSON.stringify(event)}\n`).join('');
+        const last = page.at(-1);
+        if (page.length < EXPORT_PAGE || !last) return;
+        try {
+          page = await store.query(filter, { limit: EXPORT_PAGE, beforeSeq: last.seq });
+        } catch (error) {
+          // The status line is long gone: the response is cut off, never ended cleanly, so it cannot pass for complete.
+          logger.error({ err: error }, 'audit export failed midway; response aborted');
+          throw error;
+        }
+      }
+    }
+    return Readable.from(pages(), { objectMode: false });
+  }
+
+  /** The daily retention purge (also run once at start-up); public so that operators' tooling and tests can call it. */
+  async purgeExpired(now = new Date()): Promise<PurgeResult | undefined> {
+    const days = this.config.audit.retentionDays;
+    if (days === undefined || !(await this.ensureOpen())) return undefined;
+    const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
+    try {
+      const result = await this.store.purgeBefore(cutoff);
+      this.logger.info({ auditPurge: true, retentionDays: days, cutoff, ...result }, 'audit retention purge');
+      return result;
+    } catch (error) {
+      this.logger.error({ err: error, cutoff }, 'audit retention purge failed; the next one runs in a day');
+      return undefined;
+    }
+  }
+
+  private draft(stage: AuditStage, input: RunInput, rest: Partial<AuditDraft>): AuditDraft {
+    return {
+      id: randomUUID(),
+      time: new Date().toISOString(),
+      stage,
+      requestId: input.requestId,
+      action: input.action,
+      actor: storedActor(input.actor),
+      appliance: input.appliance,
+      schedule: input.schedule,
+      comment: input.comment ?? null,
+      outcome: null,
+      httpStatus: null,
+      code: null,
+      jobId: null,
+      durationMs: null,
+      fleetRequestId: null,
+      requestedId: null,
+      ...rest,
+    };
+  }
+
+  /** Writes now if the store allows, else keeps the draft for the retry loop; resolves either way. */
+  private async appendOrKeep(draft: AuditDraft): Promise<void> {
+    let failure: unknown = new Error('the audit store is not open');
+    if (this.unwritten.length === 0 && (await this.ensureOpen())) {
+      try {
+        this.logEntry(await this.store.append(draft));
+        return;
+      } catch (error) {
+        failure = error;
+      }
+    } else if (this.unwritten.length > 0) {
+      failure = new Error('earlier entries are still waiting for the store');
+    }
+    this.logger.error(
+      { audit: true, written: false, ...logFields(draft), err: failure },
+      'audit entry not written yet; kept in memory and retried',
+    );
+    if (this.unwritten.length >= MAX_UNWRITTEN) {
+      const dropped = this.unwritten.shift() as AuditDraft;
+      this.logger.error(
+        { audit: true, written: false, ...logFields(dropped) },
+        'audit retry queue full; this entry is dropped from memory and its log lines are its only record',
+      );
+    }
+    this.unwritten.push(draft);
+    this.scheduleRetry(this.retryDelayMs);
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    if (this.stopping || this.flushing) return;
+    if (this.retryTimer) {
+      if (delayMs > 0) return;
+      clearTimeout(this.retryTimer);
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flushing = this.flushUnwritten().finally(() => {
+        this.flushing = undefined;
+        if (this.unwritten.length > 0) this.scheduleRetry(this.retryDelayMs);
+      });
+    }, delayMs);
+    this.retryTimer.unref();
+  }
+
+  /** Oldest first; stops at the first failure and backs off. */
+  private async flushUnwritten(): Promise<void> {
+    while (this.unwritten.length > 0) {
+      if (!(await this.ensureOpen(this.stopping))) break;
+      try {
+        this.logEntry(await this.store.append(this.unwritten[0]));
+        this.unwritten.shift();
+      } catch (error) {
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
+        this.logger.warn(
+          { err: error, unwritten: this.unwritten.length, retryInMs: this.retryDelayMs },
+          'audit store still failing; unwritten entries kept in memory',
+        );
+        return;
+      }
+    }
+    if (this.unwritten.length === 0) this.retryDelayMs = RETRY_MIN_MS;
+  }
+
+  private async ensureOpen(evenWhenStopping = false): Promise<boolean> {
+    if (this.isOpen) return true;
+    if (this.stopping && !evenWhenStopping) return false;
+    if (!this.opening) {
+      if (Date.now() - this.lastOpenAttempt < REOPEN_INTERVAL_MS) return false;
+      this.lastOpenAttempt = Date.now();
+      this.opening = this.store
+        .open()
+        .then(
+          () => {
+            this.isOpen = true;
+            this.logger.info({ store: this.store.kind }, 'audit store open');
+            return true;
+          },
+          (error) => {
+            this.logger.error(
+              { err: error, store: this.store.kind },
+              'audit store cannot be opened: runs are refused (AUDIT_UNAVAILABLE) until it can',
+            );
+            return false;
+          },
+        )
+        .finally(() => {
+          this.opening = undefined;
+        });
+    }
+    return this.opening;
+  }
+
+  private async reading<T>(read: () => Promise<T>): Promise<T> {
+    if (!(await this.ensureOpen())) throw unavailable('The audit store is unavailable.');
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      this.logger.error({ err: error }, 'reading the audit store failed');
+      throw unavailable('The audit store could not be read.', error);
+    }
+  }
+
+  private rememberOpenRequest(input: AuditRequestedInput, id: string): void {
+    const key = pairingKey(input);
+    const ids = this.openRequests.get(key) ?? [];
+    ids.push(id);
+    this.openRequests.set(key, ids);
+    if (this.openRequests.size > MAX_OPEN_REQUESTS) {
+      const oldest = this.openRequests.keys().next().value;
+      if (oldest !== undefined) this.openRequests.delete(oldest);
+    }
+  }
+
+  private takeOpenRequest(input: AuditCompletedInput): string | null {
+    const key = pairingKey(input);
+    const ids = this.openRequests.get(key);
+    const id = ids?.shift() ?? null;
+    if (ids?.length === 0) this.openRequests.delete(key);
+    return id;
+  }
+
+  private logEntry(entry: AuditEntry): void {
+    this.logger.info({ audit: true, ...logFields(entry) }, 'audit entry');
+  }
+}
+
+/** What every record call says about the run itself. */
+type RunInput = Pick<AuditRequestedInput, 'requestId' | 'action' | 'actor' | 'appliance' | 'schedule' | 'comment'>;
+
+function unavailable(detail: string, cause?: unknown): GatewayError {
+  return new GatewayError('AUDIT_UNAVAILABLE', detail, { retryAfter: 30, cause });
+}
+
+/** Copies only the fields we store, so nothing else a caller's object carries (a token) can slip in. */
+function storedActor(actor: AuditActor): StoredActor {
+  return {
+    subject: actor.subject,
+    name: actor.name ?? null,
+    clientId: actor.clientId ?? null,
+    authMethod: actor.authMethod,
+    ip: actor.ip,
+    userAgent: actor.userAgent ?? null,
+  };
+}
+
+/** pino writes its own `time`; a second one in the same line would be ambiguous JSON. */
+function logFields(entry: AuditDraft | AuditEntry): Record<string, unknown> {
+  const { time, ...rest } = entry;
+  return { ...rest, entryTime: time };
+}
+
+function pairingKey(input: { requestId: string; appliance: string; schedule: string }): string {
+  return JSON.stringify([input.requestId, input.appliance, input.schedule]);
+}
+
+function integerOrNull(value: number | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
+}
+
+const CURSOR_PREFIX = 'v1:';
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const seq = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : Number.NaN;
+  if (!Number.isSafeInteger(seq) || seq < 1) {
+    throw new GatewayError('VALIDATION_FAILED', 'cursor is not one this API issued', {
+      errors: [{ field: 'cursor', message: 'cursor is not one this API issued' }],
+    });
+  }
+  return seq;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

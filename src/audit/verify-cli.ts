@@ -1,0 +1,37 @@
+/**
+ * `npm run audit:verify`: walks the configured store's hash chain and prints the result as JSON.
+ * Exit 0: the chain verifies; 1: it does not (`firstBad` names the entry); 2: it could not be checked
+ * (configuration or store unusable; the reason goes to stderr). Creates and migrates nothing.
+ */
+import 'reflect-metadata';
+import { ConfigError } from '../config/config-errors.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { configPath, loadConfig } from '../config/load-config.js';
+import { verifyChain } from './audit-chain.js';
+import { createAuditStore } from './audit-store-factory.js';
+
+async function main(): Promise<number> {
+  let config: GatewayConfig;
+  try {
+    config = loadConfig(configPath());
+  } catch (error) {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    return 2;
+  }
+  const store = createAuditStore(config.audit, { migrate: false });
+  try {
+    await store.open();
+    const result = await verifyChain(store);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return result.ok ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(
+      `audit:verify: cannot read the ${config.audit.store} audit store: ${(error as Error).message}\n`,
+    );
+    return 2;
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+process.exitCode = await main();

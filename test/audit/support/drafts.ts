@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditActor, AuditDraft } from '../../../src/audit/audit-entry.js';
+
+export const ALICE: AuditActor = {
+  subject: 'alice',
+  name: 'Alice Example',
+  clientId: 'portal',
+  authMethod: 'jwt',
+  ip: '10.0.4.17',
+  userAgent: 'curl/8.5.0',
+};
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+export function daysAgo(days: number): string {
+  return new Date(Date.now() - days * DAY_MS).toISOString();
+}
+
+/** A `requested` draft unless overridden; every field filled the way the service fills it. */
+export function draft(overrides: Partial<AuditDraft> = {}): AuditDraft {
+  return {
+    id: randomUUID(),
+    time: new Date().toISOString(),
+    stage: 'requested',
+    requestId: randomUUID(),
+    action: 'backup.schedule.run',
+    actor: {
+      subject: 'alice',
+      name: 'Alice Example',
+      clientId: 'portal',
+      authMethod: 'jwt',
+      ip: '10.0.4.17',
+      userAgent: null,
+    },
+    appliance: 'vc-a',
+    schedule: 'default',
+    comment: null,
+    outcome: null,
+    httpStatus: null,
+    code: null,
+    jobId: null,
+    durationMs: null,
+    fleetRequestId: null,
+    requestedId: null,
+    ...overrides,
+  };
+}
+
+/** The `completed` partner of a requested draft. */
+export function completion(requested: AuditDraft, overrides: Partial<AuditDraft> = {}): AuditDraft {
+  return draft({
+    requestId: requested.requestId,
+    actor: requested.actor,
+    appliance: requested.appliance,
+    schedule: requested.schedule,
+    stage: 'completed',
+    outcome: 'accepted',
+    httpStatus: 202,
+    jobId: '20260310-081502-00000001',
+    durationMs: 412,
+    requestedId: requested.id,
+    ...overrides,
+  });
+}

@@ -1,0 +1,269 @@
+/**
+ * The one behavioural suite every audit store must pass, run against SQLite and PostgreSQL alike.
+ */
+import { GENESIS_HASH, verifyChain } from '../../../src/audit/audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditFilter } from '../../../src/audit/audit-entry.js';
+import type { KyselyAuditStore } from '../../../src/audit/kysely-audit-store.js';
+import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
+import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
+
+export function describeAuditStore(name: string, makeFixture: FixtureFactory): void {
+  describe(name, () => {
+    let fixture: StoreFixture;
+    let store: KyselyAuditStore;
+
+    beforeEach(async () => {
+      fixture = await makeFixture();
+      store = fixture.newStore();
+      await store.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await fixture.dispose();
+    });
+
+    async function appendAll(drafts: AuditDraft[]): Promise<AuditEntry[]> {
+      const entries: AuditEntry[] = [];
+      for (const d of drafts) entries.push(await store.append(d));
+      return entries;
+    }
+
+    it('appends a linear chain that verifies, and reopens (migrations are idempotent)', async () => {
+      const entries = await appendAll([draft(), draft({ comment: 'before the 8.0.3 upgrade' }), draft()]);
+      expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect(entries[0].prevHash).toBe(GENESIS_HASH);
+      expect(entries[1].prevHash).toBe(entries[0].hash);
+      expect(entries[2].prevHash).toBe(entries[1].hash);
+      expect(await store.head()).toEqual({
+        lastSeq: 3,
+        lastId: entries[2].id,
+        lastHash: entries[2].hash,
+        anchorSeq: 0,
+        anchorHash: GENESIS_HASH,
+      });
+      await store.close();
+      store = fixture.newStore();
+      await store.open();
+      expect(await verify(store)).toEqual({ ok: true, count: 3 });
+      // Read back byte for byte: what was hashed is what is stored.
+      const [latest] = await store.query({}, { limit: 1 });
+      expect(latest).toEqual({ ...entries[2], finalOutcome: 'unknown' });
+    });
+
+    it('writes an entry once even when the same draft is appended again (a retry after a lost commit ack)', async () => {
+      const d = draft();
+      const first = await store.append(d);
+      const again = await store.append(d);
+      expect(again).toEqual(first);
+      expect(await verify(store)).toEqual({ ok: true, count: 1 });
+    });
+
+    it('an entry edited in the database makes verify report exactly that entry', async () => {
+      const entries = await appendAll([1, 2, 3, 4, 5, 6].map(() => draft({ comment: 'routine' })));
+      const target = entries[3];
+      const edits: [string, string][] = [
+        ['appliance', "'vc-other'"],
+        ['actor_subject', "'mallory'"],
+        ['comment', 'NULL'],
+        ['time', `'${daysAgo(3)}'`],
+        ['hash', `'${'f'.repeat(64)}'`],
+      ];
+      for (const [column, value] of edits) {
+        await fixture.sql(`UPDATE audit_entries SET ${column} = ${value} WHERE seq = ${target.seq}`);
+        expect({ column, result: await verify(store) }).toEqual({
+          column,
+          result: { ok: false, count: 3, firstBad: { id: target.id, reason: 'hash' } },
+        });
+        await fixture.sql(restore(column, target));
+        expect(await verify(store)).toEqual({ ok: true, count: 6 });
+      }
+    });
+
+    it('a deleted entry shows as a broken link on the next one; a deleted last entry on the id the head names', async () => {
+      const entries = await appendAll([1, 2, 3, 4, 5].map(() => draft()));
+      await fixture.sql('DELETE FROM audit_entries WHERE seq = 5');
+      expect(await verify(store)).toEqual({ ok: false, count: 4, firstBad: { id: entries[4].id, reason: 'link' } });
+      await fixture.sql('DELETE FROM audit_entries WHERE seq = 2');
+      expect(await verify(store)).toEqual({ ok: false, count: 1, firstBad: { id: entries[2].id, reason: 'link' } });
+    });
+
+    it('pagination returns every entry exactly once while new entries keep arriving', async () => {
+      await appendAll(Array.from({ length: 40 }, () => draft()));
+      let writing = true;
+      let appendedMeanwhile = 0;
+      const writer = (async () => {
+        while (writing) {
+          await store.append(draft({ comment: 'arrived during paging' }));
+          appendedMeanwhile++;
+          // better-sqlite3 answers synchronously: without a macrotask turn this loop would starve the reader's timers.
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      const seen: number[] = [];
+      let beforeSeq: number | undefined;
+      let newestAtStart: number | undefined;
+      do {
+        const page = await store.query({}, { limit: 7, beforeSeq });
+        newestAtStart ??= page[0].seq;
+        seen.push(...page.map((e) => e.seq));
+        beforeSeq = page.length === 7 ? page[6].seq : undefined;
+        await new Promise((r) => setTimeout(r, 2));
+      } while (beforeSeq !== undefined);
+      writing = false;
+      await writer;
+      expect(appendedMeanwhile).toBeGreaterThan(0);
+      expect(newestAtStart).toBeGreaterThanOrEqual(40);
+      expect(seen).toEqual(Array.from({ length: newestAtStart as number }, (_, i) => (newestAtStart as number) - i));
+      expect(await verify(store)).toEqual({ ok: true, count: 40 + appendedMeanwhile });
+    });
+
+    it('filters by appliance, actor, schedule, stage, outcome (derived), time and request id', async () => {
+      const bob = { ...draft().actor, subject: 'bob' };
+      const r1 = draft({ time: '2026-03-09T10:00:00.000Z', requestId: 'req-a' });
+      const c1 = completion(r1, { time: '2026-03-09T10:00:01.000Z' });
+      const r2 = draft({
+        time: '2026-03-10T08:00:00.000Z',
+        requestId: 'req-b',
+        appliance: 'vc-b',
+        schedule: 'nightly',
+        actor: bob,
+      });
+      const r3 = draft({ time: '2026-03-10T09:00:00.000Z', requestId: 'req-c', actor: bob });
+      const c3 = completion(r3, {
+        time: '2026-03-10T09:00:01.000Z',
+        outcome: 'rejected',
+        httpStatus: 409,
+        code: 'BACKUP_IN_PROGRESS',
+        jobId: null,
+      });
+      const d4 = draft({
+        time: '2026-03-10T10:00:00.000Z',
+        requestId: 'req-d',
+        appliance: 'vc-b',
+        stage: 'completed',
+        outcome: 'denied',
+        httpStatus: 403,
+        code: 'FORBIDDEN',
+        actor: { ...bob, subject: 'mallory' },
+      });
+      const r5 = draft({ time: '2026-03-11T07:00:00.000Z', requestId: 'req-e' });
+      const c5 = completion(r5, {
+        time: '2026-03-11T07:00:10.000Z',
+        outcome: 'unknown',
+        httpStatus: 504,
+        code: 'APPLIANCE_TIMEOUT',
+        jobId: null,
+      });
+      const entries = await appendAll([r1, c1, r2, r3, c3, d4, r5, c5]);
+      const ids = async (filter: AuditFilter) => (await store.query(filter, { limit: 100 })).map((e) => e.id);
+      const newestFirst = (...drafts: AuditDraft[]) => drafts.map((d) => d.id);
+
+      expect(await ids({})).toEqual(newestFirst(c5, r5, d4, c3, r3, r2, c1, r1));
+      expect(await ids({ appliance: 'vc-b' })).toEqual(newestFirst(d4, r2));
+      expect(await ids({ appliances: ['vc-b'] })).toEqual(newestFirst(d4, r2));
+      expect(await ids({ appliances: [] })).toEqual([]);
+      expect(await ids({ actor: 'bob' })).toEqual(newestFirst(c3, r3, r2));
+      expect(await ids({ schedule: 'nightly' })).toEqual(newestFirst(r2));
+      expect(await ids({ stage: 'requested' })).toEqual(newestFirst(r5, r3, r2, r1));
+      expect(await ids({ requestId: 'req-c' })).toEqual(newestFirst(c3, r3));
+      expect(await ids({ outcome: 'accepted' })).toEqual(newestFirst(c1, r1));
+      expect(await ids({ outcome: 'unknown' })).toEqual(newestFirst(c5, r5, r2));
+      expect(await ids({ outcome: 'denied' })).toEqual(newestFirst(d4));
+      expect(await ids({ since: '2026-03-10T00:00:00.000Z', until: '2026-03-10T10:00:00.000Z' })).toEqual(
+        newestFirst(c3, r3, r2),
+      );
+      expect(await ids({ appliance: 'vc-a', stage: 'completed', outcome: 'rejected' })).toEqual(newestFirst(c3));
+      expect(await ids({ appliance: 'vc-a', actor: 'bob', outcome: 'accepted' })).toEqual([]);
+
+      const events = await store.query({}, { limit: 100 });
+      const finalOutcomes = Object.fromEntries(events.map((e) => [e.id, e.finalOutcome]));
+      expect(finalOutcomes).toEqual({
+        [r1.id]: 'accepted',
+        [c1.id]: 'accepted',
+        [r2.id]: 'unknown',
+        [r3.id]: 'rejected',
+        [c3.id]: 'rejected',
+        [d4.id]: 'denied',
+        [r5.id]: 'unknown',
+        [c5.id]: 'unknown',
+      });
+      expect(entries).toHaveLength(8);
+    });
+
+    it('the retention purge drops only a prefix of the chain, which keeps verifying from the oldest kept entry', async () => {
+      const old = await appendAll([1, 2, 3, 4].map(() => draft({ time: daysAgo(10) })));
+      await appendAll([draft({ time: daysAgo(1) }), draft({ time: daysAgo(10) }), draft(), draft()]);
+      const purged = await store.purgeBefore(daysAgo(7));
+      // The 10-day-old entry after a newer one stays: taking it would cut the chain.
+      expect(purged).toEqual({ deleted: 4, anchorSeq: 4, anchorHash: old[3].hash });
+      expect(await verify(store)).toEqual({ ok: true, count: 4 });
+      expect((await store.query({}, { limit: 100 })).map((e) => e.seq)).toEqual([8, 7, 6, 5]);
+      expect(await store.purgeBefore(daysAgo(7))).toMatchObject({ deleted: 0, anchorSeq: 4 });
+
+      await appendAll([draft(), draft()]);
+      expect(await verify(store)).toEqual({ ok: true, count: 6 });
+
+      // Everything expired, purged in several batches: the chain continues from the last purged hash.
+      store.purgeBatch = 4;
+      const everything = await store.purgeBefore(new Date(Date.now() + DAY_MS).toISOString());
+      expect(everything).toMatchObject({ deleted: 6, anchorSeq: 10 });
+      expect(await verify(store)).toEqual({ ok: true, count: 0 });
+      const next = await store.append(draft());
+      expect(next).toMatchObject({ seq: 11, prevHash: everything.anchorHash });
+      expect(await verify(store)).toEqual({ ok: true, count: 1 });
+    });
+
+    it('after a purge, deleting the oldest kept entry is still detected', async () => {
+      const entries = await appendAll([draft({ time: daysAgo(30) }), draft(), draft(), draft()]);
+      await store.purgeBefore(daysAgo(7));
+      await fixture.sql('DELETE FROM audit_entries WHERE seq = 2');
+      expect(await verify(store)).toEqual({ ok: false, count: 0, firstBad: { id: entries[2].id, reason: 'link' } });
+    });
+
+    it('two processes appending to one database at the same time keep one valid chain', async () => {
+      await appendAll([draft(), draft(), draft()]);
+      const inProcess = (async () => {
+        for (let i = 0; i < 40; i++) await store.append(draft({ actor: { ...draft().actor, subject: 'parent' } }));
+      })();
+      await Promise.all([
+        fixture.appendFromChildren([
+          { count: 150, tag: 'child-1' },
+          { count: 150, tag: 'child-2' },
+        ]),
+        inProcess,
+      ]);
+      expect(await verify(store)).toEqual({ ok: true, count: 343 });
+      const all = await store.query({}, { limit: 500 });
+      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 343 }, (_, i) => 343 - i));
+      const bySubject = (subject: string) => all.filter((e) => e.actor.subject === subject);
+      expect(bySubject('child-1')).toHaveLength(150);
+      expect(bySubject('child-2')).toHaveLength(150);
+      expect(bySubject('parent')).toHaveLength(40);
+      // Each writer's own entries stay in its order.
+      const child1 = bySubject('child-1')
+        .map((e) => e.requestId)
+        .reverse();
+      expect(child1).toEqual(Array.from({ length: 150 }, (_, i) => `child-1-${i}`));
+      // They really ran concurrently: the chain interleaves the children.
+      const writers = all.map((e) => e.actor.subject).filter((s) => s.startsWith('child-'));
+      const switches = writers.filter((s, i) => i > 0 && s !== writers[i - 1]).length;
+      expect(switches).toBeGreaterThan(1);
+    }, 45_000);
+  });
+}
+
+function verify(store: KyselyAuditStore) {
+  return verifyChain(store);
+}
+
+function restore(column: string, entry: AuditEntry): string {
+  const original: Record<string, string | null> = {
+    appliance: entry.appliance,
+    actor_subject: entry.actor.subject,
+    comment: entry.comment,
+    time: entry.time,
+    hash: entry.hash,
+  };
+  const value = original[column];
+  return `UPDATE audit_entries SET ${column} = ${value === null ? 'NULL' : `'${value}'`} WHERE seq = ${entry.seq}`;
+}
