@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppliancesModule } from './appliances/appliances.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { BackupsModule } from './backups/backups.module.js';
 import { ConfigModule } from './config/config.module.js';
@@ -18,6 +19,7 @@ export class AppModule {
         ConfigModule.forRoot(config, logger),
         AuthModule.forConfig(config),
         AppliancesModule,
+        AuditModule,
         BackupsModule,
         HealthModule,
       ],

@@ -89,27 +89,20 @@ export function transportError(error: unknown, context: TransportContext): Gatew
     return new GatewayError(
       'APPLIANCE_TIMEOUT',
       `Appliance ${appliance} did not answer within ${context.timeoutMs} ms when asked to ${context.description}.${hint}`,
-      { appliance, cause: error },
+      { appliance, cause: error, outcomeUnknown: unknownOutcome },
     );
   }
   if (code === 'ERR_BAD_RESPONSE') {
     return new GatewayError(
       'APPLIANCE_ERROR',
       `Appliance ${appliance} sent a malformed answer when asked to ${context.description}.${hint}`,
-      {
-        appliance,
-        cause: error,
-      },
+      { appliance, cause: error, outcomeUnknown: unknownOutcome },
     );
   }
   const how = NOT_CONNECTED.has(code) ? 'could not be reached' : 'closed the connection';
   return new GatewayError(
     'APPLIANCE_UNAVAILABLE',
     `Appliance ${appliance} ${how} (${code}) when asked to ${context.description}.${hint}`,
-    {
-      appliance,
-      retryAfter: 10,
-      cause: error,
-    },
+    { appliance, retryAfter: 10, cause: error, outcomeUnknown: unknownOutcome },
   );
 }

@@ -309,7 +309,7 @@ export class VapiClient {
     return new GatewayError(
       'APPLIANCE_ERROR',
       `Appliance ${this.id} sent a malformed answer when asked to ${operation.description}.${hint}`,
-      { appliance: this.id },
+      { appliance: this.id, outcomeUnknown: operation.startsBackup === true },
     );
   }
 }
@@ -345,6 +345,7 @@ function assertJob(job: unknown, appliance: string, afterRun = false): VapiJobSt
       : '';
     throw new GatewayError('APPLIANCE_ERROR', `Appliance ${appliance} answered without a backup job status.${hint}`, {
       appliance,
+      outcomeUnknown: afterRun,
     });
   }
   return record as VapiJobStatus;

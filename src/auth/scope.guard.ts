@@ -2,6 +2,8 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { resolveTargetAppliance } from '../appliances/target-appliance.js';
+import { AuditService } from '../audit/audit.service.js';
+import { runCaller } from '../audit/run-caller.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { REQUIRED_SCOPE, ScopeRequirement } from './auth.decorators.js';
@@ -14,9 +16,10 @@ export class ScopeGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly config: GatewayConfig,
+    private readonly audit: AuditService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const requirement = this.reflector.getAllAndOverride<ScopeRequirement | undefined>(REQUIRED_SCOPE, [
       context.getHandler(),
       context.getClass(),
@@ -30,13 +33,38 @@ export class ScopeGuard implements CanActivate {
     const { family } = requirement;
     if (requirement.on === 'any') {
       if (hasAnyOf(principal, family)) return true;
+      await this.recordDeniedRun(request, family, '*');
       throw new GatewayError('FORBIDDEN', `This needs scope ${family} (or ${family}:{applianceId}).`);
     }
     const appliance = resolveTargetAppliance(request, this.config);
     if (!mayUseAppliance(principal, family, appliance)) {
+      await this.recordDeniedRun(request, family, appliance);
       throw new GatewayError('FORBIDDEN', `This needs scope ${family} or ${family}:${appliance}.`, { appliance });
     }
     request.targetAppliance = appliance;
     return true;
+  }
+
+  /**
+   * A refused run is part of the audit trail (who tried what); refused reads are not. The body has not been
+   * validated yet, so only a plain string schedule and comment are taken from it; appliance `*` is a fleet run.
+   */
+  private async recordDeniedRun(request: FastifyRequest, family: string, appliance: string): Promise<void> {
+    if (family !== 'backups:run') return;
+    const params = (request.params ?? {}) as Record<string, unknown>;
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const schedule = params.scheduleId ?? body.schedule;
+    const caller = runCaller(request);
+    await this.audit.recordDenied({
+      requestId: caller.requestId,
+      action: 'backup.schedule.run',
+      actor: caller.actor,
+      appliance,
+      schedule: typeof schedule === 'string' ? schedule.slice(0, 128) : '',
+      comment: typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined,
+      httpStatus: 403,
+      code: 'FORBIDDEN',
+      durationMs: 0,
+    });
   }
 }

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Caller, type RunCaller } from '../audit/run-caller.js';
 import { RequireScope, TargetAppliance } from '../auth/auth.decorators.js';
-import { RequestId } from '../common/request-id.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { BackupsService } from './backups.service.js';
 import { RunAcceptedDto } from './dto/job.dto.js';
@@ -31,10 +31,11 @@ export class BackupsController {
   async run(
     @Param() params: ApplianceScheduleParams,
     @Body() body: RunScheduleDto,
-    @RequestId() requestId: string,
+    @Caller() caller: RunCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RunAcceptedDto> {
-    return this.accepted(reply, await this.backups.run(params.applianceId, params.scheduleId, body.comment, requestId));
+    const run = { appliance: params.applianceId, schedule: params.scheduleId, comment: body.comment };
+    return this.accepted(reply, await this.backups.run(run, caller));
   }
 
   @Post('backups/schedules/:scheduleId/run')
@@ -51,10 +52,11 @@ export class BackupsController {
     @Query() _query: TargetApplianceQuery,
     @TargetAppliance() appliance: string,
     @Body() body: RunScheduleDto,
-    @RequestId() requestId: string,
+    @Caller() caller: RunCaller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RunAcceptedDto> {
-    return this.accepted(reply, await this.backups.run(appliance, params.scheduleId, body.comment, requestId));
+    const run = { appliance, schedule: params.scheduleId, comment: body.comment };
+    return this.accepted(reply, await this.backups.run(run, caller));
   }
 
   private accepted(reply: FastifyReply, result: RunAcceptedDto): RunAcceptedDto {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
+import { AuditModule } from '../audit/audit.module.js';
 import { BackupsController } from './backups.controller.js';
 import { BackupsService } from './backups.service.js';
 import { FleetRunsController } from './fleet-runs.controller.js';
@@ -9,7 +10,7 @@ import { JobsController } from './jobs.controller.js';
 import { SchedulesController } from './schedules.controller.js';
 
 @Module({
-  imports: [AppliancesModule],
+  imports: [AppliancesModule, AuditModule],
   controllers: [BackupsController, JobsController, SchedulesController, FleetRunsController],
   providers: [BackupsService, FleetRunsService, JobTracker],
 })

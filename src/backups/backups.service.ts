@@ -3,12 +3,24 @@ import pLimit from 'p-limit';
 import { Observable } from 'rxjs';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { RunCaller } from '../audit/run-caller.js';
+import { runFailure } from '../audit/run-outcome.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import type { JobListDto, JobStatusDto, RunAcceptedDto } from './dto/job.dto.js';
 import type { ScheduleListDto } from './dto/schedule.dto.js';
 import { toJob } from './job-mapper.js';
 import { isTerminal, JobTracker } from './job-tracker.service.js';
 import { toSchedule } from './schedule-mapper.js';
+
+/** One run as the audit trail and the appliance see it. */
+export interface RunRequest {
+  appliance: string;
+  schedule: string;
+  comment?: string;
+  /** The fleet request this run is part of, if any; `caller.requestId` is then this run's own id. */
+  fleetRequestId?: string;
+}
 
 export interface JobEvent {
   type: 'progress' | 'end' | 'error';
@@ -21,16 +33,36 @@ export class BackupsService {
     private readonly appliances: ApplianceRegistry,
     private readonly tracker: JobTracker,
     private readonly config: GatewayConfig,
+    private readonly audit: AuditService,
   ) {}
 
-  async run(
-    appliance: string,
-    schedule: string,
-    comment: string | undefined,
-    requestId: string,
-  ): Promise<RunAcceptedDto> {
-    const status = await this.appliances.client(appliance).runSchedule(schedule, comment, requestId);
+  /**
+   * Runs a schedule between two audit entries: `requested` is durable before anything is sent (or the run is
+   * refused with AUDIT_UNAVAILABLE), `completed` is written before the caller hears the outcome.
+   */
+  async run(run: RunRequest, caller: RunCaller): Promise<RunAcceptedDto> {
+    const { appliance, schedule, comment, fleetRequestId } = run;
+    const { requestId, actor } = caller;
+    const entry = { requestId, action: 'backup.schedule.run' as const, actor, appliance, schedule, comment };
+    const started = performance.now();
+    await this.audit.recordRequested({ ...entry, fleetRequestId });
+    const durationMs = () => Math.round(performance.now() - started);
+    let status: VapiJobStatus;
+    try {
+      status = await this.appliances.client(appliance).runSchedule(schedule, comment, requestId);
+    } catch (error) {
+      await this.audit.recordCompleted({ ...entry, ...runFailure(error), durationMs: durationMs(), fleetRequestId });
+      throw error;
+    }
     this.tracker.seed(appliance, status);
+    await this.audit.recordCompleted({
+      ...entry,
+      outcome: 'accepted',
+      httpStatus: 202,
+      jobId: status.id,
+      durationMs: durationMs(),
+      fleetRequestId,
+    });
     return { appliance, schedule, job: toJob(status), requestId };
   }
 

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { Caller, type RunCaller } from '../audit/run-caller.js';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
@@ -26,8 +27,9 @@ export class FleetRunsController {
   run(
     @Body() body: FleetRunDto,
     @CurrentPrincipal() principal: Principal,
+    @Caller() caller: RunCaller,
     @Req() request: FastifyRequest,
   ): Promise<FleetRunDto207> {
-    return this.fleet.run(body, principal, request.id, request.url.split('?')[0]);
+    return this.fleet.run(body, principal, caller, request.url.split('?')[0]);
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { RunCaller } from '../audit/run-caller.js';
 import type { Principal } from '../auth/principal.js';
 import { mayUseAppliance } from '../auth/scopes.js';
 import { GatewayConfig } from '../config/gateway-config.js';
@@ -20,9 +22,12 @@ export class FleetRunsService {
     private readonly registry: ApplianceRegistry,
     private readonly backups: BackupsService,
     private readonly config: GatewayConfig,
+    private readonly audit: AuditService,
   ) {}
 
-  async run(request: FleetRunDto, principal: Principal, requestId: string, instance: string): Promise<FleetRunDto207> {
+  /** One audit pair per authorized appliance (a denial entry per forbidden one), all naming this fleet request. */
+  async run(request: FleetRunDto, principal: Principal, caller: RunCaller, instance: string): Promise<FleetRunDto207> {
+    const { requestId } = caller;
     const targets = this.select(request);
     const limit = pLimit(this.config.fleet.concurrency);
     const results = await Promise.all(
@@ -35,18 +40,16 @@ export class FleetRunsService {
         });
         if (!mayUseAppliance(principal, 'backups:run', appliance)) {
           // Nothing is sent to appliances the caller may not use.
-          return failed(
-            new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${appliance}.`, { appliance }),
-          );
-        }
-        if (!this.registry.has(appliance)) {
-          return failed(
-            new GatewayError('APPLIANCE_NOT_FOUND', `No appliance with id ${appliance} is configured.`, { appliance }),
+          return this.denied(request, appliance, { ...caller, requestId: runId }, requestId).then(() =>
+            failed(
+              new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${appliance}.`, { appliance }),
+            ),
           );
         }
         return limit(async (): Promise<FleetRunResultDto> => {
           try {
-            const accepted = await this.backups.run(appliance, request.schedule, request.comment, runId);
+            const run = { appliance, schedule: request.schedule, comment: request.comment, fleetRequestId: requestId };
+            const accepted = await this.backups.run(run, { ...caller, requestId: runId });
             return { appliance, status: 202, job: accepted.job };
           } catch (error) {
             if (error instanceof GatewayError) return failed(error);
@@ -56,6 +59,21 @@ export class FleetRunsService {
       }),
     );
     return { schedule: request.schedule, requestId, results };
+  }
+
+  private denied(request: FleetRunDto, appliance: string, caller: RunCaller, fleetRequestId: string): Promise<void> {
+    return this.audit.recordDenied({
+      requestId: caller.requestId,
+      action: 'backup.schedule.run',
+      actor: caller.actor,
+      appliance,
+      schedule: request.schedule,
+      comment: request.comment,
+      httpStatus: 403,
+      code: 'FORBIDDEN',
+      durationMs: 0,
+      fleetRequestId,
+    });
   }
 
   private select(request: FleetRunDto): string[] {

@@ -19,7 +19,7 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Configuration loaded and dependencies usable; 503 otherwise', operationId: 'ready' })
   @ApiOkResponse({ schema: { example: { status: 'ok', checks: { config: 'ok' } } } })
-  ready(): { status: 'ok'; checks: Record<string, string> } {
+  ready(): Promise<{ status: 'ok'; checks: Record<string, string> }> {
     return this.health.ready();
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
@@ -7,14 +8,24 @@ import { GatewayError } from '../problems/gateway-error.js';
 export class HealthService {
   private shuttingDown = false;
 
-  constructor(private readonly config: GatewayConfig) {}
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly audit: AuditService,
+  ) {}
 
   markShuttingDown(): void {
     this.shuttingDown = true;
   }
 
-  ready(): { status: 'ok'; checks: Record<string, string> } {
+  /** The audit store is a dependency: without it every run is refused, so the replica should leave rotation. */
+  async ready(): Promise<{ status: 'ok'; checks: Record<string, string> }> {
     if (this.shuttingDown) throw new GatewayError('SERVICE_UNAVAILABLE', 'The gateway is shutting down.');
-    return { status: 'ok', checks: { config: 'ok', appliances: `${this.config.appliances.length} configured` } };
+    if (!(await this.audit.healthy())) {
+      throw new GatewayError('SERVICE_UNAVAILABLE', 'The audit store cannot be used, so runs would be refused.');
+    }
+    return {
+      status: 'ok',
+      checks: { config: 'ok', audit: 'ok', appliances: `${this.config.appliances.length} configured` },
+    };
   }
 }

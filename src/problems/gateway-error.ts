@@ -18,6 +18,8 @@ export interface GatewayErrorDetails {
   upstream?: UpstreamSummary;
   /** Seconds, sent as `Retry-After`. */
   retryAfter?: number;
+  /** A run that may have started a backup although we report a failure (timeout, lost connection, garbled answer). */
+  outcomeUnknown?: boolean;
   cause?: unknown;
 }
 

@@ -23,9 +23,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function writeConfig(document: unknown): string {
-  const path = join(tempDir('gw-proc-'), 'gateway.yaml');
-  writeFileSync(path, JSON.stringify(document, null, 2)); // JSON is YAML
+/** Writes a config file in a fresh temp dir; the audit trail lives there too unless the document says otherwise. */
+export function writeConfig(document: Record<string, unknown>): string {
+  const dir = tempDir('gw-proc-');
+  const path = join(dir, 'gateway.yaml');
+  const withAudit = { audit: { sqlite: { path: join(dir, 'audit.db') } }, ...document };
+  writeFileSync(path, JSON.stringify(withAudit, null, 2)); // JSON is YAML
   return path;
 }
 
