@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// `npm run bench:check`: compares bench/results/latest.json (or the file given as argument) with
+// the performance budget of issue 5, prints each line as pass / FAIL / skip with the measured
+// value, and exits 1 when any line is missed (2 when there is no result file to read).
+// Scenarios that are not built yet are reported as skipped, not as failures.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const file = path.resolve(process.argv[2] ?? path.join(benchDir, 'results', 'latest.json'));
+let data;
+try {
+  data = JSON.parse(fs.readFileSync(file, 'utf8'));
+} catch (error) {
+  console.error(`bench:check: cannot read ${file} (${error.code ?? error.message}); run \`npm run bench\` first`);
+  process.exit(2);
+}
+
+const s = data.scenarios ?? {};
+const lines = [];
+const num = (v, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+
+/**
+ * One budget line. `scenario` is the result object the value comes from: missing → FAIL (nothing
+ * measured), { skipped } → skip, { error } → FAIL.
+ */
+function line(label, scenario, measure) {
+  if (scenario === undefined)
+    return lines.push({ status: 'FAIL', label, detail: 'not measured (scenario missing from the result file)' });
+  if (scenario.skipped) return lines.push({ status: 'skip', label, detail: scenario.skipped });
+  if (scenario.error)
+    return lines.push({ status: 'FAIL', label, detail: `scenario failed: ${scenario.error.split('\n')[0]}` });
+  const { ok, detail } = measure(scenario);
+  lines.push({
+    status: ok === undefined ? 'FAIL' : ok ? 'pass' : 'FAIL',
+    label,
+    detail: ok === undefined ? `no value (${detail})` : detail,
+  });
+}
+const info = (label, detail) => lines.push({ status: 'info', label, detail });
+
+// Hot path against the Node floor, same run.
+line('hot path: gateway CPU per request ≤ 1.15 × the Node floor’s', s.hotPath, (h) => {
+  const r = h.ratios?.cpuGatewayOverFloor;
+  const g = h.targets?.gateway?.median?.serverCpu;
+  const f = h.targets?.floor?.median?.serverCpu;
+  return {
+    ok: typeof r === 'number' ? r <= 1.15 : undefined,
+    detail: `${num(r)}× (gateway ${num(g, 0)} µs, floor ${num(f, 0)} µs per request)`,
+  };
+});
+line('hot path: gateway requests/s ≥ 0.90 × the Node floor’s', s.hotPath, (h) => {
+  const r = h.ratios?.rpsGatewayOverFloor;
+  const g = h.targets?.gateway?.median?.rps;
+  const f = h.targets?.floor?.median?.rps;
+  return {
+    ok: typeof r === 'number' ? r >= 0.9 : undefined,
+    detail: `${num(r)}× (gateway ${num(g, 0)}, floor ${num(f, 0)} requests/s)`,
+  };
+});
+for (const [kind, label] of [
+  ['run', 'POST run'],
+  ['job', 'GET job'],
+]) {
+  const scenario = s.fixedRate && !s.fixedRate.skipped && !s.fixedRate.error ? s.fixedRate.kinds?.[kind] : s.fixedRate;
+  const rate = s.fixedRate?.rate ?? 500;
+  line(`${rate} req/s ${label}: added p50 over direct ≤ 2 ms`, scenario, (k) => ({
+    ok: typeof k.addedP50 === 'number' ? k.addedP50 <= 2 : undefined,
+    detail: `+${num(k.addedP50)} ms (gateway ${num(k.gateway?.p50)} ms, direct ${num(k.direct?.p50)} ms)`,
+  }));
+  line(`${rate} req/s ${label}: added p99 over direct ≤ 5 ms`, scenario, (k) => ({
+    ok: typeof k.addedP99 === 'number' ? k.addedP99 <= 5 : undefined,
+    detail: `+${num(k.addedP99)} ms (gateway ${num(k.gateway?.p99)} ms, direct ${num(k.direct?.p99)} ms)`,
+  }));
+}
+for (const [phase, label] of [
+  ['freshGateway', 'fresh gateway'],
+  ['afterExpiry', 'after every session expired'],
+]) {
+  line(`logins under load (${label}): exactly one per appliance`, s.loginsUnderLoad, (l) => {
+    const p = l.phases?.[phase];
+    return {
+      ok: p ? p.logins === l.expected && p.loginsPerAppliance?.max === 1 && p.errors === 0 : undefined,
+      detail: p
+        ? `${p.logins} logins for ${l.expected} appliances (${p.requests} concurrent requests, ${p.errors} errors)`
+        : 'phase missing',
+    };
+  });
+}
+line('footprint: RSS after the load < 150 MB', s.footprint, (f) => ({
+  ok: typeof f.rssAfterLoadBytes === 'number' ? f.rssAfterLoadBytes < 150e6 : undefined,
+  detail: `${num(f.rssAfterLoadBytes / 1e6, 1)} MB (after start-up ${num(f.rssAfterStartBytes / 1e6, 1)} MB)`,
+}));
+line('footprint: ready (spawn → 200 on /health/ready) < 1.5 s', s.footprint, (f) => ({
+  ok: typeof f.readyMs === 'number' ? f.readyMs < 1500 : undefined,
+  detail: `${num(f.readyMs, 0)} ms, median of ${f.starts?.length ?? '?'} starts (max ${num(f.readyMsMax, 0)} ms)`,
+}));
+line('audit on (SQLite): requests/s ≥ 0.60 × the Node floor’s', s.auditSqlite, (a) => ({
+  ok: typeof a.rpsOverFloor === 'number' ? a.rpsOverFloor >= 0.6 : undefined,
+  detail: `${num(a.rpsOverFloor)}×`,
+}));
+line('watchers: ≤ 1 upstream status request per poll interval', s.watchers, (w) => ({
+  ok: typeof w.upstreamRequestsPerPollInterval === 'number' ? w.upstreamRequestsPerPollInterval <= 1 : undefined,
+  detail: `${num(w.upstreamRequestsPerPollInterval)} per interval`,
+}));
+for (const [key, label] of [
+  ['auditPostgres', 'audit on (PostgreSQL): cost reported'],
+  ['idempotency', 'Idempotency-Key on every request: cost reported'],
+  ['fleet', 'fleet run across 50 appliances: wall time reported'],
+]) {
+  const scenario = s[key];
+  if (scenario === undefined || scenario.skipped)
+    lines.push({ status: 'skip', label, detail: scenario?.skipped ?? 'not in the result file' });
+  else if (scenario.error) lines.push({ status: 'FAIL', label, detail: `scenario failed: ${scenario.error}` });
+  else info(label, 'measured (no budget line yet)');
+}
+
+// Context, not budget.
+const h = s.hotPath?.ratios;
+if (h) {
+  info(
+    'hot path: gateway vs nginx, vs direct',
+    `req/s ${num(h.rpsGatewayOverNginx)}× nginx, ${num(h.rpsGatewayOverDirect)}× direct; CPU ${num(h.cpuGatewayOverNginx)}× nginx`,
+  );
+  info(
+    'hot path: request logs on (info) vs off (warn)',
+    `req/s ${num(h.rpsLogInfoOverWarn)}×, CPU ${num(h.cpuLogInfoOverWarn)}×`,
+  );
+}
+const j = s.jobStatus?.ratios;
+if (j) {
+  const perAnswer = s.jobStatus.targets?.gateway?.median?.upstreamPerResponse;
+  info(
+    'job status GET: gateway vs Node floor',
+    `CPU ${num(j.cpuGatewayOverFloor)}×, req/s ${num(j.rpsGatewayOverFloor)}×${typeof perAnswer === 'number' ? `; gateway upstream requests per answer ${num(perAnswer, 4)}` : ''}`,
+  );
+}
+if (data.machine?.otherProcessesMaxCores > 0.15) {
+  info(
+    'machine',
+    `other processes used up to ${num(data.machine.otherProcessesMaxCores)} cores during a measured window: requests/s and latencies are noisy`,
+  );
+}
+
+const m = data.machine ?? {};
+console.log(
+  `budget check of ${path.relative(process.cwd(), file) || file} (${data.date}; ${m.cpus} × ${m.cpuModel}, Node ${m.node})${data.failed ? ' — the run reported failures' : ''}`,
+);
+const width = Math.max(...lines.map((l) => l.label.length));
+for (const l of lines) console.log(`${l.status.padEnd(4)}  ${l.label.padEnd(width)}  ${l.detail}`);
+const count = (status) => lines.filter((l) => l.status === status).length;
+console.log(`${count('pass')} passed, ${count('FAIL')} failed, ${count('skip')} skipped`);
+process.exitCode = count('FAIL') > 0 ? 1 : 0;

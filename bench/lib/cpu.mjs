@@ -1,0 +1,96 @@
+// CPU time and memory of a process from /proc (Linux): utime+stime cover every thread of the
+// process (JIT, GC and libuv threads included), in clock ticks.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+let clockTicks;
+
+/** USER_HZ, almost always 100. */
+export function clockTicksPerSecond() {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU microseconds (user + system) a process has used so far, or undefined if it is gone. */
+export function cpuMicros(pid) {
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]); // field 14
+  const stime = Number(fields[12]); // field 15
+  return ((utime + stime) * 1e6) / clockTicksPerSecond();
+}
+
+/** Resident set size in bytes (VmRSS), or undefined. */
+export function rssBytes(pid) {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Direct children of a process (Linux 3.5+: /proc/<pid>/task/<pid>/children). */
+export function childPids(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Samples several processes at once: const mark = cpuMark(pids); ...; cpuSince(mark) → { [name]: µs }.
+ * `pids` is { name: pid }.
+ */
+export function cpuMark(pids) {
+  const at = {};
+  for (const [name, pid] of Object.entries(pids)) at[name] = { pid, micros: cpuMicros(pid) };
+  return { at, machine: machineBusyMicros(), self: process.cpuUsage(), wall: performance.now() };
+}
+
+/**
+ * CPU µs used since the mark, per named process. `otherCores` estimates the load of everything
+ * else on the machine over the window (machine busy time minus ours: these processes and the
+ * driver), in cores: a shared machine's noise, reported beside the results.
+ */
+export function cpuSince(mark) {
+  const used = {};
+  let ours = 0;
+  for (const [name, { pid, micros }] of Object.entries(mark.at)) {
+    const now = cpuMicros(pid);
+    used[name] = now === undefined || micros === undefined ? undefined : now - micros;
+    ours += used[name] ?? 0;
+  }
+  const self = process.cpuUsage(mark.self);
+  const machine = machineBusyMicros();
+  const wallMicros = (performance.now() - mark.wall) * 1000;
+  const other =
+    machine === undefined || mark.machine === undefined
+      ? undefined
+      : machine - mark.machine - ours - self.user - self.system;
+  return { used, otherCores: other === undefined ? undefined : Math.max(0, other) / wallMicros };
+}
+
+/** CPU microseconds the whole machine has been busy (all cores: user, nice, system, irq, softirq, steal). */
+export function machineBusyMicros() {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return ((user + nice + system + irq + softirq + (steal || 0)) * 1e6) / clockTicksPerSecond();
+  } catch {
+    return undefined;
+  }
+}

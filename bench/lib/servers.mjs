@@ -1,0 +1,160 @@
+// Starting the benchmark's servers, each in its own child process: the fast upstream, the Node
+// floor, the gateway (`node dist/main.js`, as an operator runs it) and the simulator fleet.
+import fs from 'node:fs';
+import path from 'node:path';
+import { rssBytes } from './cpu.mjs';
+import { freePort, spawnServer, waitHttpReady } from './procs.mjs';
+
+export const APPLIANCE_USER = 'bench@vsphere.local';
+export const APPLIANCE_PASSWORD = 'bench-password-not-a-secret';
+export const APPLIANCE_ID = 'vc-bench';
+
+const node = process.execPath;
+
+/**
+ * Node flags of the product's own start command (`"start": "node --flag ... dist/main.js"` in
+ * package.json), so that the benchmark runs the gateway as `npm start` would; plus any in
+ * BENCH_GATEWAY_NODE_FLAGS (to try V8 settings without touching package.json).
+ */
+export function gatewayNodeFlags(root) {
+  let flags = [];
+  try {
+    const start = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts?.start ?? '';
+    const match = /(?:^|\s)node\s+(.*?)\s*dist\/main\.js/.exec(start);
+    if (match) flags = match[1].split(/\s+/).filter((f) => f.startsWith('--'));
+  } catch {
+    /* no package.json: no flags */
+  }
+  return [...flags, ...(process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
+}
+
+export async function startUpstream(ctx, name = 'upstream') {
+  const server = await spawnServer(name, node, [path.join(ctx.benchDir, 'fast-upstream.mjs')], {
+    env: { UPSTREAM_USER: APPLIANCE_USER, UPSTREAM_PASSWORD: APPLIANCE_PASSWORD },
+    logFile: path.join(ctx.tmp, `${name}.log`),
+    readyLine: true,
+  });
+  server.url = `http://127.0.0.1:${server.info.port}`;
+  /** { logins, requests, sessions } */
+  server.stats = async () => (await fetch(`${server.url}/__bench/stats`)).json();
+  server.expireSessions = async () => {
+    await (await fetch(`${server.url}/__bench/expire`, { method: 'POST' })).arrayBuffer();
+  };
+  /** A session token for requests sent straight to the upstream (direct and nginx rows). */
+  server.login = async () => {
+    const response = await fetch(`${server.url}/api/session`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${APPLIANCE_USER}:${APPLIANCE_PASSWORD}`).toString('base64')}` },
+    });
+    if (response.status !== 201) throw new Error(`upstream login: ${response.status}`);
+    return response.json();
+  };
+  return server;
+}
+
+export async function startFloor(ctx, upstream, { nodeArgs = [] } = {}) {
+  const server = await spawnServer('floor', node, [...nodeArgs, path.join(ctx.benchDir, 'node-floor.mjs')], {
+    env: {
+      UPSTREAM_URL: upstream.url,
+      JWKS_URI: ctx.idp.jwksUri,
+      ISSUER: ctx.idp.issuer,
+      AUDIENCE: ctx.idp.audience,
+      APPLIANCE_ID,
+      UPSTREAM_USER: APPLIANCE_USER,
+      UPSTREAM_PASSWORD: APPLIANCE_PASSWORD,
+    },
+    logFile: path.join(ctx.tmp, 'floor.log'),
+    readyLine: true,
+  });
+  server.url = `http://127.0.0.1:${server.info.port}`;
+  return server;
+}
+
+/**
+ * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
+ * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `root`: the checkout
+ * whose dist/ runs (default: this one). Returns the server
+ * with url, readyMs (spawn to first 200 on /health/ready) and rssAfterStart (bytes).
+ */
+export async function startGateway(
+  ctx,
+  { name = 'gateway', level = 'warn', appliances, nodeArgs = [], extraConfig = {}, root = ctx.root } = {},
+) {
+  const port = await freePort();
+  const list = appliances ?? [{ id: APPLIANCE_ID, url: ctx.upstream.url }];
+  const config = {
+    host: '127.0.0.1',
+    auth: {
+      jwt: {
+        issuer: ctx.idp.issuer,
+        audience: ctx.idp.audience,
+        jwksUri: ctx.idp.jwksUri,
+        algorithms: ['RS256'],
+        clockToleranceSeconds: 30,
+      },
+    },
+    appliances: list.map((a) => ({
+      id: a.id,
+      name: `Bench ${a.id}`,
+      url: a.url,
+      username: '${BENCH_APPLIANCE_USER}',
+      password: '${BENCH_APPLIANCE_PASSWORD}',
+      timeoutMs: 10_000,
+      tags: ['bench'],
+    })),
+    defaultAppliance: list[0].id,
+    shutdownGraceMs: 3000,
+    logging: { level },
+    // Never the repository's data/audit.db: whatever the audit trail writes goes to the temp dir.
+    audit: { store: 'sqlite', sqlite: { path: path.join(ctx.tmp, `${name}-audit.db`) } },
+    ...extraConfig,
+  };
+  const configFile = path.join(ctx.tmp, `${name}.yaml`);
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
+  const flags = gatewayNodeFlags(root);
+  const server = await spawnServer(name, node, [...flags, ...nodeArgs, 'dist/main.js'], {
+    cwd: root,
+    env: {
+      GATEWAY_CONFIG: configFile,
+      PORT: String(port),
+      BENCH_APPLIANCE_USER: APPLIANCE_USER,
+      BENCH_APPLIANCE_PASSWORD: APPLIANCE_PASSWORD,
+      NODE_ENV: 'production',
+    },
+    logFile: path.join(ctx.tmp, `${name}.log`),
+  });
+  server.url = `http://127.0.0.1:${port}`;
+  server.readyMs = await waitHttpReady(server, `${server.url}/health/ready`, { timeoutMs: 20_000, intervalMs: 5 });
+  server.rssAfterStart = rssBytes(server.pid);
+  server.level = level;
+  server.nodeFlags = flags;
+  return server;
+}
+
+/** `count` ApplianceSimulators in one child process (bench/sim-fleet.mjs). */
+export async function startSimulatorFleet(
+  ctx,
+  { count = 10, latencyMs = 0, jobDurationMs = 3000, name = 'simulators' } = {},
+) {
+  const server = await spawnServer(name, node, [path.join(ctx.benchDir, 'sim-fleet.mjs')], {
+    cwd: ctx.root,
+    env: {
+      PROJECT_ROOT: ctx.root,
+      SIM_COUNT: String(count),
+      SIM_USER: APPLIANCE_USER,
+      SIM_PASSWORD: APPLIANCE_PASSWORD,
+      SIM_LATENCY_MS: String(latencyMs),
+      SIM_JOB_DURATION_MS: String(jobDurationMs),
+    },
+    logFile: path.join(ctx.tmp, `${name}.log`),
+    readyLine: true,
+  });
+  server.urls = server.info.urls;
+  const control = server.info.control;
+  server.stats = async () => (await fetch(`${control}/stats`)).json();
+  const post = async (what) => (await fetch(`${control}/${what}`, { method: 'POST' })).json();
+  server.expireSessions = () => post('expire');
+  server.resetCounters = () => post('reset');
+  server.finishJobs = () => post('finish');
+  return server;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// Where the gateway's CPU goes on the hot path: runs the built gateway under `node --cpu-prof`
+// against the fast upstream, loads it for a while, stops it (SIGTERM, so the profile is written)
+// and prints self time per package and per function, and inclusive time of the heaviest frames.
+//
+//   node bench/profile.mjs [--seconds 8] [--method POST|GET] [--target gateway|floor] [--top 30] [--keep]
+//   node bench/profile.mjs --startup      (where the time from spawn to ready goes, no load)
+//   (BENCH_PROJECT_ROOT=/other/checkout profiles another build)
+//
+// Needs `npm run build` first. The .cpuprofile is written to bench/profiles/ (git-ignored) with --keep
+// (open it in Chrome DevTools or speedscope), otherwise to a temporary directory that is removed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { summarizeProfile } from './lib/cpuprofile.mjs';
+import { startIdentityProvider } from './lib/jwt.mjs';
+import { runLoad } from './lib/load.mjs';
+import { installExitHandlers } from './lib/procs.mjs';
+import { APPLIANCE_ID, startFloor, startGateway, startUpstream } from './lib/servers.mjs';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    method: { type: 'string', default: 'POST' },
+    top: { type: 'string', default: '30' },
+    keep: { type: 'boolean', default: false },
+    target: { type: 'string', default: 'gateway' },
+    startup: { type: 'boolean', default: false },
+  },
+});
+installExitHandlers({ deadlineMs: 120_000 });
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(process.env.BENCH_PROJECT_ROOT ?? path.dirname(benchDir));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-profile-'));
+const profDir = values.keep ? path.join(benchDir, 'profiles') : path.join(tmp, 'prof');
+fs.mkdirSync(profDir, { recursive: true });
+const ctx = { root, benchDir, tmp };
+let requests = 1;
+const fmt = (ms, total) =>
+  `${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}% ${((ms * 1000) / requests).toFixed(1).padStart(7)} µs/req`;
+
+try {
+  ctx.idp = await startIdentityProvider();
+  ctx.upstream = await startUpstream(ctx);
+  const before = new Set(fs.readdirSync(profDir));
+  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+  if (values.target !== 'gateway' && values.target !== 'floor') throw new Error('--target gateway|floor');
+  const gateway =
+    values.target === 'floor'
+      ? await startFloor(ctx, ctx.upstream, { nodeArgs })
+      : await startGateway(ctx, { name: 'gateway-profiled', nodeArgs });
+  const token = await ctx.idp.token();
+  const post = values.method.toUpperCase() === 'POST';
+  const load = {
+    url: post
+      ? `${gateway.url}/appliances/${APPLIANCE_ID}/backups/schedules/default/run`
+      : `${gateway.url}/appliances/${APPLIANCE_ID}/backups/jobs/20261126-120000-00000001`,
+    method: post ? 'POST' : 'GET',
+    headers: { authorization: `Bearer ${token}`, ...(post ? { 'content-type': 'application/json' } : {}) },
+    body: post ? JSON.stringify({ comment: 'bench' }) : undefined,
+  };
+  let fromMs = 0;
+  let toMs = gateway.readyMs ?? 0;
+  let result = { rps: 0, responses: 1, cpuPerRequest: { gateway: Number.NaN } };
+  if (!values.startup) {
+    await runLoad({ ...load, durationSec: 2 }); // warm-up (JIT): left out of the summary
+    fromMs = performance.now() - gateway.spawnedAt;
+    result = await runLoad({ ...load, durationSec: Number(values.seconds), cpuPids: { gateway: gateway.pid } });
+    toMs = performance.now() - gateway.spawnedAt;
+  } else {
+    console.log(
+      `start-up: ready in ${toMs.toFixed(0)} ms (spawn to first 200 on /health/ready); µs/req below means µs in total`,
+    );
+  }
+  requests = result.responses;
+  console.log(
+    `${values.target} ${load.method} under load: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request (profiled: slower than unprofiled); other processes ${result.otherCores?.toFixed(2)} cores`,
+  );
+  await gateway.stop({ graceMs: 15_000 });
+  const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  if (!file) throw new Error('no .cpuprofile written');
+  // Times since spawn; the profile starts a few ms after spawn, close enough to cut start-up and warm-up out.
+  const summary = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')), { fromMs, toMs });
+  const top = Number(values.top);
+  const busy = summary.totalMs - (summary.selfByPackage.find((p) => p.name === '(idle)')?.ms ?? 0);
+  console.log(
+    `\nprofile: ${path.join(profDir, file)}\nmeasured window: ${requests} requests, sampled ${summary.totalMs.toFixed(0)} ms, busy ${busy.toFixed(0)} ms (percentages of busy time; µs per request served)\n`,
+  );
+  console.log('self time by package:');
+  for (const p of summary.selfByPackage.filter((p) => p.name !== '(idle)').slice(0, 20))
+    console.log(`  ${fmt(p.ms, busy)}  ${p.name}`);
+  console.log('\nby package, with the node:core and native work it calls (nearest library frame on the stack):');
+  for (const p of summary.byNearestPackage.filter((p) => p.name !== '(idle)').slice(0, 20))
+    console.log(`  ${fmt(p.ms, busy)}  ${p.name}`);
+  console.log('\nself time by function:');
+  for (const f of summary.selfByFunction.filter((p) => p.name !== '(idle)').slice(0, top))
+    console.log(`  ${fmt(f.ms, busy)}  ${f.name}`);
+  console.log('\ninclusive time by function (frames from node_modules and dist/):');
+  for (const f of summary.inclusiveByFunction.filter((f) => /node_modules|dist\//.test(f.name)).slice(0, top))
+    console.log(`  ${fmt(f.ms, busy)}  ${f.name}`);
+} finally {
+  await ctx.upstream?.stop();
+  await ctx.idp?.close();
+  if (!values.keep) fs.rmSync(tmp, { recursive: true, force: true });
+}

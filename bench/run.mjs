@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// The benchmark: `npm run bench` (builds first). Starts everything on 127.0.0.1, each server in
+// its own child process (gateway, fast upstream, Node floor, nginx, simulators), runs the
+// scenarios in bench/scenarios/, prints one table and writes bench/results/<date>.json and
+// bench/results/latest.json. `npm run bench:check` compares latest.json with the budget.
+//
+// Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5 per target per round),
+// BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_RATE (500), BENCH_RATE_SECONDS (4),
+// BENCH_RATE_ROUNDS (3), BENCH_BURST_CONNECTIONS (10), BENCH_PROJECT_ROOT (another built checkout),
+// BENCH_INSTALL=1 (apt-get install nginx if missing), BENCH_SCENARIOS=hotPath,jobStatus,... (a subset;
+// then latest.json is not touched),
+// BENCH_WAIT_QUIET=seconds (wait up to that long for other processes to leave the CPUs idle),
+// BENCH_GATEWAY_NODE_FLAGS='--max-old-space-size=112' (added to the flags of package.json's start script),
+// BENCH_NGINX=/path/to/nginx or off.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { otherLoad } from './lib/compare.mjs';
+import { cpuMark, cpuSince } from './lib/cpu.mjs';
+import { startIdentityProvider } from './lib/jwt.mjs';
+import { ensureNginx, startNginx } from './lib/nginx.mjs';
+import { freePort, installExitHandlers } from './lib/procs.mjs';
+import { COLUMNS } from './lib/report.mjs';
+import { startFloor, startGateway, startUpstream } from './lib/servers.mjs';
+import { formatTable } from './lib/table.mjs';
+import { auditPostgres, auditSqlite } from './scenarios/audit.mjs';
+import { fixedRate } from './scenarios/fixed-rate.mjs';
+import { fleet } from './scenarios/fleet.mjs';
+import { footprint } from './scenarios/footprint.mjs';
+import { hotPath } from './scenarios/hot-path.mjs';
+import { idempotency } from './scenarios/idempotency.mjs';
+import { jobStatus } from './scenarios/job-status.mjs';
+import { loginsUnderLoad } from './scenarios/logins.mjs';
+import { watchers } from './scenarios/watchers.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+// BENCH_PROJECT_ROOT: benchmark another checkout's build (e.g. before/after a change) with this bench.
+const root = path.resolve(process.env.BENCH_PROJECT_ROOT ?? path.dirname(benchDir));
+const num = (name, fallback) => {
+  const value = Number(process.env[name]);
+  return process.env[name] !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const opts = {
+  rounds: num('BENCH_ROUNDS', 3),
+  durationSec: num('BENCH_SECONDS', 5),
+  warmupSec: num('BENCH_WARMUP_SECONDS', 2),
+  connections: num('BENCH_CONNECTIONS', 50),
+  rate: num('BENCH_RATE', 500),
+  rateSeconds: num('BENCH_RATE_SECONDS', 4),
+  rateRounds: num('BENCH_RATE_ROUNDS', 3),
+  burstConnections: num('BENCH_BURST_CONNECTIONS', 10),
+};
+
+// In run order: footprint reads the main gateway's RSS after the load scenarios.
+const SCENARIOS = {
+  hotPath,
+  jobStatus,
+  fixedRate,
+  footprint,
+  loginsUnderLoad,
+  auditSqlite,
+  auditPostgres,
+  idempotency,
+  watchers,
+  fleet,
+};
+const selected = process.env.BENCH_SCENARIOS
+  ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim())
+  : Object.keys(SCENARIOS);
+for (const name of selected)
+  if (!SCENARIOS[name])
+    throw new Error(`BENCH_SCENARIOS: unknown scenario ${name} (${Object.keys(SCENARIOS).join(', ')})`);
+const partial = selected.length !== Object.keys(SCENARIOS).length;
+
+installExitHandlers({ deadlineMs: 15 * 60_000 });
+const log = (message) => process.stderr.write(`${message}\n`);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-gateway-bench-'));
+const ctx = { root, benchDir, tmp, opts, log };
+const started = new Date();
+const loadAverageAtStart = os.loadavg().map((l) => Math.round(l * 100) / 100);
+const results = {};
+const rows = [];
+let failed = false;
+let otherLoadAtStart;
+
+function gitInfo() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    return { commit, srcUncommittedChanges: dirty };
+  } catch {
+    return undefined;
+  }
+}
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load of other processes over one second, in cores. */
+async function otherLoadNow() {
+  const mark = cpuMark({});
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return cpuSince(mark).otherCores ?? 0;
+}
+
+try {
+  log(`bench: temporary files in ${tmp}`);
+  const waitQuiet = num('BENCH_WAIT_QUIET', 0);
+  let busy = await otherLoadNow();
+  for (let waited = 1; busy > 0.25 && waited < waitQuiet; waited++) busy = await otherLoadNow();
+  otherLoadAtStart = Math.round(busy * 100) / 100;
+  if (busy > 0.25)
+    log(
+      `bench: other processes are using ${busy.toFixed(2)} cores of this machine: expect noisy requests/s and latencies (BENCH_WAIT_QUIET=120 waits for a quiet machine)`,
+    );
+  ctx.idp = await startIdentityProvider();
+  ctx.token = await ctx.idp.token({ expiresInSeconds: 3 * 3600 });
+  ctx.upstream = await startUpstream(ctx);
+  ctx.session = await ctx.upstream.login();
+  ctx.floor = await startFloor(ctx, ctx.upstream);
+  const nginx = ensureNginx({ install: process.env.BENCH_INSTALL === '1', log });
+  if (nginx.skipped) {
+    ctx.nginxSkipped = nginx.skipped;
+    log(`bench: ${nginx.skipped}`);
+  } else {
+    ctx.nginxVersion = nginx.version;
+    ctx.nginx = await startNginx({
+      bin: nginx.bin,
+      dir: path.join(tmp, 'nginx'),
+      listenPort: await freePort(),
+      upstreamPort: ctx.upstream.info.port,
+    });
+  }
+  ctx.gateway = await startGateway(ctx, { name: 'gateway', level: 'warn' });
+  ctx.gatewayInfo = await startGateway(ctx, { name: 'gateway-info', level: 'info' });
+  log(`bench: gateway ready in ${ctx.gateway.readyMs.toFixed(0)} ms; every server is up`);
+
+  for (const name of selected) {
+    try {
+      const { result, rows: scenarioRows } = await SCENARIOS[name](ctx);
+      results[name] = result;
+      rows.push(...scenarioRows);
+    } catch (error) {
+      failed = true;
+      results[name] = { error: error.message };
+      rows.push({ scenario: name, target: '', notes: `ERROR: ${error.message.split('\n')[0]}` });
+      log(`bench: scenario ${name} failed: ${error.stack}`);
+    }
+  }
+  const upstreamStats = await ctx.upstream.stats();
+  results.sanity = {
+    upstreamLogins: upstreamStats.logins,
+    upstreamRequests: upstreamStats.requests,
+    jwksFetches: ctx.idp.fetches,
+  };
+} catch (error) {
+  failed = true;
+  log(`bench: ${error.stack}`);
+} finally {
+  for (const server of [ctx.gatewayInfo, ctx.gateway, ctx.nginx, ctx.floor, ctx.upstream]) {
+    await server?.stop().catch(() => undefined);
+  }
+  await ctx.idp?.close();
+}
+
+const table = formatTable(COLUMNS, rows);
+const cpus = os.cpus();
+const output = {
+  schema: 1,
+  date: started.toISOString(),
+  durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+  partial,
+  failed,
+  machine: {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    nginx: ctx.nginxVersion ?? null,
+    autocannon: versionOf('autocannon'),
+    undici: versionOf('undici'),
+    jose: versionOf('jose'),
+    loadAverageAtStart,
+    loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    otherProcessesCoresAtStart: otherLoadAtStart,
+    otherProcessesMaxCores: Math.round(otherLoad.maxCores * 100) / 100,
+  },
+  gateway: { ...gitInfo(), startCommand: `node ${[...(ctx.gateway?.nodeFlags ?? []), 'dist/main.js'].join(' ')}` },
+  settings: opts,
+  scenarios: results,
+  table,
+};
+
+console.log(
+  `\nBackup Gateway benchmark, ${output.date}: ${cpus.length} × ${cpus[0]?.model}, Node ${process.version}${ctx.nginxVersion ? `, nginx ${ctx.nginxVersion}` : ''}\n`,
+);
+console.log(table);
+if (otherLoad.maxCores > 0.15) {
+  console.log(
+    `\nnote: other processes on this machine used up to ${otherLoad.maxCores.toFixed(2)} cores during a measured window: requests/s and latencies are noisy; CPU per request holds up better.`,
+  );
+}
+const resultsDir = path.join(benchDir, 'results');
+fs.mkdirSync(resultsDir, { recursive: true });
+const file = path.join(
+  resultsDir,
+  `${partial ? 'partial-' : ''}${output.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`,
+);
+fs.writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
+if (!partial) fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(output, null, 2)}\n`);
+console.log(
+  `\nresults: ${path.relative(root, file)}${partial ? ' (a subset of scenarios: latest.json untouched)' : ' and bench/results/latest.json'}; budget: npm run bench:check`,
+);
+if (failed) {
+  log(`bench: something failed; logs kept in ${tmp}`);
+  process.exitCode = 1;
+} else {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}

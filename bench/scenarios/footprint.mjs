@@ -1,0 +1,39 @@
+// Scenario 6: footprint. RSS (VmRSS) of the main gateway process after start-up and after the
+// load of the earlier scenarios, and the time from spawning `node dist/main.js` to the first
+// 200 on /health/ready, over every gateway start of the run plus a few fresh starts.
+import { rssBytes } from '../lib/cpu.mjs';
+import { startGateway } from '../lib/servers.mjs';
+import { median } from '../lib/stats.mjs';
+import { fmt } from '../lib/table.mjs';
+
+const FRESH_STARTS = 3;
+
+export async function footprint(ctx) {
+  ctx.log('footprint: RSS and time to ready');
+  const rssAfterLoad = rssBytes(ctx.gateway.pid);
+  const starts = [ctx.gateway, ctx.gatewayInfo]
+    .filter(Boolean)
+    .map((g) => ({ readyMs: g.readyMs, rssAfterStart: g.rssAfterStart }));
+  for (let i = 0; i < FRESH_STARTS; i++) {
+    const gateway = await startGateway(ctx, { name: `gateway-start-${i + 1}` });
+    starts.push({ readyMs: gateway.readyMs, rssAfterStart: gateway.rssAfterStart });
+    await gateway.stop({ graceMs: 10_000 });
+  }
+  const result = {
+    rssAfterStartBytes: ctx.gateway.rssAfterStart,
+    rssAfterHotPathBytes: ctx.gatewayRssAfterHotPath,
+    rssAfterLoadBytes: rssAfterLoad,
+    readyMs: median(starts.map((s) => s.readyMs)),
+    readyMsMax: Math.max(...starts.map((s) => s.readyMs)),
+    starts,
+  };
+  const mb = (b) => fmt(b / 1e6, 1);
+  const rows = [
+    {
+      scenario: 'footprint',
+      target: 'gateway (log warn)',
+      notes: `RSS after start ${mb(result.rssAfterStartBytes)} MB, after load ${mb(result.rssAfterLoadBytes)} MB; ready in ${fmt(result.readyMs)} ms (median of ${starts.length} starts, max ${fmt(result.readyMsMax)} ms)`,
+    },
+  ];
+  return { result, rows };
+}
