@@ -52,10 +52,15 @@ export interface AuditCompletedInput {
   durationMs: number;
   /** As on the `requested` entry: set when the run is one of several started by one fleet request. */
   fleetRequestId?: string;
+  /**
+   * The id recordRequested resolved with: the `requested` entry this completes. Without it, the oldest open one with
+   * the same request id, appliance and schedule is taken, which may be another run's when callers reuse a request id.
+   */
+  requestedId?: string;
 }
 
 /** A 403 of ours: nothing was ever going to reach the appliance. `outcome` may be omitted; it is always `denied`. */
-export type AuditDeniedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome'> & { outcome?: 'denied' };
+export type AuditDeniedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId'> & { outcome?: 'denied' };
 
 /** The actor as stored: every field present, `null` when unknown. */
 export interface StoredActor {

@@ -102,8 +102,11 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     this.isOpen = false;
   }
 
-  /** Written before anything is sent to the appliance. Throws AUDIT_UNAVAILABLE unless it was written durably. */
-  async recordRequested(input: AuditRequestedInput): Promise<void> {
+  /**
+   * Written before anything is sent to the appliance. Throws AUDIT_UNAVAILABLE unless it was written durably.
+   * Resolves with the entry's id, for recordCompleted to name (`requestedId`).
+   */
+  async recordRequested(input: AuditRequestedInput): Promise<string | undefined> {
     const started = Date.now();
     const draft = this.draft('requested', input, { fleetRequestId: input.fleetRequestId ?? null });
     if (!(await this.ensureOpen())) {
@@ -144,6 +147,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     this.rememberOpenRequest(input, entry.id);
     this.logEntry(entry);
     if (this.unwritten.length > 0) this.scheduleRetry(0);
+    return entry.id;
   }
 
   /** After the outcome is known. Never throws; see the class comment for what happens when the store fails. */
@@ -384,10 +388,22 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * The `requested` entry a completion belongs to: the one the caller names, or else the oldest still open for the
+   * same request id, appliance and schedule. Request ids come from callers, so two runs in flight may share one:
+   * only the named id is certain to pair each outcome with its own run.
+   */
   private takeOpenRequest(input: AuditCompletedInput): string | null {
     const key = pairingKey(input);
     const ids = this.openRequests.get(key);
-    const id = ids?.shift() ?? null;
+    let id: string | null;
+    if (input.requestedId !== undefined) {
+      id = input.requestedId;
+      const at = ids?.indexOf(id) ?? -1;
+      if (at >= 0) ids?.splice(at, 1);
+    } else {
+      id = ids?.shift() ?? null;
+    }
     if (ids?.length === 0) this.openRequests.delete(key);
     return id;
   }

@@ -45,13 +45,20 @@ export class BackupsService {
     const { requestId, actor } = caller;
     const entry = { requestId, action: 'backup.schedule.run' as const, actor, appliance, schedule, comment };
     const started = performance.now();
-    await this.audit.recordRequested({ ...entry, fleetRequestId });
+    // Completions name their requested entry by id: a caller's request id need not be unique among runs in flight.
+    const requestedId = await this.audit.recordRequested({ ...entry, fleetRequestId });
     const durationMs = () => Math.round(performance.now() - started);
     let status: VapiJobStatus;
     try {
       status = await this.appliances.client(appliance).runSchedule(schedule, comment, requestId);
     } catch (error) {
-      await this.audit.recordCompleted({ ...entry, ...runFailure(error), durationMs: durationMs(), fleetRequestId });
+      await this.audit.recordCompleted({
+        ...entry,
+        ...runFailure(error),
+        durationMs: durationMs(),
+        fleetRequestId,
+        requestedId,
+      });
       throw error;
     }
     this.tracker.seed(appliance, status);
@@ -62,6 +69,7 @@ export class BackupsService {
       jobId: status.id,
       durationMs: durationMs(),
       fleetRequestId,
+      requestedId,
     });
     return { appliance, schedule, job: toJob(status), requestId };
   }
