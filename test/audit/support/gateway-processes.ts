@@ -1,0 +1,87 @@
+/**
+ * Gateway processes (`node dist/main.js`, as operators run it) in front of simulated appliances, and bursts of
+ * concurrent runs against them: what the crash and multi-replica tests share.
+ */
+import type { ApplianceSimulator } from '../../../src/simulator/appliance-simulator.js';
+import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
+import type { GatewayProcess } from '../../support/gateway-process.js';
+import type { IdentityProvider } from '../../support/identity-provider.js';
+
+export const APPLIANCE_ENV = { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD };
+
+/**
+ * A config document (for writeConfig) with JWT auth against `idp` and one appliance per simulator. Without `audit`,
+ * writeConfig puts a SQLite trail beside the config file (never the repository's data/audit.db).
+ */
+export function processDocument(
+  idp: IdentityProvider,
+  appliances: Record<string, ApplianceSimulator>,
+  audit?: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    auth: { jwt: idp.jwtConfig() },
+    appliances: Object.entries(appliances).map(([id, sim]) => ({
+      id,
+      url: sim.url,
+      username: '${VC_USER}',
+      password: '${VC_PASSWORD}',
+      timeoutMs: 20_000,
+    })),
+    ...(audit !== undefined && { audit }),
+    logging: { level: 'warn' },
+    shutdownGraceMs: 1000,
+  };
+}
+
+export interface RunResult {
+  requestId: string;
+  /** Undefined when no answer came (the connection died). */
+  status?: number;
+  body?: { job?: { id: string }; code?: string };
+}
+
+/**
+ * Fires `count` runs at once, request ids `${prefix}-0`... Each promise settles with what the client got, an
+ * answer or none; `answered` lists the answers as they arrive.
+ */
+export function burst(
+  url: string,
+  options: { count: number; prefix: string; appliance: string; authorization: string },
+): { results: Promise<RunResult[]>; answered: RunResult[] } {
+  const answered: RunResult[] = [];
+  const runs = Array.from({ length: options.count }, async (_, i): Promise<RunResult> => {
+    const requestId = `${options.prefix}-${i}`;
+    try {
+      const response = await fetch(`${url}/appliances/${options.appliance}/backups/schedules/default/run`, {
+        method: 'POST',
+        headers: {
+          authorization: options.authorization,
+          'x-request-id': requestId,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ comment: `burst ${options.prefix}` }),
+      });
+      const result: RunResult = {
+        requestId,
+        status: response.status,
+        body: (await response.json()) as RunResult['body'],
+      };
+      answered.push(result);
+      return result;
+    } catch {
+      return { requestId };
+    }
+  });
+  return { results: Promise.all(runs), answered };
+}
+
+/** Request ids of the run calls a simulator received, in arrival order. */
+export function runRequestIds(sim: ApplianceSimulator): string[] {
+  return sim.requests.filter((r) => r.path.includes('action=run')).map((r) => String(r.headers['x-request-id']));
+}
+
+/** SIGTERM (or SIGKILL), then waits for the exit; a process that already exited is left alone. */
+export async function stopGateway(gateway: GatewayProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill(signal);
+  await gateway.exited;
+}
