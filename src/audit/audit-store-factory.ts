@@ -13,7 +13,7 @@ export interface AuditStoreOptions {
 export function createAuditStore(config: AuditConfig, options: AuditStoreOptions = {}): AuditStore {
   if (config.store === 'postgres') {
     if (!config.postgres) throw new Error('audit.postgres.url is required when audit.store is postgres');
-    return new PostgresAuditStore(config.postgres.url, options);
+    return new PostgresAuditStore(config.postgres.url, { ...options, schema: config.postgres.schema });
   }
   return new SqliteAuditStore(config.sqlite.path, { migrate: options.migrate });
 }

@@ -57,7 +57,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
     if (this.options.migrate === false) return;
     let schema = this.options.schema;
     if (schema !== undefined) {
-      await db.schema.createSchema(schema).ifNotExists().execute();
+      await createSchemaIfMissing(db, schema);
     } else {
       const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db);
       schema = rows[0]?.schema ?? undefined;
@@ -72,5 +72,18 @@ export class PostgresAuditStore extends KyselyAuditStore {
     work: (trx: Kysely<AuditDatabase>) => Promise<T>,
   ): Promise<T> {
     return db.transaction().execute(work);
+  }
+}
+
+/**
+ * `CREATE SCHEMA IF NOT EXISTS` is not safe against itself: when replicas start together on a new schema, the
+ * losers of the race fail with a unique violation (pg_namespace) although the schema now exists. That is success.
+ */
+async function createSchemaIfMissing(db: Kysely<AuditDatabase>, schema: string): Promise<void> {
+  try {
+    await db.schema.createSchema(schema).ifNotExists().execute();
+  } catch (error) {
+    const { rows } = await sql`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`.execute(db);
+    if (rows.length === 0) throw error;
   }
 }

@@ -175,6 +175,14 @@ export class AuditPostgresConfig {
   @IsString()
   @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
   url!: string;
+
+  /**
+   * The schema the audit tables live in, created if missing. Unset: the connection's current schema (the first of
+   * its search_path, normally `public`). Gateways sharing one chain name the same schema.
+   */
+  @IsOptional()
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a lower-case PostgreSQL identifier: [a-z_][a-z0-9_]{0,62}' })
+  schema?: string;
 }
 
 export class AuditConfig {
