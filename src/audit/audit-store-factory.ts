@@ -11,6 +11,7 @@ export interface AuditStoreOptions {
 
 /** The configured store, not yet opened. */
 export function createAuditStore(config: AuditConfig, options: AuditStoreOptions = {}): AuditStore {
+  if (config.store === 'off') throw new Error('audit.store is off: there is no audit store');
   if (config.store === 'postgres') {
     if (!config.postgres) throw new Error('audit.postgres.url is required when audit.store is postgres');
     return new PostgresAuditStore(config.postgres.url, { ...options, schema: config.postgres.schema });

@@ -18,9 +18,11 @@ import { createAuditStore } from './audit-store-factory.js';
       provide: AUDIT_STORE,
       inject: [GatewayConfig, PINO_LOGGER],
       useFactory: (config: GatewayConfig, logger: Logger) =>
-        createAuditStore(config.audit, {
-          onPoolError: (error) => logger.warn({ err: error }, 'audit store: an idle PostgreSQL connection failed'),
-        }),
+        config.audit.store === 'off'
+          ? null
+          : createAuditStore(config.audit, {
+              onPoolError: (error) => logger.warn({ err: error }, 'audit store: an idle PostgreSQL connection failed'),
+            }),
     },
     AuditService,
   ],

@@ -70,13 +70,24 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   /** Pairing key (request id, appliance, schedule) → ids of `requested` entries still waiting, oldest first. */
   private readonly openRequests = new Map<string, string[]>();
 
+  private readonly store: AuditStore;
+  /** `audit.store: off`: every record call is a no-op and reading is a 503. */
+  private readonly off: boolean;
+
   constructor(
-    @Inject(AUDIT_STORE) private readonly store: AuditStore,
+    @Inject(AUDIT_STORE) store: AuditStore | null,
     private readonly config: GatewayConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.off = store === null;
+    this.store = store ?? CLOSED_STORE;
+  }
 
   async onModuleInit(): Promise<void> {
+    if (this.off) {
+      this.logger.warn('audit.store is off: backup runs are NOT recorded; never run like this in production');
+      return;
+    }
     await this.ensureOpen();
     if (this.config.audit.retentionDays !== undefined) {
       this.purgeTimer = setInterval(() => void this.purgeExpired(), PURGE_INTERVAL_MS).unref();
@@ -87,6 +98,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   /** Nest calls this after the HTTP server has closed, so no request can still be recording. */
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    if (this.off) return;
     clearInterval(this.purgeTimer);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -107,6 +119,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
    * Resolves with the entry's id, for recordCompleted to name (`requestedId`).
    */
   async recordRequested(input: AuditRequestedInput): Promise<string | undefined> {
+    if (this.off) return;
     const started = Date.now();
     const draft = this.draft('requested', input, { fleetRequestId: input.fleetRequestId ?? null });
     if (!(await this.ensureOpen())) {
@@ -152,6 +165,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
 
   /** After the outcome is known. Never throws; see the class comment for what happens when the store fails. */
   async recordCompleted(input: AuditCompletedInput): Promise<void> {
+    if (this.off) return;
     try {
       await this.appendOrKeep(
         this.draft('completed', input, {
@@ -171,6 +185,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
 
   /** Our own 403: one `completed` entry, outcome `denied`, no `requested` entry. Never throws. */
   async recordDenied(input: AuditDeniedInput): Promise<void> {
+    if (this.off) return;
     try {
       await this.appendOrKeep(
         this.draft('completed', input, {
@@ -193,6 +208,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
 
   /** For /health/ready: the store is open and answers. */
   async healthy(): Promise<boolean> {
+    if (this.off) return true;
     if (!(await this.ensureOpen())) return false;
     try {
       await withTimeout(this.store.ping(), HEALTH_TIMEOUT_MS, 'audit store ping timed out');
@@ -240,7 +256,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   /** The daily retention purge (also run once at start-up); public so that operators' tooling and tests can call it. */
   async purgeExpired(now = new Date()): Promise<PurgeResult | undefined> {
     const days = this.config.audit.retentionDays;
-    if (days === undefined || !(await this.ensureOpen())) return undefined;
+    if (days === undefined || this.off || !(await this.ensureOpen())) return undefined;
     const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
     try {
       const result = await this.store.purgeBefore(cutoff);
@@ -367,6 +383,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async reading<T>(read: () => Promise<T>): Promise<T> {
+    if (this.off) throw unavailable('The audit trail is off (audit.store: off): nothing is recorded.');
     if (!(await this.ensureOpen())) throw unavailable('The audit store is unavailable.');
     try {
       return await read();
@@ -412,6 +429,11 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     this.logger.info({ audit: true, ...logFields(entry) }, 'audit entry');
   }
 }
+
+/** Stands in for the store when the audit trail is off; never reached, since every entry point checks `off`. */
+const CLOSED_STORE = new Proxy({} as AuditStore, {
+  get: () => () => Promise.reject(new Error('the audit trail is off')),
+});
 
 /** What every record call says about the run itself. */
 type RunInput = Pick<AuditRequestedInput, 'requestId' | 'action' | 'actor' | 'appliance' | 'schedule' | 'comment'>;

@@ -77,6 +77,13 @@ export class JwtConfig {
   @IsInt()
   @Min(1)
   jwksRefetchIntervalSeconds = 30;
+
+  /** Verified tokens remembered until they expire (at most 5 minutes), so a reused token is verified once; 0: off. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  verifiedTokenCacheSize = 10_000;
 }
 
 export class ApiKeyConfig {
@@ -186,10 +193,13 @@ export class AuditPostgresConfig {
 }
 
 export class AuditConfig {
-  /** `sqlite` (embedded default) or `postgres` (several gateway replicas share one chain). */
+  /**
+   * `sqlite` (embedded default) or `postgres` (several gateway replicas share one chain). `off` records nothing
+   * and says so loudly at start-up: for benchmarks and labs, never where anyone asks who ran a backup.
+   */
   @IsOptional()
-  @IsIn(['sqlite', 'postgres'])
-  store: 'sqlite' | 'postgres' = 'sqlite';
+  @IsIn(['sqlite', 'postgres', 'off'])
+  store: 'sqlite' | 'postgres' | 'off' = 'sqlite';
 
   @IsOptional()
   @ValidateNested()
