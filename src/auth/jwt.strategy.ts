@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { JwtConfig } from '../config/gateway-config.js';
 import { JwtKeyResolver } from './jwt-key-resolver.js';
 import { Principal, scopesFromClaims } from './principal.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export const JWT_STRATEGY = 'jwt';
 
@@ -13,10 +15,13 @@ export const JWT_STRATEGY = 'jwt';
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  private readonly verified: VerifiedTokenCache | undefined;
+
   constructor(config: JwtConfig) {
     const resolver = new JwtKeyResolver(config);
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: bearerToken,
+      passReqToCallback: true,
       secretOrKeyProvider: (_request, rawJwt, done) => {
         resolver.resolve(headerOf(rawJwt)).then(
           // jsonwebtoken verifies with a KeyObject as it does with a PEM; passport-jwt's types predate that.
@@ -30,20 +35,36 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       jsonWebTokenOptions: { clockTolerance: config.clockToleranceSeconds },
       ignoreExpiration: false,
     });
+    if (config.verifiedTokenCacheSize > 0) {
+      this.verified = new VerifiedTokenCache(config.verifiedTokenCacheSize, config.clockToleranceSeconds);
+    }
   }
 
-  validate(claims: Record<string, unknown>): Principal {
+  /** A token that verified recently skips passport-jwt (signature, claims) and yields the same principal. */
+  override authenticate(request: Request, options?: object): void {
+    const token = this.verified && bearerToken(request);
+    const known = token ? this.verified?.get(token) : undefined;
+    if (known) return this.success(known);
+    super.authenticate(request, options);
+  }
+
+  validate(request: Request, claims: Record<string, unknown>): Principal {
     const subject = typeof claims.sub === 'string' ? claims.sub : undefined;
     const clientId = stringClaim(claims, 'client_id') ?? stringClaim(claims, 'azp') ?? stringClaim(claims, 'appid');
-    return {
+    const principal: Principal = {
       subject: subject ?? clientId ?? 'unknown',
       name: stringClaim(claims, 'name') ?? stringClaim(claims, 'preferred_username'),
       clientId,
       authMethod: 'jwt',
       scopes: scopesFromClaims(claims),
     };
+    const token = this.verified && bearerToken(request);
+    if (token) this.verified?.remember(token, claims, principal);
+    return principal;
   }
 }
+
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 function stringClaim(claims: Record<string, unknown>, name: string): string | undefined {
   const value = claims[name];

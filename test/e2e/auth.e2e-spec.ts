@@ -93,6 +93,21 @@ describe('caller authentication and scopes (JWKS)', () => {
     await request(world.gateway.url).post(RUN).set(bearer(justExpired)).expect(202);
   });
 
+  it('remembers a verified token only until it expires, and never for a token with other bytes', async () => {
+    // Signed just after a second starts and expired 29 s before it: valid for about 1 s more under the 30 s clock
+    // tolerance (token times are whole seconds), then refused although it verified and was cached.
+    await new Promise((resolve) => setTimeout(resolve, 1020 - (Date.now() % 1000)));
+    const expiring = await world.idp.token(RUN_AND_READ, { expiresInSeconds: -29 });
+    const refusedFrom = (Math.floor(Date.now() / 1000) + 1) * 1000;
+    await request(world.gateway.url).post(RUN).set(bearer(expiring)).expect(202);
+    world.appliances['vc-a'].finishRunningJobs();
+    const [header, payload, signature] = expiring.split('.');
+    const flipped = `${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    await expectUnauthenticated(bearer(`${header}.${payload}.${flipped}`));
+    await new Promise((resolve) => setTimeout(resolve, refusedFrom - Date.now() + 20));
+    await expectUnauthenticated(bearer(expiring));
+  });
+
   it('answers 403 FORBIDDEN for a valid token without the scope, and sends nothing', async () => {
     const readOnly = await world.idp.token({ scope: 'backups:read' });
     const before = world.appliances['vc-a'].counters.requests;
