@@ -60,17 +60,10 @@ describe.each([
       .set(auth)
       .send({ schedule: 'default', appliances: ['vc-a', 'vc-b'] })
       .expect(207);
-    expect(fleet.body.results).toEqual([
-      expect.objectContaining({
-        appliance: 'vc-a',
-        status: 503,
-        problem: expect.objectContaining({ code: 'AUDIT_UNAVAILABLE' }),
-      }),
-      expect.objectContaining({
-        appliance: 'vc-b',
-        status: 503,
-        problem: expect.objectContaining({ code: 'AUDIT_UNAVAILABLE' }),
-      }),
+    const results = fleet.body.results as { appliance: string; status: number; problem?: { code: string } }[];
+    expect(results.map((r) => [r.appliance, r.status, r.problem?.code])).toEqual([
+      ['vc-a', 503, 'AUDIT_UNAVAILABLE'],
+      ['vc-b', 503, 'AUDIT_UNAVAILABLE'],
     ]);
 
     for (const sim of Object.values(world.appliances)) {
