@@ -3,7 +3,7 @@
 // against the fast upstream, loads it for a while, stops it (SIGTERM, so the profile is written)
 // and prints self time per package and per function, and inclusive time of the heaviest frames.
 //
-//   node bench/profile.mjs [--seconds 8] [--method POST|GET] [--target gateway|floor] [--top 30] [--keep]
+//   node bench/profile.mjs [--seconds 8] [--method POST|GET] [--target gateway|floor] [--level warn|info] [--top 30] [--keep]
 //   node bench/profile.mjs --startup      (where the time from spawn to ready goes, no load)
 //   (BENCH_PROJECT_ROOT=/other/checkout profiles another build)
 //
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     target: { type: 'string', default: 'gateway' },
     startup: { type: 'boolean', default: false },
+    level: { type: 'string', default: 'warn' },
   },
 });
 installExitHandlers({ deadlineMs: 120_000 });
@@ -50,7 +51,7 @@ try {
   const gateway =
     values.target === 'floor'
       ? await startFloor(ctx, ctx.upstream, { nodeArgs })
-      : await startGateway(ctx, { name: 'gateway-profiled', nodeArgs });
+      : await startGateway(ctx, { name: 'gateway-profiled', nodeArgs, level: values.level });
   const token = await ctx.idp.token();
   const post = values.method.toUpperCase() === 'POST';
   const load = {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { ConfigError } from './config-errors.js';
 import { parseConfig } from './load-config.js';
 
@@ -17,6 +19,19 @@ function problems(document: unknown, env: NodeJS.ProcessEnv = { VC_USER: 'u', VC
 }
 
 describe('parseConfig', () => {
+  it('accepts the documented example (config/gateway.example.yaml) with every key it shows', () => {
+    const env = { VC_A_USER: 'a', VC_A_PASSWORD: 'pa', VC_B_USER: 'b', VC_B_PASSWORD: 'pb' };
+    const document = parse(readFileSync('config/gateway.example.yaml', 'utf8'));
+    // The example names the appliance's CA as it would sit on a server; the loader checks that the file exists.
+    document.appliances[0].tls.caFile = 'test/fixtures/tls/appliance-cert.pem';
+    const config = parseConfig(document, env);
+    expect(config.appliances.map((a) => a.id)).toEqual(['vc-a', 'vc-b']);
+    expect(config.auth.jwt?.verifiedTokenCacheSize).toBe(10_000);
+    expect(config.fleet.concurrency).toBe(8);
+    expect(config.breaker.consecutiveFailures).toBe(5);
+    expect(config.audit.store).toBe('sqlite');
+  });
+
   it('substitutes ${NAME} from the environment and applies defaults', () => {
     const config = parseConfig(minimal(), { VC_USER: 'svc@vsphere.local', VC_PASSWORD: 's3cret' });
     expect(config.appliances[0]).toMatchObject({
