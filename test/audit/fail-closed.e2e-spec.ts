@@ -1,5 +1,5 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { startWorld, type World } from '../support/fixture.js';
@@ -88,7 +88,10 @@ describe('fail closed: a store that starts failing while the gateway runs', () =
     world = await startWorld();
     auth = { authorization: `Bearer ${await world.idp.token({ scope: 'backups:run audit:read' })}` };
   });
-  afterAll(() => world.stop());
+  afterAll(async () => {
+    await world.stop();
+    rmSync(dirname(world.gateway.config.audit.sqlite.path), { recursive: true, force: true });
+  });
 
   it('refuses the run while appends fail, and runs again (with both entries) once they succeed', async () => {
     const run = () => request(world.gateway.url).post('/appliances/vc-a/backups/schedules/default/run').set(auth);

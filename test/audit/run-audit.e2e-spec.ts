@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import request from 'supertest';
 import type { AuditEvent, AuditOutcome } from '../../src/audit/audit-entry.js';
 import type { Fault } from '../../src/simulator/appliance-simulator.js';
@@ -33,7 +35,10 @@ describe('the audit trail of runs', () => {
     mallory = await token({ sub: 'mallory', scope: 'backups:run:vc-b backups:read' });
     audit = auditClient(world.gateway.url, `Bearer ${await token({ sub: 'auditor', scope: 'audit:read' })}`);
   });
-  afterAll(() => world.stop());
+  afterAll(async () => {
+    await world.stop();
+    rmSync(dirname(world.gateway.config.audit.sqlite.path), { recursive: true, force: true });
+  });
   beforeEach(() => {
     for (const sim of Object.values(world.appliances)) {
       sim.faults.clear();
