@@ -11,7 +11,8 @@ export function noteOtherLoad(cores) {
 }
 
 /**
- * targets: [{ name, url, method, headers, body, pids: { role: pid }, server: 'role whose CPU is the server's' }];
+ * targets: [{ name, url, method, headers, body, pids: { role: pid }, server: 'role whose CPU is the server's' }]
+ * (roles `upstream` and `database` give upstreamCpu and databaseCpu: see cpuMark for a group of processes);
  * upstreamRequests: optional async () => the upstream's request counter (gives upstreamPerResponse).
  * Returns { targets: { name: { rounds: [...], median: {...} } }, ratio(a, b, metric) }.
  */
@@ -39,6 +40,7 @@ export async function compareTargets(targets, { rounds, durationSec, warmupSec, 
       }
       result.serverCpu = result.cpuPerRequest[target.server];
       result.upstreamCpu = result.cpuPerRequest.upstream;
+      result.databaseCpu = result.cpuPerRequest.database;
       results[target.name].rounds.push(result);
       noteOtherLoad(result.otherCores);
       log(
@@ -55,6 +57,7 @@ export async function compareTargets(targets, { rounds, durationSec, warmupSec, 
       p99: pick('p99'),
       serverCpu: pick('serverCpu'),
       upstreamCpu: pick('upstreamCpu'),
+      databaseCpu: pick('databaseCpu'),
       upstreamPerResponse: pick('upstreamPerResponse'),
       unexpected: rs.reduce((n, r) => n + r.unexpected, 0),
       errors: rs.reduce((n, r) => n + r.errors, 0),
@@ -80,6 +83,7 @@ export function compactComparison(comparison) {
         p99: r.p99,
         serverCpu: r.serverCpu,
         upstreamCpu: r.upstreamCpu,
+        databaseCpu: r.databaseCpu,
         otherCores: r.otherCores,
         upstreamPerResponse: r.upstreamPerResponse,
         responses: r.responses,
@@ -89,4 +93,15 @@ export function compactComparison(comparison) {
     };
   }
   return out;
+}
+
+/** The gateway's paired ratios to the floor, nginx and direct (undefined for a target the comparison lacks). */
+export function gatewayRatios(pairedRatio) {
+  return {
+    rpsGatewayOverFloor: pairedRatio('gateway', 'floor', 'rps'),
+    rpsGatewayOverNginx: pairedRatio('gateway', 'nginx', 'rps'),
+    rpsGatewayOverDirect: pairedRatio('gateway', 'direct', 'rps'),
+    cpuGatewayOverFloor: pairedRatio('gateway', 'floor', 'serverCpu'),
+    cpuGatewayOverNginx: pairedRatio('gateway', 'nginx', 'serverCpu'),
+  };
 }

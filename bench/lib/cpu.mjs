@@ -52,12 +52,43 @@ export function childPids(pid) {
 }
 
 /**
+ * Pids of every process whose command name (/proc/<pid>/comm) is `name`: e.g. 'postgres' gives the PostgreSQL
+ * server's postmaster, its background processes and every backend.
+ */
+export function pidsNamed(name) {
+  const pids = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
+
+/** CPU µs of each process of a group, by pid. */
+function groupMicros(listPids) {
+  const micros = new Map();
+  for (const pid of listPids()) {
+    const used = cpuMicros(pid);
+    if (used !== undefined) micros.set(pid, used);
+  }
+  return micros;
+}
+
+/**
  * Samples several processes at once: const mark = cpuMark(pids); ...; cpuSince(mark) → { [name]: µs }.
- * `pids` is { name: pid }.
+ * `pids` is { name: pid }, or { name: () => [pid, ...] } for a group of processes that may come and go (a
+ * database server's backends): the group's CPU is that of the processes alive at the end, each counted from the
+ * mark or, if it started later, from its start.
  */
 export function cpuMark(pids) {
   const at = {};
-  for (const [name, pid] of Object.entries(pids)) at[name] = { pid, micros: cpuMicros(pid) };
+  for (const [name, pid] of Object.entries(pids)) {
+    at[name] = typeof pid === 'function' ? { group: pid, micros: groupMicros(pid) } : { pid, micros: cpuMicros(pid) };
+  }
   return { at, machine: machineBusyMicros(), self: process.cpuUsage(), wall: performance.now() };
 }
 
@@ -69,9 +100,14 @@ export function cpuMark(pids) {
 export function cpuSince(mark) {
   const used = {};
   let ours = 0;
-  for (const [name, { pid, micros }] of Object.entries(mark.at)) {
-    const now = cpuMicros(pid);
-    used[name] = now === undefined || micros === undefined ? undefined : now - micros;
+  for (const [name, { pid, group, micros }] of Object.entries(mark.at)) {
+    if (group) {
+      used[name] = 0;
+      for (const [member, now] of groupMicros(group)) used[name] += now - (micros.get(member) ?? 0);
+    } else {
+      const now = cpuMicros(pid);
+      used[name] = now === undefined || micros === undefined ? undefined : now - micros;
+    }
     ours += used[name] ?? 0;
   }
   const self = process.cpuUsage(mark.self);

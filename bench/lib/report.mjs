@@ -1,5 +1,5 @@
 // Table rows and columns for the run's single table.
-import { fmt } from './table.mjs';
+import { fmt, fmtRatio as x } from './table.mjs';
 
 export const COLUMNS = [
   { key: 'scenario', title: 'scenario' },
@@ -12,18 +12,19 @@ export const COLUMNS = [
   { key: 'notes', title: 'notes (ratios: medians of per-round ratios)' },
 ];
 
-const x = (v) => (typeof v === 'number' ? `${v.toFixed(2)}×` : 'n/a');
-
-/** Rows of a throughput comparison (compareTargets), one per target. */
-export function throughputRows(scenario, comparison, targets, ratios) {
+/**
+ * Rows of a throughput comparison (compareTargets), one per target. `extraNotes`: { targetName: [note, ...] },
+ * put first in that target's notes.
+ */
+export function throughputRows(scenario, comparison, targets, ratios, extraNotes = {}) {
   return targets.map((target) => {
     const m = comparison.targets[target.name].median;
-    const notes = [];
+    const notes = [...(extraNotes[target.name] ?? [])];
     if (target.name === 'gateway') {
       notes.push(`vs floor: ${x(ratios.rpsGatewayOverFloor)} req/s, ${x(ratios.cpuGatewayOverFloor)} CPU`);
       if (ratios.rpsGatewayOverNginx !== undefined)
         notes.push(`vs nginx: ${x(ratios.rpsGatewayOverNginx)} req/s, ${x(ratios.cpuGatewayOverNginx)} CPU`);
-      notes.push(`vs direct: ${x(ratios.rpsGatewayOverDirect)} req/s`);
+      if (ratios.rpsGatewayOverDirect !== undefined) notes.push(`vs direct: ${x(ratios.rpsGatewayOverDirect)} req/s`);
     }
     if (target.name === 'gatewayInfo')
       notes.push(`vs log warn: ${x(ratios.rpsLogInfoOverWarn)} req/s, ${x(ratios.cpuLogInfoOverWarn)} CPU`);

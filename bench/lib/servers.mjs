@@ -105,8 +105,9 @@ export async function startGateway(
     defaultAppliance: list[0].id,
     shutdownGraceMs: 3000,
     logging: { level },
-    // Never the repository's data/audit.db: whatever the audit trail writes goes to the temp dir.
-    audit: { store: 'sqlite', sqlite: { path: path.join(ctx.tmp, `${name}-audit.db`) } },
+    // The budget's hot path is measured with the audit trail off; scenarios/audit.mjs turns it on (in the temp
+    // dir, never the repository's data/audit.db).
+    audit: { store: 'off' },
     ...extraConfig,
   };
   const configFile = path.join(ctx.tmp, `${name}.yaml`);
@@ -157,4 +158,22 @@ export async function startSimulatorFleet(
   server.resetCounters = () => post('reset');
   server.finishJobs = () => post('finish');
   return server;
+}
+
+/**
+ * A simulator fleet (startSimulatorFleet: `count`, `latencyMs`, `jobDurationMs`) and a gateway named `name` in front
+ * of every simulator (appliances vc-01, vc-02, ..., tagged `bench`, plus `extraConfig`), for the time of
+ * `work({ sims, gateway, appliances })`; both are stopped afterwards, however `work` ends. Returns what `work` returns.
+ */
+export async function withSimulatedFleet(ctx, { name, extraConfig, ...fleet }, work) {
+  const sims = await startSimulatorFleet(ctx, { ...fleet, name: `${name}-simulators` });
+  let gateway;
+  try {
+    const appliances = sims.urls.map((url, i) => ({ id: `vc-${String(i + 1).padStart(2, '0')}`, url }));
+    gateway = await startGateway(ctx, { name, appliances, extraConfig });
+    return await work({ sims, gateway, appliances });
+  } finally {
+    await gateway?.stop({ graceMs: 10_000 });
+    await sims.stop();
+  }
 }

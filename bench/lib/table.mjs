@@ -17,3 +17,8 @@ export function fmt(value, digits = 0) {
   if (typeof value !== 'number' || !Number.isFinite(value)) return '';
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
+
+/** A ratio for the notes: `0.38×`, or 'n/a'. */
+export function fmtRatio(value) {
+  return typeof value === 'number' && Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
+}

@@ -16,6 +16,17 @@ const appliancePaths = {
   job: `/api/appliance/recovery/backup/job/${JOB_ID}`,
 };
 
+/**
+ * The gateways a run may hold, by target name (each is ctx[name] once started): the main one, the one with
+ * request logs on, and those scenarios/audit.mjs starts with the audit trail on.
+ */
+const GATEWAYS = {
+  gateway: 'gateway (log warn)',
+  gatewayInfo: 'gateway (log info)',
+  gatewayAuditSqlite: 'gateway, audit SQLite',
+  gatewayAuditPostgres: 'gateway, audit PostgreSQL',
+};
+
 /** kind: 'run' (POST, the hot path) or 'job' (GET job status). Returns the request for one target. */
 export function request(ctx, kind, via) {
   const post = kind === 'run';
@@ -41,12 +52,9 @@ export function request(ctx, kind, via) {
       };
     case 'floor':
       return { ...base, url: `${ctx.floor.url}${gatewayPaths[kind]}`, headers };
-    case 'gateway':
-      return { ...base, url: `${ctx.gateway.url}${gatewayPaths[kind]}`, headers };
-    case 'gatewayInfo':
-      return { ...base, url: `${ctx.gatewayInfo.url}${gatewayPaths[kind]}`, headers };
     default:
-      throw new Error(`unknown target ${via}`);
+      if (!GATEWAYS[via]) throw new Error(`unknown target ${via}`);
+      return { ...base, url: `${ctx[via].url}${gatewayPaths[kind]}`, headers };
   }
 }
 
@@ -61,12 +69,9 @@ export function targetsFor(ctx, kind, names) {
       server: 'nginx',
     },
     floor: { label: 'Node floor', pids: { floor: ctx.floor.pid, upstream: up }, server: 'floor' },
-    gateway: { label: 'gateway (log warn)', pids: { gateway: ctx.gateway.pid, upstream: up }, server: 'gateway' },
-    gatewayInfo: ctx.gatewayInfo && {
-      label: 'gateway (log info)',
-      pids: { gateway: ctx.gatewayInfo.pid, upstream: up },
-      server: 'gateway',
-    },
   };
+  for (const [name, label] of Object.entries(GATEWAYS)) {
+    if (ctx[name]) all[name] = { label, pids: { gateway: ctx[name].pid, upstream: up }, server: 'gateway' };
+  }
   return names.filter((name) => all[name]).map((name) => ({ name, ...all[name], ...request(ctx, kind, name) }));
 }

@@ -1,7 +1,7 @@
 // Scenario 1: the hot path, POST /appliances/{id}/backups/schedules/{id}/run with an RS256 JWT,
 // through the gateway, straight to the fast upstream, through nginx and through the Node floor,
 // plus the gateway with request logs on (level info) to show what logging costs.
-import { compactComparison, compareTargets } from '../lib/compare.mjs';
+import { compactComparison, compareTargets, gatewayRatios } from '../lib/compare.mjs';
 import { rssBytes } from '../lib/cpu.mjs';
 import { throughputRows } from '../lib/report.mjs';
 import { targetsFor } from '../lib/targets.mjs';
@@ -21,11 +21,7 @@ export async function hotPath(ctx) {
     nginx: ctx.nginx ? ctx.nginxVersion : { skipped: ctx.nginxSkipped },
     targets: compactComparison(comparison),
     ratios: {
-      rpsGatewayOverFloor: r('gateway', 'floor', 'rps'),
-      rpsGatewayOverNginx: r('gateway', 'nginx', 'rps'),
-      rpsGatewayOverDirect: r('gateway', 'direct', 'rps'),
-      cpuGatewayOverFloor: r('gateway', 'floor', 'serverCpu'),
-      cpuGatewayOverNginx: r('gateway', 'nginx', 'serverCpu'),
+      ...gatewayRatios(r),
       rpsLogInfoOverWarn: r('gatewayInfo', 'gateway', 'rps'),
       cpuLogInfoOverWarn: r('gatewayInfo', 'gateway', 'serverCpu'),
     },

@@ -1,6 +1,6 @@
 // Scenario 1b: GET /appliances/{id}/backups/jobs/{jobId} (a read: what pollers call), same
 // targets as the hot path but without the info-logging gateway.
-import { compactComparison, compareTargets } from '../lib/compare.mjs';
+import { compactComparison, compareTargets, gatewayRatios } from '../lib/compare.mjs';
 import { throughputRows } from '../lib/report.mjs';
 import { targetsFor } from '../lib/targets.mjs';
 
@@ -16,13 +16,7 @@ export async function jobStatus(ctx) {
   const result = {
     request: 'GET /appliances/{applianceId}/backups/jobs/{jobId}, RS256 JWT',
     targets: compactComparison(comparison),
-    ratios: {
-      rpsGatewayOverFloor: r('gateway', 'floor', 'rps'),
-      rpsGatewayOverNginx: r('gateway', 'nginx', 'rps'),
-      rpsGatewayOverDirect: r('gateway', 'direct', 'rps'),
-      cpuGatewayOverFloor: r('gateway', 'floor', 'serverCpu'),
-      cpuGatewayOverNginx: r('gateway', 'nginx', 'serverCpu'),
-    },
+    ratios: gatewayRatios(r),
   };
   return { result, rows: throughputRows('job status GET', comparison, targets, result.ratios) };
 }

@@ -4,7 +4,8 @@
 // (each request then meets a 401, the gateway logs in again and replays once). Logins counted at
 // the simulators must be exactly 10 each time: one per appliance, however many requests wait.
 import { Pool } from 'undici';
-import { startGateway, startSimulatorFleet } from '../lib/servers.mjs';
+import { countsText } from '../lib/http.mjs';
+import { withSimulatedFleet } from '../lib/servers.mjs';
 import { percentileSorted } from '../lib/stats.mjs';
 import { fmt } from '../lib/table.mjs';
 import { RUN_BODY, SCHEDULE } from '../lib/targets.mjs';
@@ -54,12 +55,9 @@ async function burst(gateway, ids, token) {
 
 export async function loginsUnderLoad(ctx) {
   ctx.log(`logins under load: ${REQUESTS} concurrent runs across ${APPLIANCES} simulators`);
-  const sims = await startSimulatorFleet(ctx, { count: APPLIANCES, jobDurationMs: 60_000 });
-  let gateway;
-  try {
-    const appliances = sims.urls.map((url, i) => ({ id: `vc-${String(i + 1).padStart(2, '0')}`, url }));
+  const fleet = { name: 'gateway-logins', count: APPLIANCES, jobDurationMs: 60_000 };
+  return withSimulatedFleet(ctx, fleet, async ({ sims, gateway, appliances }) => {
     const ids = appliances.map((a) => a.id);
-    gateway = await startGateway(ctx, { name: 'gateway-logins', appliances });
     const phases = {};
     for (const phase of ['freshGateway', 'afterExpiry']) {
       if (phase === 'afterExpiry') {
@@ -89,13 +87,8 @@ export async function loginsUnderLoad(ctx) {
       target: phase === 'freshGateway' ? 'fresh gateway' : 'after every session expired',
       p50: fmt(p.p50, 1),
       p99: fmt(p.p99, 1),
-      notes: `logins ${p.logins} (expected ${APPLIANCES}); answers ${Object.entries(p.statuses)
-        .map(([s, n]) => `${s}×${n}`)
-        .join(' ')}${p.errors ? ` errors ${p.errors}` : ''}; wall ${fmt(p.wallMs)} ms`,
+      notes: `logins ${p.logins} (expected ${APPLIANCES}); answers ${countsText(p.statuses)}${p.errors ? ` errors ${p.errors}` : ''}; wall ${fmt(p.wallMs)} ms`,
     }));
     return { result: { expected: APPLIANCES, phases }, rows };
-  } finally {
-    await gateway?.stop({ graceMs: 10_000 });
-    await sims.stop();
-  }
+  });
 }

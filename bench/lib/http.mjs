@@ -1,0 +1,45 @@
+// Single requests for a scenario's steps that are not load (start a run, a fleet run, verify the audit chain):
+// the JSON answer, the status and the wall time, with a bounded wait.
+
+/**
+ * `token`: a bearer token; `body`: sent as JSON; `expect`: the status required (anything else throws, with the
+ * start of the answer). Returns { status, json (undefined unless JSON), ms }.
+ */
+export async function requestJson(url, { method = 'GET', token, body, expect, timeoutMs = 60_000 } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const started = performance.now();
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  const ms = performance.now() - started;
+  if (expect !== undefined && response.status !== expect) {
+    throw new Error(`${method} ${url}: ${response.status}, expected ${expect}: ${text.slice(0, 300)}`);
+  }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, ms };
+}
+
+/** { value: how many } of a list of values (statuses): { 202: 50 }. */
+export function countBy(values) {
+  const counts = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+/** `{ 202: 10, 409: 490 }` → '202×10 409×490'. */
+export function countsText(counts) {
+  return Object.entries(counts)
+    .map(([value, n]) => `${value}×${n}`)
+    .join(' ');
+}
