@@ -98,22 +98,40 @@ line('footprint: ready (spawn → 200 on /health/ready) < 1.5 s', s.footprint, (
 }));
 line('audit on (SQLite): requests/s ≥ 0.60 × the Node floor’s', s.auditSqlite, (a) => ({
   ok: typeof a.rpsOverFloor === 'number' ? a.rpsOverFloor >= 0.6 : undefined,
-  detail: `${num(a.rpsOverFloor)}×`,
+  detail: `${num(a.rpsOverFloor)}× (audit SQLite ${num(a.targets?.gatewayAuditSqlite?.median?.rps, 0)}, floor ${num(a.targets?.floor?.median?.rps, 0)} requests/s; ${num(a.ratios?.rpsAuditOverOff)}× the gateway without audit)`,
+}));
+line('audit NDJSON export: peak RSS growth < ½ the export’s size', s.auditExport, (e) => ({
+  ok: typeof e.rssGrowthOverExportSize === 'number' ? e.rssGrowthOverExportSize < 0.5 : undefined,
+  detail: `+${num(e.rssPeakGrowthBytes / 1e6, 1)} MB for ${num(e.bytes / 1e6, 1)} MB (${e.entries} entries): ${num(e.rssGrowthOverExportSize)}×`,
 }));
 line('watchers: ≤ 1 upstream status request per poll interval', s.watchers, (w) => ({
   ok: typeof w.upstreamRequestsPerPollInterval === 'number' ? w.upstreamRequestsPerPollInterval <= 1 : undefined,
-  detail: `${num(w.upstreamRequestsPerPollInterval)} per interval`,
+  detail: `${num(w.upstreamRequestsPerPollInterval)} per interval (${w.upstreamRequests} status requests in ${num(w.seconds, 1)} s for ${w.answers} answers to ${w.watchers} watchers)`,
 }));
-for (const [key, label] of [
-  ['auditPostgres', 'audit on (PostgreSQL): cost reported'],
-  ['idempotency', 'Idempotency-Key on every request: cost reported'],
-  ['fleet', 'fleet run across 50 appliances: wall time reported'],
-]) {
-  const scenario = s[key];
+line('fleet run across 50 appliances: wall ≤ 1.5 × the ideal', s.fleet, (f) => ({
+  ok: typeof f.warm?.wallOverIdeal === 'number' ? f.warm.wallOverIdeal <= 1.5 && f.allAccepted : undefined,
+  detail: `${num(f.warm?.wallOverIdeal)}× (${num(f.warm?.wallMs, 0)} ms, median of ${f.warm?.runs} warm runs; ideal ${f.idealMs} ms)${f.allAccepted ? '' : '; NOT every appliance answered 202'}`,
+}));
+/** A cost to report, no budget line: skip when not measured, FAIL when the scenario failed, else info. */
+function reported(label, scenario, detail) {
   if (scenario === undefined || scenario.skipped)
     lines.push({ status: 'skip', label, detail: scenario?.skipped ?? 'not in the result file' });
   else if (scenario.error) lines.push({ status: 'FAIL', label, detail: `scenario failed: ${scenario.error}` });
-  else info(label, 'measured (no budget line yet)');
+  else info(label, detail(scenario));
+}
+reported(
+  'audit on (PostgreSQL): cost reported',
+  s.auditPostgres,
+  (p) =>
+    `req/s ${num(p.rpsOverFloor)}× the floor’s, ${num(p.ratios?.rpsAuditOverOff)}× audit off; gateway CPU ${num(p.cpuPerRequest, 0)} µs/req${typeof p.databaseCpuPerRequest === 'number' ? `, PostgreSQL server ${num(p.databaseCpuPerRequest, 0)} µs/req` : ''}`,
+);
+reported('Idempotency-Key on every request: cost reported', s.idempotency, () => 'measured (no budget line yet)');
+const f = s.fleet;
+if (f?.cold) {
+  info(
+    'fleet run, cold (a login to every appliance first)',
+    `${num(f.cold.wallOverIdeal)}× the ideal with logins (${num(f.cold.wallMs, 0)} ms; ideal ${f.cold.idealMs} ms)`,
+  );
 }
 
 // Context, not budget.

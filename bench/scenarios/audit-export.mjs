@@ -1,0 +1,239 @@
+// Scenario 2d: the NDJSON export of 100,000 audit entries (BENCH_EXPORT_ENTRIES) streams in bounded memory
+// (issue 3). A SQLite audit database is filled with a valid chain (50,000 runs: a `requested` and a `completed`
+// entry each, sealed with the project's own sealEntry, inserted in one transaction: appending them one by one
+// through the store would cost one fsync each), a gateway is started on it, and GET /audit/events with
+// Accept: application/x-ndjson (scope audit:read) is read to the end while the gateway's VmRSS is sampled every
+// 10 ms. Reported: peak RSS minus RSS just before (the goal: well under the size of the export), duration,
+// entries/s, the gateway's CPU per entry; then GET /audit/verify walks the chain the export came from.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { request } from 'undici';
+import { noteOtherLoad } from '../lib/compare.mjs';
+import { cpuMark, cpuSince, rssBytes } from '../lib/cpu.mjs';
+import { requestJson } from '../lib/http.mjs';
+import { startGateway } from '../lib/servers.mjs';
+import { fmt } from '../lib/table.mjs';
+import { SCHEDULE } from '../lib/targets.mjs';
+
+const NDJSON = 'application/x-ndjson';
+const RSS_SAMPLE_MS = 10;
+
+export async function auditExport(ctx) {
+  const entries = 2 * Math.round(ctx.opts.exportEntries / 2); // runs of two entries
+  ctx.log(`audit export: NDJSON of ${fmt(entries)} entries`);
+  const file = path.join(ctx.tmp, 'audit-export.db');
+  const fillMs = await fillAuditDatabase(ctx.root, file, entries);
+  ctx.log(`  ${fmt(entries)} entries written in ${fmt(fillMs)} ms`);
+  const gateway = await startGateway(ctx, {
+    name: 'gateway-audit-export',
+    extraConfig: { audit: { store: 'sqlite', sqlite: { path: file } } },
+  });
+  try {
+    const token = await ctx.idp.token({ scope: 'audit:read' });
+    // A first page as JSON, so that the route's code is loaded before the baseline is read.
+    await requestJson(`${gateway.url}/audit/events?limit=10`, { token, expect: 200 });
+    const exported = await streamExport(`${gateway.url}/audit/events`, token, gateway.pid);
+    if (exported.lines !== entries || exported.firstSeq !== entries || exported.lastSeq !== 1) {
+      throw new Error(
+        `the export held ${exported.lines} lines (seq ${exported.firstSeq} … ${exported.lastSeq}), expected ${entries} (seq ${entries} … 1)`,
+      );
+    }
+    noteOtherLoad(exported.otherCores);
+    const chain = await requestJson(`${gateway.url}/audit/verify`, { token, expect: 200, timeoutMs: 120_000 });
+    const growth = exported.rssPeak - exported.rssBefore;
+    const result = {
+      entries,
+      fillMs,
+      bytes: exported.bytes,
+      durationMs: exported.ms,
+      entriesPerSecond: entries / (exported.ms / 1000),
+      rssBeforeBytes: exported.rssBefore,
+      rssPeakBytes: exported.rssPeak,
+      rssPeakGrowthBytes: growth,
+      rssPeakGrowthFirstTenthBytes: exported.rssPeakFirstTenth - exported.rssBefore,
+      rssGrowthOverExportSize: growth / exported.bytes,
+      rssSamples: exported.samples,
+      gatewayCpuPerEntry: exported.cpuMicros / entries,
+      otherCores: exported.otherCores,
+      chain: { ...chain.json, verifyMs: chain.ms },
+    };
+    const mb = (bytes) => fmt(bytes / 1e6, 1);
+    ctx.log(
+      `  ${mb(exported.bytes)} MB in ${fmt(exported.ms)} ms; RSS ${mb(exported.rssBefore)} → peak ${mb(exported.rssPeak)} MB`,
+    );
+    const rows = [
+      {
+        scenario: `audit NDJSON export: ${fmt(entries)} entries (SQLite)`,
+        target: 'gateway (log warn)',
+        rps: fmt(result.entriesPerSecond),
+        serverCpu: fmt(result.gatewayCpuPerEntry, 1),
+        notes: `entries/s and CPU µs per entry; ${mb(exported.bytes)} MB in ${fmt(exported.ms / 1000, 2)} s; RSS peak +${mb(growth)} MB over ${mb(exported.rssBefore)} MB (+${mb(result.rssPeakGrowthFirstTenthBytes)} MB in the first tenth): ${fmt(100 * result.rssGrowthOverExportSize, 1)}% of the export's size; chain ${chain.json?.ok ? `verifies (${fmt(chain.json.count)} entries, ${fmt(chain.ms / 1000, 1)} s)` : `DOES NOT VERIFY ${JSON.stringify(chain.json)}`}`,
+      },
+    ];
+    return { result, rows };
+  } finally {
+    await gateway.stop({ graceMs: 10_000 });
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/**
+ * `count` entries in a new SQLite audit database, as the gateway writes them: the schema from the store's own
+ * migrations, entries sealed by the project's sealEntry (so the chain verifies), the chain head updated.
+ * Returns the milliseconds it took.
+ */
+async function fillAuditDatabase(root, file, count) {
+  const started = performance.now();
+  const dist = (module) => pathToFileURL(path.join(root, 'dist', 'audit', module)).href;
+  const { SqliteAuditStore } = await import(dist('sqlite-audit-store.js'));
+  const { GENESIS_HASH, sealEntry } = await import(dist('audit-chain.js'));
+  const store = new SqliteAuditStore(file);
+  await store.open(); // creates the schema
+  await store.close();
+  const Database = createRequire(path.join(root, 'package.json'))('better-sqlite3');
+  const db = new Database(file);
+  try {
+    const actor = {
+      subject: 'bench-client',
+      name: null,
+      clientId: 'bench-client',
+      authMethod: 'jwt',
+      ip: '127.0.0.1',
+      userAgent: 'bench',
+    };
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    let previous = { seq: 0, hash: GENESIS_HASH };
+    let last;
+    let insert;
+    const append = (draft) => {
+      last = sealEntry(draft, previous);
+      previous = last;
+      const row = toRow(last);
+      insert ??= db.prepare(
+        `INSERT INTO audit_entries (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row)
+          .map((column) => `@${column}`)
+          .join(', ')})`,
+      );
+      insert.run(row);
+    };
+    db.transaction(() => {
+      for (let run = 0; run < count / 2; run++) {
+        const at = start + run * 1000;
+        const common = {
+          requestId: `bench-${run}`,
+          action: 'backup.schedule.run',
+          actor,
+          appliance: `vc-${String((run % 10) + 1).padStart(2, '0')}`,
+          schedule: SCHEDULE,
+          comment: 'bench export',
+          outcome: null,
+          httpStatus: null,
+          code: null,
+          jobId: null,
+          durationMs: null,
+          fleetRequestId: null,
+          requestedId: null,
+        };
+        const requestedId = `00000000-0000-4000-8000-${String(2 * run).padStart(12, '0')}`;
+        append({ ...common, id: requestedId, time: new Date(at).toISOString(), stage: 'requested' });
+        append({
+          ...common,
+          id: `00000000-0000-4000-8000-${String(2 * run + 1).padStart(12, '0')}`,
+          time: new Date(at + 42).toISOString(),
+          stage: 'completed',
+          outcome: 'accepted',
+          httpStatus: 202,
+          jobId: `20260101-000000-${String(run).padStart(8, '0')}`,
+          durationMs: 42,
+          requestedId,
+        });
+      }
+      db.prepare('UPDATE audit_chain_head SET last_seq = ?, last_id = ?, last_hash = ? WHERE id = 1').run(
+        last.seq,
+        last.id,
+        last.hash,
+      );
+    })();
+  } finally {
+    db.close();
+  }
+  return performance.now() - started;
+}
+
+/** An entry as a row of audit_entries: camelCase fields to snake_case columns, the actor's as actor_*. */
+function toRow(entry) {
+  const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const { actor, ...fields } = entry;
+  return Object.fromEntries([
+    ...Object.entries(fields).map(([key, value]) => [snake(key), value]),
+    ...Object.entries(actor).map(([key, value]) => [`actor_${snake(key)}`, value]),
+  ]);
+}
+
+/**
+ * Reads the whole NDJSON export, counting lines (the first and last parsed for their seq), while sampling the
+ * gateway's RSS. Returns { lines, bytes, firstSeq, lastSeq, ms, rssBefore, rssPeak, rssPeakFirstTenth, samples,
+ * cpuMicros, otherCores }.
+ */
+async function streamExport(url, token, pid) {
+  const rssBefore = rssBytes(pid);
+  let rssPeak = rssBefore;
+  let rssPeakFirstTenth = rssBefore;
+  let lines = 0;
+  let bytes = 0;
+  let samples = 0;
+  let firstSeq;
+  const sampler = setInterval(() => {
+    const rss = rssBytes(pid) ?? 0;
+    samples += 1;
+    rssPeak = Math.max(rssPeak, rss);
+    if (firstSeq === undefined || lines < firstSeq / 10) rssPeakFirstTenth = Math.max(rssPeakFirstTenth, rss);
+  }, RSS_SAMPLE_MS);
+  const mark = cpuMark({ gateway: pid });
+  const started = performance.now();
+  let head = '';
+  let tail = '';
+  try {
+    const response = await request(url, {
+      headers: { authorization: `Bearer ${token}`, accept: NDJSON },
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    });
+    if (response.statusCode !== 200) {
+      throw new Error(
+        `GET /audit/events (NDJSON): ${response.statusCode} ${(await response.body.text()).slice(0, 300)}`,
+      );
+    }
+    for await (const chunk of response.body) {
+      bytes += chunk.length;
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
+      tail = (tail + chunk.toString('utf8', Math.max(0, chunk.length - 4096))).slice(-8192);
+      if (firstSeq === undefined) {
+        head += chunk.toString('utf8', 0, 4096);
+        const newline = head.indexOf('\n');
+        if (newline !== -1) firstSeq = JSON.parse(head.slice(0, newline)).seq; // newest first: seq = the count
+      }
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const ms = performance.now() - started;
+  const { used, otherCores } = cpuSince(mark);
+  rssPeak = Math.max(rssPeak, rssBytes(pid) ?? 0);
+  const lastLine = tail.trimEnd().split('\n').at(-1);
+  return {
+    lines,
+    bytes,
+    firstSeq,
+    lastSeq: JSON.parse(lastLine).seq,
+    ms,
+    rssBefore,
+    rssPeak,
+    rssPeakFirstTenth,
+    samples,
+    cpuMicros: used.gateway,
+    otherCores,
+  };
+}
