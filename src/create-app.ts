@@ -24,6 +24,7 @@ export async function createApp(config: GatewayConfig, logger: Logger): Promise<
     requestIdHeader: false,
     logger: false,
     return503OnClosing: true,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new PinoNestLogger(logger),

@@ -44,7 +44,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   override authenticate(request: Request, options?: object): void {
     const token = this.verified && bearerToken(request);
     const known = token ? this.verified?.get(token) : undefined;
-    if (known) return this.success(known);
+    if (known) {
+      this.success(known);
+      return;
+    }
     super.authenticate(request, options);
   }
 

@@ -279,6 +279,16 @@ export class GatewayConfig {
   @IsString()
   host = '0.0.0.0';
 
+  /**
+   * Addresses or CIDR ranges of the load balancers in front of us. Only a request arriving from one of them has its
+   * X-Forwarded-For believed, so the audit trail records the caller's address, not the proxy's, and nobody else can
+   * forge theirs. Empty (the default): the connection's own address.
+   */
+  @IsOptional()
+  @IsArray()
+  @Matches(/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/, { each: true, message: 'each value must be an IP address or CIDR range' })
+  trustedProxies: string[] = [];
+
   @ValidateNested()
   @Type(() => AuthConfig)
   auth!: AuthConfig;

@@ -47,6 +47,13 @@ describe('parseConfig', () => {
     expect(config.audit.store).toBe('sqlite');
   });
 
+  it('accepts addresses and CIDR ranges as trustedProxies, and nothing else', () => {
+    expect(problems({ ...minimal(), trustedProxies: ['10.0.0.0/8', '192.0.2.10', 'fd00::/8'] })).toEqual([]);
+    expect(problems({ ...minimal(), trustedProxies: ['proxy.example.com'] })).toEqual([
+      'trustedProxies: each value must be an IP address or CIDR range',
+    ]);
+  });
+
   it('lets PORT override port', () => {
     expect(parseConfig({ ...minimal(), port: 8080 }, { VC_USER: 'u', VC_PASSWORD: 'p', PORT: '9090' }).port).toBe(9090);
   });
