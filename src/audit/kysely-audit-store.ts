@@ -6,6 +6,14 @@ import type { AuditStore, PurgeResult } from './audit-store.js';
 
 /** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
 const PURGE_BATCH = 5000;
+/** Entries per group commit: 24 columns each stays far below SQLite's and PostgreSQL's bound-parameter limits. */
+const MAX_BATCH = 200;
+
+interface PendingAppend {
+  draft: AuditDraft;
+  resolve(entry: AuditEntry): void;
+  reject(error: unknown): void;
+}
 
 type Entries = ExpressionBuilder<AuditDatabase & { e: AuditEntriesTable }, 'e'>;
 
@@ -19,8 +27,11 @@ export abstract class KyselyAuditStore implements AuditStore {
   private db: Kysely<AuditDatabase> | undefined;
   /** Rows deleted per purge transaction (a property so that tests can exercise several batches). */
   purgeBatch = PURGE_BATCH;
-  /** In-process serialisation of writes: one append at a time per store, in call order. */
+  /** In-process serialisation of writes: one append batch or purge step at a time per store, in call order. */
   private writes: Promise<unknown> = Promise.resolve();
+  /** Appends waiting for the next group commit. */
+  private readonly pending: PendingAppend[] = [];
+  private flushScheduled = false;
 
   /** A connected Kysely instance (pool or database file opened, pragmas set). */
   protected abstract connect(): Promise<Kysely<AuditDatabase>>;
@@ -59,32 +70,97 @@ export abstract class KyselyAuditStore implements AuditStore {
   async close(): Promise<void> {
     const db = this.db;
     if (!db) return;
+    // Appends already accepted are committed first (a flush may still be waiting for its event-loop turn).
+    while (this.flushScheduled) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.writes;
+    }
     await this.writes;
     this.db = undefined;
     await db.destroy();
   }
 
+  /**
+   * Group commit: appends waiting at the same moment share one transaction (and one fsync), each caller still
+   * resolving only once its entry is committed. The batch is cut on the next event-loop turn rather than at once,
+   * so that every request read in the same I/O phase joins it: with better-sqlite3, which commits synchronously,
+   * flushing immediately would write one entry per commit however busy the gateway is.
+   */
   append(draft: AuditDraft): Promise<AuditEntry> {
-    return this.serialise(() =>
-      this.inWriteTransaction(this.connected(), async (trx) => {
-        const head = await this.lockHead(trx);
-        // Idempotent by id: a retry after a commit whose acknowledgement was lost must not write the entry twice.
-        const existing = await trx
-          .selectFrom('audit_entries')
-          .selectAll()
-          .where('id', '=', draft.id)
-          .executeTakeFirst();
-        if (existing) return fromRow(existing);
-        const entry = sealEntry(draft, { seq: head.lastSeq, hash: head.lastHash });
-        await trx.insertInto('audit_entries').values(toRow(entry)).execute();
-        await trx
-          .updateTable('audit_chain_head')
-          .set({ last_seq: entry.seq, last_id: entry.id, last_hash: entry.hash })
-          .where('id', '=', 1)
-          .execute();
-        return entry;
-      }),
-    );
+    return new Promise<AuditEntry>((resolve, reject) => {
+      this.pending.push({ draft, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.serialise(() => this.flushPending()));
+  }
+
+  private async flushPending(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (this.pending.length > 0) this.scheduleFlush();
+    if (batch.length === 0) return;
+    try {
+      const entries = await this.inWriteTransaction(this.connected(), (trx) =>
+        this.appendAll(
+          trx,
+          batch.map((waiting) => waiting.draft),
+        ),
+      );
+      batch.forEach((waiting, i) => {
+        const entry = entries[i];
+        if (entry instanceof Error) waiting.reject(entry);
+        else waiting.resolve(entry as AuditEntry);
+      });
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+    }
+  }
+
+  /**
+   * Seals the drafts after the head, in order, and writes them with one multi-row insert. A draft that cannot be
+   * sealed (a value with no canonical form) fails alone, as an Error in its place; the others are written.
+   */
+  private async appendAll(trx: Kysely<AuditDatabase>, drafts: AuditDraft[]): Promise<(AuditEntry | Error)[]> {
+    let head = await this.lockHead(trx);
+    // Idempotent by id: a retry after a commit whose acknowledgement was lost must not write the entry twice.
+    const stored = await trx
+      .selectFrom('audit_entries')
+      .selectAll()
+      .where(
+        'id',
+        'in',
+        drafts.map((draft) => draft.id),
+      )
+      .execute();
+    const byId = new Map<string, AuditEntry>(stored.map((row) => [row.id, fromRow(row)]));
+    const fresh: AuditEntry[] = [];
+    const entries = drafts.map((draft) => {
+      const known = byId.get(draft.id);
+      if (known) return known;
+      let entry: AuditEntry;
+      try {
+        entry = sealEntry(draft, { seq: head.lastSeq, hash: head.lastHash });
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error));
+      }
+      head = { ...head, lastSeq: entry.seq, lastId: entry.id, lastHash: entry.hash };
+      byId.set(entry.id, entry);
+      fresh.push(entry);
+      return entry;
+    });
+    if (fresh.length === 0) return entries;
+    await trx.insertInto('audit_entries').values(fresh.map(toRow)).execute();
+    await trx
+      .updateTable('audit_chain_head')
+      .set({ last_seq: head.lastSeq, last_id: head.lastId, last_hash: head.lastHash })
+      .where('id', '=', 1)
+      .execute();
+    return entries;
   }
 
   async query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]> {

@@ -50,6 +50,19 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       expect(latest).toEqual({ ...entries[2], finalOutcome: 'unknown' });
     });
 
+    it('commits concurrent appends together in call order; a draft that cannot be sealed fails alone', async () => {
+      const drafts = Array.from({ length: 450 }, (_, i) => draft({ comment: `burst ${i}` }));
+      const unsealable = draft({ durationMs: 1.5 }); // no canonical form for a non-integer
+      const twice = drafts[7];
+      const results = await Promise.allSettled([...drafts, unsealable, twice].map((d) => store.append(d)));
+      const entries = results.slice(0, drafts.length).map((r) => (r as PromiseFulfilledResult<AuditEntry>).value);
+      expect(entries.map((e) => e.seq)).toEqual(drafts.map((_, i) => i + 1));
+      expect(entries.map((e) => e.comment)).toEqual(drafts.map((d) => d.comment));
+      expect(results[drafts.length].status).toBe('rejected');
+      expect(results[drafts.length + 1]).toEqual({ status: 'fulfilled', value: entries[7] });
+      expect(await verify(store)).toEqual({ ok: true, count: drafts.length });
+    });
+
     it('writes an entry once even when the same draft is appended again (a retry after a lost commit ack)', async () => {
       const d = draft();
       const first = await store.append(d);
