@@ -3,7 +3,7 @@
 // against the fast upstream, loads it for a while, stops it (SIGTERM, so the profile is written)
 // and prints self time per package and per function, and inclusive time of the heaviest frames.
 //
-//   node bench/profile.mjs [--seconds 8] [--method POST|GET] [--target gateway|floor] [--level warn|info] [--top 30] [--keep]
+//   node bench/profile.mjs [--seconds 8] [--method POST|GET] [--target gateway|floor] [--level warn|info] [--audit off|sqlite] [--top 30] [--keep]
 //   node bench/profile.mjs --startup      (where the time from spawn to ready goes, no load)
 //   (BENCH_PROJECT_ROOT=/other/checkout profiles another build)
 //
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     target: { type: 'string', default: 'gateway' },
     startup: { type: 'boolean', default: false },
     level: { type: 'string', default: 'warn' },
+    audit: { type: 'string', default: 'off' },
   },
 });
 installExitHandlers({ deadlineMs: 120_000 });
@@ -51,7 +52,15 @@ try {
   const gateway =
     values.target === 'floor'
       ? await startFloor(ctx, ctx.upstream, { nodeArgs })
-      : await startGateway(ctx, { name: 'gateway-profiled', nodeArgs, level: values.level });
+      : await startGateway(ctx, {
+          name: 'gateway-profiled',
+          nodeArgs,
+          level: values.level,
+          extraConfig:
+            values.audit === 'sqlite'
+              ? { audit: { store: 'sqlite', sqlite: { path: path.join(tmp, 'profile-audit.db') } } }
+              : {},
+        });
   const token = await ctx.idp.token();
   const post = values.method.toUpperCase() === 'POST';
   const load = {
