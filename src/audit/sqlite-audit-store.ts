@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 
 export interface SqliteAuditStoreOptions {
   /**
@@ -46,7 +47,7 @@ export class SqliteAuditStore extends KyselyAuditStore {
       database.close();
       throw error;
     }
-    return new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database }) });
+    return new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   }
 
   protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {
