@@ -89,6 +89,7 @@ async function fillAuditDatabase(root, file, count) {
   const dist = (module) => pathToFileURL(path.join(root, 'dist', 'audit', module)).href;
   const { SqliteAuditStore } = await import(dist('sqlite-audit-store.js'));
   const { GENESIS_HASH, sealEntry } = await import(dist('audit-chain.js'));
+  const { NOT_YET_KNOWN } = await import(dist('audit-entry.js'));
   const store = new SqliteAuditStore(file);
   await store.open(); // creates the schema
   await store.close();
@@ -128,13 +129,7 @@ async function fillAuditDatabase(root, file, count) {
           appliance: `vc-${String((run % 10) + 1).padStart(2, '0')}`,
           schedule: SCHEDULE,
           comment: 'bench export',
-          outcome: null,
-          httpStatus: null,
-          code: null,
-          jobId: null,
-          durationMs: null,
-          fleetRequestId: null,
-          requestedId: null,
+          ...NOT_YET_KNOWN,
         };
         const requestedId = `00000000-0000-4000-8000-${String(2 * run).padStart(12, '0')}`;
         append({ ...common, id: requestedId, time: new Date(at).toISOString(), stage: 'requested' });

@@ -95,6 +95,17 @@ export interface AuditDraft {
   requestedId: string | null;
 }
 
+/** A `requested` entry's fields that only a completion fills in: every draft starts from these. */
+export const NOT_YET_KNOWN = {
+  outcome: null,
+  httpStatus: null,
+  code: null,
+  jobId: null,
+  durationMs: null,
+  fleetRequestId: null,
+  requestedId: null,
+} as const satisfies Partial<AuditDraft>;
+
 /** Everything the hash covers: the draft, its position, and the previous entry's hash. */
 export interface AuditEntryBody extends AuditDraft {
   /** Position in the chain: 1, 2, 3... without gaps. */

@@ -19,6 +19,7 @@ import type {
   StoredActor,
   VerifyResult,
 } from './audit-entry.js';
+import { NOT_YET_KNOWN } from './audit-entry.js';
 import { AUDIT_STORE, type AuditStore, type PurgeResult } from './audit-store.js';
 
 /** A run waits this long for its `requested` entry before it is refused (fail closed, never hang). */
@@ -279,13 +280,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
       appliance: input.appliance,
       schedule: input.schedule,
       comment: input.comment ?? null,
-      outcome: null,
-      httpStatus: null,
-      code: null,
-      jobId: null,
-      durationMs: null,
-      fleetRequestId: null,
-      requestedId: null,
+      ...NOT_YET_KNOWN,
       ...rest,
     };
   }

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 const [kind, location, schema, countText, tag] = process.argv.slice(2);
 const { SqliteAuditStore } = await import('../../../dist/audit/sqlite-audit-store.js');
 const { PostgresAuditStore } = await import('../../../dist/audit/postgres-audit-store.js');
+const { NOT_YET_KNOWN } = await import('../../../dist/audit/audit-entry.js');
 const store = kind === 'sqlite' ? new SqliteAuditStore(location) : new PostgresAuditStore(location, { schema });
 await store.open();
 process.stdout.write('ready\n');
@@ -22,13 +23,7 @@ for (let i = 0; i < Number(countText); i++) {
     appliance: 'vc-a',
     schedule: 'default',
     comment: null,
-    outcome: null,
-    httpStatus: null,
-    code: null,
-    jobId: null,
-    durationMs: null,
-    fleetRequestId: null,
-    requestedId: null,
+    ...NOT_YET_KNOWN,
   });
   // A gateway appends as requests arrive, not back to back; SQLite's lock is not fair to a waiting process otherwise.
   await new Promise((resolve) => setTimeout(resolve, 1));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditActor, AuditDraft } from '../../../src/audit/audit-entry.js';
+import { type AuditActor, type AuditDraft, NOT_YET_KNOWN } from '../../../src/audit/audit-entry.js';
 
 export const ALICE: AuditActor = {
   subject: 'alice',
@@ -35,13 +35,7 @@ export function draft(overrides: Partial<AuditDraft> = {}): AuditDraft {
     appliance: 'vc-a',
     schedule: 'default',
     comment: null,
-    outcome: null,
-    httpStatus: null,
-    code: null,
-    jobId: null,
-    durationMs: null,
-    fleetRequestId: null,
-    requestedId: null,
+    ...NOT_YET_KNOWN,
     ...overrides,
   };
 }
