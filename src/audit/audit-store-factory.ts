@@ -1,7 +1,5 @@
 import type { AuditConfig } from '../config/gateway-config.js';
 import type { AuditStore } from './audit-store.js';
-import { PostgresAuditStore } from './postgres-audit-store.js';
-import { SqliteAuditStore } from './sqlite-audit-store.js';
 
 export interface AuditStoreOptions {
   /** false: verify an existing store without creating or migrating anything (the CLI). */
@@ -9,12 +7,17 @@ export interface AuditStoreOptions {
   onPoolError?: (error: Error) => void;
 }
 
-/** The configured store, not yet opened. */
-export function createAuditStore(config: AuditConfig, options: AuditStoreOptions = {}): AuditStore {
+/**
+ * The configured store, not yet opened. Only its own driver is loaded (pg for one, better-sqlite3 for the other):
+ * module loading is most of the gateway's start-up time.
+ */
+export async function createAuditStore(config: AuditConfig, options: AuditStoreOptions = {}): Promise<AuditStore> {
   if (config.store === 'off') throw new Error('audit.store is off: there is no audit store');
   if (config.store === 'postgres') {
     if (!config.postgres) throw new Error('audit.postgres.url is required when audit.store is postgres');
+    const { PostgresAuditStore } = await import('./postgres-audit-store.js');
     return new PostgresAuditStore(config.postgres.url, { ...options, schema: config.postgres.schema });
   }
+  const { SqliteAuditStore } = await import('./sqlite-audit-store.js');
   return new SqliteAuditStore(config.sqlite.path, { migrate: options.migrate });
 }

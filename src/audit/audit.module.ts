@@ -17,10 +17,10 @@ import { createAuditStore } from './audit-store-factory.js';
     {
       provide: AUDIT_STORE,
       inject: [GatewayConfig, PINO_LOGGER],
-      useFactory: (config: GatewayConfig, logger: Logger) =>
+      useFactory: async (config: GatewayConfig, logger: Logger) =>
         config.audit.store === 'off'
           ? null
-          : createAuditStore(config.audit, {
+          : await createAuditStore(config.audit, {
               onPoolError: (error) => logger.warn({ err: error }, 'audit store: an idle PostgreSQL connection failed'),
             }),
     },

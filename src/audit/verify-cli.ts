@@ -18,7 +18,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
     return 2;
   }
-  const store = createAuditStore(config.audit, { migrate: false });
+  const store = await createAuditStore(config.audit, { migrate: false });
   try {
     await store.open();
     const result = await verifyChain(store);
