@@ -16,4 +16,4 @@ COPY package.json ./
 COPY config ./config
 USER node
 EXPOSE 3000
-CMD ["node", "--max-semi-space-size=16", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]
