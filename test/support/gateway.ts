@@ -2,7 +2,7 @@
  * Boots the real gateway (createApp, as main.ts does) on a loopback port with a config validated by the
  * real loader, and captures every log line it writes so tests can assert on them.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,10 +31,12 @@ export async function startGateway(
   document: Record<string, unknown>,
   env: NodeJS.ProcessEnv = {},
 ): Promise<TestGateway> {
+  // The audit trail goes to a temp dir of its own unless the test chose a store; removed when the gateway closes.
+  const auditDir = document.audit === undefined ? tempDir('gw-audit-') : undefined;
   const withDefaults = {
     host: '127.0.0.1',
     port: 0,
-    audit: { sqlite: { path: join(tempDir('gw-audit-'), 'audit.db') } },
+    ...(auditDir && { audit: { sqlite: { path: join(auditDir, 'audit.db') } } }),
     ...document,
   };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
@@ -48,6 +50,9 @@ export async function startGateway(
     app,
     config,
     logs,
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      if (auditDir) rmSync(auditDir, { recursive: true, force: true });
+    },
   };
 }
