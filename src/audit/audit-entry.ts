@@ -53,10 +53,10 @@ export interface AuditCompletedInput {
   /** As on the `requested` entry: set when the run is one of several started by one fleet request. */
   fleetRequestId?: string;
   /**
-   * The id recordRequested resolved with: the `requested` entry this completes. Without it, the oldest open one with
-   * the same request id, appliance and schedule is taken, which may be another run's when callers reuse a request id.
+   * The id recordRequested resolved with: the `requested` entry this completes (request ids come from callers and
+   * need not be unique). Undefined only when the audit trail is off.
    */
-  requestedId?: string;
+  requestedId: string | undefined;
 }
 
 /** A 403 of ours: nothing was ever going to reach the appliance. `outcome` may be omitted; it is always `denied`. */

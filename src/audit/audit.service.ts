@@ -31,8 +31,6 @@ const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
 /** Beyond this many unwritten entries the oldest leave memory; each was logged in full when it failed. */
 const MAX_UNWRITTEN = 10_000;
-/** `requested` entries waiting for their `completed` partner (a leak bound should a caller never complete). */
-const MAX_OPEN_REQUESTS = 10_000;
 const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 const HEALTH_TIMEOUT_MS = 2000;
 const EXPORT_PAGE = 1000;
@@ -68,8 +66,6 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   private retryDelayMs = RETRY_MIN_MS;
   private flushing: Promise<void> | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
-  /** Pairing key (request id, appliance, schedule) → ids of `requested` entries still waiting, oldest first. */
-  private readonly openRequests = new Map<string, string[]>();
 
   private readonly store: AuditStore;
   /** `audit.store: off`: every record call is a no-op and reading is a 503. */
@@ -158,7 +154,6 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
         error,
       );
     }
-    this.rememberOpenRequest(input, entry.id);
     this.logEntry(entry);
     if (this.unwritten.length > 0) this.scheduleRetry(0);
     return entry.id;
@@ -176,7 +171,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
           jobId: input.jobId ?? null,
           durationMs: integerOrNull(input.durationMs),
           fleetRequestId: input.fleetRequestId ?? null,
-          requestedId: this.takeOpenRequest(input),
+          requestedId: input.requestedId ?? null,
         }),
       );
     } catch (error) {
@@ -389,37 +384,6 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private rememberOpenRequest(input: AuditRequestedInput, id: string): void {
-    const key = pairingKey(input);
-    const ids = this.openRequests.get(key) ?? [];
-    ids.push(id);
-    this.openRequests.set(key, ids);
-    if (this.openRequests.size > MAX_OPEN_REQUESTS) {
-      const oldest = this.openRequests.keys().next().value;
-      if (oldest !== undefined) this.openRequests.delete(oldest);
-    }
-  }
-
-  /**
-   * The `requested` entry a completion belongs to: the one the caller names, or else the oldest still open for the
-   * same request id, appliance and schedule. Request ids come from callers, so two runs in flight may share one:
-   * only the named id is certain to pair each outcome with its own run.
-   */
-  private takeOpenRequest(input: AuditCompletedInput): string | null {
-    const key = pairingKey(input);
-    const ids = this.openRequests.get(key);
-    let id: string | null;
-    if (input.requestedId !== undefined) {
-      id = input.requestedId;
-      const at = ids?.indexOf(id) ?? -1;
-      if (at >= 0) ids?.splice(at, 1);
-    } else {
-      id = ids?.shift() ?? null;
-    }
-    if (ids?.length === 0) this.openRequests.delete(key);
-    return id;
-  }
-
   private logEntry(entry: AuditEntry): void {
     this.logger.info({ audit: true, ...logFields(entry) }, 'audit entry');
   }
@@ -453,10 +417,6 @@ function storedActor(actor: AuditActor): StoredActor {
 function logFields(entry: AuditDraft | AuditEntry): Record<string, unknown> {
   const { time, ...rest } = entry;
   return { ...rest, entryTime: time };
-}
-
-function pairingKey(input: { requestId: string; appliance: string; schedule: string }): string {
-  return JSON.stringify([input.requestId, input.appliance, input.schedule]);
 }
 
 function integerOrNull(value: number | undefined): number | null {

@@ -18,9 +18,11 @@ async function recordRun(audit: AuditService, appliance: string, outcome: AuditO
     appliance,
     schedule: 'default',
   };
-  await audit.recordRequested(base);
-  if (outcome !== 'none')
-    await audit.recordCompleted({ ...base, outcome, httpStatus: outcome === 'accepted' ? 202 : 409, durationMs: 12 });
+  const requestedId = await audit.recordRequested(base);
+  if (outcome !== 'none') {
+    const httpStatus = outcome === 'accepted' ? 202 : 409;
+    await audit.recordCompleted({ ...base, outcome, httpStatus, durationMs: 12, requestedId });
+  }
   return requestId;
 }
 

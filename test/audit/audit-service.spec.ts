@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditActor, AuditCompletedInput, AuditRequestedInput } from '../../src/audit/audit-entry.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
 import { GatewayError } from '../../src/problems/gateway-error.js';
+import { tempDirPerTest } from '../support/temp-dir.js';
 import { ALICE, DAY_MS } from './support/drafts.js';
 import { auditService, waitFor } from './support/service.js';
 
@@ -17,8 +17,14 @@ const run = (requestId: string, extra: Partial<AuditRequestedInput> = {}): Audit
   ...extra,
 });
 
-const done = (requestId: string, extra: Partial<AuditCompletedInput> = {}): AuditCompletedInput => ({
+/** `requestedId`: what recordRequested resolved with for this run. */
+const done = (
+  requestId: string,
+  requestedId: string | undefined,
+  extra: Partial<AuditCompletedInput> = {},
+): AuditCompletedInput => ({
   ...run(requestId),
+  requestedId,
   outcome: 'accepted',
   httpStatus: 202,
   jobId: '20260310-081502-00000001',
@@ -27,19 +33,17 @@ const done = (requestId: string, extra: Partial<AuditCompletedInput> = {}): Audi
 });
 
 describe('AuditService', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'audit-service-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDirPerTest('audit-service-');
 
   it('records requested, completed and denied entries, pairs them, logs each one, and stores no secret', async () => {
-    const { service, logs } = auditService(new SqliteAuditStore(join(dir, 'audit.db')));
+    const { service, logs } = auditService(new SqliteAuditStore(join(dir(), 'audit.db')));
     await service.onModuleInit();
     // Whatever else a caller's object carries never reaches the trail.
     const actor = { ...ALICE, token: 'eyJhbGciOi.secret-token' } as AuditActor;
-    await service.recordRequested(run('req-1', { actor, comment: 'before the upgrade', fleetRequestId: 'fleet-9' }));
-    await service.recordCompleted(done('req-1', { actor }));
+    const first = await service.recordRequested(
+      run('req-1', { actor, comment: 'before the upgrade', fleetRequestId: 'fleet-9' }),
+    );
+    await service.recordCompleted(done('req-1', first, { actor }));
     await service.recordRequested(run('req-2'));
     await service.recordDenied({
       ...run('req-3', { appliance: 'vc-b' }),
@@ -55,14 +59,7 @@ describe('AuditService', () => {
       seq: 1,
       stage: 'requested',
       requestId: 'req-1',
-      actor: {
-        subject: 'alice',
-        name: 'Alice Example',
-        clientId: 'portal',
-        authMethod: 'jwt',
-        ip: '10.0.4.17',
-        userAgent: 'curl/8.5.0',
-      },
+      actor: ALICE,
       comment: 'before the upgrade',
       fleetRequestId: 'fleet-9',
       outcome: null,
@@ -104,7 +101,7 @@ describe('AuditService', () => {
   });
 
   it('fails closed when the store cannot be opened at start-up, without stopping the app', async () => {
-    const notADirectory = join(dir, 'file');
+    const notADirectory = join(dir(), 'file');
     writeFileSync(notADirectory, '');
     const { service, logs } = auditService(new SqliteAuditStore(join(notADirectory, 'audit.db')));
     await service.onModuleInit();
@@ -119,7 +116,7 @@ describe('AuditService', () => {
     await expect(service.verify()).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
 
     // Never throws; the entry is in the log at once.
-    await expect(service.recordCompleted(done('req-0'))).resolves.toBeUndefined();
+    await expect(service.recordCompleted(done('req-0', undefined))).resolves.toBeUndefined();
     expect(logs).toContainEqual(
       expect.objectContaining({
         audit: true,
@@ -141,17 +138,17 @@ describe('AuditService', () => {
   });
 
   it('while the store refuses writes: runs are refused, completions are kept and written once it recovers', async () => {
-    const path = join(dir, 'audit.db');
+    const path = join(dir(), 'audit.db');
     const { service, logs } = auditService(new SqliteAuditStore(path, { busyTimeoutMs: 20 }));
     await service.onModuleInit();
-    await service.recordRequested(run('req-1'));
+    const first = await service.recordRequested(run('req-1'));
 
     // Another writer holds the database's write lock.
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
     await expect(service.recordRequested(run('req-2'))).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
     const started = Date.now();
-    await service.recordCompleted(done('req-1'));
+    await service.recordCompleted(done('req-1', first));
     expect(Date.now() - started).toBeLessThan(1000);
     expect(logs).toContainEqual(
       expect.objectContaining({ audit: true, written: false, requestId: 'req-1', stage: 'completed' }),
@@ -172,13 +169,15 @@ describe('AuditService', () => {
   });
 
   it('writes kept completions at shutdown before closing the store', async () => {
-    const path = join(dir, 'audit.db');
+    const path = join(dir(), 'audit.db');
     const { service } = auditService(new SqliteAuditStore(path, { busyTimeoutMs: 20 }));
     await service.onModuleInit();
-    await service.recordRequested(run('req-1'));
+    const first = await service.recordRequested(run('req-1'));
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
-    await service.recordCompleted(done('req-1', { outcome: 'unknown', httpStatus: 504, code: 'APPLIANCE_TIMEOUT' }));
+    await service.recordCompleted(
+      done('req-1', first, { outcome: 'unknown', httpStatus: 504, code: 'APPLIANCE_TIMEOUT' }),
+    );
     other.exec('COMMIT');
     other.close();
     await service.onApplicationShutdown();
@@ -194,10 +193,10 @@ describe('AuditService', () => {
   });
 
   it('purges entries older than audit.retentionDays and the chain still verifies', async () => {
-    const { service, logs } = auditService(new SqliteAuditStore(join(dir, 'audit.db')), { retentionDays: 1 });
+    const { service, logs } = auditService(new SqliteAuditStore(join(dir(), 'audit.db')), { retentionDays: 1 });
     await service.onModuleInit();
-    await service.recordRequested(run('req-1'));
-    await service.recordCompleted(done('req-1'));
+    const first = await service.recordRequested(run('req-1'));
+    await service.recordCompleted(done('req-1', first));
     expect(await service.purgeExpired()).toMatchObject({ deleted: 0 });
     expect(await service.purgeExpired(new Date(Date.now() + 2 * DAY_MS))).toMatchObject({ deleted: 2, anchorSeq: 2 });
     expect(logs).toContainEqual(expect.objectContaining({ auditPurge: true, deleted: 2, retentionDays: 1 }));

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type AuditActor, type AuditDraft, NOT_YET_KNOWN } from '../../../src/audit/audit-entry.js';
 
-export const ALICE: AuditActor = {
+export const ALICE = {
   subject: 'alice',
   name: 'Alice Example',
   clientId: 'portal',
-  authMethod: 'jwt',
+  authMethod: 'jwt' as const,
   ip: '10.0.4.17',
   userAgent: 'curl/8.5.0',
-};
+} satisfies AuditActor;
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -24,14 +24,7 @@ export function draft(overrides: Partial<AuditDraft> = {}): AuditDraft {
     stage: 'requested',
     requestId: randomUUID(),
     action: 'backup.schedule.run',
-    actor: {
-      subject: 'alice',
-      name: 'Alice Example',
-      clientId: 'portal',
-      authMethod: 'jwt',
-      ip: '10.0.4.17',
-      userAgent: null,
-    },
+    actor: { ...ALICE, userAgent: null },
     appliance: 'vc-a',
     schedule: 'default',
     comment: null,
