@@ -1,12 +1,39 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
-import type { AuditActor } from './audit-entry.js';
+import type { AuditActor, AuditDeniedInput, AuditRequestedInput } from './audit-entry.js';
 
 /** Who asked for a run and under which request id: what the audit trail records beside the run itself. */
 export interface RunCaller {
   requestId: string;
   actor: AuditActor;
+}
+
+/** One run as the audit trail and the appliance see it. */
+export interface RunRequest {
+  appliance: string;
+  schedule: string;
+  comment?: string;
+  /** The fleet request this run is part of, if any; the caller's `requestId` is then this run's own id. */
+  fleetRequestId?: string;
+}
+
+/** What every audit entry of a run says about it: who, which run, under which request ids. */
+export function runEntry(caller: RunCaller, run: RunRequest): AuditRequestedInput {
+  return {
+    requestId: caller.requestId,
+    action: 'backup.schedule.run',
+    actor: caller.actor,
+    appliance: run.appliance,
+    schedule: run.schedule,
+    comment: run.comment,
+    fleetRequestId: run.fleetRequestId,
+  };
+}
+
+/** A run refused by our own scope check: nothing was sent, so it is over as soon as it is refused. */
+export function deniedRun(caller: RunCaller, run: RunRequest): AuditDeniedInput {
+  return { ...runEntry(caller, run), httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 };
 }
 
 /** User agents are caller-controlled text: keep enough to recognise a tool, not enough to flood the trail. */

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { resolveTargetAppliance } from '../appliances/target-appliance.js';
 import { AuditService } from '../audit/audit.service.js';
-import { runCaller } from '../audit/run-caller.js';
+import { deniedRun, runCaller } from '../audit/run-caller.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { REQUIRED_SCOPE, ScopeRequirement } from './auth.decorators.js';
@@ -54,17 +54,12 @@ export class ScopeGuard implements CanActivate {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const body = (request.body ?? {}) as Record<string, unknown>;
     const schedule = params.scheduleId ?? body.schedule;
-    const caller = runCaller(request);
-    await this.audit.recordDenied({
-      requestId: caller.requestId,
-      action: 'backup.schedule.run',
-      actor: caller.actor,
-      appliance,
-      schedule: typeof schedule === 'string' ? schedule.slice(0, 128) : '',
-      comment: typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined,
-      httpStatus: 403,
-      code: 'FORBIDDEN',
-      durationMs: 0,
-    });
+    await this.audit.recordDenied(
+      deniedRun(runCaller(request), {
+        appliance,
+        schedule: typeof schedule === 'string' ? schedule.slice(0, 128) : '',
+        comment: typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined,
+      }),
+    );
   }
 }

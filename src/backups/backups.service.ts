@@ -4,7 +4,8 @@ import { Observable } from 'rxjs';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { AuditService } from '../audit/audit.service.js';
-import type { RunCaller } from '../audit/run-caller.js';
+import type { AuditCompletedInput } from '../audit/audit-entry.js';
+import { type RunCaller, type RunRequest, runEntry } from '../audit/run-caller.js';
 import { runFailure } from '../audit/run-outcome.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import type { JobListDto, JobStatusDto, RunAcceptedDto } from './dto/job.dto.js';
@@ -12,15 +13,6 @@ import type { ScheduleListDto } from './dto/schedule.dto.js';
 import { toJob } from './job-mapper.js';
 import { isTerminal, JobTracker } from './job-tracker.service.js';
 import { toSchedule } from './schedule-mapper.js';
-
-/** One run as the audit trail and the appliance see it. */
-export interface RunRequest {
-  appliance: string;
-  schedule: string;
-  comment?: string;
-  /** The fleet request this run is part of, if any; `caller.requestId` is then this run's own id. */
-  fleetRequestId?: string;
-}
 
 export interface JobEvent {
   type: 'progress' | 'end' | 'error';
@@ -41,37 +33,28 @@ export class BackupsService {
    * refused with AUDIT_UNAVAILABLE), `completed` is written before the caller hears the outcome.
    */
   async run(run: RunRequest, caller: RunCaller): Promise<RunAcceptedDto> {
-    const { appliance, schedule, comment, fleetRequestId } = run;
-    const { requestId, actor } = caller;
-    const entry = { requestId, action: 'backup.schedule.run' as const, actor, appliance, schedule, comment };
+    const { appliance, schedule, comment } = run;
+    const entry = runEntry(caller, run);
     const started = performance.now();
     // Completions name their requested entry by id: a caller's request id need not be unique among runs in flight.
-    const requestedId = await this.audit.recordRequested({ ...entry, fleetRequestId });
-    const durationMs = () => Math.round(performance.now() - started);
-    let status: VapiJobStatus;
-    try {
-      status = await this.appliances.client(appliance).runSchedule(schedule, comment, requestId);
-    } catch (error) {
-      await this.audit.recordCompleted({
+    const requestedId = await this.audit.recordRequested(entry);
+    const complete = (result: Pick<AuditCompletedInput, 'outcome' | 'httpStatus' | 'code' | 'jobId'>) =>
+      this.audit.recordCompleted({
         ...entry,
-        ...runFailure(error),
-        durationMs: durationMs(),
-        fleetRequestId,
+        ...result,
+        durationMs: Math.round(performance.now() - started),
         requestedId,
       });
+    let status: VapiJobStatus;
+    try {
+      status = await this.appliances.client(appliance).runSchedule(schedule, comment, caller.requestId);
+    } catch (error) {
+      await complete(runFailure(error));
       throw error;
     }
     this.tracker.seed(appliance, status);
-    await this.audit.recordCompleted({
-      ...entry,
-      outcome: 'accepted',
-      httpStatus: 202,
-      jobId: status.id,
-      durationMs: durationMs(),
-      fleetRequestId,
-      requestedId,
-    });
-    return { appliance, schedule, job: toJob(status), requestId };
+    await complete({ outcome: 'accepted', httpStatus: 202, jobId: status.id });
+    return { appliance, schedule, job: toJob(status), requestId: caller.requestId };
   }
 
   async job(appliance: string, jobId: string, requestId: string): Promise<JobStatusDto> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import { AuditService } from '../audit/audit.service.js';
-import type { RunCaller } from '../audit/run-caller.js';
+import { deniedRun, type RunCaller } from '../audit/run-caller.js';
 import type { Principal } from '../auth/principal.js';
 import { mayUseAppliance } from '../auth/scopes.js';
 import { GatewayConfig } from '../config/gateway-config.js';
@@ -33,6 +33,8 @@ export class FleetRunsService {
     const results = await Promise.all(
       targets.map((appliance) => {
         const runId = `${requestId}.${appliance}`;
+        const runCaller = { ...caller, requestId: runId };
+        const run = { appliance, schedule: request.schedule, comment: request.comment, fleetRequestId: requestId };
         const failed = (error: GatewayError): FleetRunResultDto => ({
           appliance,
           status: error.status,
@@ -40,16 +42,14 @@ export class FleetRunsService {
         });
         if (!mayUseAppliance(principal, 'backups:run', appliance)) {
           // Nothing is sent to appliances the caller may not use.
-          return this.denied(request, appliance, { ...caller, requestId: runId }, requestId).then(() =>
-            failed(
-              new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${appliance}.`, { appliance }),
-            ),
-          );
+          const forbidden = new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${appliance}.`, {
+            appliance,
+          });
+          return this.audit.recordDenied(deniedRun(runCaller, run)).then(() => failed(forbidden));
         }
         return limit(async (): Promise<FleetRunResultDto> => {
           try {
-            const run = { appliance, schedule: request.schedule, comment: request.comment, fleetRequestId: requestId };
-            const accepted = await this.backups.run(run, { ...caller, requestId: runId });
+            const accepted = await this.backups.run(run, runCaller);
             return { appliance, status: 202, job: accepted.job };
           } catch (error) {
             if (error instanceof GatewayError) return failed(error);
@@ -59,21 +59,6 @@ export class FleetRunsService {
       }),
     );
     return { schedule: request.schedule, requestId, results };
-  }
-
-  private denied(request: FleetRunDto, appliance: string, caller: RunCaller, fleetRequestId: string): Promise<void> {
-    return this.audit.recordDenied({
-      requestId: caller.requestId,
-      action: 'backup.schedule.run',
-      actor: caller.actor,
-      appliance,
-      schedule: request.schedule,
-      comment: request.comment,
-      httpStatus: 403,
-      code: 'FORBIDDEN',
-      durationMs: 0,
-      fleetRequestId,
-    });
   }
 
   private select(request: FleetRunDto): string[] {
