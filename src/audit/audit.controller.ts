@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Query, StreamableFile } from '@nestjs/common'
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
-import { mayUseAppliance } from '../auth/scopes.js';
+import { mayUseAppliance, scopedAppliances } from '../auth/scopes.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { AuditService } from './audit.service.js';
@@ -89,7 +89,5 @@ function toFilter(query: AuditEventsQuery, principal: Principal): AuditFilter {
       appliance: query.appliance,
     });
   }
-  const prefix = `${AUDIT_READ}:`;
-  const appliances = [...principal.scopes].filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
-  return { ...filter, appliances };
+  return { ...filter, appliances: scopedAppliances(principal, AUDIT_READ) };
 }

@@ -9,8 +9,11 @@ export function mayUseAppliance(principal: Principal, family: ScopeFamily, appli
 
 /** Holds the family at all, for any appliance (e.g. to list the appliances it may see). */
 export function hasAnyOf(principal: Principal, family: ScopeFamily): boolean {
-  if (principal.scopes.has(family)) return true;
+  return principal.scopes.has(family) || scopedAppliances(principal, family).length > 0;
+}
+
+/** The appliances named one by one in the family's `{family}:{applianceId}` scopes (the bare family is not one). */
+export function scopedAppliances(principal: Principal, family: ScopeFamily): string[] {
   const prefix = `${family}:`;
-  for (const scope of principal.scopes) if (scope.startsWith(prefix)) return true;
-  return false;
+  return [...principal.scopes].filter((scope) => scope.startsWith(prefix)).map((scope) => scope.slice(prefix.length));
 }
