@@ -65,12 +65,24 @@ export interface TransportContext {
 const MAY_HAVE_STARTED =
   " The backup may have started: check the appliance's backup jobs (GET /appliances/{appliance}/backups/jobs/{jobId}, or Appliance Management > Backup) before running it again.";
 
+/**
+ * A failed run whose backup may have started anyway: the hint for the caller's `detail` (so they check instead of
+ * retrying blindly) and the flag the audit trail reads as outcome `unknown`, always together.
+ */
+export function mayHaveStarted(appliance: string, started: boolean): { hint: string; outcomeUnknown: boolean } {
+  return started
+    ? { hint: MAY_HAVE_STARTED.replace('{appliance}', appliance), outcomeUnknown: true }
+    : { hint: '', outcomeUnknown: false };
+}
+
 /** Maps a transport failure (no HTTP answer) to the caller's problem; the cause stays for our logs only. */
 export function transportError(error: unknown, context: TransportContext): GatewayError {
   const code = errorCode(error) ?? 'UNKNOWN';
   const { appliance } = context;
-  const unknownOutcome = context.mayHaveStartedBackup && !neverReachedAppliance(error);
-  const hint = unknownOutcome ? MAY_HAVE_STARTED.replace('{appliance}', appliance) : '';
+  const { hint, outcomeUnknown } = mayHaveStarted(
+    appliance,
+    context.mayHaveStartedBackup && !neverReachedAppliance(error),
+  );
   if (isTls(code)) {
     const why =
       code === FINGERPRINT_MISMATCH
@@ -89,20 +101,20 @@ export function transportError(error: unknown, context: TransportContext): Gatew
     return new GatewayError(
       'APPLIANCE_TIMEOUT',
       `Appliance ${appliance} did not answer within ${context.timeoutMs} ms when asked to ${context.description}.${hint}`,
-      { appliance, cause: error, outcomeUnknown: unknownOutcome },
+      { appliance, cause: error, outcomeUnknown },
     );
   }
   if (code === 'ERR_BAD_RESPONSE') {
     return new GatewayError(
       'APPLIANCE_ERROR',
       `Appliance ${appliance} sent a malformed answer when asked to ${context.description}.${hint}`,
-      { appliance, cause: error, outcomeUnknown: unknownOutcome },
+      { appliance, cause: error, outcomeUnknown },
     );
   }
   const how = NOT_CONNECTED.has(code) ? 'could not be reached' : 'closed the connection';
   return new GatewayError(
     'APPLIANCE_UNAVAILABLE',
     `Appliance ${appliance} ${how} (${code}) when asked to ${context.description}.${hint}`,
-    { appliance, retryAfter: 10, cause: error, outcomeUnknown: unknownOutcome },
+    { appliance, retryAfter: 10, cause: error, outcomeUnknown },
   );
 }

@@ -7,7 +7,7 @@ import { VapiOperation, vapiErrorToGatewayError } from '../problems/vapi-error-m
 import { ApplianceBreaker } from './appliance-breaker.js';
 import { ApplianceHealth } from './appliance-health.js';
 import { tlsConnector } from './tls-connector.js';
-import { isTimeout, transportError } from './transport-errors.js';
+import { isTimeout, mayHaveStarted, transportError } from './transport-errors.js';
 import { undiciAdapter } from './undici-axios-adapter.js';
 import { VapiSession } from './vapi-session.js';
 
@@ -303,13 +303,11 @@ export class VapiClient {
   }
 
   private malformed(operation: VapiOperation & { startsBackup?: boolean }): GatewayError {
-    const hint = operation.startsBackup
-      ? " The backup may have started: check the appliance's backup jobs before running it again."
-      : '';
+    const { hint, outcomeUnknown } = mayHaveStarted(this.id, operation.startsBackup === true);
     return new GatewayError(
       'APPLIANCE_ERROR',
       `Appliance ${this.id} sent a malformed answer when asked to ${operation.description}.${hint}`,
-      { appliance: this.id, outcomeUnknown: operation.startsBackup === true },
+      { appliance: this.id, outcomeUnknown },
     );
   }
 }
@@ -340,12 +338,10 @@ function assertJob(job: unknown, appliance: string, afterRun = false): VapiJobSt
     typeof record.id !== 'string' ||
     typeof record.state !== 'string'
   ) {
-    const hint = afterRun
-      ? " The backup may have started: check the appliance's backup jobs before running it again."
-      : '';
+    const { hint, outcomeUnknown } = mayHaveStarted(appliance, afterRun);
     throw new GatewayError('APPLIANCE_ERROR', `Appliance ${appliance} answered without a backup job status.${hint}`, {
       appliance,
-      outcomeUnknown: afterRun,
+      outcomeUnknown,
     });
   }
   return record as VapiJobStatus;
