@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { SignJWT } from 'jose';
+import { Strategy as PassportJwtStrategy } from 'passport-jwt';
 import request from 'supertest';
 import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
 import {
@@ -11,8 +13,9 @@ import {
   startWorld,
   World,
 } from '../support/fixture.js';
-import { startGateway, tempDir } from '../support/gateway.js';
+import { startGateway } from '../support/gateway.js';
 import { AUDIENCE, IdentityProvider, sha256Hex } from '../support/identity-provider.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const RUN = '/appliances/vc-a/backups/schedules/default/run';
 
@@ -91,6 +94,21 @@ describe('caller authentication and scopes (JWKS)', () => {
   it('tolerates clock skew within clockToleranceSeconds (30 s by default)', async () => {
     const justExpired = await world.idp.token(RUN_AND_READ, { expiresInSeconds: -10 });
     await request(world.gateway.url).post(RUN).set(bearer(justExpired)).expect(202);
+  });
+
+  it('verifies a reused token once: its later requests are answered from the verified-token cache', async () => {
+    // Observed, not mocked: the spy counts passport-jwt's verifications and still runs every one of them.
+    const verifications = jest.spyOn(PassportJwtStrategy.prototype, 'authenticate');
+    try {
+      const token = await world.idp.token({ scope: 'backups:read' });
+      for (let i = 0; i < 3; i++) await request(world.gateway.url).get('/appliances').set(bearer(token)).expect(200);
+      expect(verifications).toHaveBeenCalledTimes(1);
+      const other = await world.idp.token({ scope: 'backups:read' });
+      await request(world.gateway.url).get('/appliances').set(bearer(other)).expect(200);
+      expect(verifications).toHaveBeenCalledTimes(2);
+    } finally {
+      verifications.mockRestore();
+    }
   });
 
   it('remembers a verified token only until it expires, and never for a token with other bytes', async () => {
