@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { startWorld, type World } from '../support/fixture.js';
-import { tempDir } from '../support/gateway.js';
 import { freePort } from '../support/gateway-process.js';
+import { tempDir } from '../support/temp-dir.js';
 import { auditClient } from './support/audit-client.js';
 
 /**

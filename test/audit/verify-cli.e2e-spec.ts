@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -8,6 +7,7 @@ import { stringify } from 'yaml';
 import type { AuditStore } from '../../src/audit/audit-store.js';
 import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
+import { tempDirPerTest } from '../support/temp-dir.js';
 import { assertBuildIsFresh } from './support/built.js';
 import { draft } from './support/drafts.js';
 
@@ -38,13 +38,10 @@ async function fill(store: AuditStore, count: number): Promise<string[]> {
 }
 
 describe('npm run audit:verify', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dirOfTest = tempDirPerTest('audit-cli-');
 
   it('SQLite: exit 0 with the count, exit 1 naming the edited entry, exit 2 when there is no store', async () => {
+    const dir = dirOfTest();
     const path = join(dir, 'audit.db');
     const ids = await fill(new SqliteAuditStore(path), 3);
     const ok = verifyCli(dir, { sqlite: { path } });
@@ -69,6 +66,7 @@ describe('npm run audit:verify', () => {
   (url ? it : it.skip)(
     'PostgreSQL: the schema named by the URL (skipped without AUDIT_TEST_POSTGRES_URL)',
     async () => {
+      const dir = dirOfTest();
       const schema = `audit_cli_${process.pid}`;
       const withSchema = `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
       const admin = new pg.Pool({ connectionString: url, max: 1 });

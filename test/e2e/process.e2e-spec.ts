@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER, RUN_AND_READ } from '../support/fixture.js';
-import { tempDir } from '../support/gateway.js';
 import { spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { IdentityProvider } from '../support/identity-provider.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** The gateway as a process: start-up validation and graceful shutdown. */
 describe('the gateway process', () => {

@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import request from 'supertest';
 import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER, RUN_AND_READ } from '../support/fixture.js';
-import { tempDir } from '../support/gateway.js';
 import { spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { IdentityProvider } from '../support/identity-provider.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** SIGHUP re-reads the appliance list: no restart to add a vCenter, nothing dropped. */
 describe('reloading the appliance list on SIGHUP', () => {

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER, RUN_AND_READ } from '../support/fixture.js';
-import { startGateway, TestGateway, tempDir } from '../support/gateway.js';
+import { startGateway, TestGateway } from '../support/gateway.js';
 import { IdentityProvider } from '../support/identity-provider.js';
 import { otherSelfSignedCert, selfSignedCert } from '../support/self-signed-cert.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** Appliances with their own (VMCA-style, self-signed) certificates. */
 describe('TLS to the appliance', () => {

@@ -6,7 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from './gateway.js';
+import { tempDir } from './temp-dir.js';
 
 export interface GatewayProcess {
   child: ChildProcess;

@@ -2,9 +2,8 @@
  * Boots the real gateway (createApp, as main.ts does) on a loopback port with a config validated by the
  * real loader, and captures every log line it writes so tests can assert on them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
@@ -12,6 +11,7 @@ import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createApp } from '../../src/create-app.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { tempDir } from './temp-dir.js';
 
 export interface TestGateway {
   url: string;
@@ -20,10 +20,6 @@ export interface TestGateway {
   /** Every log line written so far, raw. */
   logs: string[];
   close(): Promise<void>;
-}
-
-export function tempDir(prefix = 'gw-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** `document` is what a YAML file would hold; `env` feeds `${NAME}` references. */
