@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// N appliance simulators (the project's ApplianceSimulator, from dist/simulator after `npm run build`)
+// N appliance simulators (the project's ApplianceSimulator, from dist-tools/simulator after `npm run build`)
 // in one process, plus a small control server for the benchmark:
 //   GET /stats  → { total: { logins, loginAttempts, runs, jobGets, requests, maxConcurrentLogins }, appliances: [...] }
 //   POST /expire → every session on every simulator ends (as after an appliance restart)
@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 
 const root = process.env.PROJECT_ROOT ?? process.cwd();
 const { ApplianceSimulator } = await import(
-  pathToFileURL(path.join(root, 'dist/simulator/appliance-simulator.js')).href
+  pathToFileURL(path.join(root, 'dist-tools/simulator/appliance-simulator.js')).href
 );
 
 const count = Number(process.env.SIM_COUNT ?? 10);

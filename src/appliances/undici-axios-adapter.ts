@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 /**
  * An axios adapter over an undici dispatcher (a keep-alive Pool per appliance).
  * axios stays the client API (interceptors, typed errors); undici is the transport, measured at
- * about twice the throughput of axios's http adapter on this workload (issue #2's table).
+ * about twice the throughput of axios's http adapter on this workload (bench/README.md).
  * It never retries: whether a request may be sent again is the caller's decision (runs must not be).
  * Statuses are not judged here: the instance's validateStatus decides, as with any axios adapter.
  */

@@ -63,7 +63,7 @@ export class VapiClient {
     const origin = new URL(config.url).origin;
     this.pool = new Pool(origin, {
       connect: tlsConnector(config.tls),
-      // Shorter than any appliance's idle timeout, so we never reuse a socket it is closing (vapi-notes.md).
+      // Shorter than any appliance's idle timeout, so we never reuse a socket it is closing (docs/vapi-notes.md).
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 15_000,
       connections: 64,

@@ -1,7 +1,7 @@
 /**
  * One vAPI session per appliance, created lazily and shared by every request.
  * Single-flight: however many requests find no valid session at once, they all wait on one login.
- * vCenter caps concurrent sessions (vapi-notes.md), so a login per request would eventually lock
+ * vCenter caps concurrent sessions (docs/vapi-notes.md), so a login per request would eventually lock
  * every integration out, backups included.
  */
 export class VapiSession {

@@ -11,7 +11,7 @@ export interface VapiOperation {
 
 /**
  * vAPI `error_type` → our code. Mapped on `error_type` first because several meanings share HTTP 400
- * (vapi-notes.md); `NOT_FOUND` resolves per operation. Anything else the appliance refuses is APPLIANCE_REJECTED.
+ * (docs/vapi-notes.md); `NOT_FOUND` resolves per operation. Anything else the appliance refuses is APPLIANCE_REJECTED.
  */
 const BY_ERROR_TYPE: Record<string, ProblemCode | 'NOT_FOUND'> = {
   NOT_FOUND: 'NOT_FOUND',

@@ -1,6 +1,6 @@
 import { canonicalEntry, canonicalJson, entryHash, GENESIS_HASH, sealEntry } from '../../src/audit/audit-chain.js';
 import type { AuditEntryBody } from '../../src/audit/audit-entry.js';
-import { draft } from './support/drafts.js';
+import { draft } from '../support/drafts.js';
 
 /** Pinned: anyone re-implementing verification (the README's recipe, an auditor's script) must get these bytes. */
 const KNOWN: AuditEntryBody = {

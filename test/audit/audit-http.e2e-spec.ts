@@ -4,9 +4,9 @@ import request from 'supertest';
 import { AuditService } from '../../src/audit/audit.service.js';
 import { entryHash } from '../../src/audit/audit-chain.js';
 import type { AuditEntry, AuditOutcome } from '../../src/audit/audit-entry.js';
+import { ALICE } from '../support/drafts.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { IdentityProvider } from '../support/identity-provider.js';
-import { ALICE } from './support/drafts.js';
 
 /** Runs recorded through AuditService directly: the run path wires it in separately. */
 async function recordRun(audit: AuditService, appliance: string, outcome: AuditOutcome | 'none', subject = 'alice') {

@@ -4,9 +4,9 @@ import Database from 'better-sqlite3';
 import type { AuditActor, AuditCompletedInput, AuditRequestedInput } from '../../src/audit/audit-entry.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
 import { GatewayError } from '../../src/problems/gateway-error.js';
+import { ALICE, DAY_MS } from '../support/drafts.js';
+import { auditService, waitFor } from '../support/service.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
-import { ALICE, DAY_MS } from './support/drafts.js';
-import { auditService, waitFor } from './support/service.js';
 
 const run = (requestId: string, extra: Partial<AuditRequestedInput> = {}): AuditRequestedInput => ({
   requestId,

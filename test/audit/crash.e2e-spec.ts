@@ -1,13 +1,13 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
+import { auditClient, byRequestId } from '../support/audit-client.js';
+import { assertBuildIsFresh } from '../support/built.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
 import { type GatewayProcess, spawnGateway, writeConfig } from '../support/gateway-process.js';
+import { APPLIANCE_ENV, burst, processDocument, runRequestIds, stopGateway } from '../support/gateway-processes.js';
 import { IdentityProvider } from '../support/identity-provider.js';
-import { auditClient, byRequestId } from './support/audit-client.js';
-import { assertBuildIsFresh } from './support/built.js';
-import { APPLIANCE_ENV, burst, processDocument, runRequestIds, stopGateway } from './support/gateway-processes.js';
-import { waitFor } from './support/service.js';
+import { waitFor } from '../support/service.js';
 
 const BURST = 40;
 /** Runs the appliance answers at once; it holds every later one until the gateway dies. */

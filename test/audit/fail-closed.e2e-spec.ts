@@ -2,10 +2,10 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
+import { auditClient } from '../support/audit-client.js';
 import { startWorld, type World } from '../support/fixture.js';
 import { freePort } from '../support/gateway-process.js';
 import { tempDir } from '../support/temp-dir.js';
-import { auditClient } from './support/audit-client.js';
 
 /**
  * Fail closed: a run whose `requested` entry cannot be written is refused with 503 AUDIT_UNAVAILABLE and nothing

@@ -1,5 +1,5 @@
-import { postgresFixture } from './support/store-fixtures.js';
-import { describeAuditStore } from './support/store-suite.js';
+import { postgresFixture } from '../support/store-fixtures.js';
+import { describeAuditStore } from '../support/store-suite.js';
 
 const url = process.env.AUDIT_TEST_POSTGRES_URL;
 

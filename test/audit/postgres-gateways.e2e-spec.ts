@@ -2,14 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
-import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
+import { auditClient, byRequestId } from '../support/audit-client.js';
+import { assertBuildIsFresh } from '../support/built.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
 import { type GatewayProcess, spawnGateway, writeConfig } from '../support/gateway-process.js';
+import { APPLIANCE_ENV, burst, processDocument, stopGateway } from '../support/gateway-processes.js';
 import { IdentityProvider } from '../support/identity-provider.js';
-import { auditClient, byRequestId } from './support/audit-client.js';
-import { assertBuildIsFresh } from './support/built.js';
-import { APPLIANCE_ENV, burst, processDocument, stopGateway } from './support/gateway-processes.js';
-import { describePostgres, dropSchema, freshSchema } from './support/postgres.js';
+import { describePostgres, dropSchema, freshSchema } from '../support/postgres.js';
 
 const RUNS_PER_GATEWAY = 25;
 

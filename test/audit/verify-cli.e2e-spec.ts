@@ -7,9 +7,9 @@ import { stringify } from 'yaml';
 import type { AuditStore } from '../../src/audit/audit-store.js';
 import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
+import { assertBuildIsFresh } from '../support/built.js';
+import { draft } from '../support/drafts.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
-import { assertBuildIsFresh } from './support/built.js';
-import { draft } from './support/drafts.js';
 
 /** `npm run audit:verify` is `node dist/audit/verify-cli.js`: run the built CLI (npm test builds first). */
 function verifyCli(dir: string, audit: Record<string, unknown>) {

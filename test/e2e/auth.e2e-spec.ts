@@ -3,7 +3,7 @@ import { jest } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { Strategy as PassportJwtStrategy } from 'passport-jwt';
 import request from 'supertest';
-import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import {
   API_KEY,
   APPLIANCE_PASSWORD,

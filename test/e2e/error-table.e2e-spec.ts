@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:net';
 import request from 'supertest';
-import type { Fault } from '../../src/simulator/appliance-simulator.js';
+import type { Fault } from '../../tools/simulator/appliance-simulator.js';
 import { RUN_AND_READ, startWorld, World } from '../support/fixture.js';
 
 const RUN_PATH = /action=run/;

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
 import { startGateway, TestGateway } from '../support/gateway.js';
 import { freePort } from '../support/gateway-process.js';

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER, RUN_AND_READ } from '../support/fixture.js';
 import { spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { IdentityProvider } from '../support/identity-provider.js';

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER, RUN_AND_READ } from '../support/fixture.js';
 import { startGateway, TestGateway } from '../support/gateway.js';
 import { IdentityProvider } from '../support/identity-provider.js';

@@ -13,7 +13,7 @@ import {
   type ApplianceSimulatorOptions,
   statusForErrorType,
   type VapiErrorType,
-} from '../../src/simulator/appliance-simulator.js';
+} from '../../tools/simulator/appliance-simulator.js';
 import { otherSelfSignedCert, selfSignedCert } from '../support/self-signed-cert.js';
 
 // --- schemas -------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * The usual e2e world: an identity provider, simulated appliances on loopback, and the gateway in front.
  */
-import { ApplianceSimulator } from '../../src/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { startGateway, TestGateway } from './gateway.js';
 import { IdentityProvider, sha256Hex } from './identity-provider.js';
 

@@ -1,4 +1,4 @@
-import { classifyVapiError, vapiErrorToGatewayError } from './vapi-error-map.js';
+import { classifyVapiError, vapiErrorToGatewayError } from '../../src/problems/vapi-error-map.js';
 
 describe('vAPI error → problem code', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { ConfigError } from './config-errors.js';
-import { parseConfig } from './load-config.js';
+import { ConfigError } from '../../src/config/config-errors.js';
+import { parseConfig } from '../../src/config/load-config.js';
 
 const minimal = () => ({
   auth: { jwt: { issuer: 'https://idp.example', audience: 'urn:gw', jwksUri: 'https://idp.example/jwks' } },

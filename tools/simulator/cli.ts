@@ -1,7 +1,7 @@
 /**
  * Runs appliance simulators as a process, for demos, benchmarks and manual tests:
  *
- *   node dist/simulator/cli.js --port 8443 --user administrator@vsphere.local --password secret [--tls] [--count N]
+ *   node dist-tools/simulator/cli.js --port 8443 --user administrator@vsphere.local --password secret [--tls] [--count N]
  *
  * Prints one JSON line to stdout once every simulator listens: {"urls": [...], "tls": {"cert": path} | null}.
  * Ports are consecutive from --port, or each ephemeral with --port 0. Exits 0 on SIGTERM/SIGINT.

@@ -1,6 +1,6 @@
 /**
  * A vCenter Server Appliance as the gateway sees it: the `/api` session and backup endpoints (see
- * /work/shared/reference/vapi-notes.md), with fault injection, counters and a request log for tests and demos.
+ * docs/vapi-notes.md), with fault injection, counters and a request log for tests and demos.
  *
  * Request pipeline: receive the whole body -> record -> recognise the operation and count it -> 'before' fault ->
  * handle (auth, side effects) -> 'after' fault -> answer. Counting happens before any fault, so a run request that is

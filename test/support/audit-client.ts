@@ -2,7 +2,7 @@
  * Reads the audit trail the way an auditor does: over HTTP, with an `audit:read` credential, from a gateway
  * in-process or a gateway process alike.
  */
-import type { AuditEvent, VerifyResult } from '../../../src/audit/audit-entry.js';
+import type { AuditEvent, VerifyResult } from '../../src/audit/audit-entry.js';
 
 export interface AuditTrail {
   /** Every entry, newest first, parsed from the NDJSON export. */

@@ -1,8 +1,8 @@
 import pino from 'pino';
-import { AuditService } from '../../../src/audit/audit.service.js';
-import type { AuditStore } from '../../../src/audit/audit-store.js';
-import { parseConfig } from '../../../src/config/load-config.js';
-import { createLogger } from '../../../src/logging/logger.js';
+import { AuditService } from '../../src/audit/audit.service.js';
+import type { AuditStore } from '../../src/audit/audit-store.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/logging/logger.js';
 
 export interface ServiceUnderTest {
   service: AuditService;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AuditActor, type AuditDraft, NOT_YET_KNOWN } from '../../../src/audit/audit-entry.js';
+import { type AuditActor, type AuditDraft, NOT_YET_KNOWN } from '../../src/audit/audit-entry.js';
 
 export const ALICE = {
   subject: 'alice',

@@ -1,9 +1,9 @@
 /**
  * The one behavioural suite every audit store must pass, run against SQLite and PostgreSQL alike.
  */
-import { GENESIS_HASH, verifyChain } from '../../../src/audit/audit-chain.js';
-import type { AuditDraft, AuditEntry, AuditFilter } from '../../../src/audit/audit-entry.js';
-import type { KyselyAuditStore } from '../../../src/audit/kysely-audit-store.js';
+import { GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
+import type { KyselyAuditStore } from '../../src/audit/kysely-audit-store.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
 import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
 

@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { KyselyAuditStore } from '../../../src/audit/kysely-audit-store.js';
-import { PostgresAuditStore } from '../../../src/audit/postgres-audit-store.js';
-import { SqliteAuditStore } from '../../../src/audit/sqlite-audit-store.js';
+import type { KyselyAuditStore } from '../../src/audit/kysely-audit-store.js';
+import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
 import { assertBuildIsFresh } from './built.js';
 
 export interface ChildJob {
@@ -79,7 +79,7 @@ export function postgresFixture(url: string): FixtureFactory {
   };
 }
 
-const CHILD = resolve('test/audit/support/append-child.mjs');
+const CHILD = resolve('test/support/append-child.mjs');
 
 async function runChildren(jobs: ChildJob[], args: string[]): Promise<void> {
   assertBuildIsFresh('dist/audit/sqlite-audit-store.js', 'dist/audit/postgres-audit-store.js');

@@ -2,10 +2,10 @@
  * Gateway processes (`node dist/main.js`, as operators run it) in front of simulated appliances, and bursts of
  * concurrent runs against them: what the crash and multi-replica tests share.
  */
-import type { ApplianceSimulator } from '../../../src/simulator/appliance-simulator.js';
-import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
-import type { GatewayProcess } from '../../support/gateway-process.js';
-import type { IdentityProvider } from '../../support/identity-provider.js';
+import type { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
+import { APPLIANCE_PASSWORD, APPLIANCE_USER } from './fixture.js';
+import type { GatewayProcess } from './gateway-process.js';
+import type { IdentityProvider } from './identity-provider.js';
 
 export const APPLIANCE_ENV = { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD };
 

@@ -1,7 +1,7 @@
 /**
  * vAPI standard errors as the appliance's `/api` endpoints send them (Std_Errors_Error), and the HTTP status each
  * `error_type` travels with. The status map follows VMware's REST programming guide for vSphere 8 (see
- * /work/shared/reference/vapi-notes.md, "Errors").
+ * docs/vapi-notes.md, "Errors").
  */
 
 export type VapiErrorType =
