@@ -12,12 +12,13 @@ export interface ReloadResult {
 }
 
 /**
- * The configured appliances and one VapiClient each. A reload (SIGHUP) swaps clients in place:
- * requests under way keep the client they started with, which drains and logs out afterwards.
+ * The configured appliances and one VapiClient each, and which one a request addresses. A reload (SIGHUP) swaps
+ * clients: requests under way keep the client they started with, which drains and logs out afterwards.
  */
 @Injectable()
 export class ApplianceRegistry implements OnApplicationShutdown {
   private clients = new Map<string, VapiClient>();
+  private defaultAppliance: string | undefined;
   private readonly retiring = new Set<Promise<void>>();
 
   constructor(
@@ -25,6 +26,27 @@ export class ApplianceRegistry implements OnApplicationShutdown {
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {
     for (const appliance of config.appliances) this.clients.set(appliance.id, this.createClient(appliance));
+    this.defaultAppliance = config.defaultAppliance;
+  }
+
+  /**
+   * The appliance a request addresses: the id it names; else `defaultAppliance`; else the only configured one.
+   * The id is not checked against the list here: an unknown one is APPLIANCE_NOT_FOUND when it is used, after the
+   * caller's scopes were checked (so a 404 never tells an unauthorised caller which appliances exist).
+   */
+  resolve(id?: string): string {
+    if (id !== undefined) return id;
+    if (this.defaultAppliance !== undefined) return this.defaultAppliance;
+    if (this.clients.size === 1) return this.clients.keys().next().value as string;
+    throw new GatewayError(
+      'VALIDATION_FAILED',
+      'Name the appliance: add ?appliance={applianceId}, or use /appliances/{applianceId}/..., since no defaultAppliance is configured.',
+      { errors: [{ field: 'appliance', message: 'appliance is required when no defaultAppliance is configured' }] },
+    );
+  }
+
+  get size(): number {
+    return this.clients.size;
   }
 
   client(id: string): VapiClient {
@@ -72,8 +94,7 @@ export class ApplianceRegistry implements OnApplicationShutdown {
     }
     // Insertion order of the config file, for listings.
     this.clients = new Map(next.appliances.map((appliance) => [appliance.id, clients.get(appliance.id) as VapiClient]));
-    this.config.appliances = next.appliances;
-    this.config.defaultAppliance = next.defaultAppliance;
+    this.defaultAppliance = next.defaultAppliance;
     return result;
   }
 

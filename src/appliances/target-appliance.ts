@@ -1,14 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { isIdentifier } from '../common/identifier.js';
-import type { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
+import type { ApplianceRegistry } from './appliance-registry.service.js';
 
 /**
  * Which appliance a request addresses: the `applianceId` path parameter; for the short routes the
  * `?appliance=` query parameter, else `defaultAppliance`, else the only configured appliance.
  * Resolved once, by the scope guard (scopes are per appliance), and read by controllers via @TargetAppliance().
  */
-export function resolveTargetAppliance(request: FastifyRequest, config: GatewayConfig): string {
+export function resolveTargetAppliance(request: FastifyRequest, registry: ApplianceRegistry): string {
   const params = request.params as Record<string, string | undefined>;
   const query = request.query as Record<string, unknown> | undefined;
   const fromPath = params.applianceId;
@@ -18,13 +18,7 @@ export function resolveTargetAppliance(request: FastifyRequest, config: GatewayC
     if (typeof fromQuery !== 'string') throw invalid('appliance', 'must be given once');
     return checked(fromQuery, 'appliance');
   }
-  if (config.defaultAppliance !== undefined) return config.defaultAppliance;
-  if (config.appliances.length === 1) return config.appliances[0].id;
-  throw new GatewayError(
-    'VALIDATION_FAILED',
-    'Name the appliance: add ?appliance={applianceId}, or use /appliances/{applianceId}/..., since no defaultAppliance is configured.',
-    { errors: [{ field: 'appliance', message: 'appliance is required when no defaultAppliance is configured' }] },
-  );
+  return registry.resolve();
 }
 
 function checked(id: string, field: string): string {

@@ -1,10 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import { resolveTargetAppliance } from '../appliances/target-appliance.js';
 import { AuditService } from '../audit/audit.service.js';
 import { deniedRun, runCaller } from '../audit/run-caller.js';
-import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { REQUIRED_SCOPE, ScopeRequirement } from './auth.decorators.js';
 import type { Principal } from './principal.js';
@@ -15,7 +15,7 @@ import { hasAnyOf, mayUseAppliance } from './scopes.js';
 export class ScopeGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly config: GatewayConfig,
+    private readonly registry: ApplianceRegistry,
     private readonly audit: AuditService,
   ) {}
 
@@ -36,7 +36,7 @@ export class ScopeGuard implements CanActivate {
       await this.recordDeniedRun(request, family, '*');
       throw new GatewayError('FORBIDDEN', `This needs scope ${family} (or ${family}:{applianceId}).`);
     }
-    const appliance = resolveTargetAppliance(request, this.config);
+    const appliance = resolveTargetAppliance(request, this.registry);
     if (!mayUseAppliance(principal, family, appliance)) {
       await this.recordDeniedRun(request, family, appliance);
       throw new GatewayError('FORBIDDEN', `This needs scope ${family} or ${family}:${appliance}.`, { appliance });

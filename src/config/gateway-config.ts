@@ -216,6 +216,15 @@ export class AuditConfig {
   @IsInt()
   @Min(1)
   retentionDays?: number;
+
+  /**
+   * Where a `completed` entry waits, fsynced, while the store cannot take it (it is written when the store is back,
+   * also after a restart). Default: `audit-spool.ndjson` beside the SQLite file, or `data/audit-spool.ndjson`.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  spoolPath?: string;
 }
 
 export class JobsConfig {
@@ -268,6 +277,168 @@ export class LoggingConfig {
   level = 'info';
 }
 
+/** What one caller, one connection or one appliance may take of the gateway, so that no caller starves another. */
+export class LimitsConfig {
+  /** Requests of one caller (JWT subject or API key) under way at once; beyond it 429 TOO_MANY_REQUESTS. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  maxInFlightPerCaller = 32;
+
+  /** Requests under way on one connection (HTTP pipelining); beyond it 503 and the connection is closed. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  maxInFlightPerConnection = 8;
+
+  /** Job event streams (SSE) one caller may hold open. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  maxStreamsPerCaller = 64;
+
+  /** Load shedding: above this event-loop delay new requests get 503 + Retry-After (0: off). */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  maxEventLoopDelayMs = 1000;
+
+  /** Load shedding: above this much V8 heap in use new requests get 503 + Retry-After (0: off). */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  maxHeapUsedMb = 192;
+
+  /** Connections to one appliance, runs and reads together. */
+  @IsOptional()
+  @IsInt()
+  @Min(2)
+  @Max(1024)
+  upstreamConnections = 64;
+
+  /** Of those, connections only runs (and logins) may use: a flood of reads can never delay a run. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(512)
+  reservedRunConnections = 8;
+}
+
+export class IdempotencyConfig {
+  /** How long a stored answer is replayed for the same Idempotency-Key. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(24 * 30)
+  ttlHours = 24;
+}
+
+export class RateLimitConfig {
+  /** Run requests per caller per minute (single and fleet runs). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  runsPerMinute = 10;
+
+  /** Read requests per caller per minute. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  readsPerMinute = 600;
+}
+
+/** One Redis for everything replicas share: rate limits, job polling, console sessions. Unset: each replica alone. */
+export class RedisConfig {
+  @IsString()
+  @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+  url!: string;
+
+  /** Prefix of every key, so several gateways (or other tools) can share one Redis. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9:._-]{1,64}$/, { message: 'must be 1-64 of [A-Za-z0-9:._-]' })
+  keyPrefix = 'backup-gateway:';
+}
+
+export class CorsConfig {
+  /** Browser origins allowed to call the API (exact `scheme://host[:port]`); empty: no cross-origin access. */
+  @IsOptional()
+  @IsArray()
+  @Matches(/^https?:\/\/[^/*\s]+$/, {
+    each: true,
+    message: 'each value must be an origin such as https://portal.example.com',
+  })
+  origins: string[] = [];
+}
+
+export class MetricsConfig {
+  @IsOptional()
+  @IsBoolean()
+  enabled = true;
+
+  /** Serve /metrics on this port instead of the main one (so it need not be exposed with the API). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  port?: number;
+}
+
+export class ConsoleOidcConfig {
+  @IsUrl(URL_OPTIONS, { message: 'must be an http(s) URL' })
+  issuer!: string;
+
+  @IsString()
+  @MinLength(1)
+  clientId!: string;
+
+  @IsString()
+  @MinLength(1)
+  clientSecret!: string;
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  scopes: string[] = ['openid', 'profile'];
+}
+
+export class ConsoleConfig {
+  /** The operator console at /console. */
+  @IsOptional()
+  @IsBoolean()
+  enabled = true;
+
+  /** Where browsers reach the gateway (for the OpenID redirect URI); default: the request's own origin. */
+  @IsOptional()
+  @IsUrl(URL_OPTIONS, { message: 'must be an http(s) URL' })
+  publicUrl?: string;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ConsoleOidcConfig)
+  oidc?: ConsoleOidcConfig;
+
+  /** Demo and labs only: paste an API key once, exchanged for a server-side session. */
+  @IsOptional()
+  @IsBoolean()
+  apiKeyLogin = false;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(24 * 60)
+  sessionIdleMinutes = 30;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(7 * 24)
+  sessionAbsoluteHours = 8;
+}
+
 export class GatewayConfig {
   @IsOptional()
   @IsInt()
@@ -303,6 +474,34 @@ export class GatewayConfig {
   @IsString()
   defaultAppliance?: string;
 
+  /** Time for a whole request, headers and body, from its first byte: a client that trickles gets 408. */
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  requestTimeoutMs = 30_000;
+
+  /** Time for the request headers to arrive. */
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  headersTimeoutMs = 10_000;
+
+  /** An idle keep-alive connection is closed after this. */
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  keepAliveTimeoutMs = 5_000;
+
+  /** Connections open at once; more are refused at the socket, before they cost anything. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  maxConnections = 2048;
+
   /** How long in-flight requests may take to finish after SIGTERM before we exit anyway. */
   @IsOptional()
   @IsInt()
@@ -334,4 +533,39 @@ export class GatewayConfig {
   @ValidateNested()
   @Type(() => BreakerConfig)
   breaker: BreakerConfig = new BreakerConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => LimitsConfig)
+  limits: LimitsConfig = new LimitsConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => IdempotencyConfig)
+  idempotency: IdempotencyConfig = new IdempotencyConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RateLimitConfig)
+  rateLimit: RateLimitConfig = new RateLimitConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RedisConfig)
+  redis?: RedisConfig;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CorsConfig)
+  cors: CorsConfig = new CorsConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => MetricsConfig)
+  metrics: MetricsConfig = new MetricsConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ConsoleConfig)
+  console: ConsoleConfig = new ConsoleConfig();
 }

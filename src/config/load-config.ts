@@ -47,7 +47,16 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv, source = 
   problems.push(...errors.flatMap((error) => flatten(error, '')));
   if (problems.length === 0) problems.push(...crossFieldProblems(config));
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return config;
+  return deepFreeze(config);
+}
+
+/** The validated configuration never changes: a reload (SIGHUP) validates a new one and replaces it whole. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 function flatten(error: ValidationError, parent: string): string[] {
@@ -119,6 +128,12 @@ function crossFieldProblems(config: GatewayConfig): string[] {
   });
   if (config.audit.store === 'postgres' && config.audit.postgres === undefined) {
     problems.push('audit.postgres.url: required when audit.store is postgres');
+  }
+  if (config.limits.reservedRunConnections >= config.limits.upstreamConnections) {
+    problems.push('limits.reservedRunConnections: must be less than limits.upstreamConnections (reads need some)');
+  }
+  if (config.metrics.port !== undefined && config.metrics.port === config.port && config.port !== 0) {
+    problems.push('metrics.port: must differ from port (leave it unset to serve /metrics on the main port)');
   }
   if (config.defaultAppliance !== undefined && !config.appliances.some((a) => a.id === config.defaultAppliance)) {
     problems.push(`defaultAppliance: ${config.defaultAppliance} is not one of the configured appliances`);

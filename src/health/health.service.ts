@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import { AuditService } from '../audit/audit.service.js';
-import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
 /** Readiness checks. Appliances are not among them: one unreachable vCenter must not take the gateway out of rotation. */
@@ -9,7 +9,7 @@ export class HealthService {
   private shuttingDown = false;
 
   constructor(
-    private readonly config: GatewayConfig,
+    private readonly registry: ApplianceRegistry,
     private readonly audit: AuditService,
   ) {}
 
@@ -25,7 +25,7 @@ export class HealthService {
     }
     return {
       status: 'ok',
-      checks: { config: 'ok', audit: 'ok', appliances: `${this.config.appliances.length} configured` },
+      checks: { config: 'ok', audit: 'ok', appliances: `${this.registry.size} configured` },
     };
   }
 }
