@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppliancesModule } from './appliances/appliances.module.js';
 import { AuditModule } from './audit/audit.module.js';
@@ -8,6 +8,9 @@ import { BackupsModule } from './backups/backups.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { HealthModule } from './health/health.module.js';
+import { DtoValidationPipe } from './http/validation.pipe.js';
+import { CallerConcurrencyInterceptor } from './limits/caller-concurrency.interceptor.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { ProblemFilter } from './problems/problem.filter.js';
 
 @Module({})
@@ -16,14 +19,19 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config, logger),
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
         AuthModule.forConfig(config),
         AppliancesModule,
         AuditModule,
         BackupsModule,
         HealthModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+      providers: [
+        { provide: APP_PIPE, useClass: DtoValidationPipe },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_INTERCEPTOR, useClass: CallerConcurrencyInterceptor },
+      ],
     };
   }
 }

@@ -7,8 +7,7 @@ import {
   IsolatedCircuitError,
 } from 'cockatiel';
 import type { BreakerConfig } from '../config/gateway-config.js';
-import { GatewayError } from '../problems/gateway-error.js';
-import { isConnectionFailure } from './transport-errors.js';
+import { circuitOpen, isConnectionFailure } from '../problems/appliance-errors.js';
 
 /**
  * Per-appliance circuit breaker (cockatiel): after `consecutiveFailures` connection failures or
@@ -47,12 +46,8 @@ export class ApplianceBreaker {
     return this.policy.state === 1; // CircuitState.Open
   }
 
-  private openError(): GatewayError {
+  private openError() {
     const retryAfter = Math.max(1, Math.ceil((this.openedAt + this.config.halfOpenAfterMs - Date.now()) / 1000));
-    return new GatewayError(
-      'APPLIANCE_UNAVAILABLE',
-      `Appliance ${this.appliance} failed ${this.config.consecutiveFailures} times in a row (connection failures or timeouts); calls fail fast until it is tried again in ${retryAfter} s. Nothing was sent.`,
-      { appliance: this.appliance, retryAfter },
-    );
+    return circuitOpen(this.appliance, this.config.consecutiveFailures, retryAfter);
   }
 }

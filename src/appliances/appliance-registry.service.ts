@@ -45,6 +45,14 @@ export class ApplianceRegistry implements OnApplicationShutdown {
     );
   }
 
+  /** Ids of the appliances carrying any of `tags`, in configuration order. */
+  withAnyTag(tags: readonly string[]): string[] {
+    const wanted = new Set(tags);
+    return this.all()
+      .filter((client) => client.config.tags.some((tag) => wanted.has(tag)))
+      .map((client) => client.id);
+  }
+
   get size(): number {
     return this.clients.size;
   }
@@ -116,7 +124,7 @@ export class ApplianceRegistry implements OnApplicationShutdown {
         'TLS verification is OFF for this appliance (tls.insecure: true): its identity is not checked; prefer tls.caFile or tls.fingerprint',
       );
     }
-    return new VapiClient(appliance, this.logger, this.config.breaker);
+    return new VapiClient(appliance, this.logger, this.config.breaker, this.config.limits);
   }
 
   private retire(client: VapiClient): void {

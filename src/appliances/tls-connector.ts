@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import type { TlsConfig } from '../config/gateway-config.js';
-
-/** Thrown (as a connection error) when the appliance's leaf certificate does not match the pinned fingerprint. */
-export const FINGERPRINT_MISMATCH = 'ERR_TLS_FINGERPRINT_MISMATCH';
+import { FINGERPRINT_MISMATCH } from '../problems/appliance-errors.js';
 
 export function normalizeFingerprint(fingerprint: string): string {
   return fingerprint.replaceAll(':', '').toUpperCase();

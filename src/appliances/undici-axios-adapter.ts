@@ -1,15 +1,25 @@
 import { AxiosAdapter, AxiosError, AxiosHeaders, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { Dispatcher } from 'undici';
 
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** The undici dispatcher (an appliance lane's keep-alive pool) that carries this request. */
+    dispatcher?: Dispatcher;
+  }
+}
+
 /**
- * An axios adapter over an undici dispatcher (a keep-alive Pool per appliance).
+ * An axios adapter over undici dispatchers (each appliance lane's keep-alive Pool, named per request).
  * axios stays the client API (interceptors, typed errors); undici is the transport, measured at
  * about twice the throughput of axios's http adapter on this workload (bench/README.md).
  * It never retries: whether a request may be sent again is the caller's decision (runs must not be).
  * Statuses are not judged here: the instance's validateStatus decides, as with any axios adapter.
  */
-export function undiciAdapter(dispatcher: Dispatcher): AxiosAdapter {
+export function undiciAdapter(): AxiosAdapter {
   return async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+    const dispatcher = config.dispatcher;
+    if (!dispatcher)
+      throw new AxiosError('no undici dispatcher in the request config', AxiosError.ERR_BAD_OPTION, config);
     const url = new URL(axiosUri(config));
     const controller = new AbortController();
     const external = config.signal as AbortSignal | undefined;

@@ -1,13 +1,23 @@
-import axios, { AxiosInstance, AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
-import type { ApplianceConfig, BreakerConfig } from '../config/gateway-config.js';
+import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gateway-config.js';
+import { requestContext } from '../context/request-context.js';
+import {
+  isTimeout,
+  malformedAnswer,
+  requireJobStatus,
+  requireRecord,
+  requireStringList,
+  serviceAccountRejected,
+  sessionRefused,
+  transportError,
+  type VapiOperation,
+} from '../problems/appliance-errors.js';
 import { GatewayError } from '../problems/gateway-error.js';
-import { VapiOperation, vapiErrorToGatewayError } from '../problems/vapi-error-map.js';
+import { vapiErrorToGatewayError } from '../problems/vapi-error-map.js';
 import { ApplianceBreaker } from './appliance-breaker.js';
 import { ApplianceHealth } from './appliance-health.js';
-import { tlsConnector } from './tls-connector.js';
-import { isTimeout, mayHaveStarted, transportError } from './transport-errors.js';
+import { ApplianceLane, type LaneName } from './appliance-lane.js';
 import { undiciAdapter } from './undici-axios-adapter.js';
 import { VapiSession } from './vapi-session.js';
 
@@ -25,12 +35,10 @@ export interface VapiJobStatus {
 interface Call extends VapiOperation {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
-  body?: unknown;
-  requestId?: string;
+  body?: string;
   /** Reads may be retried after a network failure; a run never is (it may have started a backup). */
   idempotent: boolean;
-  /** For `detail` when a run's outcome is unknown. */
-  startsBackup?: boolean;
+  lane: LaneName;
   /** Overrides the appliance's timeoutMs (status probes are kept short). */
   timeoutMs?: number;
 }
@@ -39,17 +47,17 @@ const READ_RETRY_DELAYS_MS = [100, 300];
 const SESSION_HEADER = 'vmware-api-session-id';
 
 /**
- * A vAPI client for one appliance: its own keep-alive pool and TLS trust, one shared session,
- * one replay after a 401 (the appliance refused the request unexecuted) and no other replay of a run.
- * Only this folder talks HTTP to appliances; failures leave it as GatewayErrors.
+ * A vAPI client for one appliance: its own connections and TLS trust (a lane for runs and logins, one for reads),
+ * one shared session, one replay after a 401 (the appliance refused the request unexecuted) and no other replay of
+ * a run. Only this folder talks HTTP to appliances; failures leave it as GatewayErrors.
  */
 export class VapiClient {
   readonly id: string;
-  private readonly pool: Pool;
+  readonly health = new ApplianceHealth();
+  private readonly lanes: Record<LaneName, ApplianceLane>;
   private readonly http: AxiosInstance;
   private readonly session: VapiSession;
   private readonly breaker: ApplianceBreaker;
-  readonly health = new ApplianceHealth();
   private closed = false;
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -58,20 +66,19 @@ export class VapiClient {
     readonly config: ApplianceConfig,
     private readonly logger: Logger,
     breaker: BreakerConfig,
+    limits: LimitsConfig,
   ) {
     this.id = config.id;
     const origin = new URL(config.url).origin;
-    this.pool = new Pool(origin, {
-      connect: tlsConnector(config.tls),
-      // Shorter than any appliance's idle timeout, so we never reuse a socket it is closing (docs/vapi-notes.md).
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 15_000,
-      connections: 64,
-    });
+    const reads = limits.upstreamConnections - limits.reservedRunConnections;
+    this.lanes = {
+      run: new ApplianceLane('run', config.id, origin, config.tls, limits.reservedRunConnections, 32),
+      read: new ApplianceLane('read', config.id, origin, config.tls, reads, reads),
+    };
     this.http = axios.create({
       baseURL: config.url.replace(/\/+$/, ''),
       timeout: config.timeoutMs,
-      adapter: undiciAdapter(this.pool),
+      adapter: undiciAdapter(),
       maxRedirects: 0,
       responseType: 'text',
       // We parse ourselves: an error page from a proxy must not hide the HTTP status behind a parse error.
@@ -81,79 +88,97 @@ export class VapiClient {
     });
     // Kept in a closure, never on an object that might be logged.
     const basic = `Basic ${Buffer.from(`${config.username}:${config.password}`).toString('base64')}`;
-    this.session = new VapiSession(() => this.login(basic));
+    this.session = new VapiSession({
+      login: () => this.login(basic),
+      heldBack: (retryAfter, rejection) => serviceAccountRejected(this.id, retryAfter, rejection),
+      onBackoff: (delayMs) =>
+        this.logger.error(
+          { appliance: this.id, retryInMs: delayMs },
+          "appliance rejected the gateway's service account; logins held back to spare it from SSO lockout",
+        ),
+    });
     this.breaker = new ApplianceBreaker(config.id, breaker);
   }
 
-  runSchedule(schedule: string, comment: string | undefined, requestId?: string): Promise<VapiJobStatus> {
-    return this.call<VapiJobStatus>({
-      method: 'POST',
-      path: `/api/appliance/recovery/backup/schedules/${encodeURIComponent(schedule)}?action=run`,
-      body: comment === undefined ? undefined : { comment },
-      requestId,
-      idempotent: false,
-      startsBackup: true,
+  async runSchedule(schedule: string, comment: string | undefined): Promise<VapiJobStatus> {
+    const operation: VapiOperation = {
       appliance: this.id,
       description: `run backup schedule ${schedule}`,
       notFound: 'SCHEDULE_NOT_FOUND',
-    }).then((job) => assertJob(job, this.id, true));
+      startsBackup: true,
+    };
+    const job = await this.call({
+      ...operation,
+      method: 'POST',
+      path: `/api/appliance/recovery/backup/schedules/${encodeURIComponent(schedule)}?action=run`,
+      body: comment === undefined ? undefined : JSON.stringify({ comment }),
+      idempotent: false,
+      lane: 'run',
+    });
+    return requireJobStatus<VapiJobStatus>(job, operation);
   }
 
-  getJob(jobId: string, requestId?: string): Promise<VapiJobStatus> {
-    return this.call<VapiJobStatus>({
-      method: 'GET',
-      path: `/api/appliance/recovery/backup/job/${encodeURIComponent(jobId)}`,
-      requestId,
-      idempotent: true,
+  async getJob(jobId: string): Promise<VapiJobStatus> {
+    const operation: VapiOperation = {
       appliance: this.id,
       description: `read backup job ${jobId}`,
       notFound: 'JOB_NOT_FOUND',
-    }).then((job) => assertJob(job, this.id));
+    };
+    const job = await this.call({
+      ...operation,
+      method: 'GET',
+      path: `/api/appliance/recovery/backup/job/${encodeURIComponent(jobId)}`,
+      idempotent: true,
+      lane: 'read',
+    });
+    return requireJobStatus<VapiJobStatus>(job, operation);
   }
 
   /** The appliance's schedules (`GET .../backup/schedules`): a map from schedule id to its info. */
-  listSchedules(requestId?: string): Promise<Record<string, Record<string, unknown>>> {
-    return this.call<Record<string, Record<string, unknown>>>({
-      method: 'GET',
-      path: '/api/appliance/recovery/backup/schedules',
-      requestId,
-      idempotent: true,
+  async listSchedules(): Promise<Record<string, Record<string, unknown>>> {
+    const operation: VapiOperation = {
       appliance: this.id,
       description: 'list backup schedules',
       notFound: 'APPLIANCE_ERROR',
-    }).then((schedules) => assertRecord(schedules, this.id, 'a map of schedules'));
+    };
+    const schedules = await this.call({
+      ...operation,
+      method: 'GET',
+      path: '/api/appliance/recovery/backup/schedules',
+      idempotent: true,
+      lane: 'read',
+    });
+    return requireRecord(schedules, operation) as Record<string, Record<string, unknown>>;
   }
 
   /** The ids of the appliance's backup jobs (`GET .../backup/job`). */
-  listJobs(requestId?: string): Promise<string[]> {
-    return this.call<unknown>({
-      method: 'GET',
-      path: '/api/appliance/recovery/backup/job',
-      requestId,
-      idempotent: true,
+  async listJobs(): Promise<string[]> {
+    const operation: VapiOperation = {
       appliance: this.id,
       description: 'list backup jobs',
       notFound: 'APPLIANCE_ERROR',
-    }).then((ids) => {
-      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
-        throw new GatewayError('APPLIANCE_ERROR', `Appliance ${this.id} answered without a list of job ids.`, {
-          appliance: this.id,
-        });
-      }
-      return ids as string[];
+    };
+    const ids = await this.call({
+      ...operation,
+      method: 'GET',
+      path: '/api/appliance/recovery/backup/job',
+      idempotent: true,
+      lane: 'read',
     });
+    return requireStringList(ids, operation);
   }
 
   /** A light call (`GET /api/session`) that checks reachability, TLS and our credentials; records the outcome. */
   async probe(timeoutMs: number): Promise<void> {
     await this.call({
-      method: 'GET',
-      path: '/api/session',
-      idempotent: false,
-      timeoutMs,
       appliance: this.id,
       description: 'check its session',
       notFound: 'APPLIANCE_ERROR',
+      method: 'GET',
+      path: '/api/session',
+      idempotent: false,
+      lane: 'read',
+      timeoutMs,
     }).catch(() => undefined);
   }
 
@@ -163,7 +188,7 @@ export class VapiClient {
   }
 
   /**
-   * Ends our session on the appliance (vCenter caps them) and closes the pool, after the requests
+   * Ends our session on the appliance (vCenter caps them) and closes the pools, after the requests
    * already under way have finished (an appliance removed by a reload must not cut them off). Safe to call twice.
    */
   async close(drainMs = 30_000): Promise<void> {
@@ -181,6 +206,7 @@ export class VapiClient {
         const response = await this.http.delete('/api/session', {
           headers: { [SESSION_HEADER]: token },
           timeout: 5_000,
+          dispatcher: this.lanes.run.pool,
         });
         this.logger.info({ appliance: this.id, status: response.status }, 'appliance session logged out');
       } catch (error) {
@@ -190,22 +216,20 @@ export class VapiClient {
         );
       }
     }
-    await this.pool.close().catch(() => undefined);
+    await Promise.all([this.lanes.run.close(), this.lanes.read.close()]);
   }
 
-  private async call<T>(call: Call): Promise<T> {
+  private async call(call: Call): Promise<unknown> {
     if (this.closed) {
       throw new GatewayError(
         'SERVICE_UNAVAILABLE',
         `Appliance ${this.id} is being removed or the gateway is shutting down.`,
-        {
-          appliance: this.id,
-        },
+        { appliance: this.id },
       );
     }
     this.inFlight++;
     try {
-      const result = await this.authenticatedCall<T>(call);
+      const result = await this.authenticatedCall(call);
       this.health.succeeded();
       return result;
     } catch (error) {
@@ -216,7 +240,7 @@ export class VapiClient {
     }
   }
 
-  private async authenticatedCall<T>(call: Call): Promise<T> {
+  private async authenticatedCall(call: Call): Promise<unknown> {
     const token = await this.session.current();
     let response = await this.exchange(call, token);
     if (response.status === 401) {
@@ -227,48 +251,43 @@ export class VapiClient {
       response = await this.exchange(call, fresh);
       if (response.status === 401) {
         this.session.invalidate(fresh);
-        throw new GatewayError(
-          'APPLIANCE_AUTH_FAILED',
-          `Appliance ${this.id} refused the gateway's session right after a fresh login; its service account may have been disabled.`,
-          { appliance: this.id },
-        );
+        throw sessionRefused(this.id);
       }
     }
     const body = parseJson(response.data);
     if (response.status >= 200 && response.status < 300) {
-      if (body === MALFORMED) throw this.malformed(call);
-      return body as T;
+      if (body === MALFORMED) throw malformedAnswer(call);
+      return body;
     }
     throw vapiErrorToGatewayError(response.status, body === MALFORMED ? undefined : body, call);
   }
 
+  /** One request on the call's lane, through the breaker; reads are retried after a network failure. */
   private async exchange(call: Call, token: string): Promise<AxiosResponse<string>> {
     const headers: Record<string, string> = { [SESSION_HEADER]: token };
-    if (call.requestId) headers['x-request-id'] = call.requestId;
+    const requestId = requestContext.requestId();
+    if (requestId !== undefined) headers['x-request-id'] = requestId;
     if (call.body !== undefined) headers['content-type'] = 'application/json';
-    const data = call.body === undefined ? undefined : JSON.stringify(call.body);
+    const timeout = call.timeoutMs ?? this.config.timeoutMs;
+    const lane = this.lanes[call.lane];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.breaker.execute(() =>
-          this.http.request<string>({
-            method: call.method,
-            url: call.path,
-            headers,
-            data,
-            timeout: call.timeoutMs ?? this.config.timeoutMs,
-          }),
+        return await lane.run(() =>
+          this.breaker.execute(() =>
+            this.http.request<string>({
+              method: call.method,
+              url: call.path,
+              headers,
+              data: call.body,
+              timeout,
+              dispatcher: lane.pool,
+            }),
+          ),
         );
       } catch (error) {
-        if (error instanceof GatewayError) throw error; // the circuit is open: nothing was sent
+        if (error instanceof GatewayError) throw error; // circuit open or lane full: nothing was sent
         const retry = call.idempotent && !isTimeout(error) && attempt < READ_RETRY_DELAYS_MS.length;
-        if (!retry) {
-          throw transportError(error, {
-            appliance: this.id,
-            timeoutMs: call.timeoutMs ?? this.config.timeoutMs,
-            description: call.description,
-            mayHaveStartedBackup: call.startsBackup === true,
-          });
-        }
+        if (!retry) throw transportError(error, call, timeout);
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAYS_MS[attempt]));
       }
     }
@@ -276,39 +295,31 @@ export class VapiClient {
 
   private async login(basic: string): Promise<string> {
     const operation: VapiOperation = { appliance: this.id, description: 'log in', notFound: 'APPLIANCE_ERROR' };
+    const lane = this.lanes.run;
     let response: AxiosResponse<string>;
     try {
-      response = await this.breaker.execute(() =>
-        this.http.post<string>('/api/session', undefined, { headers: { authorization: basic } }),
+      response = await lane.run(() =>
+        this.breaker.execute(() =>
+          this.http.post<string>('/api/session', undefined, {
+            headers: { authorization: basic },
+            dispatcher: lane.pool,
+          }),
+        ),
       );
     } catch (error) {
       if (error instanceof GatewayError) throw error;
-      throw transportError(error, { ...operation, timeoutMs: this.config.timeoutMs, mayHaveStartedBackup: false });
+      throw transportError(error, operation, this.config.timeoutMs);
     }
     const body = parseJson(response.data);
     if (response.status === 201 || response.status === 200) {
-      if (typeof body !== 'string' || body.length === 0) throw this.malformed({ ...operation, description: 'log in' });
+      if (typeof body !== 'string' || body.length === 0) throw malformedAnswer(operation);
       this.logger.info({ appliance: this.id }, 'appliance session created');
       return body;
     }
     const error = vapiErrorToGatewayError(response.status, body === MALFORMED ? undefined : body, operation);
-    if (response.status === 401) {
-      throw new GatewayError(
-        'APPLIANCE_AUTH_FAILED',
-        `Appliance ${this.id} rejected the gateway's service account; check its username and password in the gateway configuration.`,
-        error.details,
-      );
-    }
+    // Only a 401 says the credentials are wrong; the session reports it once per backoff period.
+    if (response.status === 401) throw new GatewayError('APPLIANCE_AUTH_FAILED', error.detail, error.details);
     throw error;
-  }
-
-  private malformed(operation: VapiOperation & { startsBackup?: boolean }): GatewayError {
-    const { hint, outcomeUnknown } = mayHaveStarted(this.id, operation.startsBackup === true);
-    return new GatewayError(
-      'APPLIANCE_ERROR',
-      `Appliance ${this.id} sent a malformed answer when asked to ${operation.description}.${hint}`,
-      { appliance: this.id, outcomeUnknown },
-    );
   }
 }
 
@@ -321,28 +332,4 @@ function parseJson(text: unknown): unknown {
   } catch {
     return MALFORMED;
   }
-}
-
-function assertRecord<T>(value: T, appliance: string, what: string): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new GatewayError('APPLIANCE_ERROR', `Appliance ${appliance} answered without ${what}.`, { appliance });
-  }
-  return value;
-}
-
-function assertJob(job: unknown, appliance: string, afterRun = false): VapiJobStatus {
-  const record = job as Partial<VapiJobStatus> | null;
-  if (
-    record === null ||
-    typeof record !== 'object' ||
-    typeof record.id !== 'string' ||
-    typeof record.state !== 'string'
-  ) {
-    const { hint, outcomeUnknown } = mayHaveStarted(appliance, afterRun);
-    throw new GatewayError('APPLIANCE_ERROR', `Appliance ${appliance} answered without a backup job status.${hint}`, {
-      appliance,
-      outcomeUnknown,
-    });
-  }
-  return record as VapiJobStatus;
 }

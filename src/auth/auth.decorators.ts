@@ -7,21 +7,29 @@ import type { ScopeFamily } from './scopes.js';
 export const IS_PUBLIC = 'backup-gateway:public';
 export const REQUIRED_SCOPE = 'backup-gateway:required-scope';
 
+/**
+ * Which form of a scope family a route needs:
+ * - `appliance`: the family, or `{family}:{applianceId}` for the appliance in the path;
+ * - `any`: any form (the route shows each caller what it may see);
+ * - `all`: the bare family only (the route covers every appliance at once, e.g. verifying the whole audit chain);
+ * - `use-case`: the route's use case decides per appliance, because its refusals are audited (runs).
+ */
+export type ScopeCheck = 'appliance' | 'any' | 'all' | 'use-case';
+
 export interface ScopeRequirement {
   family: ScopeFamily;
-  /** 'appliance': the family or its `:{applianceId}` form for the addressed appliance; 'any': any form at all. */
-  on: 'appliance' | 'any';
+  on: ScopeCheck;
 }
 
 /** No caller credentials needed (health probes). Everything else is closed unless this is present. */
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /**
- * The whole access policy of a route in one line: authenticated caller (global CallerGuard), the
- * scope (global ScopeGuard), and the matching OpenAPI security and 401/403 problem responses,
- * so the documentation cannot disagree with the check.
+ * The whole access policy of a route in one line: an authenticated caller (global AuthenticationGuard), the scope
+ * (global ScopeGuard, or the use case for `use-case`), and the matching OpenAPI security and 401/403 problem
+ * responses, so the documentation cannot disagree with the check.
  */
-export function RequireScope(family: ScopeFamily, on: ScopeRequirement['on'] = 'appliance') {
+export function RequireScope(family: ScopeFamily, on: ScopeCheck = 'appliance') {
   return applyDecorators(
     SetMetadata(REQUIRED_SCOPE, { family, on } satisfies ScopeRequirement),
     ApiBearerAuth('jwt'),
@@ -30,11 +38,7 @@ export function RequireScope(family: ScopeFamily, on: ScopeRequirement['on'] = '
   );
 }
 
+/** The authenticated principal of the request (set by AuthenticationGuard). */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
   return context.switchToHttp().getRequest<{ user: Principal }>().user;
-});
-
-/** The appliance the scope guard resolved and authorized for this request. */
-export const TargetAppliance = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
-  return context.switchToHttp().getRequest<{ targetAppliance: string }>().targetAppliance;
 });

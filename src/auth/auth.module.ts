@@ -1,17 +1,15 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
-import { AppliancesModule } from '../appliances/appliances.module.js';
-import { AuditModule } from '../audit/audit.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { API_KEY_STRATEGY, ApiKeyStrategy } from './api-key.strategy.js';
-import { callerGuard } from './caller.guard.js';
+import { authenticationGuard } from './authentication.guard.js';
 import { JWT_STRATEGY, JwtStrategy } from './jwt.strategy.js';
 import { ScopeGuard } from './scope.guard.js';
 
 /**
- * Caller authentication (passport: JWT bearer and X-API-Key, whichever are configured) and
- * scope authorization, both as global guards in that order.
+ * Who the caller is (passport: JWT bearer and X-API-Key, whichever are configured) and whether it may call the
+ * route at all (scopes), as global guards in that order. A leaf: it depends on nothing but config and problems.
  * Strategies register by name on passport's process-wide instance, so one process serves one gateway app.
  */
 @Module({})
@@ -30,10 +28,10 @@ export class AuthModule {
     }
     return {
       module: AuthModule,
-      imports: [PassportModule, AuditModule, AppliancesModule], // AuditModule: ScopeGuard records refused runs
+      imports: [PassportModule],
       providers: [
         ...providers,
-        { provide: APP_GUARD, useClass: callerGuard(strategies) },
+        { provide: APP_GUARD, useClass: authenticationGuard(strategies) },
         { provide: APP_GUARD, useClass: ScopeGuard },
       ],
     };

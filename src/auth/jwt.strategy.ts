@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
+import { canonicalText } from '../common/text.js';
 import type { JwtConfig } from '../config/gateway-config.js';
 import { JwtKeyResolver } from './jwt-key-resolver.js';
 import { Principal, scopesFromClaims } from './principal.js';
@@ -23,7 +24,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       jwtFromRequest: bearerToken,
       passReqToCallback: true,
       secretOrKeyProvider: (_request, rawJwt, done) => {
-        resolver.resolve(headerOf(rawJwt)).then(
+        const header = headerOf(rawJwt);
+        // RFC 7515 §4.1.11: a token naming an extension the recipient does not understand must be refused; we
+        // understand none, and jsonwebtoken ignores `crit`.
+        if (header.crit !== undefined) return done(new Error('the token names critical header extensions'));
+        resolver.resolve(header).then(
           // jsonwebtoken verifies with a KeyObject as it does with a PEM; passport-jwt's types predate that.
           (key) => done(null, key as unknown as string),
           () => done(new Error('no key to verify the token')),
@@ -51,8 +56,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     super.authenticate(request, options);
   }
 
-  validate(request: Request, claims: Record<string, unknown>): Principal {
-    const subject = typeof claims.sub === 'string' ? claims.sub : undefined;
+  validate(request: Request, claims: Record<string, unknown>): Principal | false {
+    // RFC 9068 requires `exp`; jsonwebtoken accepts a token without one, which would never expire.
+    if (typeof claims.exp !== 'number') return false;
+    const subject = stringClaim(claims, 'sub');
     const clientId = stringClaim(claims, 'client_id') ?? stringClaim(claims, 'azp') ?? stringClaim(claims, 'appid');
     const principal: Principal = {
       subject: subject ?? clientId ?? 'unknown',
@@ -69,13 +76,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
 
 const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
+/** Claims are text the identity provider signed, not text we trust: canonical and bounded before anyone keeps it. */
 function stringClaim(claims: Record<string, unknown>, name: string): string | undefined {
   const value = claims[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return typeof value === 'string' && value !== '' ? canonicalText(value, MAX_CLAIM_LENGTH) : undefined;
 }
 
+const MAX_CLAIM_LENGTH = 256;
+
 /** Only to pick the key; jsonwebtoken checks the signature and the algorithm allowlist afterwards. */
-function headerOf(rawJwt: string): { alg?: string; kid?: string } {
+function headerOf(rawJwt: string): { alg?: string; kid?: string; crit?: unknown } {
   try {
     const header = JSON.parse(Buffer.from(rawJwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<
       string,
@@ -84,6 +94,7 @@ function headerOf(rawJwt: string): { alg?: string; kid?: string } {
     return {
       alg: typeof header.alg === 'string' ? header.alg : undefined,
       kid: typeof header.kid === 'string' ? header.kid : undefined,
+      crit: header.crit,
     };
   } catch {
     return {};

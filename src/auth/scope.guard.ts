@@ -1,65 +1,40 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
-import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
-import { resolveTargetAppliance } from '../appliances/target-appliance.js';
-import { AuditService } from '../audit/audit.service.js';
-import { deniedRun, runCaller } from '../audit/run-caller.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { REQUIRED_SCOPE, ScopeRequirement } from './auth.decorators.js';
 import type { Principal } from './principal.js';
 import { hasAnyOf, mayUseAppliance } from './scopes.js';
 
-/** Global guard, after CallerGuard: checks the route's @RequireScope against the caller's scopes. */
+/**
+ * Global guard, after AuthenticationGuard: may this principal call this route at all? It reads the route's
+ * @RequireScope and the principal, and never records anything: a decision that must be audited (a refused run)
+ * belongs to the use case that also does the work.
+ */
 @Injectable()
 export class ScopeGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly registry: ApplianceRegistry,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const requirement = this.reflector.getAllAndOverride<ScopeRequirement | undefined>(REQUIRED_SCOPE, [
       context.getHandler(),
       context.getClass(),
     ]);
-    if (!requirement) return true;
-    const request = context
-      .switchToHttp()
-      .getRequest<FastifyRequest & { user?: Principal; targetAppliance?: string }>();
+    if (!requirement || requirement.on === 'use-case') return true;
+    const request = context.switchToHttp().getRequest<{ user?: Principal; params?: Record<string, unknown> }>();
     const principal = request.user;
     if (!principal) throw new GatewayError('UNAUTHENTICATED', 'Authentication required.');
-    const { family } = requirement;
-    if (requirement.on === 'any') {
+    const { family, on } = requirement;
+    if (on === 'all') {
+      if (principal.scopes.has(family)) return true;
+      throw new GatewayError('FORBIDDEN', `This covers every appliance, so it needs scope ${family} itself.`);
+    }
+    if (on === 'any') {
       if (hasAnyOf(principal, family)) return true;
-      await this.recordDeniedRun(request, family, '*');
       throw new GatewayError('FORBIDDEN', `This needs scope ${family} (or ${family}:{applianceId}).`);
     }
-    const appliance = resolveTargetAppliance(request, this.registry);
-    if (!mayUseAppliance(principal, family, appliance)) {
-      await this.recordDeniedRun(request, family, appliance);
-      throw new GatewayError('FORBIDDEN', `This needs scope ${family} or ${family}:${appliance}.`, { appliance });
-    }
-    request.targetAppliance = appliance;
-    return true;
-  }
-
-  /**
-   * A refused run is part of the audit trail (who tried what); refused reads are not. The body has not been
-   * validated yet, so only a plain string schedule and comment are taken from it; appliance `*` is a fleet run.
-   */
-  private async recordDeniedRun(request: FastifyRequest, family: string, appliance: string): Promise<void> {
-    if (family !== 'backups:run') return;
-    const params = (request.params ?? {}) as Record<string, unknown>;
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const schedule = params.scheduleId ?? body.schedule;
-    await this.audit.recordDenied(
-      deniedRun(runCaller(request), {
-        appliance,
-        schedule: typeof schedule === 'string' ? schedule.slice(0, 128) : '',
-        comment: typeof body.comment === 'string' ? body.comment.slice(0, 1000) : undefined,
-      }),
-    );
+    // The id is compared as text only; the route's IdentifierPipe validates it before anything uses it.
+    const appliance = String(request.params?.applianceId ?? '');
+    if (mayUseAppliance(principal, family, appliance)) return true;
+    throw new GatewayError('FORBIDDEN', `This needs scope ${family} or ${family}:${appliance}.`, { appliance });
   }
 }

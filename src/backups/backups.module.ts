@@ -1,17 +1,17 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
 import { AuditModule } from '../audit/audit.module.js';
-import { BackupsController } from './backups.controller.js';
-import { BackupsService } from './backups.service.js';
-import { FleetRunsController } from './fleet-runs.controller.js';
-import { FleetRunsService } from './fleet-runs.service.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
+import { JobsService } from './jobs.service.js';
+import { RunsController } from './runs.controller.js';
+import { RunsService } from './runs.service.js';
 import { SchedulesController } from './schedules.controller.js';
+import { SchedulesService } from './schedules.service.js';
 
 @Module({
   imports: [AppliancesModule, AuditModule],
-  controllers: [BackupsController, JobsController, SchedulesController, FleetRunsController],
-  providers: [BackupsService, FleetRunsService, JobTracker],
+  controllers: [RunsController, JobsController, SchedulesController],
+  providers: [RunsService, JobsService, SchedulesService, JobTracker],
 })
 export class BackupsModule {}

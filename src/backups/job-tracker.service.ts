@@ -30,7 +30,7 @@ export class JobTracker {
     private readonly config: GatewayConfig,
   ) {}
 
-  status(appliance: string, jobId: string, requestId?: string): Promise<VapiJobStatus> {
+  status(appliance: string, jobId: string): Promise<VapiJobStatus> {
     const key = `${appliance}\u0000${jobId}`;
     const tracked = this.jobs.get(key);
     if (
@@ -43,7 +43,7 @@ export class JobTracker {
     const client = this.registry.client(appliance);
     const entry: Tracked = tracked ?? { fetchedAt: 0 };
     entry.pending = client
-      .getJob(jobId, requestId)
+      .getJob(jobId)
       .then((status) => {
         entry.status = status;
         entry.fetchedAt = Date.now();

@@ -1,30 +1,31 @@
 import { Controller, Get, Param, Query, Sse } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { map, Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { RequireScope } from '../auth/auth.decorators.js';
-import { RequestId } from '../common/request-id.js';
+import { requestContext } from '../context/request-context.js';
+import { ApiIdParams } from '../http/api-id-param.decorator.js';
+import { IdentifierPipe } from '../http/identifier.pipe.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
-import { BackupsService } from './backups.service.js';
 import { JobListDto, JobStatusDto } from './dto/job.dto.js';
 import { JobListQuery } from './dto/job-list.query.js';
-import { ApplianceJobParams, ApplianceParams } from './dto/path-params.dto.js';
+import { type JobEvent, JobsService } from './jobs.service.js';
 
 @ApiTags('jobs')
 @Controller('appliances/:applianceId/backups/jobs')
 export class JobsController {
-  constructor(private readonly backups: BackupsService) {}
+  constructor(private readonly jobs: JobsService) {}
 
   @Get()
   @RequireScope('backups:read')
   @ApiOperation({ summary: "The appliance's recent backup jobs, newest first", operationId: 'listJobs' })
+  @ApiIdParams('applianceId')
   @ApiOkResponse({ type: JobListDto })
-  @ApiProblems(400, 404, 502, 503, 504)
-  list(
-    @Param() params: ApplianceParams,
+  @ApiProblems(400, 404, 429, 502, 503, 504)
+  async list(
+    @Param('applianceId', IdentifierPipe) appliance: string,
     @Query() query: JobListQuery,
-    @RequestId() requestId: string,
   ): Promise<JobListDto> {
-    return this.backups.jobs(params.applianceId, query.limit, requestId);
+    return { appliance, items: await this.jobs.recent(appliance, query.limit) };
   }
 
   @Get(':jobId')
@@ -35,10 +36,14 @@ export class JobsController {
       'Shared by every caller: at most one appliance request per jobs.pollIntervalMs per job, none once it ended.',
     operationId: 'getJob',
   })
+  @ApiIdParams('applianceId', 'jobId')
   @ApiOkResponse({ type: JobStatusDto })
-  @ApiProblems(400, 404, 502, 503, 504)
-  job(@Param() params: ApplianceJobParams, @RequestId() requestId: string): Promise<JobStatusDto> {
-    return this.backups.job(params.applianceId, params.jobId, requestId);
+  @ApiProblems(400, 404, 429, 502, 503, 504)
+  async job(
+    @Param('applianceId', IdentifierPipe) appliance: string,
+    @Param('jobId', IdentifierPipe) jobId: string,
+  ): Promise<JobStatusDto> {
+    return { appliance, job: await this.jobs.job(appliance, jobId), requestId: requestContext.requestId() };
   }
 
   @Sse(':jobId/events')
@@ -49,15 +54,14 @@ export class JobsController {
       'Event `progress` ({appliance, job}) whenever state or progress changes; `end` when it finished; `error` ({code}) if it cannot be read.',
     operationId: 'watchJob',
   })
+  @ApiIdParams('applianceId', 'jobId')
   @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'An event stream' })
-  @ApiProblems(400, 404)
+  @ApiOkResponse({ description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiProblems(400, 404, 429)
   events(
-    @Param() params: ApplianceJobParams,
-    @RequestId() requestId: string,
-  ): Observable<{ type: string; data: unknown }> {
-    return this.backups
-      .events(params.applianceId, params.jobId, requestId)
-      .pipe(map((event) => ({ type: event.type, data: event.data })));
+    @Param('applianceId', IdentifierPipe) appliance: string,
+    @Param('jobId', IdentifierPipe) jobId: string,
+  ): Observable<JobEvent> {
+    return this.jobs.events(appliance, jobId);
   }
 }

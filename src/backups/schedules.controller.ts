@@ -1,16 +1,16 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators.js';
-import { RequestId } from '../common/request-id.js';
+import { ApiIdParams } from '../http/api-id-param.decorator.js';
+import { IdentifierPipe } from '../http/identifier.pipe.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
-import { BackupsService } from './backups.service.js';
-import { ApplianceParams } from './dto/path-params.dto.js';
 import { ScheduleListDto } from './dto/schedule.dto.js';
+import { SchedulesService } from './schedules.service.js';
 
 @ApiTags('backups')
 @Controller('appliances/:applianceId/backups/schedules')
 export class SchedulesController {
-  constructor(private readonly backups: BackupsService) {}
+  constructor(private readonly schedules: SchedulesService) {}
 
   @Get()
   @RequireScope('backups:read')
@@ -18,9 +18,10 @@ export class SchedulesController {
     summary: "The appliance's backup schedules (never the location's user or password)",
     operationId: 'listSchedules',
   })
+  @ApiIdParams('applianceId')
   @ApiOkResponse({ type: ScheduleListDto })
-  @ApiProblems(400, 404, 502, 503, 504)
-  list(@Param() params: ApplianceParams, @RequestId() requestId: string): Promise<ScheduleListDto> {
-    return this.backups.schedules(params.applianceId, requestId);
+  @ApiProblems(400, 404, 429, 502, 503, 504)
+  async list(@Param('applianceId', IdentifierPipe) appliance: string): Promise<ScheduleListDto> {
+    return { appliance, items: await this.schedules.list(appliance) };
   }
 }

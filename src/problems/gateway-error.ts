@@ -18,8 +18,11 @@ export interface GatewayErrorDetails {
   upstream?: UpstreamSummary;
   /** Seconds, sent as `Retry-After`. */
   retryAfter?: number;
-  /** A run that may have started a backup although we report a failure (timeout, lost connection, garbled answer). */
-  outcomeUnknown?: boolean;
+  /**
+   * The backup may have started although we report a failure (a timeout, a lost connection, an answer that is not
+   * the appliance's own): the caller is told to check before running it again, and the audit trail says `unknown`.
+   */
+  mayHaveStarted?: boolean;
   cause?: unknown;
 }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PROBLEM_CODES } from './problem-codes.js';
+import type { GatewayError } from './gateway-error.js';
+import { PROBLEM_CODES, PROBLEM_TABLE, problemType } from './problem-codes.js';
 
 class FieldErrorDto {
   @ApiProperty({ example: 'comment' }) field!: string;
@@ -13,7 +14,7 @@ class UpstreamMessageDto {
 }
 
 class UpstreamDto {
-  @ApiProperty({ example: 400, description: "The appliance's HTTP status" }) status!: number;
+  @ApiProperty({ type: 'integer', example: 400, description: "The appliance's HTTP status" }) status!: number;
   @ApiPropertyOptional({ example: 'FEATURE_IN_USE', description: 'vAPI `error_type`, when the appliance sent one' })
   errorType?: string;
   @ApiProperty({ type: [UpstreamMessageDto] }) messages!: UpstreamMessageDto[];
@@ -23,7 +24,7 @@ class UpstreamDto {
 export class ProblemDocument {
   @ApiProperty({ example: '/problems/backup-in-progress' }) type!: string;
   @ApiProperty({ example: 'A backup or restore is already running' }) title!: string;
-  @ApiProperty({ example: 409 }) status!: number;
+  @ApiProperty({ type: 'integer', example: 409 }) status!: number;
   @ApiProperty({ example: 'Appliance vc-a is already running a backup or restore.' }) detail!: string;
   @ApiProperty({ example: '/appliances/vc-a/backups/schedules/default/run' }) instance!: string;
   @ApiProperty({ enum: PROBLEM_CODES, example: 'BACKUP_IN_PROGRESS' }) code!: string;
@@ -31,4 +32,21 @@ export class ProblemDocument {
   @ApiPropertyOptional({ example: 'vc-a' }) appliance?: string;
   @ApiPropertyOptional({ type: [FieldErrorDto] }) errors?: FieldErrorDto[];
   @ApiPropertyOptional({ type: UpstreamDto }) upstream?: UpstreamDto;
+}
+
+/** The document for an error; the filter sends it, fleet results embed it, pre-routing answers write it raw. */
+export function problemDocument(error: GatewayError, instance: string, requestId: string): ProblemDocument {
+  const { appliance, errors, upstream } = error.details;
+  return {
+    type: problemType(error.code),
+    title: PROBLEM_TABLE[error.code].title,
+    status: error.status,
+    detail: error.detail,
+    instance,
+    code: error.code,
+    requestId,
+    ...(appliance !== undefined && { appliance }),
+    ...(errors !== undefined && { errors }),
+    ...(upstream !== undefined && { upstream }),
+  };
 }

@@ -3,8 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from './gateway-error.js';
-import { problemBody } from './problem-body.js';
 import { PROBLEM_TABLE, ProblemCode } from './problem-codes.js';
+import { problemDocument } from './problem-document.js';
 
 /** HTTP statuses raised by Nest or Fastify themselves (routing, body parsing) → our codes. */
 const FRAMEWORK_STATUS: Record<number, ProblemCode> = {
@@ -13,8 +13,11 @@ const FRAMEWORK_STATUS: Record<number, ProblemCode> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
   503: 'SERVICE_UNAVAILABLE',
 };
 
@@ -60,8 +63,11 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
+/** `instance` echoes the path; a caller's 16 KiB URL is not worth echoing whole. */
+const MAX_INSTANCE_LENGTH = 512;
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: GatewayError): void {
-  const body = problemBody(error, request.url.split('?')[0], request.id);
+  const body = problemDocument(error, request.url.split('?')[0].slice(0, MAX_INSTANCE_LENGTH), request.id);
   const { retryAfter } = error.details;
   if (error.status === 401) {
     const presented = request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined;
@@ -73,6 +79,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   reply
     .status(error.status)
+    .header('x-request-id', request.id)
     .header('content-type', 'application/problem+json; charset=utf-8')
     .send(JSON.stringify(body));
 }

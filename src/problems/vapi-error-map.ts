@@ -1,20 +1,14 @@
+import { ifMayHaveStarted, type VapiOperation } from './appliance-errors.js';
 import { GatewayError, UpstreamSummary } from './gateway-error.js';
 import { ProblemCode } from './problem-codes.js';
 
-/** What the operation was, so a vAPI NOT_FOUND can say which thing was missing. */
-export interface VapiOperation {
-  appliance: string;
-  /** e.g. `run schedule daily`; used in `detail`. */
-  description: string;
-  notFound: 'SCHEDULE_NOT_FOUND' | 'JOB_NOT_FOUND' | 'APPLIANCE_ERROR';
-}
-
 /**
  * vAPI `error_type` → our code. Mapped on `error_type` first because several meanings share HTTP 400
- * (docs/vapi-notes.md); `NOT_FOUND` resolves per operation. Anything else the appliance refuses is APPLIANCE_REJECTED.
+ * (docs/vapi-notes.md); `NOT_FOUND` means the operation's own "not found" (schedule, job). Anything else the
+ * appliance refuses is APPLIANCE_REJECTED.
  */
-const BY_ERROR_TYPE: Record<string, ProblemCode | 'NOT_FOUND'> = {
-  NOT_FOUND: 'NOT_FOUND',
+const BY_ERROR_TYPE: Record<string, ProblemCode | 'operation not found'> = {
+  NOT_FOUND: 'operation not found',
   FEATURE_IN_USE: 'BACKUP_IN_PROGRESS',
   UNAUTHENTICATED: 'APPLIANCE_AUTH_FAILED',
   UNAUTHORIZED: 'APPLIANCE_PERMISSION_DENIED',
@@ -26,20 +20,27 @@ const BY_ERROR_TYPE: Record<string, ProblemCode | 'NOT_FOUND'> = {
 };
 
 /** Old appliances may omit `error_type`: fall back to the HTTP status. */
-function byStatus(status: number): ProblemCode | 'NOT_FOUND' {
+function byStatus(status: number): ProblemCode | 'operation not found' {
   if (status === 401) return 'APPLIANCE_AUTH_FAILED';
   if (status === 403) return 'APPLIANCE_PERMISSION_DENIED';
-  if (status === 404) return 'NOT_FOUND';
+  if (status === 404) return 'operation not found';
   if (status === 503) return 'APPLIANCE_UNAVAILABLE';
   if (status === 504) return 'APPLIANCE_TIMEOUT';
   if (status >= 400 && status < 500) return 'APPLIANCE_REJECTED';
   return 'APPLIANCE_ERROR';
 }
 
-export function classifyVapiError(status: number, errorType: string | undefined): ProblemCode | 'NOT_FOUND' {
-  if (errorType !== undefined && errorType in BY_ERROR_TYPE) return BY_ERROR_TYPE[errorType];
-  if (errorType !== undefined && status >= 400 && status < 500) return 'APPLIANCE_REJECTED';
-  return byStatus(status);
+/** The problem code of a vAPI error answer to `operation`. */
+export function classifyVapiError(
+  status: number,
+  errorType: string | undefined,
+  notFound: VapiOperation['notFound'],
+): ProblemCode {
+  let code: ProblemCode | 'operation not found';
+  if (errorType !== undefined && errorType in BY_ERROR_TYPE) code = BY_ERROR_TYPE[errorType];
+  else if (errorType !== undefined && status >= 400 && status < 500) code = 'APPLIANCE_REJECTED';
+  else code = byStatus(status);
+  return code === 'operation not found' ? notFound : code;
 }
 
 /** Retry-After we suggest when the appliance is unavailable and said nothing better. */
@@ -47,14 +48,19 @@ const RETRY_AFTER_SECONDS = 30;
 
 const SESSION_LIMIT_MESSAGE = 'com.vmware.vapi.endpoint.failedToLoginMaxUserSessionCountReached';
 
-/** Turns an appliance's error answer into the GatewayError a caller sees. */
+/**
+ * Turns an appliance's error answer into the GatewayError a caller sees. Only a typed vAPI error (a JSON object
+ * with `error_type` or a `messages` stack) is the appliance's own refusal; anything else (an HTML 502 from a proxy
+ * in front of it, an empty body) may have come after the appliance started the work, so a run answered that way
+ * may have started a backup.
+ */
 export function vapiErrorToGatewayError(status: number, body: unknown, operation: VapiOperation): GatewayError {
   const upstream = summarizeUpstream(status, body);
-  const classified = classifyVapiError(status, upstream.errorType);
-  const code = classified === 'NOT_FOUND' ? operation.notFound : classified;
+  const code = classifyVapiError(status, upstream.errorType, operation.notFound);
   const said = upstream.messages[0]?.message;
+  const { hint, mayHaveStarted } = ifMayHaveStarted(operation, !isTypedVapiError(body));
   const suffix = said ? `: ${said}` : ` (HTTP ${status}${upstream.errorType ? ` ${upstream.errorType}` : ''})`;
-  let detail = `Appliance ${operation.appliance} refused to ${operation.description}${suffix}`;
+  let detail = `Appliance ${operation.appliance} refused to ${operation.description}${suffix}${hint}`;
   if (upstream.messages.some((m) => m.id === SESSION_LIMIT_MESSAGE)) {
     detail = `Appliance ${operation.appliance} has reached its limit of concurrent API sessions; other tools are holding sessions open. Retry later or ask its administrator to end idle sessions.`;
   }
@@ -62,7 +68,13 @@ export function vapiErrorToGatewayError(status: number, body: unknown, operation
     appliance: operation.appliance,
     upstream,
     retryAfter: code === 'APPLIANCE_UNAVAILABLE' ? RETRY_AFTER_SECONDS : undefined,
+    mayHaveStarted,
   });
+}
+
+/** vAPI's std error body (Std_Errors_Error): `error_type`, or at least its `messages` stack on old appliances. */
+export function isTypedVapiError(body: unknown): boolean {
+  return isRecord(body) && (typeof body.error_type === 'string' || Array.isArray(body.messages));
 }
 
 /** Keeps only what a caller may see of a vAPI error body: type and the message stack. */

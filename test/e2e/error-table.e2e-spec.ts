@@ -13,11 +13,9 @@ describe('the error table', () => {
   let blackhole: Server;
 
   beforeAll(async () => {
-    // A port where nothing listens: connection refused.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    deadPort = (probe.address() as { port: number }).port;
-    await new Promise((resolve) => probe.close(resolve));
+    // A port where nothing listens: connection refused. A privileged port, so that no other test's listener can
+    // take it between here and the request (an ephemeral port freed here may be reused at once).
+    deadPort = 1;
     blackhole = createServer(() => undefined);
     world = await startWorld({
       applianceIds: ['vc-a', 'vc-b'],
@@ -161,9 +159,11 @@ describe('the error table', () => {
   });
 
   it('503 APPLIANCE_UNAVAILABLE with the cause when the appliance has run out of sessions', async () => {
-    world.appliances['vc-a'].expireAllSessions();
-    world.appliances['vc-a'].faults.set({ kind: 'sessionLimit' });
-    const response = await run();
+    // vc-b: after the rejected login above, vc-a's logins are held back (login backoff).
+    world.appliances['vc-b'].expireAllSessions();
+    world.appliances['vc-b'].faults.set({ kind: 'sessionLimit' });
+    const response = await run('vc-b');
+    world.appliances['vc-b'].faults.clear();
     expectProblem(response, 503, 'APPLIANCE_UNAVAILABLE');
     expect(response.body.detail).toMatch(/limit of concurrent API sessions/);
     expect(response.body.upstream.messages[0].id).toBe(

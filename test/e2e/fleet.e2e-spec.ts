@@ -2,7 +2,6 @@ import request from 'supertest';
 import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
 import { startGateway, TestGateway } from '../support/gateway.js';
-import { freePort } from '../support/gateway-process.js';
 import { IdentityProvider } from '../support/identity-provider.js';
 
 const FLEET = 50;
@@ -38,7 +37,7 @@ describe('fleet-wide runs', () => {
     hanging = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD });
     await Promise.all([...sims, hanging].map((s) => s.start()));
     hanging.faults.set({ kind: 'hang', path: 'action=run' });
-    deadPort = await freePort();
+    deadPort = 1; // privileged: nothing listens, and no other test can take it meanwhile
     const appliance = (id: string, url: string, tags: string[], extra = {}) => ({
       id,
       url,

@@ -2,14 +2,15 @@ import { classifyVapiError, vapiErrorToGatewayError } from '../../src/problems/v
 
 describe('vAPI error → problem code', () => {
   it.each([
-    // [HTTP status, error_type, code] — error_type decides first, as several meanings share 400.
+    // [HTTP status, error_type, code] — error_type decides first, as several meanings share 400; NOT_FOUND is the
+    // operation's own "not found" (a job read here).
     [400, 'FEATURE_IN_USE', 'BACKUP_IN_PROGRESS'],
     [400, 'INVALID_ARGUMENT', 'APPLIANCE_REJECTED'],
     [400, 'ALREADY_EXISTS', 'APPLIANCE_REJECTED'],
     [400, 'NOT_ALLOWED_IN_CURRENT_STATE', 'APPLIANCE_REJECTED'],
     [400, 'UNSUPPORTED', 'APPLIANCE_REJECTED'],
     [409, 'CONCURRENT_CHANGE', 'APPLIANCE_REJECTED'],
-    [404, 'NOT_FOUND', 'NOT_FOUND'],
+    [404, 'NOT_FOUND', 'JOB_NOT_FOUND'],
     [401, 'UNAUTHENTICATED', 'APPLIANCE_AUTH_FAILED'],
     [403, 'UNAUTHORIZED', 'APPLIANCE_PERMISSION_DENIED'],
     [503, 'SERVICE_UNAVAILABLE', 'APPLIANCE_UNAVAILABLE'],
@@ -23,14 +24,14 @@ describe('vAPI error → problem code', () => {
     [400, undefined, 'APPLIANCE_REJECTED'],
     [401, undefined, 'APPLIANCE_AUTH_FAILED'],
     [403, undefined, 'APPLIANCE_PERMISSION_DENIED'],
-    [404, undefined, 'NOT_FOUND'],
+    [404, undefined, 'JOB_NOT_FOUND'],
     [500, undefined, 'APPLIANCE_ERROR'],
     [502, undefined, 'APPLIANCE_ERROR'],
     [503, undefined, 'APPLIANCE_UNAVAILABLE'],
     [504, undefined, 'APPLIANCE_TIMEOUT'],
     [302, undefined, 'APPLIANCE_ERROR'],
   ])('HTTP %s %s → %s', (status, errorType, code) => {
-    expect(classifyVapiError(status, errorType)).toBe(code);
+    expect(classifyVapiError(status, errorType, 'JOB_NOT_FOUND')).toBe(code);
   });
 
   it('resolves NOT_FOUND per operation and keeps only id, message and args of the message stack', () => {

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { ID_PATTERN } from '../../common/identifier.js';
+import { NO_CONTROL_CHARACTERS } from '../../common/text.js';
 import { ProblemDocument } from '../../problems/problem-document.js';
 import { JobDto } from './job.dto.js';
 
@@ -33,6 +34,9 @@ export class FleetRunDto {
   @ValidateIf((dto: FleetRunDto) => dto.comment !== undefined)
   @IsString()
   @MaxLength(1000)
+  @Matches(NO_CONTROL_CHARACTERS, {
+    message: 'comment must not contain control characters (tab and newlines are fine)',
+  })
   comment?: string;
 }
 

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { NO_CONTROL_CHARACTERS } from '../../common/text.js';
 
 export class RunScheduleDto {
   @ApiPropertyOptional({
@@ -11,5 +12,8 @@ export class RunScheduleDto {
   @ValidateIf((dto: RunScheduleDto) => dto.comment !== undefined)
   @IsString()
   @MaxLength(1000)
+  @Matches(NO_CONTROL_CHARACTERS, {
+    message: 'comment must not contain control characters (tab and newlines are fine)',
+  })
   comment?: string;
 }

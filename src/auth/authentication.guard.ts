@@ -6,12 +6,12 @@ import { IS_PUBLIC } from './auth.decorators.js';
 import type { Principal } from './principal.js';
 
 /**
- * Global guard: every route needs an authenticated caller unless marked @Public(), so a forgotten
+ * Global guard: every route needs an authenticated principal unless marked @Public(), so a forgotten
  * decorator fails closed. Tries each configured passport strategy (JWT bearer, X-API-Key) in turn.
  */
-export function callerGuard(strategies: string[]): Type<IAuthGuard> {
+export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
   @Injectable()
-  class CallerGuard extends AuthGuard(strategies) {
+  class AuthenticationGuard extends AuthGuard(strategies) {
     constructor(private readonly reflector: Reflector) {
       super();
     }
@@ -32,5 +32,5 @@ export function callerGuard(strategies: string[]): Type<IAuthGuard> {
       return user;
     }
   }
-  return CallerGuard;
+  return AuthenticationGuard;
 }

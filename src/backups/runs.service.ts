@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import pLimit from 'p-limit';
+import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { AuditRequestedInput } from '../audit/audit-entry.js';
+import type { Principal } from '../auth/principal.js';
+import { hasAnyOf, mayUseAppliance } from '../auth/scopes.js';
+import { GatewayConfig } from '../config/gateway-config.js';
+import { requestContext } from '../context/request-context.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import type { JobDto } from './dto/job.dto.js';
+import { toJob } from './job-mapper.js';
+import { JobTracker } from './job-tracker.service.js';
+import { auditActor, runEntry, runFailure } from './run-audit.js';
+
+export interface RunRequest {
+  schedule: string;
+  comment?: string;
+}
+
+/** A fleet run selects appliances by id or by tag (appliances with any of them), not both. */
+export interface FleetSelection {
+  appliances?: string[];
+  tags?: string[];
+}
+
+/** One appliance's run: the job it started, or the problem the single run would have answered. */
+export type RunResult = { appliance: string; requestId: string } & ({ job: JobDto } | { error: GatewayError });
+
+/**
+ * Running a backup schedule, the one use case that changes anything, top to bottom: for each appliance,
+ * authorise the principal (a refusal is audited: nothing is sent), write `requested` durably (or refuse the run:
+ * fail closed), call the appliance, write `completed` before anyone hears the outcome. A single run is a fleet of
+ * one; a fleet runs `fleet.concurrency` appliances at a time, each under its own timeout and circuit breaker.
+ */
+@Injectable()
+export class RunsService {
+  constructor(
+    private readonly registry: ApplianceRegistry,
+    private readonly audit: AuditService,
+    private readonly tracker: JobTracker,
+    private readonly config: GatewayConfig,
+  ) {}
+
+  /** One appliance: the one named, else `defaultAppliance`, else the only one configured. */
+  async runOne(principal: Principal, appliance: string | undefined, request: RunRequest): Promise<RunResult> {
+    const [result] = await this.run(principal, request, [this.registry.resolve(appliance)], false);
+    return result;
+  }
+
+  /** Many appliances; each run gets the request id `{requestId}.{applianceId}` and names the fleet request. */
+  async runFleet(principal: Principal, request: RunRequest, selection: FleetSelection): Promise<RunResult[]> {
+    return this.run(principal, request, this.select(selection), true);
+  }
+
+  private async run(
+    principal: Principal,
+    request: RunRequest,
+    appliances: string[],
+    fleet: boolean,
+  ): Promise<RunResult[]> {
+    const requestId = requestContext.requestId() ?? 'unknown';
+    const actor = auditActor(principal);
+    const entry = (appliance: string): AuditRequestedInput =>
+      runEntry(actor, {
+        requestId: fleet ? `${requestId}.${appliance}` : requestId,
+        appliance,
+        schedule: request.schedule,
+        comment: request.comment,
+        fleetRequestId: fleet ? requestId : undefined,
+      });
+    if (fleet && !hasAnyOf(principal, 'backups:run')) {
+      // No run scope at all: one refusal for the whole request, whatever it selected.
+      await this.audit.recordDenied({ ...entry('*'), requestId, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
+      throw new GatewayError('FORBIDDEN', 'This needs scope backups:run (or backups:run:{applianceId}).');
+    }
+    const limit = pLimit(this.config.fleet.concurrency);
+    return Promise.all(
+      appliances.map((appliance) => {
+        const run = entry(appliance);
+        if (!mayUseAppliance(principal, 'backups:run', appliance)) return this.deny(run);
+        return limit(() => requestContext.withRequestId(run.requestId, () => this.runOn(run)));
+      }),
+    );
+  }
+
+  /** Nothing is sent to an appliance the principal may not use; the refusal is one `completed` entry. */
+  private async deny(run: AuditRequestedInput): Promise<RunResult> {
+    await this.audit.recordDenied({ ...run, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
+    const error = new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${run.appliance}.`, {
+      appliance: run.appliance,
+    });
+    return { appliance: run.appliance, requestId: run.requestId, error };
+  }
+
+  private async runOn(run: AuditRequestedInput): Promise<RunResult> {
+    const { appliance, requestId } = run;
+    const started = performance.now();
+    let requestedId: string | undefined;
+    try {
+      // Fail closed: without a durable `requested` entry nothing reaches the appliance (AUDIT_UNAVAILABLE).
+      requestedId = await this.audit.recordRequested(run);
+    } catch (error) {
+      if (error instanceof GatewayError) return { appliance, requestId, error };
+      throw error;
+    }
+    const complete = (
+      outcome: { outcome: 'accepted'; httpStatus: 202; jobId: string } | ReturnType<typeof runFailure>,
+    ) =>
+      this.audit.recordCompleted({
+        ...run,
+        ...outcome,
+        durationMs: Math.round(performance.now() - started),
+        requestedId,
+      });
+    let job: JobDto;
+    try {
+      const status = await this.registry.client(appliance).runSchedule(run.schedule, run.comment);
+      this.tracker.seed(appliance, status);
+      job = toJob(status);
+    } catch (error) {
+      await complete(runFailure(error));
+      if (error instanceof GatewayError) return { appliance, requestId, error };
+      throw error;
+    }
+    await complete({ outcome: 'accepted', httpStatus: 202, jobId: job.id });
+    return { appliance, requestId, job };
+  }
+
+  private select(selection: FleetSelection): string[] {
+    if (selection.appliances !== undefined && selection.tags !== undefined) {
+      throw new GatewayError('VALIDATION_FAILED', 'Select appliances by `appliances` or by `tags`, not both.', {
+        errors: [{ field: 'tags', message: 'tags cannot be combined with appliances' }],
+      });
+    }
+    if (selection.appliances !== undefined) return [...new Set(selection.appliances)];
+    const tags = selection.tags ?? [];
+    const selected = this.registry.withAnyTag(tags);
+    if (selected.length === 0) {
+      throw new GatewayError('VALIDATION_FAILED', `No configured appliance has any of the tags ${tags.join(', ')}.`, {
+        errors: [{ field: 'tags', message: 'no configured appliance has any of these tags' }],
+      });
+    }
+    return selected;
+  }
+}

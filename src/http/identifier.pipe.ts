@@ -1,0 +1,18 @@
+import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
+import { ID_PATTERN } from '../common/identifier.js';
+import { GatewayError } from '../problems/gateway-error.js';
+
+/**
+ * Path identifiers (appliance, schedule, job), checked once by one regular expression: they are forwarded in the
+ * appliance's URLs, so nothing but the pattern gets through.
+ */
+@Injectable()
+export class IdentifierPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown, metadata: ArgumentMetadata): string {
+    if (typeof value === 'string' && ID_PATTERN.test(value)) return value;
+    const field = metadata.data ?? 'id';
+    throw new GatewayError('VALIDATION_FAILED', `${field} must match ${ID_PATTERN.source}`, {
+      errors: [{ field, message: `${field} must match ${ID_PATTERN.source}` }],
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyHttpOptions, FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { requestIdFor } from '../context/request-id.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import { sendProblem } from '../problems/problem.filter.js';
+import { writeRawProblem } from './raw-problem.js';
+
+export const BODY_LIMIT_BYTES = 16 * 1024;
+/** Longer path parameters are a 414; up to this, they reach validation (a 400 that names the field). */
+export const MAX_PARAM_LENGTH = 512;
+
+/**
+ * Fastify's options: every wait bounded before a request is routed, and every answer given before routing (bad
+ * URL, parameter too long, headers too large, too slow) a problem document with a request id, like any other.
+ */
+export function serverOptions(config: GatewayConfig): FastifyHttpOptions<Server> {
+  return {
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    logger: false,
+    return503OnClosing: true,
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
+    // Whole request, headers and body, from its first byte: a client trickling its body cannot hold a socket.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      // Node checks the two timeouts above only this often (default 30 s); check often enough to keep them.
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
+    },
+    clientErrorHandler,
+    frameworkErrors,
+  };
+}
+
+/** Errors Node's HTTP parser raises on a connection, before Fastify sees a request. */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    writeRawProblem(
+      socket,
+      new GatewayError('REQUEST_TIMEOUT', 'The request did not arrive in time; send it whole, and faster.'),
+    );
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+    writeRawProblem(socket, new GatewayError('HEADERS_TOO_LARGE', 'The request headers exceed the limit of 16 KiB.'));
+  } else {
+    writeRawProblem(socket, new GatewayError('VALIDATION_FAILED', 'The request is not valid HTTP/1.1.'));
+  }
+  socket.destroy();
+}
+
+/** Errors Fastify raises while routing (malformed percent-encoding, an over-long parameter). */
+function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const gatewayError =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new GatewayError('URI_TOO_LONG', `A path parameter is longer than ${MAX_PARAM_LENGTH} characters.`)
+      : new GatewayError('VALIDATION_FAILED', 'The request path is not valid (malformed percent-encoding?).');
+  sendProblem(request, reply, gatewayError);
+}
