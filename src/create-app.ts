@@ -21,11 +21,9 @@ export async function createApp(config: GatewayConfig, logger: Logger): Promise<
   );
   const fastify = app.getHttpAdapter().getInstance();
   registerJsonBody(fastify);
-  await installHttpHooks(fastify, config.limits, logger);
+  await installHttpHooks(fastify, logger);
   await installLoadShedding(fastify, config.limits);
   mountOpenApi(app);
   await app.init();
-  // Refused at the socket, before a connection costs anything more.
-  app.getHttpServer().maxConnections = config.maxConnections;
   return app;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
 import { exceedsJsonDepth } from '../common/json-depth.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
@@ -11,29 +12,31 @@ export const MAX_JSON_DEPTH = 32;
  * same way twice). An empty body is no body (curl -X POST -H 'content-type: application/json').
  */
 export function registerJsonBody(fastify: FastifyInstance): void {
-  // secure-json-parse: `__proto__` and `constructor.prototype` keys are errors, never assignments.
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text === '') return done(null, undefined);
     if (exceedsJsonDepth(text, MAX_JSON_DEPTH)) {
       return done(invalidBody(`The body is nested deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
     }
-    parseJson(request, text, (error: Error | null, value?: unknown) => {
-      if (error) return done(invalidBody(`The body is not valid JSON: ${error.message}`), undefined);
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        return done(invalidBody('The body must be a JSON object.', '(body)', 'must be a JSON object'), undefined);
-      }
-      const bad = illFormedString(value, '');
-      if (bad !== undefined) {
-        return done(
-          invalidBody('The body holds ill-formed Unicode (a lone surrogate).', bad, 'must be well-formed Unicode'),
-          undefined,
-        );
-      }
-      done(null, value);
-    });
+    let value: unknown;
+    try {
+      // Fastify's own parser: `__proto__` and `constructor.prototype` keys are errors, never assignments.
+      value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    } catch (error) {
+      return done(invalidBody(`The body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return done(invalidBody('The body must be a JSON object.', '(body)', 'must be a JSON object'), undefined);
+    }
+    const bad = illFormedString(value, '');
+    if (bad !== undefined) {
+      return done(
+        invalidBody('The body holds ill-formed Unicode (a lone surrogate).', bad, 'must be well-formed Unicode'),
+        undefined,
+      );
+    }
+    done(null, value);
   });
 }
 

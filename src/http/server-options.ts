@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { requestIdFor } from '../context/request-id.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { sendProblem } from '../problems/problem.filter.js';
+import { httpServerFactory } from './http-server.js';
 import { writeRawProblem } from './raw-problem.js';
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -24,14 +25,8 @@ export function serverOptions(config: GatewayConfig): FastifyHttpOptions<Server>
     logger: false,
     return503OnClosing: true,
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
-    // Whole request, headers and body, from its first byte: a client trickling its body cannot hold a socket.
-    requestTimeout: config.requestTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    http: {
-      headersTimeout: config.headersTimeoutMs,
-      // Node checks the two timeouts above only this often (default 30 s); check often enough to keep them.
-      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
-    },
+    // Timeouts (a client trickling its body cannot hold a socket) and the per-connection bound live there.
+    serverFactory: httpServerFactory(config),
     clientErrorHandler,
     frameworkErrors,
   };
