@@ -3,6 +3,7 @@ import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getS
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { mayUseAppliance, scopedAppliances } from '../auth/scopes.js';
+import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { AuditService } from './audit.service.js';
@@ -58,7 +59,7 @@ export class AuditController {
   })
   @ApiOkResponse({ type: AuditVerifyResultDto, description: 'Sent with 200 whether or not the chain verifies' })
   @ApiProblems(503)
-  verify(): Promise<AuditVerifyResultDto> {
+  verify(@Query() _query: NoQuery): Promise<AuditVerifyResultDto> {
     return this.audit.verify();
   }
 }

@@ -5,6 +5,7 @@ import { RequireScope } from '../auth/auth.decorators.js';
 import { requestContext } from '../context/request-context.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
+import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { JobListDto, JobStatusDto } from './dto/job.dto.js';
 import { JobListQuery } from './dto/job-list.query.js';
@@ -42,6 +43,7 @@ export class JobsController {
   async job(
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Param('jobId', IdentifierPipe) jobId: string,
+    @Query() _query: NoQuery,
   ): Promise<JobStatusDto> {
     return { appliance, job: await this.jobs.job(appliance, jobId), requestId: requestContext.requestId() };
   }
@@ -61,6 +63,7 @@ export class JobsController {
   events(
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Param('jobId', IdentifierPipe) jobId: string,
+    @Query() _query: NoQuery,
   ): Observable<JobEvent> {
     return this.jobs.events(appliance, jobId);
   }

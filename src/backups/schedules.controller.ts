@@ -1,8 +1,9 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
+import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { ScheduleListDto } from './dto/schedule.dto.js';
 import { SchedulesService } from './schedules.service.js';
@@ -21,7 +22,10 @@ export class SchedulesController {
   @ApiIdParams('applianceId')
   @ApiOkResponse({ type: ScheduleListDto })
   @ApiProblems(400, 404, 429, 502, 503, 504)
-  async list(@Param('applianceId', IdentifierPipe) appliance: string): Promise<ScheduleListDto> {
+  async list(
+    @Param('applianceId', IdentifierPipe) appliance: string,
+    @Query() _query: NoQuery,
+  ): Promise<ScheduleListDto> {
     return { appliance, items: await this.schedules.list(appliance) };
   }
 }

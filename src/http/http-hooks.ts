@@ -1,6 +1,7 @@
 import { fastifyRequestContext } from '@fastify/request-context';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { GatewayError } from '../problems/gateway-error.js';
 
 /** What every request goes through at the HTTP edge, before Nest routes it. */
 export async function installHttpHooks(fastify: FastifyInstance, logger: Logger): Promise<void> {
@@ -13,6 +14,17 @@ export async function installHttpHooks(fastify: FastifyInstance, logger: Logger)
         userAgent: typeof userAgent === 'string' ? userAgent : undefined,
       };
     },
+  });
+
+  // Path parameters with malformed percent-encoding are refused by the router; the query string gets the same rule,
+  // instead of its parser keeping the malformed text as if it were a value.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const query = request.url.indexOf('?');
+    if (query !== -1 && !isWellEncoded(request.url.slice(query + 1))) {
+      done(new GatewayError('VALIDATION_FAILED', 'The query string is not valid (malformed percent-encoding?).'));
+      return;
+    }
+    done();
   });
 
   fastify.addHook('onSend', (request, reply, _payload, done) => {
@@ -33,4 +45,14 @@ export async function installHttpHooks(fastify: FastifyInstance, logger: Logger)
     );
     done();
   });
+}
+
+function isWellEncoded(query: string): boolean {
+  if (!query.includes('%')) return true;
+  try {
+    decodeURIComponent(query.replaceAll('+', ' '));
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -24,7 +24,16 @@ export function registerJsonBody(fastify: FastifyInstance): void {
       // Fastify's own parser: `__proto__` and `constructor.prototype` keys are errors, never assignments.
       value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch (error) {
-      return done(invalidBody(`The body is not valid JSON: ${(error as Error).message}`), undefined);
+      const message = (error as Error).message;
+      // secure-json-parse refuses `__proto__` and `constructor.prototype`: say which field, like any unknown field.
+      if (/forbidden prototype/.test(message)) {
+        const field = text.includes('"__proto__"') ? '__proto__' : 'constructor';
+        return done(
+          invalidBody(`property ${field} should not exist`, field, `property ${field} should not exist`),
+          undefined,
+        );
+      }
+      return done(invalidBody(`The body is not valid JSON: ${message}`), undefined);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return done(invalidBody('The body must be a JSON object.', '(body)', 'must be a JSON object'), undefined);

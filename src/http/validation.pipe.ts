@@ -34,6 +34,7 @@ export class DtoValidationPipe implements PipeTransform {
     const unknown = Object.keys(value).filter((key) => !facts.known.has(key));
     if (unknown.length > 0)
       throw failed(unknown.map((key) => ({ field: key, message: `property ${key} should not exist` })));
+    if (facts.known.size === 0) return new dto(); // a DTO that declares nothing (NoQuery): nothing else to check
     const illFormed = Object.entries(value).find(([, item]) => typeof item === 'string' && !item.isWellFormed());
     if (illFormed) throw failed([{ field: illFormed[0], message: `${illFormed[0]} must be well-formed Unicode` }]);
     const instance = plainToInstance(dto, value);
@@ -50,7 +51,10 @@ export class DtoValidationPipe implements PipeTransform {
           .getTargetValidationMetadatas(dto, '', true, false)
           .map((m) => m.propertyName),
       );
-      facts = validate(new dto(), VALIDATOR_OPTIONS).then((errors) => ({ known, emptyIsValid: errors.length === 0 }));
+      facts =
+        known.size === 0
+          ? Promise.resolve({ known, emptyIsValid: true })
+          : validate(new dto(), VALIDATOR_OPTIONS).then((errors) => ({ known, emptyIsValid: errors.length === 0 }));
       this.facts.set(dto, facts);
     }
     return facts;

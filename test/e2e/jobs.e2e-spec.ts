@@ -62,12 +62,12 @@ describe('jobs and schedules', () => {
   });
 
   it('200 concurrent watchers of a running job cost at most one upstream status request per poll interval, none once it ended', async () => {
-    const jobId = (await run().expect(202)).body.job.id;
-    sim().resetCounters();
     // 200 people, each with a token of their own (one caller may only have limits.maxInFlightPerCaller at once).
     const tokens = await Promise.all(
       Array.from({ length: 200 }, (_, i) => world.idp.token({ sub: `watcher-${i}`, scope: 'backups:read' })),
     );
+    const jobId = (await run().expect(202)).body.job.id;
+    sim().resetCounters();
     const started = Date.now();
     let polls = 0;
     const watcher = async (token: string) => {

@@ -34,9 +34,9 @@ export async function startGateway(
     port: 0,
     ...(auditDir && { audit: { sqlite: { path: join(auditDir, 'audit.db') } } }),
     ...document,
-    // The gateway shares this jest worker's heap with every other test's state: shedding on heap use would measure
-    // the test runner, not the gateway. Tests of load shedding run the gateway as a process.
-    limits: { maxHeapUsedMb: 0, ...(document.limits as object | undefined) },
+    // The gateway shares this jest worker's heap and event loop with every other test: shedding on heap use or
+    // event-loop delay would measure the test runner, not the gateway. Tests of load shedding run a gateway process.
+    limits: { maxHeapUsedMb: 0, maxEventLoopDelayMs: 0, ...(document.limits as object | undefined) },
   };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
   const logs: string[] = [];

@@ -38,6 +38,10 @@ export interface TokenOptions {
   notBeforeSeconds?: number;
   issuer?: string;
   audience?: string;
+  /** No `exp` claim at all (RFC 9068 requires one). */
+  withoutExpiry?: boolean;
+  /** Extra protected-header parameters, e.g. `{ crit: ['x-ext'], 'x-ext': 1 }` (signed as such). */
+  header?: Record<string, unknown>;
 }
 
 export class IdentityProvider {
@@ -100,16 +104,26 @@ export class IdentityProvider {
     const alg = options.alg ?? 'RS256';
     const key = options.key ?? this.keys.find((k) => k.alg === alg) ?? this.keys[0];
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ client_id: 'portal', ...claims })
-      .setProtectedHeader({ alg, kid: options.kid ?? key.kid, typ: options.typ ?? 'at+jwt' })
+    const header: Record<string, unknown> & { alg: string } = {
+      alg,
+      kid: options.kid ?? key.kid,
+      typ: options.typ ?? 'at+jwt',
+      ...options.header,
+    };
+    const jwt = new SignJWT({ client_id: 'portal', ...claims })
+      .setProtectedHeader(header)
       .setIssuer(options.issuer ?? this.issuer)
       .setAudience(options.audience ?? AUDIENCE)
       .setSubject(typeof claims.sub === 'string' ? claims.sub : 'alice')
       .setIssuedAt(now)
       .setNotBefore(now + (options.notBeforeSeconds ?? 0))
-      .setExpirationTime(now + (options.expiresInSeconds ?? 300))
-      .setJti(randomUUID())
-      .sign(key.privateKey);
+      .setJti(randomUUID());
+    if (!options.withoutExpiry) jwt.setExpirationTime(now + (options.expiresInSeconds ?? 300));
+    // jose refuses to sign critical extensions it is not told it understands; the signer here does.
+    const crit = Array.isArray(header.crit)
+      ? Object.fromEntries(header.crit.map((name: unknown) => [String(name), true]))
+      : {};
+    return jwt.sign(key.privateKey, { crit });
   }
 
   /** HS256 with a shared secret (only valid where the gateway is configured with that secret). */
