@@ -8,7 +8,7 @@ describe('circuit breaker', () => {
 
   beforeAll(async () => {
     world = await startWorld({
-      applianceConfig: { 'vc-a': { timeoutMs: 300 } },
+      applianceConfig: { 'vc-a': { timeoutMs: 300 }, 'vc-b': { timeoutMs: 300 } },
       extra: { breaker: { consecutiveFailures: 3, halfOpenAfterMs: 800 } },
     });
     auth = `Bearer ${await world.idp.token(RUN_AND_READ)}`;
@@ -49,14 +49,25 @@ describe('circuit breaker', () => {
     expect(sim.counters.jobsStarted).toBe(2);
   });
 
-  it('counts timeouts too, but not answers: errors from a live appliance never open it', async () => {
+  it('errors from a live appliance never open it: answers are not connection failures', async () => {
     const sim = world.appliances['vc-b'];
     sim.finishRunningJobs();
     sim.faults.set({ kind: 'status', status: 500, path: 'action=run' });
     for (let i = 0; i < 5; i++) expect((await run('vc-b')).body.code).toBe('APPLIANCE_ERROR');
-    sim.faults.set({ kind: 'hang', path: 'action=run' });
-    await run('vc-b'); // 504s
     sim.faults.clear();
     await run('vc-b').expect(202);
+    sim.finishRunningJobs();
+  });
+
+  it('counts timeouts: three in a row open it, and the next call fails fast without reaching the appliance', async () => {
+    const sim = world.appliances['vc-b'];
+    sim.faults.set({ kind: 'hang', path: 'action=run' });
+    for (let i = 0; i < 3; i++) expect((await run('vc-b')).body.code).toBe('APPLIANCE_TIMEOUT');
+    sim.faults.clear();
+    sim.resetCounters();
+    const fast = await run('vc-b');
+    expect(fast.status).toBe(503);
+    expect(fast.body.detail).toMatch(/fail fast/);
+    expect(sim.counters.requests).toBe(0);
   });
 });

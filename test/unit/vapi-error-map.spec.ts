@@ -72,3 +72,29 @@ describe('vAPI error → problem code', () => {
     expect(error.details.retryAfter).toBeGreaterThan(0);
   });
 });
+
+describe('typed and untyped error answers to a run', () => {
+  const run = {
+    appliance: 'vc-a',
+    description: 'run backup schedule default',
+    notFound: 'SCHEDULE_NOT_FOUND' as const,
+    startsBackup: true,
+  };
+
+  it.each([
+    ['an HTML page from a proxy', 502, '<html>Bad Gateway</html>', true],
+    ['no body', 504, undefined, true],
+    ['a JSON object that is not a vAPI error', 500, { oops: true }, true],
+    ['a vAPI error', 500, { error_type: 'ERROR', messages: [] }, false],
+    ['an old vAPI error without error_type', 400, { messages: [{ id: 'x', default_message: 'no' }] }, false],
+  ])('%s: may have started = %s', (_name, status, body, mayHaveStarted) => {
+    const error = vapiErrorToGatewayError(status as number, body, run);
+    expect(error.details.mayHaveStarted).toBe(mayHaveStarted);
+    expect(/may have started/.test(error.detail)).toBe(mayHaveStarted);
+  });
+
+  it('an untyped answer to a read never says a backup may have started', () => {
+    const read = { appliance: 'vc-a', description: 'read backup job 1', notFound: 'JOB_NOT_FOUND' as const };
+    expect(vapiErrorToGatewayError(502, '<html/>', read).details.mayHaveStarted).toBe(false);
+  });
+});
