@@ -2,7 +2,7 @@ import { ApplianceRegistry } from './appliances/appliance-registry.service.js';
 import { ConfigError } from './config/config-errors.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { createApp } from './create-app.js';
-import { HealthService } from './health/health.service.js';
+import { ShutdownState } from './health/shutdown-state.js';
 import { createLogger } from './logging/logger.js';
 
 export interface ServeOptions {
@@ -28,7 +28,7 @@ export async function serve(config: GatewayConfig, options: ServeOptions = {}): 
     if (stopping) return;
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
-    app.get(HealthService).markShuttingDown();
+    app.get(ShutdownState).markShuttingDown();
     const grace = new Promise<'timeout'>((resolve) =>
       setTimeout(() => resolve('timeout'), config.shutdownGraceMs).unref(),
     );

@@ -1,13 +1,17 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { AppliancesModule } from '../appliances/appliances.module.js';
 import { AuditModule } from '../audit/audit.module.js';
+import { AppliancesIndicator } from './appliances.indicator.js';
+import { AuditStoreIndicator } from './audit-store.indicator.js';
 import { HealthController } from './health.controller.js';
-import { HealthService } from './health.service.js';
+import { ShutdownState } from './shutdown-state.js';
 
+/** Liveness and readiness through @nestjs/terminus indicators. */
 @Module({
-  imports: [AuditModule, AppliancesModule],
+  imports: [TerminusModule.forRoot({ logger: false }), AuditModule, AppliancesModule],
   controllers: [HealthController],
-  providers: [HealthService],
-  exports: [HealthService],
+  providers: [AuditStoreIndicator, AppliancesIndicator, ShutdownState],
+  exports: [ShutdownState],
 })
 export class HealthModule {}
