@@ -108,6 +108,9 @@ export async function startGateway(
     // The budget's hot path is measured with the audit trail off; scenarios/audit.mjs turns it on (in the temp
     // dir, never the repository's data/audit.db).
     audit: { store: 'off' },
+    // One token stands in for every caller of the load generator: the per-caller and per-connection bounds still
+    // count each request, but must not refuse the load the benchmark is made of.
+    limits: { maxInFlightPerCaller: 100_000, maxStreamsPerCaller: 100_000, maxInFlightPerConnection: 1000 },
     ...extraConfig,
   };
   const configFile = path.join(ctx.tmp, `${name}.yaml`);
