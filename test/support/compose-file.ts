@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/config/config-errors.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { type Env, interpolate, readDotEnv, serviceEnvironment } from './compose-env.js';
-import { stage } from './dockerfile.js';
+import { stageEnv } from './dockerfile.js';
 
 export interface Service {
   build?: string | { context?: string; target?: string; dockerfile?: string };
@@ -70,17 +70,10 @@ export function networkNames(service: Service): string[] {
   return Array.isArray(networks) ? networks : Object.keys(networks);
 }
 
-/** The service's process environment: the image's ENV (for the gateway stage), then the service's `environment:`. */
+/** The service's process environment: the image's ENV (for images built here), then the service's `environment:`. */
 export function containerEnv(service: Service): Env {
-  const imageEnv: Env = {};
   const target = buildTarget(service);
-  if (target) {
-    for (const instruction of stage(target).instructions.filter((i) => i.keyword === 'ENV')) {
-      const [key, ...value] = instruction.args.split('=');
-      imageEnv[key] = value.join('=');
-    }
-  }
-  return { ...imageEnv, ...serviceEnvironment(service.environment) };
+  return { ...(target ? stageEnv(target) : {}), ...serviceEnvironment(service.environment) };
 }
 
 /** "20s", "1m30s", "500ms" in milliseconds, as compose reads durations. */

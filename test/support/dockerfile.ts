@@ -69,3 +69,13 @@ export function imageNodeVersion(path = 'Dockerfile'): string {
     throw new Error(`${path}: the gateway stage is not based on an official node:<version> image (${image})`);
   return version;
 }
+
+/** The ENV a stage sets (`ENV KEY=value` lines), which every container of that image starts with. */
+export function stageEnv(name: string, path = 'Dockerfile'): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const instruction of stage(name, path).instructions.filter((i) => i.keyword === 'ENV')) {
+    const [key, ...value] = instruction.args.split('=');
+    env[key] = value.join('=');
+  }
+  return env;
+}
