@@ -100,12 +100,16 @@ line('audit on (SQLite): requests/s ≥ 0.60 × the Node floor’s', s.auditSqli
   ok: typeof a.rpsOverFloor === 'number' ? a.rpsOverFloor >= 0.6 : undefined,
   detail: `${num(a.rpsOverFloor)}× (audit SQLite ${num(a.targets?.gatewayAuditSqlite?.median?.rps, 0)}, floor ${num(a.targets?.floor?.median?.rps, 0)} requests/s; ${num(a.ratios?.rpsAuditOverOff)}× the gateway without audit)`,
 }));
-line('audit NDJSON export: completes from a gateway whose heap is capped below the export’s size', s.auditExport, (e) => ({
-  ok: e.cappedHeap === undefined ? undefined : e.cappedHeap.completed === true,
-  detail: e.cappedHeap?.completed
-    ? `${num(e.bytes / 1e6, 1)} MB (${e.entries} entries) with the old space capped at ${e.cappedHeap.oldSpaceMb} MB; uncapped RSS peak +${num(e.rssPeakGrowthBytes / 1e6, 1)} MB (V8 collects lazily)`
-    : `failed: ${e.cappedHeap?.error ?? 'not measured'}`,
-}));
+line(
+  'audit NDJSON export: completes from a gateway whose heap is capped below the export’s size',
+  s.auditExport,
+  (e) => ({
+    ok: e.cappedHeap === undefined ? undefined : e.cappedHeap.completed === true,
+    detail: e.cappedHeap?.completed
+      ? `${num(e.bytes / 1e6, 1)} MB (${e.entries} entries) with the old space capped at ${e.cappedHeap.oldSpaceMb} MB; uncapped RSS peak +${num(e.rssPeakGrowthBytes / 1e6, 1)} MB (V8 collects lazily)`
+      : `failed: ${e.cappedHeap?.error ?? 'not measured'}`,
+  }),
+);
 line('watchers: ≤ 1 upstream status request per poll interval', s.watchers, (w) => ({
   ok: typeof w.upstreamRequestsPerPollInterval === 'number' ? w.upstreamRequestsPerPollInterval <= 1 : undefined,
   detail: `${num(w.upstreamRequestsPerPollInterval)} per interval (${w.upstreamRequests} status requests in ${num(w.seconds, 1)} s for ${w.answers} answers to ${w.watchers} watchers)`,

@@ -40,7 +40,9 @@ try {
       if (round === 0) await runLoad({ ...load, durationSec: 2 });
       const r = await runLoad({ ...load, durationSec: 5, cpuPids: { gateway: gateway.pid } });
       results[i].push(r.cpuPerRequest.gateway);
-      console.log(`round ${round + 1} [${sets[i] || 'default'}] ${r.rps.toFixed(0)} req/s ${r.cpuPerRequest.gateway.toFixed(0)} µs/req`);
+      console.log(
+        `round ${round + 1} [${sets[i] || 'default'}] ${r.rps.toFixed(0)} req/s ${r.cpuPerRequest.gateway.toFixed(0)} µs/req`,
+      );
     }
   }
   for (const [i, gateway] of gateways.entries()) {

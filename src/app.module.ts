@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppliancesModule } from './appliances/appliances.module.js';
 import { AuditModule } from './audit/audit.module.js';
@@ -9,7 +9,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { HealthModule } from './health/health.module.js';
 import { DtoValidationPipe } from './http/validation.pipe.js';
-import { CallerConcurrencyInterceptor } from './limits/caller-concurrency.interceptor.js';
+import { LimitsModule } from './limits/limits.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { ProblemFilter } from './problems/problem.filter.js';
 
@@ -22,6 +22,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
         AuthModule.forConfig(config),
+        LimitsModule, // after AuthModule: its guard needs the principal
         AppliancesModule,
         AuditModule,
         BackupsModule,
@@ -30,7 +31,6 @@ export class AppModule {
       providers: [
         { provide: APP_PIPE, useClass: DtoValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
-        { provide: APP_INTERCEPTOR, useClass: CallerConcurrencyInterceptor },
       ],
     };
   }

@@ -110,7 +110,14 @@ export async function startGateway(
     audit: { store: 'off' },
     // One token stands in for every caller of the load generator: the per-caller and per-connection bounds still
     // count each request, but must not refuse the load the benchmark is made of.
-    limits: { maxInFlightPerCaller: 100_000, maxStreamsPerCaller: 100_000, maxInFlightPerConnection: 1000 },
+    limits: {
+      maxInFlightPerCaller: 10_000,
+      maxStreamsPerCaller: 10_000,
+      maxInFlightPerConnection: 1000,
+      // 50 connections of runs at one appliance (no vCenter takes that, but the gateway's path is what is measured).
+      upstreamConnections: 128,
+      reservedRunConnections: 64,
+    },
     ...extraConfig,
   };
   const configFile = path.join(ctx.tmp, `${name}.yaml`);

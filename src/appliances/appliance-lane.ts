@@ -6,6 +6,8 @@ import { tlsConnector } from './tls-connector.js';
 
 export type LaneName = 'run' | 'read';
 
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
 /**
  * One kind of traffic to one appliance: its own keep-alive pool and as many execution slots as connections, with a
  * bounded queue in front. A request only reaches undici once it holds a slot, so it never waits inside the pool:
@@ -31,6 +33,8 @@ export class ApplianceLane {
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 15_000,
       connections,
+      // No answer of the vAPI is anywhere near this; a broken or hostile appliance must not fill our memory.
+      maxResponseSize: MAX_ANSWER_BYTES,
     });
     this.slots = bulkhead(connections, queue);
   }

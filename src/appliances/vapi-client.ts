@@ -1,5 +1,6 @@
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { Axios, type AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
+import { exceedsJsonDepth } from '../common/json-depth.js';
 import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
 import {
@@ -55,7 +56,7 @@ export class VapiClient {
   readonly id: string;
   readonly health = new ApplianceHealth();
   private readonly lanes: Record<LaneName, ApplianceLane>;
-  private readonly http: AxiosInstance;
+  private readonly http: Axios;
   private readonly session: VapiSession;
   private readonly breaker: ApplianceBreaker;
   private closed = false;
@@ -69,19 +70,23 @@ export class VapiClient {
     limits: LimitsConfig,
   ) {
     this.id = config.id;
-    const origin = new URL(config.url).origin;
+    const url = new URL(config.url);
+    const origin = url.origin;
     const reads = limits.upstreamConnections - limits.reservedRunConnections;
     this.lanes = {
       run: new ApplianceLane('run', config.id, origin, config.tls, limits.reservedRunConnections, 32),
       read: new ApplianceLane('read', config.id, origin, config.tls, reads, reads),
     };
-    this.http = axios.create({
-      baseURL: config.url.replace(/\/+$/, ''),
+    // An Axios instance with exactly the defaults these calls use. axios.create() would start from axios's global
+    // defaults (transitional flags, XSRF names, body limits, serializers), which every request would merge in and
+    // validate again; none of them applies to an adapter that returns text.
+    this.http = new Axios({
+      // Appliances behind a path prefix (a reverse proxy) keep it.
+      adapter: undiciAdapter(url.pathname.replace(/\/+$/, '')),
       timeout: config.timeoutMs,
-      adapter: undiciAdapter(),
       maxRedirects: 0,
       responseType: 'text',
-      // We parse ourselves: an error page from a proxy must not hide the HTTP status behind a parse error.
+      // We parse ourselves, once: an error page from a proxy must not hide the HTTP status behind a parse error.
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       headers: { accept: 'application/json' },
@@ -270,20 +275,18 @@ export class VapiClient {
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     const timeout = call.timeoutMs ?? this.config.timeoutMs;
     const lane = this.lanes[call.lane];
+    // Only what this call needs; everything else is the instance's defaults, set once.
+    const request = {
+      method: call.method,
+      url: call.path,
+      headers,
+      data: call.body,
+      dispatcher: lane.pool,
+      ...(call.timeoutMs !== undefined && { timeout }),
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        return await lane.run(() =>
-          this.breaker.execute(() =>
-            this.http.request<string>({
-              method: call.method,
-              url: call.path,
-              headers,
-              data: call.body,
-              timeout,
-              dispatcher: lane.pool,
-            }),
-          ),
-        );
+        return await lane.run(() => this.breaker.execute(() => this.http.request<string>(request)));
       } catch (error) {
         if (error instanceof GatewayError) throw error; // circuit open or lane full: nothing was sent
         const retry = call.idempotent && !isTimeout(error) && attempt < READ_RETRY_DELAYS_MS.length;
@@ -325,8 +328,12 @@ export class VapiClient {
 
 const MALFORMED = Symbol('malformed');
 
+/** Deeper answers are malformed: mapping them (and serialising them back to callers) would recurse that deep. */
+const MAX_ANSWER_DEPTH = 32;
+
 function parseJson(text: unknown): unknown {
   if (typeof text !== 'string' || text === '') return undefined;
+  if (exceedsJsonDepth(text, MAX_ANSWER_DEPTH)) return MALFORMED;
   try {
     return JSON.parse(text);
   } catch {

@@ -45,10 +45,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     }
   }
 
+  /** The principal of a bearer token that verified recently (passport-jwt checked its signature and claims). */
+  remembered(request: { headers: Record<string, unknown> }): Principal | undefined {
+    if (!this.verified) return undefined;
+    const token = bearerToken(request as unknown as Request);
+    return token ? this.verified.get(token) : undefined;
+  }
+
   /** A token that verified recently skips passport-jwt (signature, claims) and yields the same principal. */
   override authenticate(request: Request, options?: object): void {
-    const token = this.verified && bearerToken(request);
-    const known = token ? this.verified?.get(token) : undefined;
+    const known = this.remembered(request);
     if (known) {
       this.success(known);
       return;

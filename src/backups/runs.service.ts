@@ -74,11 +74,16 @@ export class RunsService {
       await this.audit.recordDenied({ ...entry('*'), requestId, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
       throw new GatewayError('FORBIDDEN', 'This needs scope backups:run (or backups:run:{applianceId}).');
     }
+    if (!fleet) {
+      const run = entry(appliances[0]);
+      return [await (mayUseAppliance(principal, 'backups:run', run.appliance) ? this.runOn(run) : this.deny(run))];
+    }
     const limit = pLimit(this.config.fleet.concurrency);
     return Promise.all(
       appliances.map((appliance) => {
         const run = entry(appliance);
         if (!mayUseAppliance(principal, 'backups:run', appliance)) return this.deny(run);
+        // Each appliance's run under its own request id, which the appliance receives too.
         return limit(() => requestContext.withRequestId(run.requestId, () => this.runOn(run)));
       }),
     );

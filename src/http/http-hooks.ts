@@ -33,6 +33,8 @@ export async function installHttpHooks(fastify: FastifyInstance, logger: Logger)
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
+    // The line's object is built only when it will be written (benchmarks and busy sites run at `warn`).
+    if (!logger.isLevelEnabled('info')) return done();
     logger.info(
       {
         requestId: request.id,

@@ -109,7 +109,7 @@ export function transportError(error: unknown, operation: VapiOperation, timeout
       { appliance, cause: error, mayHaveStarted },
     );
   }
-  if (code === 'ERR_BAD_RESPONSE') return malformedAnswer(operation, error);
+  if (code === 'ERR_BAD_RESPONSE' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return malformedAnswer(operation, error);
   const how = NOT_CONNECTED.has(code) ? 'could not be reached' : 'closed the connection';
   return new GatewayError(
     'APPLIANCE_UNAVAILABLE',

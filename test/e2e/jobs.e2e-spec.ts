@@ -12,7 +12,7 @@ describe('jobs and schedules', () => {
     world = await startWorld({
       extra: { jobs: { pollIntervalMs: POLL_MS } },
       simulatorOptions: {
-        jobDurationMs: 1500,
+        jobDurationMs: 3000,
         schedules: {
           default: {
             parts: ['seat'],

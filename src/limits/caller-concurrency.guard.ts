@@ -1,7 +1,7 @@
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { SSE_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
-import { finalize, type Observable } from 'rxjs';
+import type { FastifyReply } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
@@ -9,11 +9,12 @@ import { GatewayError } from '../problems/gateway-error.js';
 /**
  * No caller can starve another: each principal (token subject or API key) may have `limits.maxInFlightPerCaller`
  * requests under way, and `limits.maxStreamsPerCaller` job event streams open, at once; beyond that it gets 429
- * TOO_MANY_REQUESTS with Retry-After, while everyone else is served. Runs after the guards, so the principal is
- * known; public routes (health) are not counted.
+ * TOO_MANY_REQUESTS with Retry-After, while everyone else is served. A global guard after authentication (so the
+ * principal is known); a request counts until its response is closed, a stream until it ends. Public routes
+ * (health) are not counted.
  */
 @Injectable()
-export class CallerConcurrencyInterceptor implements NestInterceptor {
+export class CallerConcurrencyGuard implements CanActivate {
   private readonly requests = new Map<string, number>();
   private readonly streams = new Map<string, number>();
 
@@ -22,9 +23,9 @@ export class CallerConcurrencyInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  canActivate(context: ExecutionContext): boolean {
     const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
-    if (!principal) return next.handle();
+    if (!principal) return true;
     const isStream = this.reflector.get<boolean | undefined>(SSE_METADATA, context.getHandler()) === true;
     const counts = isStream ? this.streams : this.requests;
     const limit = isStream ? this.config.limits.maxStreamsPerCaller : this.config.limits.maxInFlightPerCaller;
@@ -40,12 +41,14 @@ export class CallerConcurrencyInterceptor implements NestInterceptor {
       );
     }
     counts.set(key, count);
-    return next.handle().pipe(
-      finalize(() => {
+    context
+      .switchToHttp()
+      .getResponse<FastifyReply>()
+      .raw.once('close', () => {
         const left = (counts.get(key) ?? 1) - 1;
         if (left === 0) counts.delete(key);
         else counts.set(key, left);
-      }),
-    );
+      });
+    return true;
   }
 }
