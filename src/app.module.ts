@@ -12,6 +12,7 @@ import { DtoValidationPipe } from './http/validation.pipe.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { ProblemFilter } from './problems/problem.filter.js';
+import { RedisModule } from './redis/redis.module.js';
 
 @Module({})
 export class AppModule {
@@ -21,6 +22,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
+        RedisModule,
         AuthModule.forConfig(config),
         LimitsModule, // after AuthModule: its guard needs the principal
         AppliancesModule,
