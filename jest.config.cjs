@@ -21,7 +21,7 @@ module.exports = {
   // On Node 20, CommonJS packages may require() ESM-only ones (Node 20.19 allows it; Jest's own loader
   // only from Node 24.9). SWC compiles those few to CommonJS when they are required: without an explicit
   // module type, @swc/jest emits ES modules where Jest imports and CommonJS where it requires.
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|@nestjs/common|@nestjs/core)/)'],
   // Sources import siblings as './x.js' (Node ESM); jest resolves them to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,

@@ -1,12 +1,26 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, Reflector } from '@nestjs/core';
+import { getOptionsToken, getStorageToken } from '@nestjs/throttler';
+import { GatewayConfig } from '../config/gateway-config.js';
 import { CallerConcurrencyGuard } from './caller-concurrency.guard.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
+import { rateLimitOptions } from './rate-limit-options.js';
+import { SharedThrottlerStorage } from './shared-throttler-storage.js';
 
 /**
- * What one caller may take of the gateway. Imported after AuthModule: global guards run in the order their modules
- * are registered, and these need the authenticated principal.
+ * What one caller may take of the gateway: requests per minute (runs and reads apart, @nestjs/throttler) and
+ * requests at once. Imported after AuthModule: global guards run in the order their modules are registered, and
+ * these need the authenticated principal. The rate limit is checked first: refusing it costs nothing upstream.
+ * The throttler's options and storage are provided here under its own tokens (what ThrottlerModule.forRoot would
+ * do), built from the gateway's configuration.
  */
 @Module({
-  providers: [{ provide: APP_GUARD, useClass: CallerConcurrencyGuard }],
+  providers: [
+    SharedThrottlerStorage,
+    { provide: getStorageToken(), useExisting: SharedThrottlerStorage },
+    { provide: getOptionsToken(), inject: [GatewayConfig, Reflector], useFactory: rateLimitOptions },
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+    { provide: APP_GUARD, useClass: CallerConcurrencyGuard },
+  ],
 })
 export class LimitsModule {}

@@ -13,6 +13,7 @@ export const PROBLEM_TABLE = {
   URI_TOO_LONG: { status: 414, title: 'Request path too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests of this caller at once' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests of this caller in this window' },
   HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   APPLIANCE_NOT_FOUND: { status: 404, title: 'Appliance not configured' },
   SCHEDULE_NOT_FOUND: { status: 404, title: 'Backup schedule not found' },

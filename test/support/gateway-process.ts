@@ -27,7 +27,12 @@ export async function freePort(): Promise<number> {
 export function writeConfig(document: Record<string, unknown>): string {
   const dir = tempDir('gw-proc-');
   const path = join(dir, 'gateway.yaml');
-  const withAudit = { audit: { sqlite: { path: join(dir, 'audit.db') } }, ...document };
+  const withAudit = {
+    audit: { sqlite: { path: join(dir, 'audit.db') } },
+    // Tests send bursts with one token; the rate-limit tests set their own limits.
+    rateLimit: { runsPerMinute: 100_000, readsPerMinute: 100_000 },
+    ...document,
+  };
   writeFileSync(path, JSON.stringify(withAudit, null, 2)); // JSON is YAML
   return path;
 }

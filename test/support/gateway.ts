@@ -37,6 +37,8 @@ export async function startGateway(
     // The gateway shares this jest worker's heap and event loop with every other test: shedding on heap use or
     // event-loop delay would measure the test runner, not the gateway. Tests of load shedding run a gateway process.
     limits: { maxHeapUsedMb: 0, maxEventLoopDelayMs: 0, ...(document.limits as object | undefined) },
+    // Tests run many requests with one token; the rate-limit tests set their own limits.
+    rateLimit: { runsPerMinute: 100_000, readsPerMinute: 100_000, ...(document.rateLimit as object | undefined) },
   };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
   const logs: string[] = [];

@@ -1,0 +1,56 @@
+/**
+ * A throwaway Redis (Debian's redis-server, which .ci/redis.sh installs) on a free loopback port, without
+ * persistence, that a test can stop and start again to see the gateway degrade and recover.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { freePort } from './gateway-process.js';
+
+export interface TestRedis {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export function redisAvailable(): boolean {
+  return spawnSync('redis-server', ['--version']).status === 0;
+}
+
+/** `describe` when redis-server is installed; in CI (CI=true) its absence is a failure, not a skip. */
+export const describeRedis: jest.Describe =
+  redisAvailable() || process.env.CI ? describe : (describe.skip as unknown as jest.Describe);
+
+export async function startRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
+      child?.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk;
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child?.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}: ${output}`));
+      });
+    });
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    start,
+    async stop() {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child?.kill('SIGTERM');
+      await exited;
+      child = undefined;
+    },
+  };
+}
