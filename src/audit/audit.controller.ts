@@ -51,9 +51,12 @@ export class AuditController {
   }
 
   @Get('verify')
-  @RequireScope(AUDIT_READ, 'any')
+  @RequireScope(AUDIT_READ, 'global')
   @ApiOperation({
     summary: 'Walk the hash chain: ok with the count, or the first entry whose hash or link does not match',
+    description:
+      'The chain covers every appliance, so this needs the unscoped `audit:read`; `audit:read:{applianceId}` is not ' +
+      'enough.',
     operationId: 'verifyAuditTrail',
   })
   @ApiOkResponse({ type: AuditVerifyResultDto, description: 'Sent with 200 whether or not the chain verifies' })

@@ -9,8 +9,11 @@ export const REQUIRED_SCOPE = 'backup-gateway:required-scope';
 
 export interface ScopeRequirement {
   family: ScopeFamily;
-  /** 'appliance': the family or its `:{applianceId}` form for the addressed appliance; 'any': any form at all. */
-  on: 'appliance' | 'any';
+  /**
+   * 'appliance': the family or its `:{applianceId}` form for the addressed appliance; 'any': any form at all;
+   * 'global': the bare family only (the route covers every appliance at once).
+   */
+  on: 'appliance' | 'any' | 'global';
 }
 
 /** No caller credentials needed (health probes). Everything else is closed unless this is present. */

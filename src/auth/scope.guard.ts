@@ -31,6 +31,10 @@ export class ScopeGuard implements CanActivate {
     const principal = request.user;
     if (!principal) throw new GatewayError('UNAUTHENTICATED', 'Authentication required.');
     const { family } = requirement;
+    if (requirement.on === 'global') {
+      if (principal.scopes.has(family)) return true;
+      throw new GatewayError('FORBIDDEN', `This needs scope ${family} (not only ${family}:{applianceId}).`);
+    }
     if (requirement.on === 'any') {
       if (hasAnyOf(principal, family)) return true;
       await this.recordDeniedRun(request, family, '*');

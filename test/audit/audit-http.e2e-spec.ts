@@ -76,6 +76,15 @@ describe('GET /audit/events and /audit/verify', () => {
     }
   });
 
+  it('/audit/verify covers the whole chain: audit:read:{appliance} scopes are not enough (403 FORBIDDEN)', async () => {
+    const scoped = await idp.token({ scope: 'audit:read:vc-a audit:read:vc-b' });
+    await get('/audit/events', scoped).expect(200);
+    const forbidden = await get('/audit/verify', scoped).expect(403);
+    expect(forbidden.body).toMatchObject({ code: 'FORBIDDEN', status: 403 });
+    expect(forbidden.body.detail).toContain('audit:read');
+    expect((await get('/audit/verify').expect(200)).body).toMatchObject({ ok: true });
+  });
+
   it('lists entries newest first with every field, a derived finalOutcome, and nothing secret', async () => {
     const response = await get('/audit/events').expect(200);
     const { items, nextCursor } = response.body as {
