@@ -21,7 +21,10 @@ export interface AuditStore extends ChainSource {
   open(): Promise<void>;
   /** Waits for queued writes, then disconnects. */
   close(): Promise<void>;
-  /** Places the draft after the current head, durably; resolves with the sealed entry once committed. */
+  /**
+   * Places the draft after the current head, durably; resolves with the sealed entry once committed. Idempotent by
+   * the draft's id. Rejects with DraftRejectedError when this draft can never be stored (retrying cannot help).
+   */
   append(draft: AuditDraft): Promise<AuditEntry>;
   /** Newest first; `beforeSeq` is the keyset cursor (exclusive). */
   query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]>;
@@ -29,4 +32,21 @@ export interface AuditStore extends ChainSource {
   purgeBefore(cutoff: string): Promise<PurgeResult>;
   /** A cheap round trip; throws when the store is unusable. */
   ping(): Promise<void>;
+}
+
+/**
+ * The store refused this draft for a reason that retrying cannot fix: a value with no canonical form, or one the
+ * database rejects (a data exception, a CHECK or NOT NULL constraint, a value too large). Transient failures (locks,
+ * connections, timeouts) are plain errors.
+ */
+export class DraftRejectedError extends Error {
+  override readonly name = 'DraftRejectedError';
+
+  constructor(
+    readonly draftId: string,
+    reason: string,
+    readonly code?: string,
+  ) {
+    super(`audit entry ${draftId} cannot be stored: ${reason}`);
+  }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -6,8 +5,8 @@ import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { verifyChain } from './audit-chain.js';
+import { completedDraft, deniedDraft, requestedDraft } from './audit-draft.js';
 import type {
-  AuditActor,
   AuditCompletedInput,
   AuditDeniedInput,
   AuditDraft,
@@ -15,12 +14,9 @@ import type {
   AuditEvent,
   AuditFilter,
   AuditRequestedInput,
-  AuditStage,
-  StoredActor,
   VerifyResult,
 } from './audit-entry.js';
-import { NOT_YET_KNOWN } from './audit-entry.js';
-import { AUDIT_STORE, type AuditStore, type PurgeResult } from './audit-store.js';
+import { AUDIT_STORE, type AuditStore, DraftRejectedError, type PurgeResult } from './audit-store.js';
 
 /** A run waits this long for its `requested` entry before it is refused (fail closed, never hang). */
 const REQUESTED_TIMEOUT_MS = 5000;
@@ -46,7 +42,9 @@ export interface AuditEventsPage {
  *
  * - recordRequested is written before anything reaches the appliance and fails closed (AUDIT_UNAVAILABLE).
  * - recordCompleted / recordDenied never throw and never drop an entry: a failed write is logged in full at once
- *   (`audit: true, written: false`) and retried from memory with backoff until it lands or the process stops.
+ *   (`audit: true, written: false`) and retried from memory with backoff until it lands or the process stops. An
+ *   entry the store refuses for good (DraftRejectedError) is logged in full (`rejected: true`) and not retried.
+ * - Drafts come from audit-draft.ts, which makes every string canonical before anything hashes it.
  * - A `completed` entry names its `requested` entry (`requestedId`); a `requested` entry without one reads as
  *   `finalOutcome: unknown` (see AuditEvent). A denial (our 403) is one `completed` entry with outcome `denied` and
  *   no `requested` entry: nothing was ever going to reach the appliance.
@@ -118,7 +116,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   async recordRequested(input: AuditRequestedInput): Promise<string | undefined> {
     if (this.off) return;
     const started = Date.now();
-    const draft = this.draft('requested', input, { fleetRequestId: input.fleetRequestId ?? null });
+    const draft = requestedDraft(input);
     if (!(await this.ensureOpen())) {
       this.logger.error({ audit: true, written: false, ...logFields(draft) }, 'audit store unavailable; run refused');
       throw unavailable('The audit trail cannot be written, so the run was not sent to the appliance. Retry later.');
@@ -129,7 +127,13 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
       entry = await withTimeout(writing, REQUESTED_TIMEOUT_MS, 'audit write timed out');
     } catch (error) {
       this.logger.error(
-        { audit: true, written: false, ...logFields(draft), err: error },
+        {
+          audit: true,
+          written: false,
+          ...(error instanceof DraftRejectedError && { rejected: true }),
+          ...logFields(draft),
+          err: error,
+        },
         'requested audit entry not written; run refused',
       );
       // Should the write land after all, it records a run that was refused: complete it as such, so that it does
@@ -138,7 +142,8 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
         (late) => {
           this.logEntry(late);
           void this.appendOrKeep(
-            this.draft('completed', input, {
+            completedDraft({
+              ...input,
               outcome: 'failed',
               httpStatus: 503,
               code: 'AUDIT_UNAVAILABLE',
@@ -163,17 +168,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   async recordCompleted(input: AuditCompletedInput): Promise<void> {
     if (this.off) return;
     try {
-      await this.appendOrKeep(
-        this.draft('completed', input, {
-          outcome: input.outcome,
-          httpStatus: integerOrNull(input.httpStatus),
-          code: input.code ?? null,
-          jobId: input.jobId ?? null,
-          durationMs: integerOrNull(input.durationMs),
-          fleetRequestId: input.fleetRequestId ?? null,
-          requestedId: input.requestedId ?? null,
-        }),
-      );
+      await this.appendOrKeep(completedDraft(input));
     } catch (error) {
       this.logger.error({ err: error, requestId: input?.requestId }, 'recording a completed audit entry failed');
     }
@@ -183,15 +178,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   async recordDenied(input: AuditDeniedInput): Promise<void> {
     if (this.off) return;
     try {
-      await this.appendOrKeep(
-        this.draft('completed', input, {
-          outcome: 'denied',
-          httpStatus: integerOrNull(input.httpStatus),
-          code: input.code ?? null,
-          durationMs: integerOrNull(input.durationMs),
-          fleetRequestId: input.fleetRequestId ?? null,
-        }),
-      );
+      await this.appendOrKeep(deniedDraft(input));
     } catch (error) {
       this.logger.error({ err: error, requestId: input?.requestId }, 'recording a denied audit entry failed');
     }
@@ -264,22 +251,6 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private draft(stage: AuditStage, input: RunInput, rest: Partial<AuditDraft>): AuditDraft {
-    return {
-      id: randomUUID(),
-      time: new Date().toISOString(),
-      stage,
-      requestId: input.requestId,
-      action: input.action,
-      actor: storedActor(input.actor),
-      appliance: input.appliance,
-      schedule: input.schedule,
-      comment: input.comment ?? null,
-      ...NOT_YET_KNOWN,
-      ...rest,
-    };
-  }
-
   /** Writes now if the store allows, else keeps the draft for the retry loop; resolves either way. */
   private async appendOrKeep(draft: AuditDraft): Promise<void> {
     let failure: unknown = new Error('the audit store is not open');
@@ -288,6 +259,7 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
         this.logEntry(await this.store.append(draft));
         return;
       } catch (error) {
+        if (error instanceof DraftRejectedError) return this.logRejected(draft, error);
         failure = error;
       }
     } else if (this.unwritten.length > 0) {
@@ -332,6 +304,10 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
         this.logEntry(await this.store.append(this.unwritten[0]));
         this.unwritten.shift();
       } catch (error) {
+        if (error instanceof DraftRejectedError) {
+          this.logRejected(this.unwritten.shift() as AuditDraft, error);
+          continue;
+        }
         this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
         this.logger.warn(
           { err: error, unwritten: this.unwritten.length, retryInMs: this.retryDelayMs },
@@ -387,6 +363,13 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   private logEntry(entry: AuditEntry): void {
     this.logger.info({ audit: true, ...logFields(entry) }, 'audit entry');
   }
+
+  private logRejected(draft: AuditDraft, error: DraftRejectedError): void {
+    this.logger.error(
+      { audit: true, written: false, rejected: true, ...logFields(draft), err: error },
+      'the audit store refuses this entry for good, so it is not retried; this log line is its only record',
+    );
+  }
 }
 
 /** Stands in for the store when the audit trail is off; never reached, since every entry point checks `off`. */
@@ -394,33 +377,14 @@ const CLOSED_STORE = new Proxy({} as AuditStore, {
   get: () => () => Promise.reject(new Error('the audit trail is off')),
 });
 
-/** What every record call says about the run itself. */
-type RunInput = Pick<AuditRequestedInput, 'requestId' | 'action' | 'actor' | 'appliance' | 'schedule' | 'comment'>;
-
 function unavailable(detail: string, cause?: unknown): GatewayError {
   return new GatewayError('AUDIT_UNAVAILABLE', detail, { retryAfter: 30, cause });
-}
-
-/** Copies only the fields we store, so nothing else a caller's object carries (a token) can slip in. */
-function storedActor(actor: AuditActor): StoredActor {
-  return {
-    subject: actor.subject,
-    name: actor.name ?? null,
-    clientId: actor.clientId ?? null,
-    authMethod: actor.authMethod,
-    ip: actor.ip,
-    userAgent: actor.userAgent ?? null,
-  };
 }
 
 /** pino writes its own `time`; a second one in the same line would be ambiguous JSON. */
 function logFields(entry: AuditDraft | AuditEntry): Record<string, unknown> {
   const { time, ...rest } = entry;
   return { ...rest, entryTime: time };
-}
-
-function integerOrNull(value: number | undefined): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
 }
 
 const CURSOR_PREFIX = 'v1:';

@@ -192,6 +192,41 @@ describe('AuditService', () => {
     await reopened.onApplicationShutdown();
   });
 
+  it('an entry the store refuses for good is logged in full and not retried; the entries after it are written', async () => {
+    const path = join(dir(), 'audit.db');
+    const { service, logs } = auditService(new SqliteAuditStore(path));
+    await service.onModuleInit();
+    // Someone with database access makes the store refuse one entry for good (SQLITE_CONSTRAINT_TRIGGER).
+    const db = new Database(path);
+    db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON audit_entries WHEN NEW.comment = 'refused'
+             BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END`);
+    db.close();
+    const first = await service.recordRequested(run('req-1'));
+    await service.recordDenied({
+      ...run('req-2', { comment: 'refused' }),
+      httpStatus: 403,
+      code: 'FORBIDDEN',
+      durationMs: 1,
+    });
+    await service.recordCompleted(done('req-1', first));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        audit: true,
+        written: false,
+        rejected: true,
+        requestId: 'req-2',
+        comment: 'refused',
+        level: 'error',
+      }),
+    );
+    const { items } = await service.events({}, 10);
+    expect(items.map((e) => [e.requestId, e.stage])).toEqual([
+      ['req-1', 'completed'],
+      ['req-1', 'requested'],
+    ]);
+    await service.onApplicationShutdown();
+  });
+
   it('purges entries older than audit.retentionDays and the chain still verifies', async () => {
     const { service, logs } = auditService(new SqliteAuditStore(join(dir(), 'audit.db')), { retentionDays: 1 });
     await service.onModuleInit();

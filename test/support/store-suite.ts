@@ -3,6 +3,7 @@
  */
 import { GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
+import { DraftRejectedError } from '../../src/audit/audit-store.js';
 import type { KyselyAuditStore } from '../../src/audit/kysely-audit-store.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
 import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
@@ -58,9 +59,33 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       const entries = results.slice(0, drafts.length).map((r) => (r as PromiseFulfilledResult<AuditEntry>).value);
       expect(entries.map((e) => e.seq)).toEqual(drafts.map((_, i) => i + 1));
       expect(entries.map((e) => e.comment)).toEqual(drafts.map((d) => d.comment));
-      expect(results[drafts.length].status).toBe('rejected');
+      expect(results[drafts.length]).toEqual({ status: 'rejected', reason: expect.any(DraftRejectedError) });
       expect(results[drafts.length + 1]).toEqual({ status: 'fulfilled', value: entries[7] });
       expect(await verify(store)).toEqual({ ok: true, count: drafts.length });
+    });
+
+    it('a draft the database refuses for good fails alone (DraftRejectedError); the rest of its batch is written', async () => {
+      let refused: AuditDraft;
+      if (fixture.kind === 'postgres') {
+        refused = draft({ comment: 'U+0000 \u0000 has no place in PostgreSQL text' });
+      } else {
+        await fixture.sql(`CREATE TRIGGER refuse BEFORE INSERT ON audit_entries WHEN NEW.comment = 'refused'
+                           BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END`);
+        refused = draft({ comment: 'refused' });
+      }
+      const drafts = [draft(), draft(), refused, draft()];
+      const results = await Promise.allSettled(drafts.map((d) => store.append(d)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      const { reason } = results[2] as PromiseRejectedResult;
+      expect(reason).toBeInstanceOf(DraftRejectedError);
+      expect(reason).toMatchObject({
+        draftId: refused.id,
+        code: fixture.kind === 'postgres' ? '22021' : 'SQLITE_CONSTRAINT_TRIGGER',
+      });
+      expect((await store.query({}, { limit: 10 })).map((e) => e.id)).toEqual(
+        [drafts[3], drafts[1], drafts[0]].map((d) => d.id),
+      );
+      expect(await verify(store)).toEqual({ ok: true, count: 3 });
     });
 
     it('writes an entry once even when the same draft is appended again (a retry after a lost commit ack)', async () => {
