@@ -1,5 +1,5 @@
 import type { ChainSource } from './audit-chain.js';
-import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter } from './audit-entry.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from './audit-entry.js';
 
 export const AUDIT_STORE = Symbol('AUDIT_STORE');
 
@@ -10,10 +10,19 @@ export interface PurgeResult {
   anchorHash: string;
 }
 
+/** A page of the NDJSON export: one JSON line per event, newest first, UTF-8 encoded. */
+export interface NdjsonPage {
+  ndjson: Uint8Array;
+  count: number;
+  /** seq of the page's last (oldest) event: the next page's `beforeSeq`. */
+  lastSeq: number | undefined;
+}
+
 /**
  * Where the chain lives: SQLite (one gateway) or PostgreSQL (several replicas), one schema, one behaviour.
- * `append` is the only write besides the retention purge; both run serialised, in this process (a promise queue)
- * and across processes (a lock on the chain head row), so the chain stays linear and `seq` has no gaps.
+ * `append` is the only write to the chain besides the retention purge; both run serialised, in this process (a
+ * promise queue) and across processes (a lock on the chain head row), so the chain stays linear and `seq` has no
+ * gaps.
  */
 export interface AuditStore extends ChainSource {
   readonly kind: 'sqlite' | 'postgres';
@@ -28,6 +37,13 @@ export interface AuditStore extends ChainSource {
   append(draft: AuditDraft): Promise<AuditEntry>;
   /** Newest first; `beforeSeq` is the keyset cursor (exclusive). */
   query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]>;
+  /**
+   * The same page as NDJSON bytes, serialised where the rows are read: on the SQLite worker, which hands the bytes
+   * over without a copy, so the event loop only writes them to the socket.
+   */
+  queryNdjson(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<NdjsonPage>;
+  /** Walks the whole chain (audit-chain.ts) a page at a time, letting other work run between pages. */
+  verify(): Promise<VerifyResult>;
   /** Deletes the longest prefix of the chain older than `cutoff` (ISO 8601 UTC) and moves the anchor after it. */
   purgeBefore(cutoff: string): Promise<PurgeResult>;
   /** A cheap round trip; throws when the store is unusable. */

@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from '../problems/gateway-error.js';
-import { verifyChain } from './audit-chain.js';
 import { completedDraft, deniedDraft, requestedDraft } from './audit-draft.js';
 import type {
   AuditCompletedInput,
@@ -29,7 +28,11 @@ const RETRY_MAX_MS = 30_000;
 const MAX_UNWRITTEN = 10_000;
 const PURGE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 const HEALTH_TIMEOUT_MS = 2000;
-const EXPORT_PAGE = 1000;
+/**
+ * Entries per page of the NDJSON export. The page's bytes are made where the rows are read: on the SQLite worker
+ * (the event loop only writes them out), on the event loop for PostgreSQL (~2–3 ms for 500 entries, measured).
+ */
+const EXPORT_PAGE = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface AuditEventsPage {
@@ -64,6 +67,8 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   private retryDelayMs = RETRY_MIN_MS;
   private flushing: Promise<void> | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
+  /** A verification under way: concurrent callers share its walk (and its result). */
+  private verifying: Promise<VerifyResult> | undefined;
 
   private readonly store: AuditStore;
   /** `audit.store: off`: every record call is a no-op and reading is a 503. */
@@ -184,9 +189,15 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Walks the whole chain. Throws AUDIT_UNAVAILABLE when the store cannot be read. */
-  async verify(): Promise<VerifyResult> {
-    return this.reading(() => verifyChain(this.store));
+  /**
+   * Walks the whole chain where the store keeps it (audit-store.ts), a page at a time. Calls arriving meanwhile share
+   * the walk under way. Throws AUDIT_UNAVAILABLE when the store cannot be read.
+   */
+  verify(): Promise<VerifyResult> {
+    this.verifying ??= this.reading(() => this.store.verify()).finally(() => {
+      this.verifying = undefined;
+    });
+    return this.verifying;
   }
 
   /** For /health/ready: the store is open and answers. */
@@ -216,16 +227,16 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
    * not a broken stream. Entries appended after the export started are not included.
    */
   async exportNdjson(filter: AuditFilter): Promise<Readable> {
-    const first = await this.reading(() => this.store.query(filter, { limit: EXPORT_PAGE }));
+    let page = await this.reading(() => this.store.queryNdjson(filter, { limit: EXPORT_PAGE }));
     const { store, logger } = this;
-    async function* pages(): AsyncGenerator<string> {
-      let page = first;
+    async function* pages(): AsyncGenerator<Buffer> {
       for (;;) {
-        if (page.length > 0) yield page.map((event) => `${JSON.stringify(event)}\n`).join('');
-        const last = page.at(-1);
-        if (page.length < EXPORT_PAGE || !last) return;
+        const { ndjson } = page;
+        if (page.count > 0) yield Buffer.from(ndjson.buffer, ndjson.byteOffset, ndjson.byteLength);
+        if (page.count < EXPORT_PAGE || page.lastSeq === undefined) return;
+        const beforeSeq = page.lastSeq;
         try {
-          page = await store.query(filter, { limit: EXPORT_PAGE, beforeSeq: last.seq });
+          page = await store.queryNdjson(filter, { limit: EXPORT_PAGE, beforeSeq });
         } catch (error) {
           // The status line is long gone: the response is cut off, never ended cleanly, so it cannot pass for complete.
           logger.error({ err: error }, 'audit export failed midway; response aborted');

@@ -1,9 +1,10 @@
 import { type ExpressionBuilder, type Insertable, Kysely, type Selectable, sql } from 'kysely';
-import { type ChainHead, sealEntry } from './audit-chain.js';
-import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome } from './audit-entry.js';
+import { type ChainHead, sealEntry, verifyChain } from './audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from './audit-entry.js';
 import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
-import { type AuditStore, DraftRejectedError, type PurgeResult } from './audit-store.js';
+import { type AuditStore, DraftRejectedError, type NdjsonPage, type PurgeResult } from './audit-store.js';
 
+const UTF8 = new TextEncoder();
 /** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
 const PURGE_BATCH = 5000;
 /** Entries per group commit: 24 columns each stays far below SQLite's and PostgreSQL's bound-parameter limits. */
@@ -27,6 +28,8 @@ export abstract class KyselyAuditStore implements AuditStore {
   private db: Kysely<AuditDatabase> | undefined;
   /** Rows deleted per purge transaction (a property so that tests can exercise several batches). */
   purgeBatch = PURGE_BATCH;
+  /** Entries per page of verify(); the walk yields to the event loop between pages. */
+  protected verifyPageSize = 1000;
   /** In-process serialisation of writes: one append batch or purge step at a time per store, in call order. */
   private writes: Promise<unknown> = Promise.resolve();
   /** Appends waiting for the next group commit. */
@@ -206,6 +209,17 @@ export abstract class KyselyAuditStore implements AuditStore {
     if (page.beforeSeq !== undefined) query = query.where('e.seq', '<', page.beforeSeq);
     const rows = await query.orderBy('e.seq', 'desc').limit(page.limit).execute();
     return rows.map((row) => ({ ...fromRow(row), finalOutcome: row.final_outcome as AuditOutcome }));
+  }
+
+  async queryNdjson(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<NdjsonPage> {
+    const events = await this.query(filter, page);
+    let text = '';
+    for (const event of events) text += `${JSON.stringify(event)}\n`;
+    return { ndjson: UTF8.encode(text), count: events.length, lastSeq: events.at(-1)?.seq };
+  }
+
+  verify(): Promise<VerifyResult> {
+    return verifyChain(this, this.verifyPageSize);
   }
 
   async head(): Promise<ChainHead> {
