@@ -1,5 +1,6 @@
 import type { ChainSource } from './audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from './audit-entry.js';
+import type { IdempotencyKeyStore } from './idempotency-keys.js';
 
 export const AUDIT_STORE = Symbol('AUDIT_STORE');
 
@@ -24,7 +25,7 @@ export interface NdjsonPage {
  * promise queue) and across processes (a lock on the chain head row), so the chain stays linear and `seq` has no
  * gaps.
  */
-export interface AuditStore extends ChainSource {
+export interface AuditStore extends ChainSource, IdempotencyKeyStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Connects and runs the schema migrations. May be called again after a failure. */
   open(): Promise<void>;

@@ -16,6 +16,10 @@ export const WORKER_CALLS = [
   'entriesBetween',
   'purgeBefore',
   'ping',
+  'claimIdempotencyKey',
+  'completeIdempotencyKey',
+  'releaseIdempotencyKey',
+  'purgeExpiredIdempotencyKeys',
 ] as const;
 export type WorkerCall = (typeof WORKER_CALLS)[number];
 

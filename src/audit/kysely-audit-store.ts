@@ -3,6 +3,8 @@ import { type ChainHead, sealEntry, verifyChain } from './audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from './audit-entry.js';
 import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
 import { type AuditStore, DraftRejectedError, type NdjsonPage, type PurgeResult } from './audit-store.js';
+import type { IdempotencyClaim, StoredResponse } from './idempotency-keys.js';
+import { claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
 
 const UTF8 = new TextEncoder();
 /** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
@@ -279,6 +281,23 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   async ping(): Promise<void> {
     await sql`SELECT 1`.execute(this.connected());
+  }
+
+  claimIdempotencyKey(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim> {
+    const claim = { caller, key, fingerprint, expiresAt: expiresAt.toISOString(), now: new Date().toISOString() };
+    return this.inWriteTransaction(this.connected(), (trx) => claimKey(trx, claim));
+  }
+
+  completeIdempotencyKey(caller: string, key: string, response: StoredResponse, entryId: string): Promise<boolean> {
+    return completeKey(this.connected(), caller, key, response, entryId);
+  }
+
+  releaseIdempotencyKey(caller: string, key: string): Promise<void> {
+    return releaseKey(this.connected(), caller, key);
+  }
+
+  purgeExpiredIdempotencyKeys(now: Date): Promise<number> {
+    return purgeExpiredKeys(this.connected(), now.toISOString());
   }
 
   private connected(): Kysely<AuditDatabase> {

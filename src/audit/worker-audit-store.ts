@@ -10,6 +10,7 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from './audit-worker-protocol.js';
+import type { IdempotencyClaim, StoredResponse } from './idempotency-keys.js';
 
 interface Waiting {
   resolve(value: unknown): void;
@@ -118,6 +119,22 @@ export class WorkerAuditStore implements AuditStore {
 
   async ping(): Promise<void> {
     await this.call('ping');
+  }
+
+  claimIdempotencyKey(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim> {
+    return this.call('claimIdempotencyKey', caller, key, fingerprint, expiresAt) as Promise<IdempotencyClaim>;
+  }
+
+  completeIdempotencyKey(caller: string, key: string, response: StoredResponse, entryId: string): Promise<boolean> {
+    return this.call('completeIdempotencyKey', caller, key, response, entryId) as Promise<boolean>;
+  }
+
+  async releaseIdempotencyKey(caller: string, key: string): Promise<void> {
+    await this.call('releaseIdempotencyKey', caller, key);
+  }
+
+  purgeExpiredIdempotencyKeys(now: Date): Promise<number> {
+    return this.call('purgeExpiredIdempotencyKeys', now) as Promise<number>;
   }
 
   private async call(call: WorkerCall, ...args: unknown[]): Promise<unknown> {

@@ -30,6 +30,11 @@ export interface StoreFixture {
   kind: 'sqlite' | 'postgres';
   /** A new store on this fixture's database, not yet opened. */
   newStore(): SuiteStore;
+  /**
+   * Another store on the same database that can write while a newStore() one does: better-sqlite3 waits for a lock
+   * synchronously, so two SQLite stores on one thread cannot both be mid-transaction; this one is on its own thread.
+   */
+  rivalStore(): SuiteStore;
   /** Runs SQL directly on the database. */
   sql(statement: string): Promise<void>;
   /**
@@ -55,6 +60,7 @@ async function sqliteFiles(newStore: (path: string) => SuiteStore): Promise<Stor
   return {
     kind: 'sqlite',
     newStore: () => newStore(path),
+    rivalStore: () => new WorkerAuditStore({ path }),
     async sql(statement) {
       const db = new Database(path);
       try {
@@ -77,6 +83,7 @@ export function postgresFixture(url: string): FixtureFactory {
     return {
       kind: 'postgres',
       newStore: () => new PostgresAuditStore(url, { schema }),
+      rivalStore: () => new PostgresAuditStore(url, { schema }),
       async sql(statement) {
         await pool.query(statement);
       },
