@@ -19,7 +19,7 @@ export class AppModule {
         ConfigModule.forRoot(config, logger),
         AuthModule.forConfig(config),
         AppliancesModule,
-        AuditModule,
+        AuditModule.register(config),
         BackupsModule,
         HealthModule,
       ],

@@ -2,7 +2,6 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AppliancesModule } from '../appliances/appliances.module.js';
-import { AuditModule } from '../audit/audit.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { API_KEY_STRATEGY, ApiKeyStrategy } from './api-key.strategy.js';
 import { callerGuard } from './caller.guard.js';
@@ -30,7 +29,7 @@ export class AuthModule {
     }
     return {
       module: AuthModule,
-      imports: [PassportModule, AuditModule, AppliancesModule], // AuditModule: ScopeGuard records refused runs
+      imports: [PassportModule, AppliancesModule], // AuditRecorder (ScopeGuard records refused runs): AuditModule is global
       providers: [
         ...providers,
         { provide: APP_GUARD, useClass: callerGuard(strategies) },

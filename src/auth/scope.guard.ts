@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import { resolveTargetAppliance } from '../appliances/target-appliance.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRecorder } from '../audit/audit-recorder.js';
 import { deniedRun, runCaller } from '../audit/run-caller.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { REQUIRED_SCOPE, ScopeRequirement } from './auth.decorators.js';
@@ -16,7 +16,7 @@ export class ScopeGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly registry: ApplianceRegistry,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRecorder,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -58,7 +58,7 @@ export class ScopeGuard implements CanActivate {
     const params = (request.params ?? {}) as Record<string, unknown>;
     const body = (request.body ?? {}) as Record<string, unknown>;
     const schedule = params.scheduleId ?? body.schedule;
-    await this.audit.recordDenied(
+    await this.audit.denied(
       deniedRun(runCaller(request), {
         appliance,
         schedule: typeof schedule === 'string' ? schedule.slice(0, 128) : '',

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
-import { AuditModule } from '../audit/audit.module.js';
 import { BackupsController } from './backups.controller.js';
 import { BackupsService } from './backups.service.js';
 import { FleetRunsController } from './fleet-runs.controller.js';
@@ -10,7 +9,7 @@ import { JobsController } from './jobs.controller.js';
 import { SchedulesController } from './schedules.controller.js';
 
 @Module({
-  imports: [AppliancesModule, AuditModule],
+  imports: [AppliancesModule],
   controllers: [BackupsController, JobsController, SchedulesController, FleetRunsController],
   providers: [BackupsService, FleetRunsService, JobTracker],
 })

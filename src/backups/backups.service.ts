@@ -3,8 +3,8 @@ import pLimit from 'p-limit';
 import { Observable } from 'rxjs';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
-import { AuditService } from '../audit/audit.service.js';
 import type { AuditCompletedInput } from '../audit/audit-entry.js';
+import { AuditRecorder } from '../audit/audit-recorder.js';
 import { type RunCaller, type RunRequest, runEntry } from '../audit/run-caller.js';
 import { runFailure } from '../audit/run-outcome.js';
 import { GatewayConfig } from '../config/gateway-config.js';
@@ -25,7 +25,7 @@ export class BackupsService {
     private readonly appliances: ApplianceRegistry,
     private readonly tracker: JobTracker,
     private readonly config: GatewayConfig,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRecorder,
   ) {}
 
   /**
@@ -37,9 +37,9 @@ export class BackupsService {
     const entry = runEntry(caller, run);
     const started = performance.now();
     // Completions name their requested entry by id: a caller's request id need not be unique among runs in flight.
-    const requestedId = await this.audit.recordRequested(entry);
+    const requestedId = await this.audit.requested(entry);
     const complete = (result: Pick<AuditCompletedInput, 'outcome' | 'httpStatus' | 'code' | 'jobId'>) =>
-      this.audit.recordCompleted({
+      this.audit.completed({
         ...entry,
         ...result,
         durationMs: Math.round(performance.now() - started),

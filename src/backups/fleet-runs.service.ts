@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRecorder } from '../audit/audit-recorder.js';
 import { deniedRun, type RunCaller } from '../audit/run-caller.js';
 import type { Principal } from '../auth/principal.js';
 import { mayUseAppliance } from '../auth/scopes.js';
@@ -22,7 +22,7 @@ export class FleetRunsService {
     private readonly registry: ApplianceRegistry,
     private readonly backups: BackupsService,
     private readonly config: GatewayConfig,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRecorder,
   ) {}
 
   /** One audit pair per authorized appliance (a denial entry per forbidden one), all naming this fleet request. */
@@ -45,7 +45,7 @@ export class FleetRunsService {
           const forbidden = new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${appliance}.`, {
             appliance,
           });
-          return this.audit.recordDenied(deniedRun(runCaller, run)).then(() => failed(forbidden));
+          return this.audit.denied(deniedRun(runCaller, run)).then(() => failed(forbidden));
         }
         return limit(async (): Promise<FleetRunResultDto> => {
           try {

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
-import { AuditModule } from '../audit/audit.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
 
 @Module({
-  imports: [AuditModule, AppliancesModule],
+  imports: [AppliancesModule],
   controllers: [HealthController],
   providers: [HealthService],
   exports: [HealthService],

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRecorder } from '../audit/audit-recorder.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
 /** Readiness checks. Appliances are not among them: one unreachable vCenter must not take the gateway out of rotation. */
@@ -10,7 +10,7 @@ export class HealthService {
 
   constructor(
     private readonly registry: ApplianceRegistry,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRecorder,
   ) {}
 
   markShuttingDown(): void {
