@@ -15,7 +15,9 @@ import { StoreAuditReader } from './store-audit-reader.js';
 
 /**
  * The audit trail: AuditRecorder for the run path and /health/ready, AuditReader for GET /audit/events and
- * /audit/verify. Registered once, by AppModule, and global: every module injects the two by their class.
+ * /audit/verify. Registered once, by AppModule, and global: every module injects the two by their class. Unless the
+ * trail is off, AuditStoreHandle is exported too: `await handle.open()` is the store (its idempotency keys), or
+ * undefined while it cannot be opened.
  * The store is chosen by `audit.store` and opened as soon as it exists (a failure does not stop the app: runs are
  * refused and readiness fails until it opens); the recorder closes it last at shutdown.
  */
@@ -58,7 +60,8 @@ export class AuditModule {
       global: true,
       controllers: [AuditController],
       providers,
-      exports: [AuditRecorder, AuditReader],
+      exports:
+        config.audit.store === 'off' ? [AuditRecorder, AuditReader] : [AuditRecorder, AuditReader, AuditStoreHandle],
     };
   }
 }
