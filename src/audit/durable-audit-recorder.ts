@@ -165,26 +165,31 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
 
   /** Written now if the store takes it, else spooled; resolves either way, once the entry is durable somewhere. */
   private async record(draft: AuditDraft): Promise<void> {
-    let failure: unknown = new Error('earlier entries are still waiting in the spool');
-    if (this.spool.size === 0) {
-      const store = await this.handle.open();
-      failure = new Error('the audit store is not open');
-      if (store) {
-        try {
-          this.logEntry(await withTimeout(store.append(draft), COMPLETED_TIMEOUT_MS, 'audit write timed out'));
-          return;
-        } catch (error) {
-          if (error instanceof DraftRejectedError) return this.logRejected(draft, error);
-          failure = error;
-        }
-      }
-    }
+    const attempt =
+      this.spool.size > 0
+        ? { failure: new Error('earlier entries are still waiting in the spool') }
+        : await this.writeNow(draft);
+    if (!('failure' in attempt)) return;
+    const { failure } = attempt;
     this.logger.error(
       { audit: true, written: false, ...logFields(draft), err: failure },
       'audit entry not written yet; kept in the spool and written once the store takes it',
     );
     await this.spool.add(draft);
     this.scheduleDrain(this.retryDelayMs);
+  }
+
+  /** Done: written, or refused for good (logged); else why the store did not take it. */
+  private async writeNow(draft: AuditDraft): Promise<{ done: true } | { failure: unknown }> {
+    const store = await this.handle.open();
+    if (!store) return { failure: new Error('the audit store is not open') };
+    try {
+      this.logEntry(await withTimeout(store.append(draft), COMPLETED_TIMEOUT_MS, 'audit write timed out'));
+    } catch (error) {
+      if (!(error instanceof DraftRejectedError)) return { failure: error };
+      this.logRejected(draft, error);
+    }
+    return { done: true };
   }
 
   private scheduleDrain(delayMs: number): void {
