@@ -110,6 +110,28 @@ line(
       : `failed: ${e.cappedHeap?.error ?? 'not measured'}`,
   }),
 );
+line(
+  'audit at 1M entries: /health/live p99 while verifying / exporting, added over idle ≤ 10 ms',
+  s.auditLiveness,
+  (l) => {
+    const added = [l.verify?.p99 - l.idle?.p99, l.export?.p99 - l.idle?.p99];
+    return {
+      ok: added.every((v) => typeof v === 'number' && Number.isFinite(v)) ? Math.max(...added) <= 10 : undefined,
+      detail: `verifying ${num(l.verify?.p99)} ms (+${num(added[0])}), exporting ${num(l.export?.p99)} ms (+${num(added[1])}), idle ${num(l.idle?.p99)} ms; ${l.entries} entries`,
+    };
+  },
+);
+line(
+  'audit at 1M entries: the event loop held ≤ 10 ms at a time while verifying / exporting',
+  s.auditLiveness,
+  (l) => ({
+    ok:
+      typeof l.longestBlockWhileVerifying === 'number' && typeof l.longestBlockWhileExporting === 'number'
+        ? Math.max(l.longestBlockWhileVerifying, l.longestBlockWhileExporting) <= 10
+        : undefined,
+    detail: `verifying ${num(l.longestBlockWhileVerifying, 1)} ms, exporting ${num(l.longestBlockWhileExporting, 1)} ms (main thread on CPU while a 2 ms timer waited); verify ${num(l.verify?.ms / 1000, 1)} s, export ${num(l.export?.ms / 1000, 1)} s`,
+  }),
+);
 line('watchers: ≤ 1 upstream status request per poll interval', s.watchers, (w) => ({
   ok: typeof w.upstreamRequestsPerPollInterval === 'number' ? w.upstreamRequestsPerPollInterval <= 1 : undefined,
   detail: `${num(w.upstreamRequestsPerPollInterval)} per interval (${w.upstreamRequests} status requests in ${num(w.seconds, 1)} s for ${w.answers} answers to ${w.watchers} watchers)`,

@@ -7,7 +7,7 @@
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5 per target per round),
 // BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_RATE (500), BENCH_RATE_SECONDS (4),
 // BENCH_RATE_ROUNDS (3), BENCH_BURST_CONNECTIONS (10), BENCH_WATCHERS_SECONDS (10), BENCH_FLEET_RUNS (5),
-// BENCH_EXPORT_ENTRIES (100000), BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
+// BENCH_EXPORT_ENTRIES (100000), BENCH_LIVENESS_ENTRIES (1000000), BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
 // BENCH_PROJECT_ROOT (another built checkout),
 // BENCH_INSTALL=1 (apt-get install nginx if missing), BENCH_SCENARIOS=hotPath,jobStatus,... (a subset;
 // then latest.json is not touched),
@@ -29,6 +29,7 @@ import { startFloor, startGateway, startUpstream } from './lib/servers.mjs';
 import { formatTable } from './lib/table.mjs';
 import { auditPostgres, auditSqlite } from './scenarios/audit.mjs';
 import { auditExport } from './scenarios/audit-export.mjs';
+import { auditLiveness } from './scenarios/audit-liveness.mjs';
 import { fixedRate } from './scenarios/fixed-rate.mjs';
 import { fleet } from './scenarios/fleet.mjs';
 import { footprint } from './scenarios/footprint.mjs';
@@ -57,6 +58,7 @@ const opts = {
   watchersSeconds: num('BENCH_WATCHERS_SECONDS', 10),
   fleetRuns: num('BENCH_FLEET_RUNS', 5),
   exportEntries: num('BENCH_EXPORT_ENTRIES', 100_000),
+  livenessEntries: num('BENCH_LIVENESS_ENTRIES', 1_000_000),
 };
 
 // In run order: footprint reads the main gateway's RSS after the load scenarios.
@@ -69,6 +71,7 @@ const SCENARIOS = {
   auditSqlite,
   auditPostgres,
   auditExport,
+  auditLiveness,
   idempotency,
   watchers,
   fleet,

@@ -26,7 +26,7 @@ export class AppModule {
         AuthModule.forConfig(config),
         LimitsModule, // after AuthModule: its guard needs the principal
         AppliancesModule,
-        AuditModule,
+        AuditModule.register(config),
         BackupsModule,
         HealthModule,
       ],

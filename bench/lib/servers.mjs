@@ -72,13 +72,14 @@ export async function startFloor(ctx, upstream, { nodeArgs = [] } = {}) {
 
 /**
  * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
- * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `root`: the checkout
+ * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `env`: added to its environment;
+ * `root`: the checkout
  * whose dist/ runs (default: this one). Returns the server
  * with url, readyMs (spawn to first 200 on /health/ready) and rssAfterStart (bytes).
  */
 export async function startGateway(
   ctx,
-  { name = 'gateway', level = 'warn', appliances, nodeArgs = [], extraConfig = {}, root = ctx.root } = {},
+  { name = 'gateway', level = 'warn', appliances, nodeArgs = [], extraConfig = {}, env = {}, root = ctx.root } = {},
 ) {
   const port = await freePort();
   const list = appliances ?? [{ id: APPLIANCE_ID, url: ctx.upstream.url }];
@@ -133,6 +134,7 @@ export async function startGateway(
       BENCH_APPLIANCE_USER: APPLIANCE_USER,
       BENCH_APPLIANCE_PASSWORD: APPLIANCE_PASSWORD,
       NODE_ENV: 'production',
+      ...env,
     },
     logFile: path.join(ctx.tmp, `${name}.log`),
   });

@@ -6,16 +6,14 @@
 // 10 ms. Reported: peak RSS minus RSS just before (the goal: well under the size of the export), duration,
 // entries/s, the gateway's CPU per entry; then GET /audit/verify walks the chain the export came from.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
+import { fillAuditDatabase } from '../lib/audit-db.mjs';
 import { noteOtherLoad } from '../lib/compare.mjs';
 import { cpuMark, cpuSince, rssBytes } from '../lib/cpu.mjs';
 import { requestJson } from '../lib/http.mjs';
 import { startGateway } from '../lib/servers.mjs';
 import { fmt } from '../lib/table.mjs';
-import { SCHEDULE } from '../lib/targets.mjs';
 
 const NDJSON = 'application/x-ndjson';
 const mb = (bytes) => fmt(bytes / 1e6, 1);
@@ -119,94 +117,6 @@ async function exportUnderHeapCap(ctx, file, entries, token) {
   } finally {
     await gateway.stop({ graceMs: 10_000 }).catch(() => undefined);
   }
-}
-
-/**
- * `count` entries in a new SQLite audit database, as the gateway writes them: the schema from the store's own
- * migrations, entries sealed by the project's sealEntry (so the chain verifies), the chain head updated.
- * Returns the milliseconds it took.
- */
-async function fillAuditDatabase(root, file, count) {
-  const started = performance.now();
-  const dist = (module) => pathToFileURL(path.join(root, 'dist', 'audit', module)).href;
-  const { SqliteAuditStore } = await import(dist('sqlite-audit-store.js'));
-  const { GENESIS_HASH, sealEntry } = await import(dist('audit-chain.js'));
-  const { NOT_YET_KNOWN } = await import(dist('audit-entry.js'));
-  const store = new SqliteAuditStore(file);
-  await store.open(); // creates the schema
-  await store.close();
-  const Database = createRequire(path.join(root, 'package.json'))('better-sqlite3');
-  const db = new Database(file);
-  try {
-    const actor = {
-      subject: 'bench-client',
-      name: null,
-      clientId: 'bench-client',
-      authMethod: 'jwt',
-      ip: '127.0.0.1',
-      userAgent: 'bench',
-    };
-    const start = Date.parse('2026-01-01T00:00:00Z');
-    let previous = { seq: 0, hash: GENESIS_HASH };
-    let last;
-    let insert;
-    const append = (draft) => {
-      last = sealEntry(draft, previous);
-      previous = last;
-      const row = toRow(last);
-      insert ??= db.prepare(
-        `INSERT INTO audit_entries (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row)
-          .map((column) => `@${column}`)
-          .join(', ')})`,
-      );
-      insert.run(row);
-    };
-    db.transaction(() => {
-      for (let run = 0; run < count / 2; run++) {
-        const at = start + run * 1000;
-        const common = {
-          requestId: `bench-${run}`,
-          action: 'backup.schedule.run',
-          actor,
-          appliance: `vc-${String((run % 10) + 1).padStart(2, '0')}`,
-          schedule: SCHEDULE,
-          comment: 'bench export',
-          ...NOT_YET_KNOWN,
-        };
-        const requestedId = `00000000-0000-4000-8000-${String(2 * run).padStart(12, '0')}`;
-        append({ ...common, id: requestedId, time: new Date(at).toISOString(), stage: 'requested' });
-        append({
-          ...common,
-          id: `00000000-0000-4000-8000-${String(2 * run + 1).padStart(12, '0')}`,
-          time: new Date(at + 42).toISOString(),
-          stage: 'completed',
-          outcome: 'accepted',
-          httpStatus: 202,
-          jobId: `20260101-000000-${String(run).padStart(8, '0')}`,
-          durationMs: 42,
-          requestedId,
-        });
-      }
-      db.prepare('UPDATE audit_chain_head SET last_seq = ?, last_id = ?, last_hash = ? WHERE id = 1').run(
-        last.seq,
-        last.id,
-        last.hash,
-      );
-    })();
-  } finally {
-    db.close();
-  }
-  return performance.now() - started;
-}
-
-/** An entry as a row of audit_entries: camelCase fields to snake_case columns, the actor's as actor_*. */
-function toRow(entry) {
-  const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  const { actor, ...fields } = entry;
-  return Object.fromEntries([
-    ...Object.entries(fields).map(([key, value]) => [snake(key), value]),
-    ...Object.entries(actor).map(([key, value]) => [`actor_${snake(key)}`, value]),
-  ]);
 }
 
 /**

@@ -103,6 +103,9 @@ const VERIFY_PAGE = 1000;
  * run) and reports the first entry whose link (`prevHash`, `seq`) or own hash does not match. An entry deleted from
  * the middle shows as a broken link on the entry after it; one deleted from the end as a broken link on the id the
  * head still names. A retention purge running concurrently moves the anchor; the walk then starts over.
+ * Hashing costs ~10 µs an entry: between pages the walk yields to the event loop (setImmediate), so that a page is
+ * the longest it ever holds it, wherever it runs; a source that answers synchronously (better-sqlite3) would
+ * otherwise keep it for the whole chain.
  */
 export async function verifyChain(source: ChainSource, pageSize = VERIFY_PAGE): Promise<VerifyResult> {
   for (let attempt = 1; ; attempt++) {
@@ -121,6 +124,7 @@ async function walk(source: ChainSource, head: ChainHead, pageSize: number): Pro
   while (expectedSeq <= head.lastSeq) {
     const page = await source.entriesBetween(expectedSeq - 1, head.lastSeq, pageSize);
     if (page.length === 0) break;
+    await new Promise((resolve) => setImmediate(resolve));
     for (const entry of page) {
       if (entry.seq !== expectedSeq || entry.prevHash !== prevHash) {
         return { ok: false, count, firstBad: { id: entry.id, reason: 'link' } };

@@ -25,7 +25,7 @@ export interface AuditActor {
   userAgent?: string;
 }
 
-/** What the caller of AuditService.recordRequested knows before the run is sent. */
+/** What the caller of AuditRecorder.requested knows before the run is sent. */
 export interface AuditRequestedInput {
   requestId: string;
   action: AuditAction;
@@ -53,10 +53,10 @@ export interface AuditCompletedInput {
   /** As on the `requested` entry: set when the run is one of several started by one fleet request. */
   fleetRequestId?: string;
   /**
-   * The id recordRequested resolved with: the `requested` entry this completes (request ids come from callers and
-   * need not be unique). Undefined only when the audit trail is off.
+   * The id AuditRecorder.requested resolved with: the `requested` entry this completes (request ids come from callers
+   * and need not be unique).
    */
-  requestedId: string | undefined;
+  requestedId: string;
 }
 
 /** A 403 of ours: nothing was ever going to reach the appliance. `outcome` may be omitted; it is always `denied`. */

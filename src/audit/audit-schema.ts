@@ -46,9 +46,29 @@ export interface AuditChainHeadTable {
   anchor_hash: string;
 }
 
+/** One row per (caller, key): an Idempotency-Key claimed, then done (with the answer to replay) or released. */
+export interface IdempotencyKeysTable {
+  caller: string;
+  idempotency_key: string;
+  /** Of the request that claimed the key: a retry must carry the same one. */
+  fingerprint: string;
+  state: 'in_progress' | 'done';
+  response_status: number | null;
+  /** JSON object text: the few headers replayed. */
+  response_headers: string | null;
+  /** JSON text, as sent. */
+  response_body: string | null;
+  /** The audit entry that recorded the original request. */
+  entry_id: string | null;
+  /** ISO 8601 UTC, compared as text like entry times. */
+  created_at: string;
+  expires_at: string;
+}
+
 export interface AuditDatabase {
   audit_entries: AuditEntriesTable;
   audit_chain_head: AuditChainHeadTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -109,6 +129,26 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
       await sql`INSERT INTO audit_chain_head (id, last_seq, last_id, last_hash, anchor_seq, anchor_hash)
                 VALUES (1, 0, NULL, ${GENESIS_HASH}, 0, ${GENESIS_HASH})`.execute(db);
+    },
+  },
+  '0002-idempotency-keys': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('caller', 'text', (c) => c.notNull())
+        .addColumn('idempotency_key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state IN ('in_progress', 'done')`))
+        .addColumn('response_status', 'integer')
+        .addColumn('response_headers', 'text')
+        .addColumn('response_body', 'text')
+        .addColumn('entry_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pkey', ['caller', 'idempotency_key'])
+        .execute();
+      // The purge deletes by expiry; claims go by the primary key.
+      await db.schema.createIndex('idempotency_keys_expires_at').on('idempotency_keys').column('expires_at').execute();
     },
   },
 };

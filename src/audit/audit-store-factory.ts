@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { AuditConfig } from '../config/gateway-config.js';
 import type { AuditStore } from './audit-store.js';
 
@@ -5,11 +6,16 @@ export interface AuditStoreOptions {
   /** false: verify an existing store without creating or migrating anything (the CLI). */
   migrate?: boolean;
   onPoolError?: (error: Error) => void;
+  /**
+   * SQLite on the calling thread rather than on a worker thread: for a process that does nothing else meanwhile
+   * (the verify CLI). The gateway never does this: better-sqlite3 would block its event loop.
+   */
+  sameThread?: boolean;
 }
 
 /**
- * The configured store, not yet opened. Only its own driver is loaded (pg for one, better-sqlite3 for the other):
- * module loading is most of the gateway's start-up time.
+ * The configured store, not yet opened. Only its own driver is loaded (pg for one, better-sqlite3, on its worker
+ * thread, for the other): module loading is most of the gateway's start-up time.
  */
 export async function createAuditStore(config: AuditConfig, options: AuditStoreOptions = {}): Promise<AuditStore> {
   if (config.store === 'off') throw new Error('audit.store is off: there is no audit store');
@@ -18,6 +24,10 @@ export async function createAuditStore(config: AuditConfig, options: AuditStoreO
     const { PostgresAuditStore } = await import('./postgres-audit-store.js');
     return new PostgresAuditStore(config.postgres.url, { ...options, schema: config.postgres.schema });
   }
-  const { SqliteAuditStore } = await import('./sqlite-audit-store.js');
-  return new SqliteAuditStore(config.sqlite.path, { migrate: options.migrate });
+  if (options.sameThread) {
+    const { SqliteAuditStore } = await import('./sqlite-audit-store.js');
+    return new SqliteAuditStore(config.sqlite.path, { migrate: options.migrate });
+  }
+  const { WorkerAuditStore } = await import('./worker-audit-store.js');
+  return new WorkerAuditStore({ path: resolve(config.sqlite.path), migrate: options.migrate });
 }

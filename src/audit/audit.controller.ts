@@ -6,8 +6,8 @@ import { mayUseAppliance, scopedAppliances } from '../auth/scopes.js';
 import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { GatewayError } from '../problems/gateway-error.js';
-import { AuditService } from './audit.service.js';
 import type { AuditFilter } from './audit-entry.js';
+import { AuditReader } from './audit-reader.js';
 import { AuditEventDto, AuditEventsPageDto } from './dto/audit-event.dto.js';
 import { AuditEventsQuery } from './dto/audit-events-query.dto.js';
 import { AuditVerifyResultDto } from './dto/audit-verify.dto.js';
@@ -18,7 +18,7 @@ const AUDIT_READ = 'audit:read';
 @ApiTags('audit')
 @Controller('audit')
 export class AuditController {
-  constructor(private readonly audit: AuditService) {}
+  constructor(private readonly audit: AuditReader) {}
 
   @Get('events')
   @RequireScope(AUDIT_READ, 'any')
@@ -52,9 +52,12 @@ export class AuditController {
   }
 
   @Get('verify')
-  @RequireScope(AUDIT_READ, 'any')
+  @RequireScope(AUDIT_READ, 'all')
   @ApiOperation({
     summary: 'Walk the hash chain: ok with the count, or the first entry whose hash or link does not match',
+    description:
+      'The chain covers every appliance, so this needs the unscoped `audit:read`; `audit:read:{applianceId}` is not ' +
+      'enough. Concurrent calls share one walk.',
     operationId: 'verifyAuditTrail',
   })
   @ApiOkResponse({ type: AuditVerifyResultDto, description: 'Sent with 200 whether or not the chain verifies' })

@@ -1,31 +1,67 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { GatewayConfig } from '../config/gateway-config.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { AuditController } from './audit.controller.js';
-import { AuditService } from './audit.service.js';
-import { AUDIT_STORE } from './audit-store.js';
+import { OffAuditReader, OffAuditRecorder } from './audit-off.js';
+import { AuditReader } from './audit-reader.js';
+import { AuditRecorder } from './audit-recorder.js';
+import { AuditRetention } from './audit-retention.js';
+import { AUDIT_STORE, type AuditStore } from './audit-store.js';
 import { createAuditStore } from './audit-store-factory.js';
+import { AuditStoreHandle } from './audit-store-handle.js';
+import { DurableAuditRecorder } from './durable-audit-recorder.js';
+import { StoreAuditReader } from './store-audit-reader.js';
 
 /**
- * The audit trail: AuditService for the run path and /health/ready, GET /audit/events and /audit/verify.
- * The store is chosen by `audit.store` and opened by AuditService at module init (a failure does not stop the app).
+ * The audit trail: AuditRecorder for the run path and /health/ready, AuditReader for GET /audit/events and
+ * /audit/verify. Registered once, by AppModule, and global: every module injects the two by their class. Unless the
+ * trail is off, AuditStoreHandle is exported too: `await handle.open()` is the store (its idempotency keys), or
+ * undefined while it cannot be opened.
+ * The store is chosen by `audit.store` and opened as soon as it exists (a failure does not stop the app: runs are
+ * refused and readiness fails until it opens); the recorder closes it last at shutdown.
  */
-@Module({
-  controllers: [AuditController],
-  providers: [
-    {
-      provide: AUDIT_STORE,
-      inject: [GatewayConfig, PINO_LOGGER],
-      useFactory: async (config: GatewayConfig, logger: Logger) =>
-        config.audit.store === 'off'
-          ? null
-          : await createAuditStore(config.audit, {
-              onPoolError: (error) => logger.warn({ err: error }, 'audit store: an idle PostgreSQL connection failed'),
-            }),
-    },
-    AuditService,
-  ],
-  exports: [AuditService],
-})
-export class AuditModule {}
+@Module({})
+export class AuditModule {
+  static register(config: GatewayConfig): DynamicModule {
+    const providers: Provider[] =
+      config.audit.store === 'off'
+        ? [
+            { provide: AuditRecorder, useClass: OffAuditRecorder },
+            { provide: AuditReader, useClass: OffAuditReader },
+          ]
+        : [
+            {
+              provide: AUDIT_STORE,
+              inject: [PINO_LOGGER],
+              useFactory: (logger: Logger) =>
+                createAuditStore(config.audit, {
+                  onPoolError: (error) =>
+                    logger.warn({ err: error }, 'audit store: an idle PostgreSQL connection failed'),
+                }),
+            },
+            {
+              provide: AuditStoreHandle,
+              inject: [AUDIT_STORE, PINO_LOGGER],
+              useFactory: (store: AuditStore, logger: Logger) => {
+                const handle = new AuditStoreHandle(store, logger);
+                // Opening (the SQLite worker loads its driver and migrates) overlaps the rest of start-up; readiness
+                // and the first run wait for it.
+                void handle.open();
+                return handle;
+              },
+            },
+            { provide: AuditRecorder, useClass: DurableAuditRecorder },
+            { provide: AuditReader, useClass: StoreAuditReader },
+            AuditRetention,
+          ];
+    return {
+      module: AuditModule,
+      global: true,
+      controllers: [AuditController],
+      providers,
+      exports:
+        config.audit.store === 'off' ? [AuditRecorder, AuditReader] : [AuditRecorder, AuditReader, AuditStoreHandle],
+    };
+  }
+}

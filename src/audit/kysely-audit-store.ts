@@ -1,9 +1,12 @@
 import { type ExpressionBuilder, type Insertable, Kysely, type Selectable, sql } from 'kysely';
-import { type ChainHead, sealEntry } from './audit-chain.js';
-import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome } from './audit-entry.js';
+import { type ChainHead, sealEntry, verifyChain } from './audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from './audit-entry.js';
 import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
-import type { AuditStore, PurgeResult } from './audit-store.js';
+import { type AuditStore, DraftRejectedError, type NdjsonPage, type PurgeResult } from './audit-store.js';
+import type { IdempotencyClaim, StoredResponse } from './idempotency-keys.js';
+import { claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
 
+const UTF8 = new TextEncoder();
 /** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
 const PURGE_BATCH = 5000;
 /** Entries per group commit: 24 columns each stays far below SQLite's and PostgreSQL's bound-parameter limits. */
@@ -27,6 +30,8 @@ export abstract class KyselyAuditStore implements AuditStore {
   private db: Kysely<AuditDatabase> | undefined;
   /** Rows deleted per purge transaction (a property so that tests can exercise several batches). */
   purgeBatch = PURGE_BATCH;
+  /** Entries per page of verify(); the walk yields to the event loop between pages. */
+  protected verifyPageSize = 1000;
   /** In-process serialisation of writes: one append batch or purge step at a time per store, in call order. */
   private writes: Promise<unknown> = Promise.resolve();
   /** Appends waiting for the next group commit. */
@@ -45,6 +50,12 @@ export abstract class KyselyAuditStore implements AuditStore {
     db: Kysely<AuditDatabase>,
     work: (trx: Kysely<AuditDatabase>) => Promise<T>,
   ): Promise<T>;
+
+  /**
+   * Whether the database refused a write for a reason no retry can fix (a value it cannot hold, a constraint), as
+   * opposed to a lock, a lost connection or a timeout.
+   */
+  protected abstract rejectsForGood(error: unknown): boolean;
 
   /** PostgreSQL: the head row lock (SELECT ... FOR UPDATE) is the chain lock. SQLite locks the whole database. */
   protected readonly headRowLock: boolean = false;
@@ -105,25 +116,43 @@ export abstract class KyselyAuditStore implements AuditStore {
     if (this.pending.length > 0) this.scheduleFlush();
     if (batch.length === 0) return;
     try {
-      const entries = await this.inWriteTransaction(this.connected(), (trx) =>
-        this.appendAll(
-          trx,
-          batch.map((waiting) => waiting.draft),
-        ),
-      );
-      batch.forEach((waiting, i) => {
-        const entry = entries[i];
-        if (entry instanceof Error) waiting.reject(entry);
-        else waiting.resolve(entry as AuditEntry);
-      });
+      await this.commit(batch);
     } catch (error) {
-      for (const waiting of batch) waiting.reject(error);
+      if (batch.length === 1 || !this.rejectsForGood(error)) {
+        for (const waiting of batch) waiting.reject(this.rejection(waiting.draft, error));
+        return;
+      }
+      // One draft the database refuses must not take the others with it: each alone, still in order.
+      for (const waiting of batch) {
+        await this.commit([waiting]).catch((alone: unknown) => waiting.reject(this.rejection(waiting.draft, alone)));
+      }
     }
+  }
+
+  /** One transaction for the batch; settles each caller, or throws when the transaction failed. */
+  private async commit(batch: PendingAppend[]): Promise<void> {
+    const entries = await this.inWriteTransaction(this.connected(), (trx) =>
+      this.appendAll(
+        trx,
+        batch.map((waiting) => waiting.draft),
+      ),
+    );
+    batch.forEach((waiting, i) => {
+      const entry = entries[i];
+      if (entry instanceof Error) waiting.reject(entry);
+      else waiting.resolve(entry as AuditEntry);
+    });
+  }
+
+  private rejection(draft: AuditDraft, error: unknown): unknown {
+    if (!this.rejectsForGood(error)) return error;
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return new DraftRejectedError(draft.id, String(message ?? error), code === undefined ? undefined : String(code));
   }
 
   /**
    * Seals the drafts after the head, in order, and writes them with one multi-row insert. A draft that cannot be
-   * sealed (a value with no canonical form) fails alone, as an Error in its place; the others are written.
+   * sealed (a value with no canonical form) fails alone, as a DraftRejectedError in its place; the others are written.
    */
   private async appendAll(trx: Kysely<AuditDatabase>, drafts: AuditDraft[]): Promise<(AuditEntry | Error)[]> {
     let head = await this.lockHead(trx);
@@ -146,7 +175,7 @@ export abstract class KyselyAuditStore implements AuditStore {
       try {
         entry = sealEntry(draft, { seq: head.lastSeq, hash: head.lastHash });
       } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
+        return new DraftRejectedError(draft.id, error instanceof Error ? error.message : String(error));
       }
       head = { ...head, lastSeq: entry.seq, lastId: entry.id, lastHash: entry.hash };
       byId.set(entry.id, entry);
@@ -182,6 +211,17 @@ export abstract class KyselyAuditStore implements AuditStore {
     if (page.beforeSeq !== undefined) query = query.where('e.seq', '<', page.beforeSeq);
     const rows = await query.orderBy('e.seq', 'desc').limit(page.limit).execute();
     return rows.map((row) => ({ ...fromRow(row), finalOutcome: row.final_outcome as AuditOutcome }));
+  }
+
+  async queryNdjson(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<NdjsonPage> {
+    const events = await this.query(filter, page);
+    let text = '';
+    for (const event of events) text += `${JSON.stringify(event)}\n`;
+    return { ndjson: UTF8.encode(text), count: events.length, lastSeq: events.at(-1)?.seq };
+  }
+
+  verify(): Promise<VerifyResult> {
+    return verifyChain(this, this.verifyPageSize);
   }
 
   async head(): Promise<ChainHead> {
@@ -241,6 +281,23 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   async ping(): Promise<void> {
     await sql`SELECT 1`.execute(this.connected());
+  }
+
+  claimIdempotencyKey(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim> {
+    const claim = { caller, key, fingerprint, expiresAt: expiresAt.toISOString(), now: new Date().toISOString() };
+    return this.inWriteTransaction(this.connected(), (trx) => claimKey(trx, claim));
+  }
+
+  completeIdempotencyKey(caller: string, key: string, response: StoredResponse, entryId: string): Promise<boolean> {
+    return completeKey(this.connected(), caller, key, response, entryId);
+  }
+
+  releaseIdempotencyKey(caller: string, key: string): Promise<void> {
+    return releaseKey(this.connected(), caller, key);
+  }
+
+  purgeExpiredIdempotencyKeys(now: Date): Promise<number> {
+    return purgeExpiredKeys(this.connected(), now.toISOString());
   }
 
   private connected(): Kysely<AuditDatabase> {

@@ -17,6 +17,14 @@ export interface SqliteAuditStoreOptions {
   migrate?: boolean;
 }
 
+const PERMANENT_CODES = new Set([
+  'SQLITE_CONSTRAINT_CHECK',
+  'SQLITE_CONSTRAINT_NOTNULL',
+  'SQLITE_CONSTRAINT_TRIGGER',
+  'SQLITE_TOOBIG',
+  'SQLITE_MISMATCH',
+]);
+
 /**
  * The embedded store: one file, WAL (readers never block the writer) and `synchronous = FULL`, so a committed
  * entry survives a power cut, not just a process crash; the run it records is only sent after that commit.
@@ -48,6 +56,11 @@ export class SqliteAuditStore extends KyselyAuditStore {
       throw error;
     }
     return new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  }
+
+  /** A CHECK, NOT NULL or trigger constraint, a value too big or of the wrong type: the same row fails every time. */
+  protected rejectsForGood(error: unknown): boolean {
+    return PERMANENT_CODES.has(String((error as { code?: unknown })?.code));
   }
 
   protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {

@@ -7,7 +7,6 @@ import 'reflect-metadata';
 import { ConfigError } from '../config/config-errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { configPath, loadConfig } from '../config/load-config.js';
-import { verifyChain } from './audit-chain.js';
 import { createAuditStore } from './audit-store-factory.js';
 
 async function main(): Promise<number> {
@@ -18,10 +17,14 @@ async function main(): Promise<number> {
     process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
     return 2;
   }
-  const store = await createAuditStore(config.audit, { migrate: false });
+  if (config.audit.store === 'off') {
+    process.stderr.write('audit:verify: audit.store is off: there is no audit trail to verify\n');
+    return 2;
+  }
+  const store = await createAuditStore(config.audit, { migrate: false, sameThread: true });
   try {
     await store.open();
-    const result = await verifyChain(store);
+    const result = await store.verify();
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return result.ok ? 0 : 1;
   } catch (error) {

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
-import { AuditModule } from '../audit/audit.module.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
@@ -9,8 +8,9 @@ import { RunsService } from './runs.service.js';
 import { SchedulesController } from './schedules.controller.js';
 import { SchedulesService } from './schedules.service.js';
 
+/** Runs (the one use case that changes anything), job status and schedules. The audit trail is global. */
 @Module({
-  imports: [AppliancesModule, AuditModule],
+  imports: [AppliancesModule],
   controllers: [RunsController, JobsController, SchedulesController],
   providers: [RunsService, JobsService, SchedulesService, JobTracker],
 })

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
-import { AuditService } from '../audit/audit.service.js';
 import type { AuditRequestedInput } from '../audit/audit-entry.js';
+import { AuditRecorder } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import { hasAnyOf, mayUseAppliance } from '../auth/scopes.js';
 import { GatewayConfig } from '../config/gateway-config.js';
@@ -37,7 +37,7 @@ export type RunResult = { appliance: string; requestId: string } & ({ job: JobDt
 export class RunsService {
   constructor(
     private readonly registry: ApplianceRegistry,
-    private readonly audit: AuditService,
+    private readonly audit: AuditRecorder,
     private readonly tracker: JobTracker,
     private readonly config: GatewayConfig,
   ) {}
@@ -71,7 +71,7 @@ export class RunsService {
       });
     if (fleet && !hasAnyOf(principal, 'backups:run')) {
       // No run scope at all: one refusal for the whole request, whatever it selected.
-      await this.audit.recordDenied({ ...entry('*'), requestId, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
+      await this.audit.denied({ ...entry('*'), requestId, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
       throw new GatewayError('FORBIDDEN', 'This needs scope backups:run (or backups:run:{applianceId}).');
     }
     if (!fleet) {
@@ -91,7 +91,7 @@ export class RunsService {
 
   /** Nothing is sent to an appliance the principal may not use; the refusal is one `completed` entry. */
   private async deny(run: AuditRequestedInput): Promise<RunResult> {
-    await this.audit.recordDenied({ ...run, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
+    await this.audit.denied({ ...run, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
     const error = new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${run.appliance}.`, {
       appliance: run.appliance,
     });
@@ -101,10 +101,10 @@ export class RunsService {
   private async runOn(run: AuditRequestedInput): Promise<RunResult> {
     const { appliance, requestId } = run;
     const started = performance.now();
-    let requestedId: string | undefined;
+    let requestedId: string;
     try {
       // Fail closed: without a durable `requested` entry nothing reaches the appliance (AUDIT_UNAVAILABLE).
-      requestedId = await this.audit.recordRequested(run);
+      requestedId = await this.audit.requested(run);
     } catch (error) {
       if (error instanceof GatewayError) return { appliance, requestId, error };
       throw error;
@@ -112,7 +112,7 @@ export class RunsService {
     const complete = (
       outcome: { outcome: 'accepted'; httpStatus: 202; jobId: string } | ReturnType<typeof runFailure>,
     ) =>
-      this.audit.recordCompleted({
+      this.audit.completed({
         ...run,
         ...outcome,
         durationMs: Math.round(performance.now() - started),

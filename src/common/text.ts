@@ -1,15 +1,19 @@
 /**
- * Text from callers, identity providers and appliances, made canonical before we keep it: well-formed UTF-16
- * (a lone surrogate becomes U+FFFD, as every UTF-8 encoder would make it anyway, so hashing, storing and reading
- * back agree), no U+0000 (PostgreSQL `text` cannot hold it), and at most `maxLength` UTF-16 units without splitting
- * a surrogate pair.
+ * Text as it can be hashed, stored and read back unchanged by every store we write to.
+ *
+ * A JavaScript string may hold what no database keeps: a lone UTF-16 surrogate (from JSON's `"\ud800"` escape, or
+ * a string cut between the two halves of an emoji) is written by SQLite and PostgreSQL drivers as U+FFFD, and
+ * PostgreSQL refuses U+0000 in `text` outright. Hashing the string as received and storing something else breaks a
+ * hash chain for good, so such text is made canonical first: well-formed (each lone surrogate becomes U+FFFD, as
+ * the drivers would do), U+0000 replaced by U+FFFD, and at most `maxLength` UTF-16 code units, never ending in the
+ * first half of a surrogate pair.
  */
 export function canonicalText(value: string, maxLength: number): string {
   let text = value.toWellFormed();
   if (text.includes('\u0000')) text = text.replaceAll('\u0000', '\uFFFD');
   if (text.length <= maxLength) return text;
   const end = isHighSurrogate(text.charCodeAt(maxLength - 1)) ? maxLength - 1 : maxLength;
-  return text.slice(0, end);
+  return text.slice(0, Math.max(end, 0));
 }
 
 function isHighSurrogate(code: number): boolean {

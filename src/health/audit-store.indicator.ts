@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditRecorder } from '../audit/audit-recorder.js';
 
 /** The audit store is a dependency: without it every run is refused, so the replica leaves rotation. */
 @Injectable()
 export class AuditStoreIndicator {
   constructor(
-    private readonly audit: AuditService,
+    private readonly audit: AuditRecorder,
     private readonly indicators: HealthIndicatorService,
   ) {}
 

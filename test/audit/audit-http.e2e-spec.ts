@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { AuditService } from '../../src/audit/audit.service.js';
 import { entryHash } from '../../src/audit/audit-chain.js';
 import type { AuditEntry, AuditOutcome } from '../../src/audit/audit-entry.js';
+import { AuditRecorder } from '../../src/audit/audit-recorder.js';
 import { ALICE } from '../support/drafts.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { IdentityProvider } from '../support/identity-provider.js';
 
-/** Runs recorded through AuditService directly: the run path wires it in separately. */
-async function recordRun(audit: AuditService, appliance: string, outcome: AuditOutcome | 'none', subject = 'alice') {
+/** Runs recorded through AuditRecorder directly: the run path wires it in separately. */
+async function recordRun(audit: AuditRecorder, appliance: string, outcome: AuditOutcome | 'none', subject = 'alice') {
   const requestId = randomUUID();
   const base = {
     requestId,
@@ -18,10 +18,10 @@ async function recordRun(audit: AuditService, appliance: string, outcome: AuditO
     appliance,
     schedule: 'default',
   };
-  const requestedId = await audit.recordRequested(base);
+  const requestedId = await audit.requested(base);
   if (outcome !== 'none') {
     const httpStatus = outcome === 'accepted' ? 202 : 409;
-    await audit.recordCompleted({ ...base, outcome, httpStatus, durationMs: 12, requestedId });
+    await audit.completed({ ...base, outcome, httpStatus, durationMs: 12, requestedId });
   }
   return requestId;
 }
@@ -29,7 +29,7 @@ async function recordRun(audit: AuditService, appliance: string, outcome: AuditO
 describe('GET /audit/events and /audit/verify', () => {
   let idp: IdentityProvider;
   let gateway: TestGateway;
-  let audit: AuditService;
+  let audit: AuditRecorder;
   let reader: string;
   const applianceUrl = 'http://127.0.0.1:9';
 
@@ -40,16 +40,16 @@ describe('GET /audit/events and /audit/verify', () => {
       appliances: ['vc-a', 'vc-b'].map((id) => ({ id, url: applianceUrl, username: 'svc', password: 'not-used-here' })),
     });
     try {
-      audit = gateway.app.get(AuditService);
+      audit = gateway.app.get(AuditRecorder);
     } catch {
-      throw new Error('AuditService is not in the app: AppModule (src/app.module.ts) must import AuditModule');
+      throw new Error('AuditRecorder is not in the app: AppModule (src/app.module.ts) must import AuditModule');
     }
     reader = await idp.token({ scope: 'audit:read' });
     await recordRun(audit, 'vc-a', 'accepted');
     await recordRun(audit, 'vc-b', 'rejected', 'bob');
     await recordRun(audit, 'vc-a', 'none');
     await recordRun(audit, 'vc-b', 'accepted');
-    await audit.recordDenied({
+    await audit.denied({
       requestId: 'denied-1',
       action: 'backup.schedule.run',
       actor: { ...ALICE, subject: 'mallory' },
@@ -74,6 +74,15 @@ describe('GET /audit/events and /audit/verify', () => {
       expect(forbidden.body).toMatchObject({ code: 'FORBIDDEN', status: 403 });
       expect(forbidden.headers['content-type']).toContain('application/problem+json');
     }
+  });
+
+  it('/audit/verify covers the whole chain: audit:read:{appliance} scopes are not enough (403 FORBIDDEN)', async () => {
+    const scoped = await idp.token({ scope: 'audit:read:vc-a audit:read:vc-b' });
+    await get('/audit/events', scoped).expect(200);
+    const forbidden = await get('/audit/verify', scoped).expect(403);
+    expect(forbidden.body).toMatchObject({ code: 'FORBIDDEN', status: 403 });
+    expect(forbidden.body.detail).toContain('audit:read');
+    expect((await get('/audit/verify').expect(200)).body).toMatchObject({ ok: true });
   });
 
   it('lists entries newest first with every field, a derived finalOutcome, and nothing secret', async () => {

@@ -7,7 +7,7 @@ import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
 import { type GatewayProcess, spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { APPLIANCE_ENV, burst, processDocument, runRequestIds, stopGateway } from '../support/gateway-processes.js';
 import { IdentityProvider } from '../support/identity-provider.js';
-import { waitFor } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
 
 const BURST = 40;
 /** Runs the appliance answers at once; it holds every later one until the gateway dies. */

@@ -5,7 +5,7 @@ import type { AuditEvent, AuditOutcome } from '../../src/audit/audit-entry.js';
 import type { Fault } from '../../tools/simulator/appliance-simulator.js';
 import { type AuditClient, auditClient, byRequestId } from '../support/audit-client.js';
 import { API_KEY, APPLIANCE_PASSWORD, startWorld, type World } from '../support/fixture.js';
-import { waitFor } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * The run path writes the audit trail: every outcome a run can have, produced for real (simulated appliances over

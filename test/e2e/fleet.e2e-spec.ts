@@ -102,7 +102,7 @@ describe('fleet-wide runs', () => {
     expect(maxOverlap(arrivals, LATENCY_MS)).toBeLessThanOrEqual(CONCURRENCY);
     const ideal = Math.ceil(FLEET / CONCURRENCY) * LATENCY_MS; // 1 s
     expect(elapsed).toBeGreaterThanOrEqual(ideal);
-    expect(elapsed).toBeLessThan((FLEET * LATENCY_MS) / 2); // far from the 10 s a sequential run takes
+    expect(elapsed).toBeLessThan(FLEET * LATENCY_MS * 0.75); // far from the 10 s a sequential run takes
   });
 
   it('a hanging and a dead appliance cost only their own timeout; the others succeed', async () => {

@@ -84,7 +84,9 @@ describe('jobs and schedules', () => {
     const states = await Promise.all(tokens.map(watcher));
     const elapsed = Date.now() - started;
     expect(new Set(states)).toEqual(new Set(['SUCCEEDED']));
-    expect(polls).toBeGreaterThan(400);
+    // Many more answers than upstream requests, however fast this machine polled.
+    expect(polls).toBeGreaterThan(200);
+    expect(polls).toBeGreaterThan(5 * sim().counters.jobGets);
     expect(sim().counters.jobGets).toBeGreaterThan(0);
     expect(sim().counters.jobGets).toBeLessThanOrEqual(Math.ceil(elapsed / POLL_MS) + 1);
 

@@ -62,7 +62,7 @@ describe('reads flooding an appliance', () => {
 describe('one caller at a time', () => {
   let world: World;
   beforeAll(async () => {
-    world = await startWorld();
+    world = await startWorld({ applianceConfig: { 'vc-a': { timeoutMs: 5000 } } });
   });
   afterAll(() => world.stop());
 
@@ -71,7 +71,8 @@ describe('one caller at a time', () => {
     const polite = `Bearer ${await world.idp.token({ sub: 'polite', scope: 'backups:read' })}`;
     const sim = world.appliances['vc-a'];
     await request(world.gateway.url).get('/appliances/vc-a/backups/schedules').set('authorization', polite).expect(200);
-    sim.faults.set({ kind: 'latency', ms: 500, path: SCHEDULES_PATH });
+    // Held 3 s at the appliance: all 40 are surely under way together, however slowly this machine sends them.
+    sim.faults.set({ kind: 'latency', ms: 3000, path: SCHEDULES_PATH });
     const flood = Promise.all(
       Array.from({ length: 40 }, () =>
         request(world.gateway.url).get('/appliances/vc-a/backups/schedules').set('authorization', greedy),

@@ -11,6 +11,7 @@ import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createApp } from '../../src/create-app.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { assertBuildIsFresh } from './built.js';
 import { tempDir } from './temp-dir.js';
 
 export interface TestGateway {
@@ -41,6 +42,8 @@ export async function startGateway(
     rateLimit: { runsPerMinute: 100_000, readsPerMinute: 100_000, ...(document.rateLimit as object | undefined) },
   };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
+  // The SQLite audit store runs the built worker (dist/), even when the rest of the gateway runs from src/.
+  if (config.audit.store === 'sqlite') assertBuildIsFresh('dist/audit/sqlite-audit-worker.js');
   const logs: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(line) } as pino.DestinationStream);
   const app = await createApp(config, logger);

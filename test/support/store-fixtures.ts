@@ -11,9 +11,10 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { KyselyAuditStore } from '../../src/audit/kysely-audit-store.js';
+import type { AuditStore } from '../../src/audit/audit-store.js';
 import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
+import { WorkerAuditStore } from '../../src/audit/worker-audit-store.js';
 import { assertBuildIsFresh } from './built.js';
 
 export interface ChildJob {
@@ -22,10 +23,18 @@ export interface ChildJob {
   tag: string;
 }
 
+/** A store as the suite drives it: `purgeBatch` lets a test purge in several small batches. */
+export type SuiteStore = AuditStore & { purgeBatch: number | undefined };
+
 export interface StoreFixture {
   kind: 'sqlite' | 'postgres';
   /** A new store on this fixture's database, not yet opened. */
-  newStore(): KyselyAuditStore;
+  newStore(): SuiteStore;
+  /**
+   * Another store on the same database that can write while a newStore() one does: better-sqlite3 waits for a lock
+   * synchronously, so two SQLite stores on one thread cannot both be mid-transaction; this one is on its own thread.
+   */
+  rivalStore(): SuiteStore;
   /** Runs SQL directly on the database. */
   sql(statement: string): Promise<void>;
   /**
@@ -38,13 +47,20 @@ export interface StoreFixture {
 
 export type FixtureFactory = () => Promise<StoreFixture>;
 
-export const sqliteFixture: FixtureFactory = async () => {
+export const sqliteFixture: FixtureFactory = () => sqliteFiles((path) => new SqliteAuditStore(path));
+
+/** The SQLite store as the gateway runs it: on a worker thread, reached by messages. */
+export const sqliteWorkerFixture: FixtureFactory = () => sqliteFiles((path) => new WorkerAuditStore({ path }));
+
+async function sqliteFiles(newStore: (path: string) => SuiteStore): Promise<StoreFixture> {
+  assertBuildIsFresh('dist/audit/sqlite-audit-worker.js');
   const dir = mkdtempSync(join(tmpdir(), 'audit-store-'));
   // A directory that does not exist yet: the store creates it.
   const path = join(dir, 'data', 'audit.db');
   return {
     kind: 'sqlite',
-    newStore: () => new SqliteAuditStore(path),
+    newStore: () => newStore(path),
+    rivalStore: () => new WorkerAuditStore({ path }),
     async sql(statement) {
       const db = new Database(path);
       try {
@@ -58,7 +74,7 @@ export const sqliteFixture: FixtureFactory = async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-};
+}
 
 export function postgresFixture(url: string): FixtureFactory {
   return async () => {
@@ -67,6 +83,7 @@ export function postgresFixture(url: string): FixtureFactory {
     return {
       kind: 'postgres',
       newStore: () => new PostgresAuditStore(url, { schema }),
+      rivalStore: () => new PostgresAuditStore(url, { schema }),
       async sql(statement) {
         await pool.query(statement);
       },

@@ -3,14 +3,15 @@
  */
 import { GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
-import type { KyselyAuditStore } from '../../src/audit/kysely-audit-store.js';
+import { DraftRejectedError } from '../../src/audit/audit-store.js';
+import type { StoredResponse } from '../../src/audit/idempotency-keys.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
-import type { FixtureFactory, StoreFixture } from './store-fixtures.js';
+import type { FixtureFactory, StoreFixture, SuiteStore } from './store-fixtures.js';
 
 export function describeAuditStore(name: string, makeFixture: FixtureFactory): void {
   describe(name, () => {
     let fixture: StoreFixture;
-    let store: KyselyAuditStore;
+    let store: SuiteStore;
 
     beforeEach(async () => {
       fixture = await makeFixture();
@@ -45,6 +46,8 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       store = fixture.newStore();
       await store.open();
       expect(await verify(store)).toEqual({ ok: true, count: 3 });
+      // The store's own walk and one over its ChainSource interface agree.
+      expect(await verifyChain(store)).toEqual({ ok: true, count: 3 });
       // Read back byte for byte: what was hashed is what is stored.
       const [latest] = await store.query({}, { limit: 1 });
       expect(latest).toEqual({ ...entries[2], finalOutcome: 'unknown' });
@@ -58,9 +61,33 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       const entries = results.slice(0, drafts.length).map((r) => (r as PromiseFulfilledResult<AuditEntry>).value);
       expect(entries.map((e) => e.seq)).toEqual(drafts.map((_, i) => i + 1));
       expect(entries.map((e) => e.comment)).toEqual(drafts.map((d) => d.comment));
-      expect(results[drafts.length].status).toBe('rejected');
+      expect(results[drafts.length]).toEqual({ status: 'rejected', reason: expect.any(DraftRejectedError) });
       expect(results[drafts.length + 1]).toEqual({ status: 'fulfilled', value: entries[7] });
       expect(await verify(store)).toEqual({ ok: true, count: drafts.length });
+    });
+
+    it('a draft the database refuses for good fails alone (DraftRejectedError); the rest of its batch is written', async () => {
+      let refused: AuditDraft;
+      if (fixture.kind === 'postgres') {
+        refused = draft({ comment: 'U+0000 \u0000 has no place in PostgreSQL text' });
+      } else {
+        await fixture.sql(`CREATE TRIGGER refuse BEFORE INSERT ON audit_entries WHEN NEW.comment = 'refused'
+                           BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END`);
+        refused = draft({ comment: 'refused' });
+      }
+      const drafts = [draft(), draft(), refused, draft()];
+      const results = await Promise.allSettled(drafts.map((d) => store.append(d)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      const { reason } = results[2] as PromiseRejectedResult;
+      expect(reason).toBeInstanceOf(DraftRejectedError);
+      expect(reason).toMatchObject({
+        draftId: refused.id,
+        code: fixture.kind === 'postgres' ? '22021' : 'SQLITE_CONSTRAINT_TRIGGER',
+      });
+      expect((await store.query({}, { limit: 10 })).map((e) => e.id)).toEqual(
+        [drafts[3], drafts[1], drafts[0]].map((d) => d.id),
+      );
+      expect(await verify(store)).toEqual({ ok: true, count: 3 });
     });
 
     it('writes an entry once even when the same draft is appended again (a retry after a lost commit ack)', async () => {
@@ -233,6 +260,86 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       expect(await verify(store)).toEqual({ ok: false, count: 0, firstBad: { id: entries[2].id, reason: 'link' } });
     });
 
+    describe('idempotency keys', () => {
+      const inADay = () => new Date(Date.now() + DAY_MS);
+      const answer: StoredResponse = {
+        status: 202,
+        headers: {
+          location: '/appliances/vc-a/backups/jobs/20260310-081502-00000001',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ appliance: 'vc-a', job: { id: '20260310-081502-00000001', note: 'Zoë 😀' } }),
+      };
+
+      it('claims a key once; a retry finds it in progress, then done with the stored answer; another request is a mismatch', async () => {
+        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toEqual({ state: 'claimed' });
+        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toEqual({ state: 'in_progress' });
+        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-2', inADay())).toEqual({ state: 'mismatch' });
+        // Keys are the caller's own: another caller's k-1 is another key.
+        expect(await store.claimIdempotencyKey('bob', 'k-1', 'fp-9', inADay())).toEqual({ state: 'claimed' });
+
+        expect(await store.completeIdempotencyKey('alice', 'k-1', answer, 'entry-1')).toBe(true);
+        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toEqual({
+          state: 'done',
+          response: answer,
+          entryId: 'entry-1',
+        });
+        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-2', inADay())).toEqual({ state: 'mismatch' });
+        // Completing twice, or a key never claimed, changes nothing.
+        expect(await store.completeIdempotencyKey('alice', 'k-1', { ...answer, status: 500 }, 'entry-2')).toBe(false);
+        expect(await store.completeIdempotencyKey('alice', 'never', answer, 'entry-3')).toBe(false);
+        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toMatchObject({ entryId: 'entry-1' });
+      });
+
+      it('a released key (outcome unknown) can be claimed again; a done key is never released', async () => {
+        await store.claimIdempotencyKey('alice', 'unknown-outcome', 'fp-1', inADay());
+        await store.releaseIdempotencyKey('alice', 'unknown-outcome');
+        expect(await store.claimIdempotencyKey('alice', 'unknown-outcome', 'fp-1', inADay())).toEqual({
+          state: 'claimed',
+        });
+
+        await store.claimIdempotencyKey('alice', 'answered', 'fp-1', inADay());
+        await store.completeIdempotencyKey('alice', 'answered', answer, 'entry-1');
+        await store.releaseIdempotencyKey('alice', 'answered');
+        expect(await store.claimIdempotencyKey('alice', 'answered', 'fp-1', inADay())).toMatchObject({ state: 'done' });
+      });
+
+      it('an expired key counts as absent, whatever its state; the purge deletes expired keys only', async () => {
+        const past = new Date(Date.now() - 1000);
+        await store.claimIdempotencyKey('alice', 'stale-run', 'fp-1', past);
+        await store.claimIdempotencyKey('alice', 'stale-done', 'fp-1', past);
+        await store.completeIdempotencyKey('alice', 'stale-done', answer, 'entry-1');
+        await store.claimIdempotencyKey('alice', 'fresh', 'fp-1', inADay());
+        expect(await store.claimIdempotencyKey('alice', 'stale-done', 'fp-other', inADay())).toEqual({
+          state: 'claimed',
+        });
+
+        expect(await store.purgeExpiredIdempotencyKeys(new Date())).toBe(1); // stale-run
+        expect(await store.claimIdempotencyKey('alice', 'fresh', 'fp-1', inADay())).toEqual({ state: 'in_progress' });
+        expect(await store.claimIdempotencyKey('alice', 'stale-done', 'fp-other', inADay())).toEqual({
+          state: 'in_progress',
+        });
+        expect(await store.purgeExpiredIdempotencyKeys(new Date(Date.now() + 2 * DAY_MS))).toBe(2);
+      });
+
+      it('two stores claiming the same keys at the same moment: exactly one claim wins each key', async () => {
+        const other = fixture.rivalStore();
+        await other.open();
+        try {
+          const keys = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+          const claims = await Promise.all(
+            keys.flatMap((key) => [store, other].map((s) => s.claimIdempotencyKey('alice', key, 'fp-1', inADay()))),
+          );
+          for (const [i, key] of keys.entries()) {
+            const states = [claims[2 * i].state, claims[2 * i + 1].state].sort();
+            expect({ key, states }).toEqual({ key, states: ['claimed', 'in_progress'] });
+          }
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
     it('two processes appending to one database at the same time keep one valid chain', async () => {
       await appendAll([draft(), draft(), draft()]);
       const inProcess = (async () => {
@@ -265,8 +372,8 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
   });
 }
 
-function verify(store: KyselyAuditStore) {
-  return verifyChain(store);
+function verify(store: SuiteStore) {
+  return store.verify();
 }
 
 function restore(column: string, entry: AuditEntry): string {

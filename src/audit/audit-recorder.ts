@@ -1,0 +1,20 @@
+import type { AuditCompletedInput, AuditDeniedInput, AuditRequestedInput } from './audit-entry.js';
+
+/**
+ * What the run path tells the audit trail (inject it by this class). Two stages per run, both carrying the request id:
+ *
+ * - `requested`, before anything reaches the appliance: fails closed. It resolves with the entry's id once the entry
+ *   is durably committed, else throws GatewayError AUDIT_UNAVAILABLE (with `retryAfter`): the store is unusable, or
+ *   did not commit within 5 s. Nothing may then be sent to the appliance.
+ * - `completed` once the outcome is known, naming the requested entry (`requestedId`); `denied` for our own 403 (one
+ *   entry, outcome `denied`, no requested entry). Neither ever throws nor loses an entry: one the store cannot take
+ *   waits in a durable spool until it can, also across a restart.
+ *
+ * `healthy()` is for /health/ready: false while the store cannot be opened or does not answer.
+ */
+export abstract class AuditRecorder {
+  abstract requested(input: AuditRequestedInput): Promise<string>;
+  abstract completed(input: AuditCompletedInput): Promise<void>;
+  abstract denied(input: AuditDeniedInput): Promise<void>;
+  abstract healthy(): Promise<boolean>;
+}

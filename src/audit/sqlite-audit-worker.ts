@@ -1,0 +1,54 @@
+/**
+ * The SQLite audit store's thread (node:worker_threads, started by WorkerAuditStore). better-sqlite3 answers
+ * synchronously: here its statements, fsyncs and hash-chain walks take this thread's time, never the gateway's event
+ * loop. The store is the same SqliteAuditStore (group commit included): a batch of appends that arrives in one message
+ * is appended in one turn, so it shares one transaction.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AuditDraft } from './audit-entry.js';
+import type { NdjsonPage } from './audit-store.js';
+import {
+  type AppendResult,
+  type SqliteWorkerOptions,
+  serializeError,
+  WORKER_CALLS,
+  type WorkerReply,
+  type WorkerRequest,
+} from './audit-worker-protocol.js';
+import { SqliteAuditStore } from './sqlite-audit-store.js';
+
+if (!parentPort) throw new Error('sqlite-audit-worker runs as a worker thread (WorkerAuditStore starts it)');
+const port = parentPort;
+const options = workerData as SqliteWorkerOptions;
+const store = new SqliteAuditStore(options.path, { busyTimeoutMs: options.busyTimeoutMs, migrate: options.migrate });
+const calls = new Set<string>(WORKER_CALLS);
+
+port.on('message', (request: WorkerRequest) => {
+  void answer(request).then((reply) => port.postMessage(reply, transferable(reply)));
+});
+
+/** An export page's bytes move to the event loop's thread instead of being copied. */
+function transferable(reply: WorkerReply): ArrayBuffer[] {
+  const value = 'value' in reply ? (reply.value as Partial<NdjsonPage> | undefined) : undefined;
+  const bytes = value?.ndjson;
+  return bytes instanceof Uint8Array && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+}
+
+async function answer(request: WorkerRequest): Promise<WorkerReply> {
+  try {
+    if (request.call === 'appendBatch') return { id: request.id, value: await appendBatch(request.drafts) };
+    if (!calls.has(request.call)) throw new Error(`unknown audit store call ${request.call}`);
+    if (request.purgeBatch !== undefined) store.purgeBatch = request.purgeBatch;
+    const method = store[request.call] as (...args: unknown[]) => Promise<unknown>;
+    return { id: request.id, value: await method.apply(store, request.args) };
+  } catch (error) {
+    return { id: request.id, error: serializeError(error) };
+  }
+}
+
+async function appendBatch(drafts: AuditDraft[]): Promise<AppendResult[]> {
+  const settled = await Promise.allSettled(drafts.map((draft) => store.append(draft)));
+  return settled.map((result) =>
+    result.status === 'fulfilled' ? { entry: result.value } : { error: serializeError(result.reason) },
+  );
+}

@@ -1,0 +1,82 @@
+import { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../logging/logger.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import { decodeCursor, encodeCursor } from './audit-cursor.js';
+import type { AuditFilter, VerifyResult } from './audit-entry.js';
+import { type AuditEventsPage, AuditReader } from './audit-reader.js';
+import type { AuditStore } from './audit-store.js';
+import { AuditStoreHandle } from './audit-store-handle.js';
+import { auditUnavailable } from './audit-unavailable.js';
+
+/**
+ * Entries per page of the NDJSON export. The page's bytes are made where the rows are read: on the SQLite worker
+ * (the event loop only writes them out), on the event loop for PostgreSQL (~2–3 ms for 500 entries, measured).
+ */
+const EXPORT_PAGE = 500;
+
+/** The audit trail's read side (see AuditReader), on the store the recorder opened. */
+@Injectable()
+export class StoreAuditReader extends AuditReader {
+  /** A verification under way: concurrent callers share its walk (and its result). */
+  private verifying: Promise<VerifyResult> | undefined;
+
+  constructor(
+    private readonly handle: AuditStoreHandle,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  async events(filter: AuditFilter, limit: number, cursor?: string): Promise<AuditEventsPage> {
+    const beforeSeq = cursor === undefined ? undefined : decodeCursor(cursor);
+    const rows = await this.reading((store) => store.query(filter, { limit: limit + 1, beforeSeq }));
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  }
+
+  /** Entries appended after the export started are not included. */
+  async exportNdjson(filter: AuditFilter): Promise<Readable> {
+    let page = await this.reading((store) => store.queryNdjson(filter, { limit: EXPORT_PAGE }));
+    const { handle, logger } = this;
+    async function* pages(): AsyncGenerator<Buffer> {
+      for (;;) {
+        const { ndjson } = page;
+        if (page.count > 0) yield Buffer.from(ndjson.buffer, ndjson.byteOffset, ndjson.byteLength);
+        if (page.count < EXPORT_PAGE || page.lastSeq === undefined) return;
+        const beforeSeq = page.lastSeq;
+        try {
+          const store = await handle.open();
+          if (!store) throw new Error('the audit store is no longer open');
+          page = await store.queryNdjson(filter, { limit: EXPORT_PAGE, beforeSeq });
+        } catch (error) {
+          // The status line is long gone: the response is cut off, never ended cleanly, so it cannot pass for complete.
+          logger.error({ err: error }, 'audit export failed midway; response aborted');
+          throw error;
+        }
+      }
+    }
+    return Readable.from(pages(), { objectMode: false });
+  }
+
+  verify(): Promise<VerifyResult> {
+    this.verifying ??= this.reading((store) => store.verify()).finally(() => {
+      this.verifying = undefined;
+    });
+    return this.verifying;
+  }
+
+  private async reading<T>(read: (store: AuditStore) => Promise<T>): Promise<T> {
+    const store = await this.handle.open();
+    if (!store) throw auditUnavailable('The audit store is unavailable.');
+    try {
+      return await read(store);
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      this.logger.error({ err: error }, 'reading the audit store failed');
+      throw auditUnavailable('The audit store could not be read.', error);
+    }
+  }
+}

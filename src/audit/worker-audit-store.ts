@@ -1,0 +1,237 @@
+import { Worker } from 'node:worker_threads';
+import type { ChainHead } from './audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from './audit-entry.js';
+import type { AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
+import {
+  type AppendResult,
+  deserializeError,
+  type SqliteWorkerOptions,
+  type WorkerCall,
+  type WorkerReply,
+  type WorkerRequest,
+} from './audit-worker-protocol.js';
+import type { IdempotencyClaim, StoredResponse } from './idempotency-keys.js';
+
+interface Waiting {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface PendingAppend {
+  draft: AuditDraft;
+  resolve(entry: AuditEntry): void;
+  reject(error: unknown): void;
+}
+
+type WorkerRequestBody =
+  | { call: WorkerCall; args: unknown[]; purgeBatch?: number }
+  | { call: 'appendBatch'; drafts: AuditDraft[] };
+
+/**
+ * The SQLite store as the gateway uses it: a SqliteAuditStore on a worker thread (sqlite-audit-worker.ts), reached by
+ * messages. better-sqlite3 works synchronously, so on the event loop every statement, fsync and chain walk stalled
+ * every request (a verification of 67,000 entries: 1.4 s); here the event loop only posts and receives messages.
+ *
+ * Group commit is kept end to end: appends made in one event-loop turn travel as one message, which the worker appends
+ * in one turn, so they share one transaction. Should the worker die, calls under way fail and the next call starts a
+ * new one. While no call is under way the worker does not keep the process alive, like the synchronous store it
+ * wraps.
+ */
+export class WorkerAuditStore implements AuditStore {
+  readonly kind = 'sqlite' as const;
+  /** Rows deleted per purge transaction, sent with each purge. */
+  purgeBatch: number | undefined;
+  /** The worker started last, while it runs (its store may still be opening). */
+  private worker: Worker | undefined;
+  /** Resolves with that worker once its store is open. */
+  private ready: Promise<Worker> | undefined;
+  /** Between open() and close(): a worker that died is replaced on the next call. */
+  private wanted = false;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private readonly appends: PendingAppend[] = [];
+  private appendsScheduled = false;
+
+  constructor(private readonly options: SqliteWorkerOptions) {}
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  async open(): Promise<void> {
+    this.wanted = true;
+    await this.started();
+  }
+
+  async close(): Promise<void> {
+    // Appends already accepted are committed first (their message may still be waiting for its turn).
+    if (this.appendsScheduled) this.sendAppends();
+    this.wanted = false;
+    const worker = await this.ready?.catch(() => undefined);
+    this.ready = undefined;
+    if (!worker) return;
+    try {
+      await this.send(worker, { call: 'close', args: [] });
+    } finally {
+      this.worker = undefined;
+      await worker.terminate();
+    }
+  }
+
+  append(draft: AuditDraft): Promise<AuditEntry> {
+    return new Promise<AuditEntry>((resolve, reject) => {
+      this.appends.push({ draft, resolve, reject });
+      if (this.appendsScheduled) return;
+      this.appendsScheduled = true;
+      this.refresh();
+      setImmediate(() => this.sendAppends());
+    });
+  }
+
+  query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]> {
+    return this.call('query', filter, page) as Promise<AuditEvent[]>;
+  }
+
+  queryNdjson(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<NdjsonPage> {
+    return this.call('queryNdjson', filter, page) as Promise<NdjsonPage>;
+  }
+
+  verify(): Promise<VerifyResult> {
+    return this.call('verify') as Promise<VerifyResult>;
+  }
+
+  head(): Promise<ChainHead> {
+    return this.call('head') as Promise<ChainHead>;
+  }
+
+  entriesBetween(afterSeq: number, upToSeq: number, limit: number): Promise<AuditEntry[]> {
+    return this.call('entriesBetween', afterSeq, upToSeq, limit) as Promise<AuditEntry[]>;
+  }
+
+  async purgeBefore(cutoff: string): Promise<PurgeResult> {
+    const worker = await this.started();
+    return this.send(worker, {
+      call: 'purgeBefore',
+      args: [cutoff],
+      purgeBatch: this.purgeBatch,
+    }) as Promise<PurgeResult>;
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping');
+  }
+
+  claimIdempotencyKey(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim> {
+    return this.call('claimIdempotencyKey', caller, key, fingerprint, expiresAt) as Promise<IdempotencyClaim>;
+  }
+
+  completeIdempotencyKey(caller: string, key: string, response: StoredResponse, entryId: string): Promise<boolean> {
+    return this.call('completeIdempotencyKey', caller, key, response, entryId) as Promise<boolean>;
+  }
+
+  async releaseIdempotencyKey(caller: string, key: string): Promise<void> {
+    await this.call('releaseIdempotencyKey', caller, key);
+  }
+
+  purgeExpiredIdempotencyKeys(now: Date): Promise<number> {
+    return this.call('purgeExpiredIdempotencyKeys', now) as Promise<number>;
+  }
+
+  private async call(call: WorkerCall, ...args: unknown[]): Promise<unknown> {
+    return this.send(await this.started(), { call, args });
+  }
+
+  /** The running worker with the store open in it; started (again) when needed, never after close(). */
+  private started(): Promise<Worker> {
+    if (!this.wanted) return Promise.reject(new Error('the sqlite audit store is not open'));
+    if (!this.ready) {
+      const ready = this.start();
+      this.ready = ready;
+      ready.catch(() => {
+        if (this.ready === ready) this.ready = undefined;
+      });
+    }
+    return this.ready;
+  }
+
+  private async start(): Promise<Worker> {
+    const worker = new Worker(workerScript(), { workerData: this.options });
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => this.settle(reply));
+    worker.on('error', (error) => this.stopped(worker, error));
+    worker.on('exit', (code) => this.stopped(worker, new Error(`the SQLite audit worker stopped (exit code ${code})`)));
+    try {
+      await this.send(worker, { call: 'open', args: [] });
+      return worker;
+    } catch (error) {
+      if (this.worker === worker) this.worker = undefined;
+      await worker.terminate();
+      throw error;
+    }
+  }
+
+  private sendAppends(): void {
+    this.appendsScheduled = false;
+    const batch = this.appends.splice(0);
+    if (batch.length === 0) return;
+    const settleAll = (results: AppendResult[]) =>
+      batch.forEach((append, i) => {
+        const result = results[i];
+        if (result && 'entry' in result) append.resolve(result.entry);
+        else append.reject(deserializeError(result?.error ?? { name: 'Error', message: 'no answer for this append' }));
+      });
+    this.started()
+      .then((worker) => this.send(worker, { call: 'appendBatch', drafts: batch.map((append) => append.draft) }))
+      .then(
+        (results) => settleAll(results as AppendResult[]),
+        (error: unknown) => {
+          for (const append of batch) append.reject(error);
+        },
+      )
+      .finally(() => this.refresh());
+  }
+
+  private send(worker: Worker, body: WorkerRequestBody): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.refresh();
+      worker.postMessage({ id, ...body } as WorkerRequest);
+    });
+  }
+
+  private settle(reply: WorkerReply): void {
+    const waiting = this.waiting.get(reply.id);
+    if (!waiting) return;
+    this.waiting.delete(reply.id);
+    if ('error' in reply) waiting.reject(deserializeError(reply.error));
+    else waiting.resolve(reply.value);
+    this.refresh();
+  }
+
+  /** Every call under way fails; the next call starts a new worker (unless the store was closed). */
+  private stopped(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.ready = undefined;
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const call of waiting) call.reject(error);
+  }
+
+  /** The worker keeps the process alive exactly while something waits for it. */
+  private refresh(): void {
+    if (!this.worker) return;
+    if (this.waiting.size > 0 || this.appends.length > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+}
+
+/** Built, the worker is the .js beside this module; run from the TypeScript sources (jest), it is the built one. */
+function workerScript(): URL {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith('.ts')
+    ? new URL('../../dist/audit/sqlite-audit-worker.js', here)
+    : new URL('./sqlite-audit-worker.js', here);
+}
