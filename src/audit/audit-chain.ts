@@ -8,7 +8,8 @@
  * Canonical serialisation, so anyone can re-verify an export (NDJSON, or the log lines) with their own tools:
  * the entry as GET /audit/events returns it, minus `hash` and `finalOutcome`, serialised with RFC 8785 (JCS) rules:
  * object keys sorted by UTF-16 code units at every level, no whitespace, strings escaped as JSON.stringify does,
- * integers in plain decimal, absent values as `null` (keys are never omitted). The hash is the lower-case hex
+ * integers in plain decimal, absent values as `null` (keys are never omitted), except the fields added later
+ * (`replayOf`, `count`), which appear only when set so that older entries keep their hash. The hash is the lower-case hex
  * SHA-256 of that UTF-8 text. The first entry ever written links to GENESIS_HASH; after a retention purge the
  * first kept entry links to the stored anchor (the hash of the last purged entry), which verification trusts.
  */
@@ -82,6 +83,9 @@ export function canonicalEntry(entry: AuditEntryBody): string {
     durationMs: entry.durationMs,
     fleetRequestId: entry.fleetRequestId,
     requestedId: entry.requestedId,
+    // Fields added after the first version are hashed only when set, so entries written before keep their hash.
+    ...(entry.replayOf !== null && entry.replayOf !== undefined && { replayOf: entry.replayOf }),
+    ...(entry.count !== null && entry.count !== undefined && { count: entry.count }),
     prevHash: entry.prevHash,
   });
 }

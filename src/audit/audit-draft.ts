@@ -10,6 +10,8 @@ import type {
   AuditCompletedInput,
   AuditDeniedInput,
   AuditDraft,
+  AuditRateLimitedInput,
+  AuditReplayedInput,
   AuditRequestedInput,
   AuditStage,
   StoredActor,
@@ -36,6 +38,7 @@ export const FIELD_LIMITS = {
   jobId: 128,
   fleetRequestId: 300,
   requestedId: 64,
+  replayOf: 64,
 } as const;
 
 export function requestedDraft(input: AuditRequestedInput): AuditDraft {
@@ -62,6 +65,30 @@ export function deniedDraft(input: AuditDeniedInput): AuditDraft {
     code: optional(input.code, FIELD_LIMITS.code),
     durationMs: integerOrNull(input.durationMs),
     fleetRequestId: optional(input.fleetRequestId, FIELD_LIMITS.fleetRequestId),
+  });
+}
+
+/** An Idempotency-Key retry answered from the store: the request itself, and the entry of the original answer. */
+export function replayedDraft(input: AuditReplayedInput): AuditDraft {
+  return draft('completed', input, {
+    outcome: 'replayed',
+    httpStatus: integerOrNull(input.httpStatus),
+    code: optional(input.code, FIELD_LIMITS.code),
+    jobId: optional(input.jobId, FIELD_LIMITS.jobId),
+    durationMs: integerOrNull(input.durationMs),
+    fleetRequestId: optional(input.fleetRequestId, FIELD_LIMITS.fleetRequestId),
+    replayOf: canonicalText(input.replayOf, FIELD_LIMITS.replayOf),
+  });
+}
+
+/** Run requests one caller sent past its rate limit in one window, as one entry. */
+export function rateLimitedDraft(input: AuditRateLimitedInput): AuditDraft {
+  return draft('completed', input, {
+    outcome: 'rate_limited',
+    httpStatus: integerOrNull(input.httpStatus),
+    code: optional(input.code, FIELD_LIMITS.code),
+    durationMs: integerOrNull(input.durationMs),
+    count: integerOrNull(input.count),
   });
 }
 

@@ -11,7 +11,19 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_STAGES = ['requested', 'completed'] as const;
 export type AuditStage = (typeof AUDIT_STAGES)[number];
 
-export const AUDIT_OUTCOMES = ['accepted', 'denied', 'rejected', 'failed', 'unknown'] as const;
+/**
+ * `replayed`: an Idempotency-Key retry answered with the first request's stored answer (nothing was sent);
+ * `rate_limited`: run requests of one caller refused by the rate limit, counted over a window (`count`).
+ */
+export const AUDIT_OUTCOMES = [
+  'accepted',
+  'denied',
+  'rejected',
+  'failed',
+  'unknown',
+  'replayed',
+  'rate_limited',
+] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export const AUTH_METHODS = ['jwt', 'apiKey'] as const;
@@ -59,6 +71,19 @@ export interface AuditCompletedInput {
   requestedId: string;
 }
 
+/** An Idempotency-Key retry answered from the store: names the entry that recorded the original answer. */
+export type AuditReplayedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId'> & {
+  jobId?: string;
+  replayOf: string;
+};
+
+/** Run requests of one caller refused by the rate limit during a window: one entry with their number. */
+export type AuditRateLimitedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId' | 'durationMs'> & {
+  count: number;
+  /** The window's length. */
+  durationMs: number;
+};
+
 /** A 403 of ours: nothing was ever going to reach the appliance. `outcome` may be omitted; it is always `denied`. */
 export type AuditDeniedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId'> & { outcome?: 'denied' };
 
@@ -93,6 +118,10 @@ export interface AuditDraft {
   fleetRequestId: string | null;
   /** On a `completed` entry: the id of the `requested` entry it completes (null for a denial, which has none). */
   requestedId: string | null;
+  /** On a `replayed` entry: the entry that recorded the answer replayed. Hashed only when set (added in v2). */
+  replayOf: string | null;
+  /** On a `rate_limited` entry: how many requests were refused. Hashed only when set (added in v2). */
+  count: number | null;
 }
 
 /** A `requested` entry's fields that only a completion fills in: every draft starts from these. */
@@ -104,6 +133,8 @@ export const NOT_YET_KNOWN = {
   durationMs: null,
   fleetRequestId: null,
   requestedId: null,
+  replayOf: null,
+  count: null,
 } as const satisfies Partial<AuditDraft>;
 
 /** Everything the hash covers: the draft, its position, and the previous entry's hash. */

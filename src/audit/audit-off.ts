@@ -31,6 +31,10 @@ export class OffAuditRecorder extends AuditRecorder implements OnModuleInit {
 
   async denied(): Promise<void> {}
 
+  async replayed(): Promise<void> {}
+
+  async rateLimited(): Promise<void> {}
+
   /** Nothing to depend on: the replica is ready. */
   async healthy(): Promise<boolean> {
     return true;

@@ -1,4 +1,10 @@
-import type { AuditCompletedInput, AuditDeniedInput, AuditRequestedInput } from './audit-entry.js';
+import type {
+  AuditCompletedInput,
+  AuditDeniedInput,
+  AuditRateLimitedInput,
+  AuditReplayedInput,
+  AuditRequestedInput,
+} from './audit-entry.js';
 
 /**
  * What the run path tells the audit trail (inject it by this class). Two stages per run, both carrying the request id:
@@ -16,5 +22,9 @@ export abstract class AuditRecorder {
   abstract requested(input: AuditRequestedInput): Promise<string>;
   abstract completed(input: AuditCompletedInput): Promise<void>;
   abstract denied(input: AuditDeniedInput): Promise<void>;
+  /** An Idempotency-Key retry answered with the stored answer; like `denied`, one entry that never throws. */
+  abstract replayed(input: AuditReplayedInput): Promise<void>;
+  /** Run requests one caller sent past its rate limit in one window; one entry that never throws. */
+  abstract rateLimited(input: AuditRateLimitedInput): Promise<void>;
   abstract healthy(): Promise<boolean>;
 }

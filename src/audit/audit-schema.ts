@@ -32,6 +32,8 @@ export interface AuditEntriesTable {
   duration_ms: number | null;
   fleet_request_id: string | null;
   requested_id: string | null;
+  replay_of: string | null;
+  count: number | null;
   prev_hash: string;
   hash: string;
 }
@@ -149,6 +151,13 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
       // The purge deletes by expiry; claims go by the primary key.
       await db.schema.createIndex('idempotency_keys_expires_at').on('idempotency_keys').column('expires_at').execute();
+    },
+  },
+  '0003-replays-and-rate-limits': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A replayed answer names the entry of the original; a rate-limited window counts its refusals.
+      await db.schema.alterTable('audit_entries').addColumn('replay_of', 'text').execute();
+      await db.schema.alterTable('audit_entries').addColumn('count', 'integer').execute();
     },
   },
 };

@@ -4,12 +4,14 @@ import type { Logger } from 'pino';
 import { withTimeout } from '../common/with-timeout.js';
 import { type AuditConfig, GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
-import { completedDraft, deniedDraft, requestedDraft } from './audit-draft.js';
+import { completedDraft, deniedDraft, rateLimitedDraft, replayedDraft, requestedDraft } from './audit-draft.js';
 import type {
   AuditCompletedInput,
   AuditDeniedInput,
   AuditDraft,
   AuditEntry,
+  AuditRateLimitedInput,
+  AuditReplayedInput,
   AuditRequestedInput,
 } from './audit-entry.js';
 import { logFields } from './audit-log-fields.js';
@@ -152,10 +154,23 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
   }
 
   async denied(input: AuditDeniedInput): Promise<void> {
+    await this.recordSafely(() => deniedDraft(input), 'denied', input?.requestId);
+  }
+
+  async replayed(input: AuditReplayedInput): Promise<void> {
+    await this.recordSafely(() => replayedDraft(input), 'replayed', input?.requestId);
+  }
+
+  async rateLimited(input: AuditRateLimitedInput): Promise<void> {
+    await this.recordSafely(() => rateLimitedDraft(input), 'rate-limited', input?.requestId);
+  }
+
+  /** Single entries that must never fail their caller (the answer is already decided). */
+  private async recordSafely(build: () => AuditDraft, kind: string, requestId: string | undefined): Promise<void> {
     try {
-      await this.record(deniedDraft(input));
+      await this.record(build());
     } catch (error) {
-      this.logger.error({ err: error, requestId: input?.requestId }, 'recording a denied audit entry failed');
+      this.logger.error({ err: error, requestId }, `recording a ${kind} audit entry failed`);
     }
   }
 

@@ -369,6 +369,8 @@ function toRow(entry: AuditEntry): Insertable<AuditEntriesTable> {
     duration_ms: entry.durationMs,
     fleet_request_id: entry.fleetRequestId,
     requested_id: entry.requestedId,
+    replay_of: entry.replayOf,
+    count: entry.count,
     prev_hash: entry.prevHash,
     hash: entry.hash,
   };
@@ -401,6 +403,8 @@ function fromRow(row: Selectable<AuditEntriesTable>): AuditEntry {
     durationMs: row.duration_ms,
     fleetRequestId: row.fleet_request_id,
     requestedId: row.requested_id,
+    replayOf: row.replay_of ?? null,
+    count: row.count ?? null,
     prevHash: row.prev_hash,
     hash: row.hash,
   };

@@ -28,6 +28,8 @@ const KNOWN: AuditEntryBody = {
   durationMs: 412,
   fleetRequestId: null,
   requestedId: '00000000-0000-4000-8000-000000000000',
+  replayOf: null,
+  count: null,
   prevHash: GENESIS_HASH,
 };
 
@@ -43,6 +45,18 @@ describe('audit chain', () => {
         '"stage":"completed","time":"2026-03-10T08:15:02.113Z"}',
     );
     expect(entryHash(KNOWN)).toBe('7115a4664f1fb6806b1c12614fb0ed0d7cdd2bd1988be0541f6f03b7e7670d42');
+  });
+
+  it('hashes the fields added later only when set, so entries written before them keep their hash', () => {
+    const replay = { ...KNOWN, outcome: 'replayed' as const, replayOf: '00000000-0000-4000-8000-000000000002' };
+    expect(canonicalEntry(replay)).toContain('"replayOf":"00000000-0000-4000-8000-000000000002"');
+    expect(canonicalEntry(replay)).not.toContain('"count"');
+    expect(entryHash(replay)).not.toBe(entryHash({ ...replay, replayOf: '00000000-0000-4000-8000-000000000003' }));
+    const window = { ...KNOWN, outcome: 'rate_limited' as const, count: 7 };
+    expect(canonicalEntry(window)).toContain('"count":7');
+    expect(entryHash(window)).not.toBe(entryHash({ ...window, count: 8 }));
+    // The pinned entry above has neither, and its bytes are those of the first version.
+    expect(canonicalEntry(KNOWN)).not.toMatch(/replayOf|"count"/);
   });
 
   it('ignores properties outside the entry (finalOutcome) and key order, but not any field', () => {

@@ -29,8 +29,9 @@ export function writeConfig(document: Record<string, unknown>): string {
   const path = join(dir, 'gateway.yaml');
   const withAudit = {
     audit: { sqlite: { path: join(dir, 'audit.db') } },
-    // Tests send bursts with one token; the rate-limit tests set their own limits.
+    // Tests send bursts with one token (40 runs at once); the tests of these limits set their own.
     rateLimit: { runsPerMinute: 100_000, readsPerMinute: 100_000 },
+    limits: { maxInFlightPerCaller: 1000 },
     ...document,
   };
   writeFileSync(path, JSON.stringify(withAudit, null, 2)); // JSON is YAML

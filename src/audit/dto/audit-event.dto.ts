@@ -42,6 +42,14 @@ export class AuditEventDto {
     description: 'On `completed`: the `requested` entry it completes',
   })
   requestedId!: string | null;
+  @ApiProperty({
+    ...NULLABLE_STRING,
+    format: 'uuid',
+    description: 'On `replayed`: the entry that recorded the original answer (Idempotency-Key retry)',
+  })
+  replayOf!: string | null;
+  @ApiProperty({ ...NULLABLE_INTEGER, example: 7, description: 'On `rate_limited`: requests refused in the window' })
+  count!: number | null;
   @ApiProperty({ pattern: '^[0-9a-f]{64}$', description: "The previous entry's hash" }) prevHash!: string;
   @ApiProperty({
     pattern: '^[0-9a-f]{64}$',
