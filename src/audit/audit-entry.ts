@@ -84,8 +84,13 @@ export type AuditRateLimitedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome
   durationMs: number;
 };
 
-/** A 403 of ours: nothing was ever going to reach the appliance. `outcome` may be omitted; it is always `denied`. */
-export type AuditDeniedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId'> & { outcome?: 'denied' };
+/**
+ * A refusal of ours before anything could reach the appliance: our 403 (`denied`, the default), or a request the
+ * gateway itself rejects (`rejected`: an Idempotency-Key reused for another request, or still in progress).
+ */
+export type AuditDeniedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId'> & {
+  outcome?: 'denied' | 'rejected';
+};
 
 /** The actor as stored: every field present, `null` when unknown. */
 export interface StoredActor {

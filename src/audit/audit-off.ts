@@ -27,13 +27,21 @@ export class OffAuditRecorder extends AuditRecorder implements OnModuleInit {
     return '';
   }
 
-  async completed(): Promise<void> {}
+  async completed(): Promise<string> {
+    return '';
+  }
 
-  async denied(): Promise<void> {}
+  async denied(): Promise<string> {
+    return '';
+  }
 
-  async replayed(): Promise<void> {}
+  async replayed(): Promise<string> {
+    return '';
+  }
 
-  async rateLimited(): Promise<void> {}
+  async rateLimited(): Promise<string> {
+    return '';
+  }
 
   /** Nothing to depend on: the replica is ready. */
   async healthy(): Promise<boolean> {

@@ -20,11 +20,12 @@ import type {
  */
 export abstract class AuditRecorder {
   abstract requested(input: AuditRequestedInput): Promise<string>;
-  abstract completed(input: AuditCompletedInput): Promise<void>;
-  abstract denied(input: AuditDeniedInput): Promise<void>;
+  /** These resolve with the entry's id (written, or waiting in the spool): an answer replayed later names it. */
+  abstract completed(input: AuditCompletedInput): Promise<string>;
+  abstract denied(input: AuditDeniedInput): Promise<string>;
   /** An Idempotency-Key retry answered with the stored answer; like `denied`, one entry that never throws. */
-  abstract replayed(input: AuditReplayedInput): Promise<void>;
+  abstract replayed(input: AuditReplayedInput): Promise<string>;
   /** Run requests one caller sent past its rate limit in one window; one entry that never throws. */
-  abstract rateLimited(input: AuditRateLimitedInput): Promise<void>;
+  abstract rateLimited(input: AuditRateLimitedInput): Promise<string>;
   abstract healthy(): Promise<boolean>;
 }

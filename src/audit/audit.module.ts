@@ -11,7 +11,10 @@ import { AUDIT_STORE, type AuditStore } from './audit-store.js';
 import { createAuditStore } from './audit-store-factory.js';
 import { AuditStoreHandle } from './audit-store-handle.js';
 import { DurableAuditRecorder } from './durable-audit-recorder.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
+import { MemoryIdempotencyKeys } from './memory-idempotency-keys.js';
 import { StoreAuditReader } from './store-audit-reader.js';
+import { StoredIdempotencyKeys } from './stored-idempotency-keys.js';
 
 /**
  * The audit trail: AuditRecorder for the run path and /health/ready, AuditReader for GET /audit/events and
@@ -29,6 +32,7 @@ export class AuditModule {
         ? [
             { provide: AuditRecorder, useClass: OffAuditRecorder },
             { provide: AuditReader, useClass: OffAuditReader },
+            { provide: IdempotencyKeys, useClass: MemoryIdempotencyKeys },
           ]
         : [
             {
@@ -53,6 +57,7 @@ export class AuditModule {
             },
             { provide: AuditRecorder, useClass: DurableAuditRecorder },
             { provide: AuditReader, useClass: StoreAuditReader },
+            { provide: IdempotencyKeys, useClass: StoredIdempotencyKeys },
             AuditRetention,
           ];
     return {
@@ -61,7 +66,9 @@ export class AuditModule {
       controllers: [AuditController],
       providers,
       exports:
-        config.audit.store === 'off' ? [AuditRecorder, AuditReader] : [AuditRecorder, AuditReader, AuditStoreHandle],
+        config.audit.store === 'off'
+          ? [AuditRecorder, AuditReader, IdempotencyKeys]
+          : [AuditRecorder, AuditReader, IdempotencyKeys, AuditStoreHandle],
     };
   }
 }

@@ -145,32 +145,34 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
     return entry.id;
   }
 
-  async completed(input: AuditCompletedInput): Promise<void> {
+  async completed(input: AuditCompletedInput): Promise<string> {
+    return this.recordSafely(() => completedDraft(input), 'completed', input?.requestId);
+  }
+
+  async denied(input: AuditDeniedInput): Promise<string> {
+    return this.recordSafely(() => deniedDraft(input), 'denied', input?.requestId);
+  }
+
+  async replayed(input: AuditReplayedInput): Promise<string> {
+    return this.recordSafely(() => replayedDraft(input), 'replayed', input?.requestId);
+  }
+
+  async rateLimited(input: AuditRateLimitedInput): Promise<string> {
+    return this.recordSafely(() => rateLimitedDraft(input), 'rate-limited', input?.requestId);
+  }
+
+  /**
+   * Entries that must never fail their caller (the answer is already decided): written or spooled, resolving with
+   * the entry's id ('' only if the draft could not even be built, which is logged).
+   */
+  private async recordSafely(build: () => AuditDraft, kind: string, requestId: string | undefined): Promise<string> {
     try {
-      await this.record(completedDraft(input));
-    } catch (error) {
-      this.logger.error({ err: error, requestId: input?.requestId }, 'recording a completed audit entry failed');
-    }
-  }
-
-  async denied(input: AuditDeniedInput): Promise<void> {
-    await this.recordSafely(() => deniedDraft(input), 'denied', input?.requestId);
-  }
-
-  async replayed(input: AuditReplayedInput): Promise<void> {
-    await this.recordSafely(() => replayedDraft(input), 'replayed', input?.requestId);
-  }
-
-  async rateLimited(input: AuditRateLimitedInput): Promise<void> {
-    await this.recordSafely(() => rateLimitedDraft(input), 'rate-limited', input?.requestId);
-  }
-
-  /** Single entries that must never fail their caller (the answer is already decided). */
-  private async recordSafely(build: () => AuditDraft, kind: string, requestId: string | undefined): Promise<void> {
-    try {
-      await this.record(build());
+      const draft = build();
+      await this.record(draft);
+      return draft.id;
     } catch (error) {
       this.logger.error({ err: error, requestId }, `recording a ${kind} audit entry failed`);
+      return '';
     }
   }
 

@@ -35,3 +35,13 @@ export interface IdempotencyKeyStore {
   /** Deletes every key expired at `now`; resolves with how many. */
   purgeExpiredIdempotencyKeys(now: Date): Promise<number>;
 }
+
+/**
+ * The keys as the run path uses them (inject by this class): the audit database's table, or, with `audit.store: off`,
+ * this process's memory. A store that cannot be used is AUDIT_UNAVAILABLE: the run would be refused anyway.
+ */
+export abstract class IdempotencyKeys {
+  abstract claim(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim>;
+  abstract complete(caller: string, key: string, response: StoredResponse, entryId: string): Promise<void>;
+  abstract release(caller: string, key: string): Promise<void>;
+}

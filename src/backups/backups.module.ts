@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
+import { IdempotentRuns } from './idempotent-runs.service.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
@@ -12,6 +13,6 @@ import { SchedulesService } from './schedules.service.js';
 @Module({
   imports: [AppliancesModule],
   controllers: [RunsController, JobsController, SchedulesController],
-  providers: [RunsService, JobsService, SchedulesService, JobTracker],
+  providers: [RunsService, IdempotentRuns, JobsService, SchedulesService, JobTracker],
 })
 export class BackupsModule {}

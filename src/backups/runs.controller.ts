@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
@@ -10,7 +10,8 @@ import { FleetRunDto, FleetRunDto207 } from './dto/fleet-run.dto.js';
 import { RunAcceptedDto } from './dto/job.dto.js';
 import { RunScheduleDto } from './dto/run-schedule.dto.js';
 import { TargetApplianceQuery } from './dto/target-appliance.query.js';
-import { accepted, fleetResponse } from './run-responses.js';
+import { IdempotentRuns } from './idempotent-runs.service.js';
+import { fleetRunAnswer, sendAnswer, singleRunAnswer } from './run-answers.js';
 import { RunsService } from './runs.service.js';
 
 const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 429, 502, 503, 504];
@@ -18,7 +19,15 @@ const LOCATION = {
   description: 'The job: /appliances/{applianceId}/backups/jobs/{jobId}',
   schema: { type: 'string' as const },
 };
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    'Send one per intended run (1–255 printable ASCII): a retry with the same key gets the first answer again ' +
+    '(Idempotent-Replayed: true) instead of starting another backup',
+};
 
+/** Thin: each route maps HTTP to the run use case, and its answer back (through Idempotency-Key replays). */
 @ApiTags('backups')
 @ApiHeader({
   name: 'X-Request-Id',
@@ -27,49 +36,62 @@ const LOCATION = {
 })
 @Controller()
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly idempotent: IdempotentRuns,
+  ) {}
 
   @Post('appliances/:applianceId/backups/schedules/:scheduleId/run')
-  @HttpCode(202)
   @RequireScope('backups:run', 'use-case')
   @ApiOperation({ summary: 'Run a backup schedule on an appliance', operationId: 'runSchedule' })
   @ApiIdParams('applianceId', 'scheduleId')
+  @ApiHeader(IDEMPOTENCY_KEY)
   @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
   @ApiProblems(...RUN_PROBLEMS)
   async run(
-    @Param('applianceId', IdentifierPipe) applianceId: string,
-    @Param('scheduleId', IdentifierPipe) scheduleId: string,
+    @Param('applianceId', IdentifierPipe) appliance: string,
+    @Param('scheduleId', IdentifierPipe) schedule: string,
     @Body() body: RunScheduleDto,
+    @Headers('idempotency-key') key: string | undefined,
     @CurrentPrincipal() principal: Principal,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<RunAcceptedDto> {
-    const result = await this.runs.runOne(principal, applianceId, { schedule: scheduleId, comment: body.comment });
-    return accepted(reply, scheduleId, result);
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const run = { appliance, schedule, comment: body.comment };
+    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
+      singleRunAnswer(schedule, await this.runs.runOne(principal, appliance, run), pathOf(request)),
+    );
+    sendAnswer(reply, answer, answer.replayed);
   }
 
   @Post('backups/schedules/:scheduleId/run')
-  @HttpCode(202)
   @RequireScope('backups:run', 'use-case')
   @ApiOperation({
     summary: 'Run a backup schedule on the default appliance (or ?appliance=)',
     operationId: 'runScheduleOnDefaultAppliance',
   })
   @ApiIdParams('scheduleId')
+  @ApiHeader(IDEMPOTENCY_KEY)
   @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
   @ApiProblems(...RUN_PROBLEMS)
   async runOnDefault(
-    @Param('scheduleId', IdentifierPipe) scheduleId: string,
+    @Param('scheduleId', IdentifierPipe) schedule: string,
     @Query() query: TargetApplianceQuery,
     @Body() body: RunScheduleDto,
+    @Headers('idempotency-key') key: string | undefined,
     @CurrentPrincipal() principal: Principal,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<RunAcceptedDto> {
-    const result = await this.runs.runOne(principal, query.appliance, { schedule: scheduleId, comment: body.comment });
-    return accepted(reply, scheduleId, result);
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const appliance = this.runs.target(query.appliance);
+    const run = { appliance, schedule, comment: body.comment };
+    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
+      singleRunAnswer(schedule, await this.runs.runOne(principal, appliance, run), pathOf(request)),
+    );
+    sendAnswer(reply, answer, answer.replayed);
   }
 
   @Post('backups/runs')
-  @HttpCode(207)
   @RequireScope('backups:run', 'use-case')
   @ApiOperation({
     summary: 'Run a schedule on many appliances (by id or tag)',
@@ -77,15 +99,33 @@ export class RunsController {
       'One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing.',
     operationId: 'runFleet',
   })
+  @ApiHeader(IDEMPOTENCY_KEY)
   @ApiResponse({ status: 207, type: FleetRunDto207, description: 'Multi-Status' })
-  @ApiProblems(400, 413, 415, 429, 503)
+  @ApiProblems(400, 409, 413, 415, 422, 429, 503)
   async runFleet(
     @Body() body: FleetRunDto,
+    @Headers('idempotency-key') key: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @Req() request: FastifyRequest,
-  ): Promise<FleetRunDto207> {
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const { schedule, comment, appliances, tags } = body;
-    const results = await this.runs.runFleet(principal, { schedule, comment }, { appliances, tags });
-    return fleetResponse(schedule, results, request.url.split('?')[0]);
+    const run = { appliance: '*', schedule, comment };
+    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
+      fleetRunAnswer(
+        schedule,
+        await this.runs.runFleet(principal, { schedule, comment }, { appliances, tags }),
+        pathOf(request),
+      ),
+    );
+    sendAnswer(reply, answer, answer.replayed);
   }
+}
+
+function pathOf(request: FastifyRequest): string {
+  return request.url.split('?')[0];
+}
+
+function httpOf(request: FastifyRequest, body: unknown) {
+  return { method: request.method, url: request.url, body };
 }

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
+import type { Logger } from 'pino';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { AuditRequestedInput } from '../audit/audit-entry.js';
 import { AuditRecorder } from '../audit/audit-recorder.js';
@@ -7,6 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { hasAnyOf, mayUseAppliance } from '../auth/scopes.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
+import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import type { JobDto } from './dto/job.dto.js';
 import { toJob } from './job-mapper.js';
@@ -24,8 +26,14 @@ export interface FleetSelection {
   tags?: string[];
 }
 
-/** One appliance's run: the job it started, or the problem the single run would have answered. */
-export type RunResult = { appliance: string; requestId: string } & ({ job: JobDto } | { error: GatewayError });
+/**
+ * One appliance's run: the job it started, or the problem the single run would have answered; and the audit entry
+ * that recorded the answer (a replay of it names that entry).
+ */
+export type RunResult = { appliance: string; requestId: string; entryId: string } & (
+  | { job: JobDto }
+  | { error: GatewayError }
+);
 
 /**
  * Running a backup schedule, the one use case that changes anything, top to bottom: for each appliance,
@@ -40,11 +48,16 @@ export class RunsService {
     private readonly audit: AuditRecorder,
     private readonly tracker: JobTracker,
     private readonly config: GatewayConfig,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** One appliance: the one named, else `defaultAppliance`, else the only one configured. */
-  async runOne(principal: Principal, appliance: string | undefined, request: RunRequest): Promise<RunResult> {
-    const [result] = await this.run(principal, request, [this.registry.resolve(appliance)], false);
+  /** The appliance a single run addresses: the one named, else `defaultAppliance`, else the only one configured. */
+  target(appliance?: string): string {
+    return this.registry.resolve(appliance);
+  }
+
+  async runOne(principal: Principal, appliance: string, request: RunRequest): Promise<RunResult> {
+    const [result] = await this.run(principal, request, [appliance], false);
     return result;
   }
 
@@ -91,11 +104,11 @@ export class RunsService {
 
   /** Nothing is sent to an appliance the principal may not use; the refusal is one `completed` entry. */
   private async deny(run: AuditRequestedInput): Promise<RunResult> {
-    await this.audit.denied({ ...run, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
+    const entryId = await this.audit.denied({ ...run, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
     const error = new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${run.appliance}.`, {
       appliance: run.appliance,
     });
-    return { appliance: run.appliance, requestId: run.requestId, error };
+    return { appliance: run.appliance, requestId: run.requestId, entryId, error };
   }
 
   private async runOn(run: AuditRequestedInput): Promise<RunResult> {
@@ -106,7 +119,8 @@ export class RunsService {
       // Fail closed: without a durable `requested` entry nothing reaches the appliance (AUDIT_UNAVAILABLE).
       requestedId = await this.audit.requested(run);
     } catch (error) {
-      if (error instanceof GatewayError) return { appliance, requestId, error };
+      // Refused before anything was sent: there is no entry of this attempt to name.
+      if (error instanceof GatewayError) return { appliance, requestId, entryId: '', error };
       throw error;
     }
     const complete = (
@@ -124,12 +138,17 @@ export class RunsService {
       this.tracker.seed(appliance, status);
       job = toJob(status);
     } catch (error) {
-      await complete(runFailure(error));
-      if (error instanceof GatewayError) return { appliance, requestId, error };
-      throw error;
+      const entryId = await complete(runFailure(error));
+      if (!(error instanceof GatewayError)) throw error;
+      // The answer is a value now (it may be replayed), not an exception the filter would log.
+      if (error.status >= 500) {
+        const cause = (error.cause as { code?: unknown } | undefined)?.code;
+        this.logger.warn({ requestId, appliance, code: error.code, cause }, error.detail);
+      }
+      return { appliance, requestId, entryId, error };
     }
-    await complete({ outcome: 'accepted', httpStatus: 202, jobId: job.id });
-    return { appliance, requestId, job };
+    const entryId = await complete({ outcome: 'accepted', httpStatus: 202, jobId: job.id });
+    return { appliance, requestId, entryId, job };
   }
 
   private select(selection: FleetSelection): string[] {

@@ -19,6 +19,8 @@ export const PROBLEM_TABLE = {
   SCHEDULE_NOT_FOUND: { status: 404, title: 'Backup schedule not found' },
   JOB_NOT_FOUND: { status: 404, title: 'Backup job not found' },
   BACKUP_IN_PROGRESS: { status: 409, title: 'A backup or restore is already running' },
+  IDEMPOTENCY_REQUEST_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still running' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'This Idempotency-Key was used for a different request' },
   APPLIANCE_REJECTED: { status: 422, title: 'The appliance rejected the request' },
   APPLIANCE_AUTH_FAILED: { status: 502, title: "The appliance rejected the gateway's service account" },
   APPLIANCE_PERMISSION_DENIED: {
