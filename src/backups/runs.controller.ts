@@ -1,8 +1,9 @@
 import { Body, Controller, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
+import { ApiIdempotencyKey, IDEMPOTENT_REPLAYED, LOCATION } from '../http/api-headers.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
@@ -14,17 +15,12 @@ import { accepted, fleetResponse } from './run-responses.js';
 import { RunsService } from './runs.service.js';
 
 const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 429, 502, 503, 504];
-const LOCATION = {
-  description: 'The job: /appliances/{applianceId}/backups/jobs/{jobId}',
-  schema: { type: 'string' as const },
-};
+/** The body is optional: a run without a comment needs none (generated clients and Swagger UI must not demand one). */
+const OPTIONAL_BODY = { type: RunScheduleDto, required: false };
+const ACCEPTED = { type: RunAcceptedDto, headers: { Location: LOCATION, 'Idempotent-Replayed': IDEMPOTENT_REPLAYED } };
 
 @ApiTags('backups')
-@ApiHeader({
-  name: 'X-Request-Id',
-  required: false,
-  description: 'Your correlation id (≤128 of [A-Za-z0-9._-]); echoed and sent upstream',
-})
+@ApiIdempotencyKey()
 @Controller()
 export class RunsController {
   constructor(private readonly runs: RunsService) {}
@@ -34,7 +30,8 @@ export class RunsController {
   @RequireScope('backups:run', 'use-case')
   @ApiOperation({ summary: 'Run a backup schedule on an appliance', operationId: 'runSchedule' })
   @ApiIdParams('applianceId', 'scheduleId')
-  @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
+  @ApiBody(OPTIONAL_BODY)
+  @ApiAcceptedResponse(ACCEPTED)
   @ApiProblems(...RUN_PROBLEMS)
   async run(
     @Param('applianceId', IdentifierPipe) applianceId: string,
@@ -55,7 +52,8 @@ export class RunsController {
     operationId: 'runScheduleOnDefaultAppliance',
   })
   @ApiIdParams('scheduleId')
-  @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
+  @ApiBody(OPTIONAL_BODY)
+  @ApiAcceptedResponse(ACCEPTED)
   @ApiProblems(...RUN_PROBLEMS)
   async runOnDefault(
     @Param('scheduleId', IdentifierPipe) scheduleId: string,
@@ -77,8 +75,13 @@ export class RunsController {
       'One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing.',
     operationId: 'runFleet',
   })
-  @ApiResponse({ status: 207, type: FleetRunDto207, description: 'Multi-Status' })
-  @ApiProblems(400, 413, 415, 429, 503)
+  @ApiResponse({
+    status: 207,
+    type: FleetRunDto207,
+    description: 'Multi-Status',
+    headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED },
+  })
+  @ApiProblems(400, 'IDEMPOTENCY_REQUEST_IN_PROGRESS', 413, 415, 'IDEMPOTENCY_KEY_REUSED', 429, 503)
   async runFleet(
     @Body() body: FleetRunDto,
     @CurrentPrincipal() principal: Principal,
