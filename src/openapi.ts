@@ -86,6 +86,8 @@ export function mountOpenApi(app: INestApplication): void {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
     // No badge fetched from an outside validator: the page must work under our CSP and without the internet.
-    swaggerOptions: { validatorUrl: null },
+    // BaseLayout: no top bar, whose logo is an SVG with a <style> that our CSP (hashes of the page's own inline
+    // styles only) refuses; the bar held nothing but the logo and a URL box Nest hides.
+    swaggerOptions: { validatorUrl: null, layout: 'BaseLayout' },
   });
 }

@@ -10,6 +10,9 @@ export function problemExampleRef(code: ProblemCode): string {
   return `${PROBLEM_EXAMPLES_PREFIX}${code}`;
 }
 
+/** Answered to CORS preflights (OPTIONS), which no documented operation is: a 403 of a route never carries it. */
+const PREFLIGHT_ONLY = new Set<ProblemCode>(['ORIGIN_NOT_ALLOWED']);
+
 /** Statuses whose problems may carry Retry-After (sendProblem sets it whenever the error has `retryAfter`). */
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 export const RETRY_AFTER_HEADER = {
@@ -27,7 +30,9 @@ export function ApiProblems(...items: (number | ProblemCode)[]) {
   const byStatus = new Map<number, ProblemCode[]>();
   for (const item of items) {
     const codes =
-      typeof item === 'number' ? PROBLEM_CODES.filter((code) => PROBLEM_TABLE[code].status === item) : [item];
+      typeof item === 'number'
+        ? PROBLEM_CODES.filter((code) => PROBLEM_TABLE[code].status === item && !PREFLIGHT_ONLY.has(code))
+        : [item];
     const status = typeof item === 'number' ? item : PROBLEM_TABLE[item].status;
     if (codes.length === 0) throw new Error(`ApiProblems: no problem code has status ${status}`);
     byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), ...codes])]);

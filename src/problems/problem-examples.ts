@@ -7,6 +7,8 @@ import { PROBLEM_TABLE, type ProblemCode, problemType } from './problem-codes.js
 const DETAILS: Record<ProblemCode, string> = {
   UNAUTHENTICATED: 'Send a bearer token (Authorization: Bearer …) or an API key (X-API-Key).',
   FORBIDDEN: 'This needs scope backups:run or backups:run:vc-a.',
+  ORIGIN_NOT_ALLOWED:
+    'Browser pages from https://elsewhere.example.com may not call this API: the origin is not in cors.origins.',
   VALIDATION_FAILED: 'comment must be shorter than or equal to 1000 characters',
   NOT_FOUND: 'No route matches this method and path.',
   METHOD_NOT_ALLOWED: 'Method not allowed',
