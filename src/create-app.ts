@@ -3,6 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
+import { installBrowserSecurity } from './http/browser-security.js';
 import { installHttpHooks } from './http/http-hooks.js';
 import { registerJsonBody } from './http/json-body.js';
 import { installLoadShedding } from './http/load-shedding.js';
@@ -20,6 +21,7 @@ export async function createApp(config: GatewayConfig, logger: Logger): Promise<
     { logger: new PinoNestLogger(logger), bodyParser: false, abortOnError: false },
   );
   const fastify = app.getHttpAdapter().getInstance();
+  await installBrowserSecurity(fastify, config.cors);
   registerJsonBody(fastify);
   await installHttpHooks(fastify, logger);
   await installLoadShedding(fastify, config.limits);

@@ -19,7 +19,7 @@ export class AppliancesController {
     operationId: 'listAppliances',
   })
   @ApiOkResponse({ type: ApplianceListDto })
-  @ApiProblems(400)
+  @ApiProblems(400, 429, 503)
   async list(@CurrentPrincipal() principal: Principal, @Query() query: ApplianceListQuery): Promise<ApplianceListDto> {
     const items = await this.appliances.list((id) => mayUseAppliance(principal, 'backups:read', id), query.tag);
     return { items };

@@ -38,7 +38,7 @@ export class AuditController {
       [NDJSON]: { schema: { $ref: getSchemaPath(AuditEventDto) } },
     },
   })
-  @ApiProblems(400, 503)
+  @ApiProblems(400, 429, 503)
   async events(
     @Query() query: AuditEventsQuery,
     @CurrentPrincipal() principal: Principal,
@@ -61,7 +61,7 @@ export class AuditController {
     operationId: 'verifyAuditTrail',
   })
   @ApiOkResponse({ type: AuditVerifyResultDto, description: 'Sent with 200 whether or not the chain verifies' })
-  @ApiProblems(503)
+  @ApiProblems(429, 503)
   verify(@Query() _query: NoQuery): Promise<AuditVerifyResultDto> {
     return this.audit.verify();
   }

@@ -59,7 +59,7 @@ export class JobsController {
   @ApiIdParams('applianceId', 'jobId')
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiProblems(400, 404, 429)
+  @ApiProblems(400, 404, 429, 503)
   events(
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Param('jobId', IdentifierPipe) jobId: string,

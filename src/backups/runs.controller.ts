@@ -1,8 +1,9 @@
 import { Body, Controller, Headers, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
+import { ApiIdempotencyKey, IDEMPOTENT_REPLAYED, LOCATION } from '../http/api-headers.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
@@ -15,25 +16,13 @@ import { fleetRunAnswer, sendAnswer, singleRunAnswer } from './run-answers.js';
 import { RunsService } from './runs.service.js';
 
 const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 429, 502, 503, 504];
-const LOCATION = {
-  description: 'The job: /appliances/{applianceId}/backups/jobs/{jobId}',
-  schema: { type: 'string' as const },
-};
-const IDEMPOTENCY_KEY = {
-  name: 'Idempotency-Key',
-  required: false,
-  description:
-    'Send one per intended run (1–255 printable ASCII): a retry with the same key gets the first answer again ' +
-    '(Idempotent-Replayed: true) instead of starting another backup',
-};
+/** The body is optional: a run without a comment needs none (generated clients and Swagger UI must not demand one). */
+const OPTIONAL_BODY = { type: RunScheduleDto, required: false };
+const ACCEPTED = { type: RunAcceptedDto, headers: { Location: LOCATION, 'Idempotent-Replayed': IDEMPOTENT_REPLAYED } };
 
 /** Thin: each route maps HTTP to the run use case, and its answer back (through Idempotency-Key replays). */
 @ApiTags('backups')
-@ApiHeader({
-  name: 'X-Request-Id',
-  required: false,
-  description: 'Your correlation id (≤128 of [A-Za-z0-9._-]); echoed and sent upstream',
-})
+@ApiIdempotencyKey()
 @Controller()
 export class RunsController {
   constructor(
@@ -45,8 +34,8 @@ export class RunsController {
   @RequireScope('backups:run', 'use-case')
   @ApiOperation({ summary: 'Run a backup schedule on an appliance', operationId: 'runSchedule' })
   @ApiIdParams('applianceId', 'scheduleId')
-  @ApiHeader(IDEMPOTENCY_KEY)
-  @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
+  @ApiBody(OPTIONAL_BODY)
+  @ApiAcceptedResponse(ACCEPTED)
   @ApiProblems(...RUN_PROBLEMS)
   async run(
     @Param('applianceId', IdentifierPipe) appliance: string,
@@ -71,8 +60,8 @@ export class RunsController {
     operationId: 'runScheduleOnDefaultAppliance',
   })
   @ApiIdParams('scheduleId')
-  @ApiHeader(IDEMPOTENCY_KEY)
-  @ApiAcceptedResponse({ type: RunAcceptedDto, headers: { Location: LOCATION } })
+  @ApiBody(OPTIONAL_BODY)
+  @ApiAcceptedResponse(ACCEPTED)
   @ApiProblems(...RUN_PROBLEMS)
   async runOnDefault(
     @Param('scheduleId', IdentifierPipe) schedule: string,
@@ -99,9 +88,13 @@ export class RunsController {
       'One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing.',
     operationId: 'runFleet',
   })
-  @ApiHeader(IDEMPOTENCY_KEY)
-  @ApiResponse({ status: 207, type: FleetRunDto207, description: 'Multi-Status' })
-  @ApiProblems(400, 409, 413, 415, 422, 429, 503)
+  @ApiResponse({
+    status: 207,
+    type: FleetRunDto207,
+    description: 'Multi-Status',
+    headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED },
+  })
+  @ApiProblems(400, 'IDEMPOTENCY_REQUEST_IN_PROGRESS', 413, 415, 'IDEMPOTENCY_KEY_REUSED', 429, 503)
   async runFleet(
     @Body() body: FleetRunDto,
     @Headers('idempotency-key') key: string | undefined,

@@ -5,6 +5,7 @@
 export const PROBLEM_TABLE = {
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   FORBIDDEN: { status: 403, title: 'Missing scope' },
+  ORIGIN_NOT_ALLOWED: { status: 403, title: 'Browser origin not allowed (CORS)' },
   VALIDATION_FAILED: { status: 400, title: 'Invalid request' },
   NOT_FOUND: { status: 404, title: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },

@@ -27,7 +27,13 @@ export class ProblemDocument {
   @ApiProperty({ type: 'integer', example: 409 }) status!: number;
   @ApiProperty({ example: 'Appliance vc-a is already running a backup or restore.' }) detail!: string;
   @ApiProperty({ example: '/appliances/vc-a/backups/schedules/default/run' }) instance!: string;
-  @ApiProperty({ enum: PROBLEM_CODES, example: 'BACKUP_IN_PROGRESS' }) code!: string;
+  @ApiProperty({
+    enum: PROBLEM_CODES,
+    enumName: 'ProblemCode',
+    example: 'BACKUP_IN_PROGRESS',
+    description: 'Stable: program against it (the error table in the README)',
+  })
+  code!: string;
   @ApiProperty({ example: '3f0c9a52-4d0e-4d8e-9a51-0f3b2f8e7a11' }) requestId!: string;
   @ApiPropertyOptional({ example: 'vc-a' }) appliance?: string;
   @ApiPropertyOptional({ type: [FieldErrorDto] }) errors?: FieldErrorDto[];

@@ -76,6 +76,7 @@ export class AuditEventsQuery {
   requestId?: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: MAX_EVENTS_LIMIT,
     default: 50,

@@ -42,7 +42,11 @@ export class FleetRunDto {
 
 export class FleetRunResultDto {
   @ApiProperty({ example: 'vc-a' }) appliance!: string;
-  @ApiProperty({ example: 202, description: 'What the single run on this appliance would have answered' })
+  @ApiProperty({
+    type: 'integer',
+    example: 202,
+    description: 'What the single run on this appliance would have answered',
+  })
   status!: number;
   @ApiPropertyOptional({ type: JobDto }) job?: JobDto;
   @ApiPropertyOptional({ type: ProblemDocument }) problem?: ProblemDocument;

@@ -10,7 +10,7 @@ export class JobMessageDto {
 export class JobDto {
   @ApiProperty({ example: '20261126-120000-00000001' }) id!: string;
   @ApiProperty({ enum: ['FAILED', 'INPROGRESS', 'NONE', 'SUCCEEDED'], example: 'INPROGRESS' }) state!: string;
-  @ApiProperty({ minimum: 0, maximum: 100, example: 0 }) progress!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, example: 0 }) progress!: number;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) startTime!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'null until the job ends' })
   endTime!: string | null;

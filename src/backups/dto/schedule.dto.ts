@@ -1,13 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 export class RecurrenceDto {
-  @ApiProperty({ type: Number, nullable: true, example: 23 }) hour!: number | null;
-  @ApiProperty({ type: Number, nullable: true, example: 0 }) minute!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, example: 23 }) hour!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, example: 0 }) minute!: number | null;
   @ApiProperty({ type: [String], example: ['MONDAY', 'THURSDAY'], description: 'Empty: every day' }) days!: string[];
 }
 
 export class RetentionDto {
-  @ApiProperty({ type: Number, nullable: true, example: 3 }) maxCount!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, example: 3 }) maxCount!: number | null;
 }
 
 /** A backup schedule of an appliance. Never its location user or password. */
