@@ -4,6 +4,7 @@ import { getOptionsToken, getStorageToken } from '@nestjs/throttler';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { CallerConcurrencyGuard } from './caller-concurrency.guard.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
+import { RateLimitedRuns } from './rate-limited-runs.js';
 import { rateLimitOptions } from './rate-limit-options.js';
 import { SharedThrottlerStorage } from './shared-throttler-storage.js';
 
@@ -17,6 +18,7 @@ import { SharedThrottlerStorage } from './shared-throttler-storage.js';
 @Module({
   providers: [
     SharedThrottlerStorage,
+    RateLimitedRuns,
     { provide: getStorageToken(), useExisting: SharedThrottlerStorage },
     { provide: getOptionsToken(), inject: [GatewayConfig, Reflector], useFactory: rateLimitOptions },
     { provide: APP_GUARD, useClass: RateLimitGuard },

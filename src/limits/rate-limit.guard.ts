@@ -13,6 +13,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../problems/gateway-error.js';
+import { RateLimitedRuns } from './rate-limited-runs.js';
 
 export const RUNS = 'runs';
 export const READS = 'reads';
@@ -29,6 +30,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     @Inject(getOptionsToken()) options: ThrottlerModuleOptions,
     @Inject(getStorageToken()) storage: ThrottlerStorage,
     reflector: Reflector,
+    private readonly refusedRuns: RateLimitedRuns,
   ) {
     super(options, storage, reflector);
   }
@@ -65,6 +67,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     reply.header('ratelimit-remaining', String(Math.max(0, limit - totalHits)));
     reply.header('ratelimit-reset', String(isBlocked ? timeToBlockExpire : timeToExpire));
     if (isBlocked) {
+      if (name === RUNS) this.refusedRuns.note(request.user as Principal);
       throw new GatewayError(
         'RATE_LIMITED',
         `You sent more than ${limit} ${name === RUNS ? 'run requests' : 'requests'} in ${windowSeconds} s; retry after ${timeToBlockExpire} s.`,

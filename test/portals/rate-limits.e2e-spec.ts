@@ -1,7 +1,10 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { startWorld, type World } from '../support/fixture.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { describeRedis, startRedis, type TestRedis } from '../support/redis-server.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const LIMITS = { rateLimit: { runsPerMinute: 3, readsPerMinute: 5 } };
 
@@ -60,6 +63,50 @@ describe('rate limits per caller', () => {
 
   it('health probes are never limited', async () => {
     for (let i = 0; i < 20; i++) await request(world.gateway.url).get('/health/live').expect(200);
+  });
+});
+
+describe('rate-limited runs in the audit trail', () => {
+  it('one rate_limited entry per caller and window, with the number refused, written by the window close at the latest', async () => {
+    const dir = tempDir('rate-audit-');
+    const audit = { sqlite: { path: join(dir, 'audit.db') } };
+    const world = await startWorld({ extra: { ...LIMITS, audit } });
+    const greedy = await world.idp.token({ sub: 'greedy-script', scope: 'backups:run' });
+    const run = () =>
+      request(world.gateway.url)
+        .post('/appliances/vc-a/backups/schedules/default/run')
+        .set('authorization', `Bearer ${greedy}`)
+        .send({});
+    for (let i = 0; i < 3; i++) {
+      await run();
+      world.appliances['vc-a'].finishRunningJobs();
+    }
+    for (let i = 0; i < 5; i++) expect((await run()).status).toBe(429);
+    const config = JSON.parse(JSON.stringify(world.gateway.config));
+    await world.gateway.close(); // the window is still open: shutdown writes it
+    const reader = await startGateway(config, {});
+    try {
+      const token = await world.idp.token({ sub: 'auditor', scope: 'audit:read' });
+      const response = await request(reader.url)
+        .get('/audit/events?outcome=rate_limited')
+        .set('authorization', `Bearer ${token}`)
+        .expect(200);
+      expect(response.body.items).toHaveLength(1);
+      expect(response.body.items[0]).toMatchObject({
+        stage: 'completed',
+        outcome: 'rate_limited',
+        count: 5,
+        httpStatus: 429,
+        code: 'RATE_LIMITED',
+        appliance: '*',
+        actor: { subject: 'greedy-script' },
+      });
+    } finally {
+      await reader.close();
+      await Promise.all(Object.values(world.appliances).map((sim) => sim.stop()));
+      await world.idp.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

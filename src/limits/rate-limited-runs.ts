@@ -1,0 +1,62 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { AuditRecorder } from '../audit/audit-recorder.js';
+import type { Principal } from '../auth/principal.js';
+import { auditActor, runEntry } from '../backups/run-audit.js';
+import { requestContext } from '../context/request-context.js';
+
+const WINDOW_MS = 60_000;
+
+interface Window {
+  count: number;
+  startedAt: number;
+  /** The first refused request of the window: who (and from where), under which request id. */
+  entry: ReturnType<typeof runEntry>;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Run requests refused by the rate limit are visible to auditors without one entry per refusal (a script in a loop
+ * would otherwise flood the trail): per caller, the first refusal opens a one-minute window, and when it closes one
+ * `rate_limited` entry records how many were refused, naming the first's request id. Windows still open at
+ * shutdown are written then.
+ */
+@Injectable()
+export class RateLimitedRuns implements OnApplicationShutdown {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(private readonly audit: AuditRecorder) {}
+
+  note(principal: Principal): void {
+    const open = this.windows.get(principal.subject);
+    if (open) {
+      open.count++;
+      return;
+    }
+    const entry = runEntry(auditActor(principal), {
+      requestId: requestContext.requestId() ?? 'unknown',
+      appliance: '*',
+      schedule: '*',
+    });
+    const timer = setTimeout(() => void this.close(principal.subject), WINDOW_MS);
+    timer.unref();
+    this.windows.set(principal.subject, { count: 1, startedAt: Date.now(), entry, timer });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.windows.keys()].map((subject) => this.close(subject)));
+  }
+
+  private async close(subject: string): Promise<void> {
+    const window = this.windows.get(subject);
+    if (!window) return;
+    this.windows.delete(subject);
+    clearTimeout(window.timer);
+    await this.audit.rateLimited({
+      ...window.entry,
+      httpStatus: 429,
+      code: 'RATE_LIMITED',
+      count: window.count,
+      durationMs: Date.now() - window.startedAt,
+    });
+  }
+}
