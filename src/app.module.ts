@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module.js';
 import { DtoValidationPipe } from './http/validation.pipe.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { LoggingModule } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { ProblemFilter } from './problems/problem.filter.js';
 import { RedisModule } from './redis/redis.module.js';
 
@@ -22,6 +23,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
+        MetricsModule,
         RedisModule,
         AuthModule.forConfig(config),
         LimitsModule, // after AuthModule: its guard needs the principal

@@ -9,6 +9,7 @@ import { registerJsonBody } from './http/json-body.js';
 import { installLoadShedding } from './http/load-shedding.js';
 import { serverOptions } from './http/server-options.js';
 import { PinoNestLogger } from './logging/logger.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { mountOpenApi } from './openapi.js';
 
 /**
@@ -23,7 +24,7 @@ export async function createApp(config: GatewayConfig, logger: Logger): Promise<
   const fastify = app.getHttpAdapter().getInstance();
   await installBrowserSecurity(fastify, config.cors);
   registerJsonBody(fastify);
-  await installHttpHooks(fastify, logger);
+  await installHttpHooks(fastify, logger, app.get(GatewayMetrics));
   await installLoadShedding(fastify, config.limits);
   mountOpenApi(app);
   await app.init();

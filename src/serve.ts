@@ -4,6 +4,8 @@ import type { GatewayConfig } from './config/gateway-config.js';
 import { createApp } from './create-app.js';
 import { ShutdownState } from './health/shutdown-state.js';
 import { createLogger } from './logging/logger.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
 
 export interface ServeOptions {
   /** Reads the configuration again on SIGHUP; the appliance list is applied if the whole file is valid. */
@@ -13,20 +15,34 @@ export interface ServeOptions {
 }
 
 /**
- * Listens, and on SIGTERM/SIGINT stops accepting, lets in-flight requests finish within
- * `shutdownGraceMs`, logs every appliance session out (vCenter caps them), flushes logs, exits 0.
+ * Listens, and on SIGTERM/SIGINT reports not ready, stops accepting, lets in-flight requests finish within
+ * `shutdownGraceMs` (a run in flight completes, audit entries included, before anything else is closed), then logs
+ * every appliance session out (vCenter caps them), flushes logs and exits 0. A second signal exits at once (1).
  */
 export async function serve(config: GatewayConfig, options: ServeOptions = {}): Promise<{ port: number }> {
   const logger = createLogger(config.logging.level);
   const app = await createApp(config, logger);
   await app.listen({ port: config.port, host: config.host });
   const port = (app.getHttpServer().address() as { port: number }).port;
-  logger.info({ port, appliances: config.appliances.length }, 'backup gateway listening');
+  const metricsServer =
+    config.metrics.enabled && config.metrics.port !== undefined
+      ? await startMetricsServer(app.get(GatewayMetrics), config.metrics.port, config.host)
+      : undefined;
+  logger.info(
+    { port, metricsPort: config.metrics.port, appliances: config.appliances.length },
+    'backup gateway listening',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the operator does not want to wait for the drain.
+      logger.warn({ signal }, 'second signal: exiting now, without waiting for requests in flight');
+      logger.flush();
+      process.exit(1);
+    }
     stopping = true;
+    metricsServer?.close();
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing in-flight requests');
     app.get(ShutdownState).markShuttingDown();
     const grace = new Promise<'timeout'>((resolve) =>
@@ -56,7 +72,7 @@ export async function serve(config: GatewayConfig, options: ServeOptions = {}): 
       }
     });
   }
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   return { port };
 }

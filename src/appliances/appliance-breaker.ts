@@ -23,6 +23,8 @@ export class ApplianceBreaker {
   constructor(
     private readonly appliance: string,
     private readonly config: BreakerConfig,
+    /** Told each state change: 0 closed, 1 open, 2 half-open (for the breaker-state metric). */
+    onState: (state: 0 | 1 | 2) => void = () => undefined,
   ) {
     this.policy = circuitBreaker(handleWhen(isConnectionFailure), {
       halfOpenAfter: config.halfOpenAfterMs,
@@ -30,7 +32,11 @@ export class ApplianceBreaker {
     });
     this.policy.onBreak(() => {
       this.openedAt = Date.now();
+      onState(1);
     });
+    this.policy.onHalfOpen(() => onState(2));
+    this.policy.onReset(() => onState(0));
+    onState(0);
   }
 
   async execute<T>(action: () => Promise<T>): Promise<T> {

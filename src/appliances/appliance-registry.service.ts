@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ApplianceConfig, GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { VapiClient } from './vapi-client.js';
 
@@ -24,6 +25,7 @@ export class ApplianceRegistry implements OnApplicationShutdown {
   constructor(
     private readonly config: GatewayConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
   ) {
     for (const appliance of config.appliances) this.clients.set(appliance.id, this.createClient(appliance));
     this.defaultAppliance = config.defaultAppliance;
@@ -124,7 +126,7 @@ export class ApplianceRegistry implements OnApplicationShutdown {
         'TLS verification is OFF for this appliance (tls.insecure: true): its identity is not checked; prefer tls.caFile or tls.fingerprint',
       );
     }
-    return new VapiClient(appliance, this.logger, this.config.breaker, this.config.limits);
+    return new VapiClient(appliance, this.logger, this.config.breaker, this.config.limits, this.metrics);
   }
 
   private retire(client: VapiClient): void {

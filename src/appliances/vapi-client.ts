@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { exceedsJsonDepth } from '../common/json-depth.js';
 import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import {
   isTimeout,
   malformedAnswer,
@@ -34,6 +35,8 @@ export interface VapiJobStatus {
 }
 
 interface Call extends VapiOperation {
+  /** A fixed name for metrics (never a caller's string). */
+  operation: 'run' | 'get_job' | 'list_jobs' | 'list_schedules' | 'probe';
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
   body?: string;
@@ -68,6 +71,7 @@ export class VapiClient {
     private readonly logger: Logger,
     breaker: BreakerConfig,
     limits: LimitsConfig,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.id = config.id;
     const url = new URL(config.url);
@@ -95,14 +99,19 @@ export class VapiClient {
     const basic = `Basic ${Buffer.from(`${config.username}:${config.password}`).toString('base64')}`;
     this.session = new VapiSession({
       login: () => this.login(basic),
-      heldBack: (retryAfter, rejection) => serviceAccountRejected(this.id, retryAfter, rejection),
+      heldBack: (retryAfter, rejection) => {
+        if (!rejection) metrics.logins.inc({ appliance: this.id, result: 'held_back' });
+        return serviceAccountRejected(this.id, retryAfter, rejection);
+      },
       onBackoff: (delayMs) =>
         this.logger.error(
           { appliance: this.id, retryInMs: delayMs },
           "appliance rejected the gateway's service account; logins held back to spare it from SSO lockout",
         ),
     });
-    this.breaker = new ApplianceBreaker(config.id, breaker);
+    this.breaker = new ApplianceBreaker(config.id, breaker, (state) =>
+      metrics.breakerState.set({ appliance: config.id }, state),
+    );
   }
 
   async runSchedule(schedule: string, comment: string | undefined): Promise<VapiJobStatus> {
@@ -114,6 +123,7 @@ export class VapiClient {
     };
     const job = await this.call({
       ...operation,
+      operation: 'run',
       method: 'POST',
       path: `/api/appliance/recovery/backup/schedules/${encodeURIComponent(schedule)}?action=run`,
       body: comment === undefined ? undefined : JSON.stringify({ comment }),
@@ -131,6 +141,7 @@ export class VapiClient {
     };
     const job = await this.call({
       ...operation,
+      operation: 'get_job',
       method: 'GET',
       path: `/api/appliance/recovery/backup/job/${encodeURIComponent(jobId)}`,
       idempotent: true,
@@ -148,6 +159,7 @@ export class VapiClient {
     };
     const schedules = await this.call({
       ...operation,
+      operation: 'list_schedules',
       method: 'GET',
       path: '/api/appliance/recovery/backup/schedules',
       idempotent: true,
@@ -165,6 +177,7 @@ export class VapiClient {
     };
     const ids = await this.call({
       ...operation,
+      operation: 'list_jobs',
       method: 'GET',
       path: '/api/appliance/recovery/backup/job',
       idempotent: true,
@@ -179,6 +192,7 @@ export class VapiClient {
       appliance: this.id,
       description: 'check its session',
       notFound: 'APPLIANCE_ERROR',
+      operation: 'probe',
       method: 'GET',
       path: '/api/session',
       idempotent: false,
@@ -286,13 +300,34 @@ export class VapiClient {
     };
     for (let attempt = 0; ; attempt++) {
       try {
-        return await lane.run(() => this.breaker.execute(() => this.http.request<string>(request)));
+        return await lane.run(() =>
+          this.breaker.execute(() => this.timed(call.operation, this.http.request<string>(request))),
+        );
       } catch (error) {
         if (error instanceof GatewayError) throw error; // circuit open or lane full: nothing was sent
         const retry = call.idempotent && !isTimeout(error) && attempt < READ_RETRY_DELAYS_MS.length;
         if (!retry) throw transportError(error, call, timeout);
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAYS_MS[attempt]));
       }
+    }
+  }
+
+  /** An exchange's duration and outcome for metrics: the status class, or what kept it from being answered. */
+  private async timed<T extends AxiosResponse>(operation: string, exchange: Promise<T>): Promise<T> {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const response = await exchange;
+      outcome = `${Math.floor(response.status / 100)}xx`;
+      return response;
+    } catch (error) {
+      outcome = isTimeout(error) ? 'timeout' : 'transport_error';
+      throw error;
+    } finally {
+      this.metrics.upstreamRequests.observe(
+        { appliance: this.id, operation, outcome },
+        (performance.now() - started) / 1000,
+      );
     }
   }
 
@@ -303,13 +338,17 @@ export class VapiClient {
     try {
       response = await lane.run(() =>
         this.breaker.execute(() =>
-          this.http.post<string>('/api/session', undefined, {
-            headers: { authorization: basic },
-            dispatcher: lane.pool,
-          }),
+          this.timed(
+            'login',
+            this.http.post<string>('/api/session', undefined, {
+              headers: { authorization: basic },
+              dispatcher: lane.pool,
+            }),
+          ),
         ),
       );
     } catch (error) {
+      this.metrics.logins.inc({ appliance: this.id, result: 'failed' });
       if (error instanceof GatewayError) throw error;
       throw transportError(error, operation, this.config.timeoutMs);
     }
@@ -317,8 +356,10 @@ export class VapiClient {
     if (response.status === 201 || response.status === 200) {
       if (typeof body !== 'string' || body.length === 0) throw malformedAnswer(operation);
       this.logger.info({ appliance: this.id }, 'appliance session created');
+      this.metrics.logins.inc({ appliance: this.id, result: 'ok' });
       return body;
     }
+    this.metrics.logins.inc({ appliance: this.id, result: response.status === 401 ? 'rejected' : 'failed' });
     const error = vapiErrorToGatewayError(response.status, body === MALFORMED ? undefined : body, operation);
     // Only a 401 says the credentials are wrong; the session reports it once per backoff period.
     if (response.status === 401) throw new GatewayError('APPLIANCE_AUTH_FAILED', error.detail, error.details);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { withTimeout } from '../common/with-timeout.js';
 import { type AuditConfig, GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { completedDraft, deniedDraft, rateLimitedDraft, replayedDraft, requestedDraft } from './audit-draft.js';
 import type {
   AuditCompletedInput,
@@ -66,6 +67,7 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
     private readonly handle: AuditStoreHandle,
     config: GatewayConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
   ) {
     super();
     this.spool = new AuditSpool(spoolPath(config.audit), logger);
@@ -82,6 +84,7 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
         'audit entries left in the spool by an earlier process: writing them to the store',
       );
     }
+    this.metrics.auditSpoolDepth.set(this.spool.size);
     if (this.spool.size > 0) this.scheduleDrain(0);
   }
 
@@ -193,6 +196,8 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
       'audit entry not written yet; kept in the spool and written once the store takes it',
     );
     await this.spool.add(draft);
+    this.metrics.auditWriteFailures.inc();
+    this.metrics.auditSpoolDepth.set(this.spool.size);
     this.scheduleDrain(this.retryDelayMs);
   }
 
@@ -243,6 +248,7 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
         done++;
       }
       this.spool.remove(done);
+      this.metrics.auditSpoolDepth.set(this.spool.size);
       if (done < chunk.length) return this.backOff((results[done] as PromiseRejectedResult).reason);
     }
     this.retryDelayMs = RETRY_MIN_MS;

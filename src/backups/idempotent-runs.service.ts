@@ -6,6 +6,7 @@ import { IdempotencyKeys } from '../audit/idempotency-keys.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import type { RunAnswer } from './run-answers.js';
 import { auditActor, runEntry } from './run-audit.js';
@@ -41,6 +42,7 @@ export class IdempotentRuns {
     private readonly keys: IdempotencyKeys,
     private readonly audit: AuditRecorder,
     private readonly config: GatewayConfig,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   async answer(
@@ -60,6 +62,7 @@ export class IdempotentRuns {
     const expiresAt = new Date(Date.now() + this.config.idempotency.ttlHours * HOUR_MS);
     const claim = await this.keys.claim(caller, key, fingerprint(request), expiresAt);
     if (claim.state === 'done') {
+      this.metrics.idempotentReplays.inc();
       const original = JSON.parse(claim.response.body) as unknown;
       await this.audit.replayed({
         ...this.entry(principal, request),

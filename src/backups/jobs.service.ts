@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { Observable } from 'rxjs';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import { GatewayConfig } from '../config/gateway-config.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { JobDto } from './dto/job.dto.js';
 import { toJob } from './job-mapper.js';
 import { isTerminal, JobTracker } from './job-tracker.service.js';
@@ -19,6 +20,7 @@ export class JobsService {
     private readonly registry: ApplianceRegistry,
     private readonly tracker: JobTracker,
     private readonly config: GatewayConfig,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   async job(appliance: string, jobId: string): Promise<JobDto> {
@@ -41,6 +43,7 @@ export class JobsService {
   events(appliance: string, jobId: string): Observable<JobEvent> {
     this.registry.client(appliance); // 404 before the stream starts
     return new Observable<JobEvent>((subscriber) => {
+      this.metrics.watchers.inc();
       let last = '';
       let timer: NodeJS.Timeout | undefined;
       let stopped = false;
@@ -71,6 +74,7 @@ export class JobsService {
       };
       void poll();
       return () => {
+        this.metrics.watchers.dec();
         stopped = true;
         if (timer) clearTimeout(timer);
       };

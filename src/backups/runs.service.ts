@@ -9,6 +9,7 @@ import { hasAnyOf, mayUseAppliance } from '../auth/scopes.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
 import { PINO_LOGGER } from '../logging/logger.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import type { JobDto } from './dto/job.dto.js';
 import { toJob } from './job-mapper.js';
@@ -49,6 +50,7 @@ export class RunsService {
     private readonly tracker: JobTracker,
     private readonly config: GatewayConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** The appliance a single run addresses: the one named, else `defaultAppliance`, else the only one configured. */
@@ -104,6 +106,7 @@ export class RunsService {
 
   /** Nothing is sent to an appliance the principal may not use; the refusal is one `completed` entry. */
   private async deny(run: AuditRequestedInput): Promise<RunResult> {
+    this.count(run.appliance, 'denied');
     const entryId = await this.audit.denied({ ...run, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
     const error = new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${run.appliance}.`, {
       appliance: run.appliance,
@@ -123,7 +126,11 @@ export class RunsService {
       if (error instanceof GatewayError) return { appliance, requestId, entryId: '', error };
       throw error;
     }
-    const complete = (
+    const complete = (outcome: Parameters<typeof completion>[0]) => {
+      this.count(appliance, outcome.outcome);
+      return completion(outcome);
+    };
+    const completion = (
       outcome: { outcome: 'accepted'; httpStatus: 202; jobId: string } | ReturnType<typeof runFailure>,
     ) =>
       this.audit.completed({
@@ -149,6 +156,11 @@ export class RunsService {
     }
     const entryId = await complete({ outcome: 'accepted', httpStatus: 202, jobId: job.id });
     return { appliance, requestId, entryId, job };
+  }
+
+  /** Runs by appliance and outcome; an appliance id that is not configured is never a label value. */
+  private count(appliance: string, outcome: string): void {
+    this.metrics.runs.inc({ appliance: this.registry.has(appliance) ? appliance : 'not_configured', outcome });
   }
 
   private select(selection: FleetSelection): string[] {

@@ -1,10 +1,15 @@
 import { fastifyRequestContext } from '@fastify/request-context';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
 /** What every request goes through at the HTTP edge, before Nest routes it. */
-export async function installHttpHooks(fastify: FastifyInstance, logger: Logger): Promise<void> {
+export async function installHttpHooks(
+  fastify: FastifyInstance,
+  logger: Logger,
+  metrics: GatewayMetrics,
+): Promise<void> {
   await fastify.register(fastifyRequestContext, {
     defaultStoreValues: (request) => {
       const userAgent = request.headers['user-agent'];
@@ -33,6 +38,12 @@ export async function installHttpHooks(fastify: FastifyInstance, logger: Logger)
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
+    // Route templates only: a path a caller made up is `unmatched`, never a series of its own.
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    metrics.httpRequests.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     // The line's object is built only when it will be written (benchmarks and busy sites run at `warn`).
     if (!logger.isLevelEnabled('info')) return done();
     logger.info(

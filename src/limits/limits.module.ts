@@ -4,8 +4,8 @@ import { getOptionsToken, getStorageToken } from '@nestjs/throttler';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { CallerConcurrencyGuard } from './caller-concurrency.guard.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
-import { RateLimitedRuns } from './rate-limited-runs.js';
 import { rateLimitOptions } from './rate-limit-options.js';
+import { RateLimitedRuns } from './rate-limited-runs.js';
 import { SharedThrottlerStorage } from './shared-throttler-storage.js';
 
 /**

@@ -12,6 +12,7 @@ import {
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import type { Principal } from '../auth/principal.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { RateLimitedRuns } from './rate-limited-runs.js';
 
@@ -31,6 +32,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     @Inject(getStorageToken()) storage: ThrottlerStorage,
     reflector: Reflector,
     private readonly refusedRuns: RateLimitedRuns,
+    private readonly metrics: GatewayMetrics,
   ) {
     super(options, storage, reflector);
   }
@@ -67,6 +69,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     reply.header('ratelimit-remaining', String(Math.max(0, limit - totalHits)));
     reply.header('ratelimit-reset', String(isBlocked ? timeToBlockExpire : timeToExpire));
     if (isBlocked) {
+      this.metrics.rateLimited.inc({ kind: name });
       if (name === RUNS) this.refusedRuns.note(request.user as Principal);
       throw new GatewayError(
         'RATE_LIMITED',

@@ -64,6 +64,55 @@ describe('the gateway process', () => {
     for (const sim of sims) sim.finishRunningJobs();
   });
 
+  it('drains a run in flight, both its audit entries included, before it logs sessions out', async () => {
+    const doc = document();
+    const gateway = await spawnGateway(writeConfig(doc), env);
+    const auth = `Bearer ${await idp.token({ ...RUN_AND_READ, scope: 'backups:run backups:read audit:read' })}`;
+    sims[0].faults.set({ kind: 'latency', ms: 800, path: /action=run/ });
+    const inFlight = request(gateway.url)
+      .post('/appliances/vc-0/backups/schedules/default/run')
+      .set('authorization', auth)
+      .set('x-request-id', 'drained-run')
+      .then((r) => r.status);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gateway.child.kill('SIGTERM');
+    expect(await inFlight).toBe(202);
+    expect(await gateway.exited).toBe(0);
+    sims[0].faults.clear();
+    // Read back from the same store by the next process.
+    const next = await spawnGateway(writeConfig(doc), env);
+    const events = await request(next.url).get('/audit/events?requestId=drained-run').set('authorization', auth);
+    expect(events.body.items.map((e: { stage: string; finalOutcome: string }) => [e.stage, e.finalOutcome])).toEqual([
+      ['completed', 'accepted'],
+      ['requested', 'accepted'],
+    ]);
+    next.child.kill('SIGTERM');
+    await next.exited;
+    for (const sim of sims) sim.finishRunningJobs();
+  });
+
+  it('a second SIGTERM exits at once (status 1), without waiting for a hanging request', async () => {
+    const gateway = await spawnGateway(writeConfig({ ...document(), shutdownGraceMs: 60_000 }), env);
+    const auth = `Bearer ${await idp.token(RUN_AND_READ)}`;
+    sims[1].faults.set({ kind: 'hang', path: /action=run/ });
+    void request(gateway.url)
+      .post('/appliances/vc-1/backups/schedules/default/run')
+      .set('authorization', auth)
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    gateway.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(gateway.output()).toMatch(/second signal: exiting now/);
+    sims[1].faults.clear();
+  });
+
   it('refuses to start on a bad config, printing every problem with its path', async () => {
     const bad = {
       auth: { jwt: { issuer: '', audience: 'x', jwksUri: 'not a url', algorithms: ['none'] } },

@@ -11,6 +11,7 @@ import { DurableAuditRecorder, spoolPath } from '../../src/audit/durable-audit-r
 import { StoreAuditReader } from '../../src/audit/store-audit-reader.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { GatewayMetrics } from '../../src/metrics/gateway-metrics.js';
 
 export interface AuditTrailUnderTest {
   recorder: DurableAuditRecorder;
@@ -42,7 +43,7 @@ export function auditTrail(store: AuditStore, dir: string, audit: Record<string,
     write: (line: string) => void logs.push(JSON.parse(line)),
   } as pino.DestinationStream);
   const handle = new AuditStoreHandle(store, logger);
-  const recorder = new DurableAuditRecorder(handle, config, logger);
+  const recorder = new DurableAuditRecorder(handle, config, logger, new GatewayMetrics(config));
   const reader = new StoreAuditReader(handle, logger);
   const retention = new AuditRetention(handle, config, logger);
   return {

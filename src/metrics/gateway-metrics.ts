@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { GatewayConfig } from '../config/gateway-config.js';
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * Every Prometheus metric of the gateway, in one registry. Labels never hold a caller-supplied free string: routes
+ * are route templates (or `unmatched`), appliances only configured ids, outcomes and results from fixed sets; so
+ * no request can grow the number of series.
+ */
+@Injectable()
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Histogram({
+    name: 'backup_gateway_http_request_duration_seconds',
+    help: 'Time to answer a request, by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRequests = new Histogram({
+    name: 'backup_gateway_upstream_request_duration_seconds',
+    help: 'Calls to appliances, by appliance, operation and outcome (an HTTP status class, or the transport failure)',
+    labelNames: ['appliance', 'operation', 'outcome'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+
+  readonly logins = new Counter({
+    name: 'backup_gateway_vapi_logins_total',
+    help: 'vAPI logins, by appliance and result (ok, rejected, failed, held_back)',
+    labelNames: ['appliance', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly runs = new Counter({
+    name: 'backup_gateway_backup_runs_total',
+    help: 'Backup runs, by appliance and audit outcome (accepted, rejected, failed, unknown, denied)',
+    labelNames: ['appliance', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly auditWriteFailures = new Counter({
+    name: 'backup_gateway_audit_write_failures_total',
+    help: 'Audit entries the store did not take at once (they wait in the durable spool)',
+    registers: [this.registry],
+  });
+
+  readonly auditSpoolDepth = new Gauge({
+    name: 'backup_gateway_audit_spool_depth',
+    help: 'Audit entries waiting in the durable spool for the store',
+    registers: [this.registry],
+  });
+
+  readonly idempotentReplays = new Counter({
+    name: 'backup_gateway_idempotent_replays_total',
+    help: 'Run requests answered from a stored answer (Idempotency-Key retries)',
+    registers: [this.registry],
+  });
+
+  readonly rateLimited = new Counter({
+    name: 'backup_gateway_rate_limited_requests_total',
+    help: 'Requests refused by the rate limit, by kind (runs, reads)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerState = new Gauge({
+    name: 'backup_gateway_appliance_breaker_state',
+    help: "Each appliance's circuit breaker: 0 closed, 1 open (failing fast), 2 half-open (trying again)",
+    labelNames: ['appliance'] as const,
+    registers: [this.registry],
+  });
+
+  readonly watchers = new Gauge({
+    name: 'backup_gateway_job_watchers',
+    help: 'Open job event streams (SSE)',
+    registers: [this.registry],
+  });
+
+  constructor(config: GatewayConfig) {
+    // Process metrics (CPU, memory, event-loop lag, GC) sample on timers: only when someone can scrape them.
+    if (config.metrics.enabled) collectDefaultMetrics({ register: this.registry, prefix: 'backup_gateway_' });
+  }
+}
