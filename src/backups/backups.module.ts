@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
+import { ClusterJobStatus } from './cluster-job-status.js';
 import { IdempotentRuns } from './idempotent-runs.service.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
@@ -13,6 +14,6 @@ import { SchedulesService } from './schedules.service.js';
 @Module({
   imports: [AppliancesModule],
   controllers: [RunsController, JobsController, SchedulesController],
-  providers: [RunsService, IdempotentRuns, JobsService, SchedulesService, JobTracker],
+  providers: [RunsService, IdempotentRuns, JobsService, SchedulesService, JobTracker, ClusterJobStatus],
 })
 export class BackupsModule {}

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
+import { ClusterJobStatus } from './cluster-job-status.js';
 
 interface Tracked {
   status?: VapiJobStatus;
@@ -19,7 +20,8 @@ export function isTerminal(status: VapiJobStatus): boolean {
 /**
  * One view of each job for every watcher. Concurrent requests for a job share one upstream call;
  * a status is reused for `jobs.pollIntervalMs`; a finished job is kept and never asked for again.
- * So 200 portal users on one progress bar cost the appliance one request per interval, then none.
+ * So 200 portal users on one progress bar cost the appliance one request per interval, then none; across replicas
+ * sharing a Redis, ClusterJobStatus keeps it at one for all of them.
  */
 @Injectable()
 export class JobTracker {
@@ -28,6 +30,7 @@ export class JobTracker {
   constructor(
     private readonly registry: ApplianceRegistry,
     private readonly config: GatewayConfig,
+    @Optional() private readonly cluster: ClusterJobStatus = new ClusterJobStatus(),
   ) {}
 
   status(appliance: string, jobId: string): Promise<VapiJobStatus> {
@@ -42,8 +45,8 @@ export class JobTracker {
     if (tracked?.pending) return tracked.pending;
     const client = this.registry.client(appliance);
     const entry: Tracked = tracked ?? { fetchedAt: 0 };
-    entry.pending = client
-      .getJob(jobId)
+    entry.pending = this.cluster
+      .fetch(appliance, jobId, () => client.getJob(jobId))
       .then((status) => {
         entry.status = status;
         entry.fetchedAt = Date.now();
@@ -59,6 +62,7 @@ export class JobTracker {
   /** A run's answer is the job's first status: watchers that follow the Location start from it. */
   seed(appliance: string, status: VapiJobStatus): void {
     this.remember(`${appliance}\u0000${status.id}`, { status, fetchedAt: Date.now() });
+    void this.cluster.seed(appliance, status);
   }
 
   private remember(key: string, entry: Tracked): void {
