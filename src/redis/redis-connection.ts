@@ -15,10 +15,7 @@ export class RedisConnection implements OnApplicationShutdown {
   readonly client: Redis | undefined;
   private up = false;
 
-  constructor(
-    config: GatewayConfig,
-    @Inject(PINO_LOGGER) logger: Logger,
-  ) {
+  constructor(config: GatewayConfig, @Inject(PINO_LOGGER) logger: Logger) {
     const redis = config.redis;
     if (!redis) return;
     this.client = new Redis(redis.url, {
