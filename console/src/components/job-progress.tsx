@@ -14,7 +14,15 @@ const STATE_WORDS: Record<Job['state'], string> = {
  * A job's progress bar, fed by the job's event stream while it runs, with its messages and its end state. The
  * stream closes when the job ends or the component goes away (the gateway then stops polling for this watcher).
  */
-export function JobProgress({ appliance, job: initial }: { appliance: string; job: Job }) {
+export function JobProgress({
+  appliance,
+  job: initial,
+  onEnd,
+}: {
+  appliance: string;
+  job: Job;
+  onEnd?: (job: Job) => void;
+}) {
   const [job, setJob] = useState(initial);
   const [problem, setProblem] = useState<Problem | undefined>();
   const [streamError, setStreamError] = useState<string | undefined>();
@@ -27,8 +35,11 @@ export function JobProgress({ appliance, job: initial }: { appliance: string; jo
       appliance,
       initial.id,
       (event) => {
-        if (event.type === 'progress' || event.type === 'end') setJob(event.job);
-        else if (event.type === 'error') setStreamError(event.code);
+        if (event.type === 'progress') setJob(event.job);
+        else if (event.type === 'end') {
+          setJob(event.job);
+          onEnd?.(event.job);
+        } else if (event.type === 'error') setStreamError(event.code);
         else if (event.type === 'failed') setProblem(event.problem);
       },
       abort.signal,

@@ -104,7 +104,7 @@ export function AppliancePage({ id }: { id: string }) {
         <>
           <h2>Started here</h2>
           {started.map((job) => (
-            <JobProgress key={job.id} appliance={id} job={job} />
+            <JobProgress key={job.id} appliance={id} job={job} onEnd={() => void loadJobs()} />
           ))}
         </>
       )}
@@ -137,7 +137,7 @@ export function AppliancePage({ id }: { id: string }) {
                     ) : startedIds.has(job.id) ? (
                       'Running (followed above)'
                     ) : (
-                      <JobProgress appliance={id} job={job} />
+                      <JobProgress appliance={id} job={job} onEnd={() => void loadJobs()} />
                     )}
                   </td>
                   <td>
