@@ -37,3 +37,10 @@ export async function fetchLiveOpenApi() {
 export async function apiTypesSource(document) {
   return HEADER + astToString(await openapiTS(document, { alphabetize: true }));
 }
+
+// `node console/scripts/live-openapi.mjs --print`: both, as one JSON object on stdout (test/console/api-types.spec.ts).
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()) && process.argv[2] === '--print') {
+  const document = await fetchLiveOpenApi();
+  process.stdout.write(JSON.stringify({ document, types: await apiTypesSource(document) }));
+  process.exit(0);
+}
