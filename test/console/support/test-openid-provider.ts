@@ -142,7 +142,12 @@ export class TestOpenIdProvider {
   private readonly disabled = new Set<string>();
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const server = this.server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // The gateway's HTTP client keeps connections to the provider alive; closing them lets the test process exit.
+    server.closeAllConnections();
+    await closed;
   }
 
   private async interaction(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
