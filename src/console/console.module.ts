@@ -14,6 +14,7 @@ import { CONSOLE_STORE, type ConsoleStore } from './console-store.js';
 import { MemoryConsoleStore } from './memory-console-store.js';
 import { OidcLogin } from './oidc-login.js';
 import { RedisConsoleStore } from './redis-console-store.js';
+import { SealedConsoleStore } from './sealed-console-store.js';
 
 /**
  * The operator console: its static files at /console, its backend-for-frontend (login, callback, logout, session)
@@ -44,8 +45,12 @@ export class ConsoleModule {
         {
           provide: CONSOLE_STORE,
           inject: [RedisConnection],
-          useFactory: (redis: RedisConnection): ConsoleStore =>
-            redis.client ? new RedisConsoleStore(redis.client) : new MemoryConsoleStore(),
+          useFactory: (redis: RedisConnection): ConsoleStore => {
+            if (!redis.client) return new MemoryConsoleStore();
+            const shared = new RedisConsoleStore(redis.client);
+            // Tokens never lie in Redis in the clear, and nobody who can write to it can forge a session.
+            return oidcConfig ? new SealedConsoleStore(shared, oidcConfig.clientSecret) : shared;
+          },
         },
         {
           provide: ConsoleSessions,

@@ -1,8 +1,9 @@
 /**
  * With `redis.url`, console sessions and login transactions live in Redis: two replicas share them, logout on one
- * ends the session on both, the keys are digests, and a Redis that stops answering refuses sessions with a 503
+ * ends the session on both, the keys are digests, the values sealed, and a Redis that stops answering refuses sessions with a 503
  * rather than letting each replica make up its own.
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { sha256Hex } from '../support/identity-provider.js';
@@ -68,7 +69,11 @@ describeWithRedis('console sessions in Redis, shared by replicas', () => {
       const keys = await client.keys('console-test:console:*');
       expect(keys).toEqual([expect.stringMatching(/^console-test:console:session:[A-Za-z0-9_-]{43}$/)]);
       expect(keys[0]).not.toContain(id);
-      expect(await client.get(keys[0])).not.toContain(id);
+      const stored = (await client.get(keys[0])) as string;
+      expect(stored).not.toContain(id);
+      // Sealed (AES-GCM under a key from the client secret): not even the subject or the scopes in the clear.
+      expect(stored).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
+      expect(stored).not.toContain('apikey:lab');
       expect(await client.pttl(keys[0])).toBeGreaterThan(29 * 60_000);
     } finally {
       client.disconnect();
@@ -78,6 +83,45 @@ describeWithRedis('console sessions in Redis, shared by replicas', () => {
       200,
     );
     expect((await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie } })).status).toBe(401);
+  });
+
+  it('a session record written into Redis by someone else, or moved to another key, is no session', async () => {
+    const [a] = replicas;
+    const client = new Redis(redis.url);
+    try {
+      // A forged record with every scope, under the digest of an id the forger chose.
+      const chosen = 'f'.repeat(43);
+      const forgedKey = `console-test:console:session:${createHash('sha256').update(chosen).digest('base64url')}`;
+      const now = Date.now();
+      const record = {
+        v: 1,
+        via: 'apiKey',
+        subject: 'mallory',
+        scopes: ['backups:run'],
+        createdAt: now,
+        lastSeenAt: now,
+      };
+      await client.set(forgedKey, JSON.stringify(record), 'PX', 60_000);
+      const forged = await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie: `bg-session=${chosen}` } });
+      expect(forged.status).toBe(401);
+
+      // A real sealed record, copied under the forger's key: sealed to its own key, it does not open there.
+      const login = await fetch(`${a.url}/console/api-key-session`, {
+        method: 'POST',
+        headers: { ...HEADERS, 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: LAB_API_KEY }),
+      });
+      const id = login.headers.getSetCookie()[0].split(';')[0].split('=')[1];
+      const realKey = `console-test:console:session:${createHash('sha256').update(id).digest('base64url')}`;
+      await client.set(forgedKey, (await client.get(realKey)) as string, 'PX', 60_000);
+      const moved = await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie: `bg-session=${chosen}` } });
+      expect(moved.status).toBe(401);
+      expect((await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie: `bg-session=${id}` } })).status).toBe(
+        200,
+      );
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('a login started on one replica can finish on the other (the transaction is in Redis, used once)', async () => {
