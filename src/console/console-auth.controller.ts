@@ -57,7 +57,7 @@ export class ConsoleAuthController {
     try {
       started = await oidc.login.start(`${origin}/console/callback`);
     } catch (error) {
-      this.logger.warn({ console: 'login', reason: (error as Error).name }, 'identity provider discovery failed');
+      this.logger.warn({ console: 'login', reason: reasonOf(error) }, 'identity provider discovery failed');
       throw new GatewayError('SERVICE_UNAVAILABLE', 'The identity provider does not answer; try again shortly.', {
         retryAfter: 5,
       });
@@ -76,7 +76,6 @@ export class ConsoleAuthController {
         }),
       )
       .header('cache-control', 'no-store')
-      .code(303)
       .redirect(started.url, 303);
   }
 
@@ -96,7 +95,14 @@ export class ConsoleAuthController {
         .redirect(`/console/#/signed-out?reason=${reason}`, 303);
     if (raw === undefined) return void signedOut('login-expired');
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-    if (new URLSearchParams(query).has('error')) return void signedOut('login-refused');
+    const refusal = new URLSearchParams(query).get('error');
+    if (refusal !== null) {
+      this.logger.info(
+        { console: 'login refused', reason: refusal.slice(0, 64) },
+        'the identity provider refused the login',
+      );
+      return void signedOut('login-refused');
+    }
     try {
       const tokens = await oidc.login.finish(JSON.parse(raw) as PendingLogin, query);
       const { cookie } = await this.sessions.openFromProvider(request, tokens);
