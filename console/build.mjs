@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -37,4 +38,10 @@ writeFileSync(
   `${out}index.html`,
   readFileSync(here('index.html'), 'utf8').replace('{{js}}', js).replace('{{css}}', css),
 );
+// Compressed once here, at the highest levels, instead of at every start of the gateway (brotli 11 is slow).
+for (const file of ['index.html', ...outputs.map((name) => `assets/${name}`)]) {
+  const content = readFileSync(`${out}${file}`);
+  writeFileSync(`${out}${file}.gz`, gzipSync(content, { level: 9 }));
+  writeFileSync(`${out}${file}.br`, brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+}
 process.stdout.write(`console: dist/console-assets (${outputs.join(', ')})\n`);

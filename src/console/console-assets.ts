@@ -51,11 +51,18 @@ export function loadConsoleAssets(dir: string): Map<string, ConsoleAsset> {
       etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}"`,
       immutable: name.startsWith('assets/'),
       identity,
-      gzip: gzipSync(identity, { level: 9 }),
-      br: brotliCompressSync(identity, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
+      // The build writes both beside each file; compressing here is only the fallback.
+      gzip: readIfPresent(`${path}.gz`) ?? gzipSync(identity, { level: 9 }),
+      br:
+        readIfPresent(`${path}.br`) ??
+        brotliCompressSync(identity, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
     });
   }
   return assets;
+}
+
+function readIfPresent(path: string): Buffer | undefined {
+  return existsSync(path) ? readFileSync(path) : undefined;
 }
 
 /** The encoding to send for an Accept-Encoding header: brotli, then gzip, else none. */

@@ -45,7 +45,7 @@ export function AppliancePage({ id }: { id: string }) {
         {appliance?.name ?? id} {appliance && <StatusBadge status={appliance.status} />}
       </h1>
       <p class="muted">
-        <code>{id}</code>
+        <code>{id}</code>{' '}
         {appliance?.tags.map((tag) => (
           <span key={tag} class="tag">
             {tag}
