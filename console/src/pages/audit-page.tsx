@@ -212,7 +212,7 @@ function AuditRowView({ row }: { row: AuditRow }) {
             {row.completed.jobId ? ` · job ${row.completed.jobId}` : ''}
           </div>
         )}
-        {!row.completed && <div class="muted">not completed</div>}
+        {!row.completed && outcome === 'unknown' && <div class="muted">no completion recorded</div>}
       </td>
       <td>{row.completed ? <TimeText iso={row.completed.time} /> : <span class="muted">—</span>}</td>
       <td class="wrap">{any.comment ?? <span class="muted">—</span>}</td>
