@@ -17,12 +17,14 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 
-# TypeScript to JavaScript: the gateway (dist/) and the tools (dist-tools/), with every dependency, dev ones too.
+# TypeScript to JavaScript: the gateway (dist/, with the operator console's bundle in dist/console-assets/) and the
+# tools (dist-tools/), with every dependency, dev ones too.
 FROM toolchain AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 COPY tools ./tools
+COPY console ./console
 RUN npm run build
 
 # What the gateway needs at run time and nothing else, native modules built here for the image's Node.

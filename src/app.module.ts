@@ -7,6 +7,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { BackupsModule } from './backups/backups.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
+import { ConsoleModule } from './console/console.module.js';
 import { HealthModule } from './health/health.module.js';
 import { DtoValidationPipe } from './http/validation.pipe.js';
 import { LimitsModule } from './limits/limits.module.js';
@@ -31,6 +32,7 @@ export class AppModule {
         AuditModule.register(config),
         BackupsModule,
         HealthModule,
+        ConsoleModule.forConfig(config),
       ],
       providers: [
         { provide: APP_PIPE, useClass: DtoValidationPipe },

@@ -26,13 +26,15 @@ export const AUDIT_OUTCOMES = [
 ] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-export const AUTH_METHODS = ['jwt', 'apiKey'] as const;
+/** How the caller proved who it is: a bearer token, an API key, or a console session (a person in the browser). */
+export const AUTH_METHODS = ['jwt', 'apiKey', 'session'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 export interface AuditActor {
   subject: string;
   name?: string;
   clientId?: string;
-  authMethod: 'jwt' | 'apiKey';
+  authMethod: AuthMethod;
   ip: string;
   userAgent?: string;
 }
@@ -97,7 +99,7 @@ export interface StoredActor {
   subject: string;
   name: string | null;
   clientId: string | null;
-  authMethod: 'jwt' | 'apiKey';
+  authMethod: AuthMethod;
   ip: string;
   userAgent: string | null;
 }

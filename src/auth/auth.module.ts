@@ -6,9 +6,10 @@ import { API_KEY_STRATEGY, ApiKeyStrategy } from './api-key.strategy.js';
 import { authenticationGuard } from './authentication.guard.js';
 import { JWT_STRATEGY, JwtStrategy } from './jwt.strategy.js';
 import { ScopeGuard } from './scope.guard.js';
+import { SESSION_STRATEGY, SessionStrategy } from './session.strategy.js';
 
 /**
- * Who the caller is (passport: JWT bearer and X-API-Key, whichever are configured) and whether it may call the
+ * Who the caller is (passport: JWT bearer, X-API-Key and the console's session cookie, whichever are configured) and whether it may call the
  * route at all (scopes), as global guards in that order. A leaf: it depends on nothing but config and problems.
  * Strategies register by name on passport's process-wide instance, so one process serves one gateway app.
  */
@@ -25,6 +26,12 @@ export class AuthModule {
     if (config.auth.apiKeys.length > 0) {
       providers.push({ provide: ApiKeyStrategy, useFactory: () => new ApiKeyStrategy(config.auth.apiKeys) });
       strategies.push(API_KEY_STRATEGY);
+    }
+    // Last: a request with a token or a key is that caller, whatever cookies the browser adds. The session lookup it
+    // needs is provided (globally) by the console module.
+    if (config.console.enabled) {
+      providers.push(SessionStrategy);
+      strategies.push(SESSION_STRATEGY);
     }
     return {
       module: AuthModule,

@@ -35,6 +35,8 @@ export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
     }
 
     override handleRequest<T = Principal>(error: unknown, user: T | false): T {
+      // A strategy's own refusal says why (a console session used from another site); anything else is a 401.
+      if (error instanceof GatewayError) throw error;
       if (error || !user) {
         throw new GatewayError(
           'UNAUTHENTICATED',

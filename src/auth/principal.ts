@@ -3,7 +3,8 @@ export interface Principal {
   subject: string;
   name?: string;
   clientId?: string;
-  authMethod: 'jwt' | 'apiKey';
+  /** `session`: a person signed in to the operator console (a server-side session behind a cookie). */
+  authMethod: 'jwt' | 'apiKey' | 'session';
   scopes: ReadonlySet<string>;
 }
 

@@ -59,6 +59,8 @@ export async function installBrowserSecurity(fastify: FastifyInstance, config: C
     hsts: { maxAge: 31_536_000, includeSubDomains: true },
   });
   fastify.addHook('onSend', (_request, reply, payload, done) => {
+    // A page that brings its own policy (the operator console's) keeps it.
+    if (reply.hasHeader('content-security-policy')) return done(null, payload);
     const html = String(reply.getHeader('content-type') ?? '').startsWith('text/html');
     reply.header('content-security-policy', html && typeof payload === 'string' ? docsPolicy(payload) : API_POLICY);
     done(null, payload);

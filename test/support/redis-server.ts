@@ -1,5 +1,5 @@
 /**
- * A throwaway Redis (Debian's redis-server, which .ci/redis.sh installs) on a free loopback port, without
+ * A throwaway Redis (Debian's redis-server, which .ci/run installs) on a free loopback port, without
  * persistence, that a test can stop and start again to see the gateway degrade and recover.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';

@@ -63,6 +63,7 @@ function banner(url: string): string {
   return `
 Backup Gateway demo: two simulated vCenter appliances (vc-a, vc-b) behind the gateway.
 
+  Operator console:       ${url}/console/   (sign in with the demo API key: ${DEMO_API_KEY})
   API docs (Swagger UI):  ${url}/docs
   OpenAPI document:       ${url}/docs-json
 

@@ -1,0 +1,109 @@
+import { useEffect, useState } from 'preact/hooks';
+import { CONSOLE_HEADERS, SESSION_ENDED } from './api/client';
+import { AppliancePage } from './pages/appliance-page';
+import { AuditPage } from './pages/audit-page';
+import { FleetPage } from './pages/fleet-page';
+import { FleetRunPage } from './pages/fleet-run-page';
+import { SignInPage } from './pages/sign-in-page';
+import { type Route, useRoute } from './router';
+import { loadSession, Scopes, ScopesContext, type SessionInfo } from './session';
+
+export function App() {
+  const route = useRoute();
+  const [session, setSession] = useState<SessionInfo | undefined>();
+  const [failure, setFailure] = useState<string | undefined>();
+  const [ended, setEnded] = useState(false);
+
+  const refresh = () =>
+    loadSession().then(
+      (info) => {
+        setSession(info);
+        setEnded(false);
+      },
+      (error: Error) => setFailure(error.message),
+    );
+
+  useEffect(() => {
+    void refresh();
+    const onEnded = () => {
+      setEnded(true);
+      void refresh();
+    };
+    window.addEventListener(SESSION_ENDED, onEnded);
+    return () => window.removeEventListener(SESSION_ENDED, onEnded);
+  }, []);
+
+  if (failure) return <p role="alert">{failure}</p>;
+  if (!session) return <p aria-busy="true">Loading…</p>;
+  if (!session.signedIn) {
+    const reason = route.page === 'signed-out' ? route.reason : ended ? 'session-ended' : '';
+    return (
+      <main id="main">
+        <SignInPage
+          session={session}
+          reason={reason}
+          onSignedIn={() => void refresh().then(() => (location.hash = '#/fleet'))}
+        />
+      </main>
+    );
+  }
+  const scopes = new Scopes(session.scopes ?? []);
+  return (
+    <ScopesContext.Provider value={scopes}>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">Backup Gateway</span>
+        <nav aria-label="Console">
+          <NavLink route={route} page="fleet" href="#/fleet" label="Fleet" />
+          {scopes.any('backups:run') && <NavLink route={route} page="fleet-run" href="#/fleet-run" label="Fleet run" />}
+          {scopes.any('audit:read') && <NavLink route={route} page="audit" href="#/audit" label="Audit" />}
+        </nav>
+        <span class="user">
+          <span title={session.subject}>{session.name ?? session.subject}</span>
+          <button type="button" class="secondary" onClick={() => void logout()}>
+            Log out
+          </button>
+        </span>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page route={route} />
+      </main>
+    </ScopesContext.Provider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'appliance':
+      return <AppliancePage id={route.id} />;
+    case 'fleet-run':
+      return <FleetRunPage />;
+    case 'audit':
+      return <AuditPage />;
+    default:
+      return <FleetPage />;
+  }
+}
+
+function NavLink({ route, page, href, label }: { route: Route; page: Route['page']; href: string; label: string }) {
+  const current = route.page === page || (page === 'fleet' && route.page === 'appliance');
+  return (
+    <a href={href} aria-current={current ? 'page' : undefined}>
+      {label}
+    </a>
+  );
+}
+
+/** The gateway ends the session and says where to go to end the provider's session too. */
+async function logout(): Promise<void> {
+  const response = await fetch('/console/logout', {
+    method: 'POST',
+    headers: CONSOLE_HEADERS,
+    credentials: 'same-origin',
+  });
+  const { redirect } = response.ok ? ((await response.json()) as { redirect: string }) : { redirect: '/console/' };
+  location.assign(redirect);
+  if (redirect.startsWith('/console/')) location.reload();
+}

@@ -1,0 +1,51 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+
+/**
+ * A modal confirmation on the native <dialog>: focus moves into it and stays there, Escape cancels, and the page
+ * behind is inert, for keyboard and screen-reader users alike.
+ */
+export function ConfirmDialog(props: {
+  title: string;
+  confirmLabel: string;
+  busy: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+  children: ComponentChildren;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const element = dialog.current;
+    if (element && !element.open) element.showModal();
+    return () => element?.close();
+  }, []);
+  return (
+    <dialog
+      ref={dialog}
+      aria-labelledby="confirm-title"
+      onCancel={(event) => {
+        event.preventDefault();
+        if (!props.busy) props.onCancel();
+      }}
+    >
+      <form
+        method="dialog"
+        onSubmit={(event) => {
+          event.preventDefault();
+          props.onConfirm();
+        }}
+      >
+        <h2 id="confirm-title">{props.title}</h2>
+        {props.children}
+        <div class="actions">
+          <button type="button" class="secondary" onClick={props.onCancel} disabled={props.busy}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={props.busy}>
+            {props.busy ? 'Starting…' : props.confirmLabel}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}

@@ -1,0 +1,119 @@
+import { useEffect, useState } from 'preact/hooks';
+import { type Appliance, api, asProblem, type Problem } from '../api/client';
+import { ProblemMessage } from '../components/problem-message';
+import { APPLIANCE_STATUSES, StatusBadge, statusLabel } from '../components/status-badge';
+import { TimeText } from '../components/time-text';
+import { applianceHref } from '../router';
+
+/** How often the fleet's live status is read again while the page is open. */
+const REFRESH_MS = 15_000;
+
+/** Every appliance the user may read, with its live status, filtered by tag and status. */
+export function FleetPage() {
+  const [appliances, setAppliances] = useState<Appliance[] | undefined>();
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [tag, setTag] = useState('');
+  const [status, setStatus] = useState('');
+
+  const load = async () => {
+    try {
+      const { data, error, response } = await api.GET('/appliances');
+      if (data) {
+        setAppliances(data.items);
+        setProblem(undefined);
+      } else setProblem(asProblem(error, response.status));
+    } catch (failure) {
+      setProblem(asProblem(failure));
+    }
+  };
+
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+
+  const tags = [...new Set((appliances ?? []).flatMap((a) => a.tags))].sort();
+  const shown = (appliances ?? []).filter(
+    (a) => (tag === '' || a.tags.includes(tag)) && (status === '' || a.status === status),
+  );
+  return (
+    <section aria-labelledby="fleet-title">
+      <h1 id="fleet-title">Fleet</h1>
+      <search class="filters" aria-label="Filter appliances">
+        <div class="field">
+          <label for="fleet-tag">Tag</label>
+          <select id="fleet-tag" value={tag} onChange={(event) => setTag(event.currentTarget.value)}>
+            <option value="">Any tag</option>
+            {tags.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="fleet-status">Status</label>
+          <select id="fleet-status" value={status} onChange={(event) => setStatus(event.currentTarget.value)}>
+            <option value="">Any status</option>
+            {APPLIANCE_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {statusLabel(s)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="button" class="secondary" onClick={() => void load()}>
+          Refresh
+        </button>
+      </search>
+      {problem && <ProblemMessage problem={problem} context="Appliances" />}
+      {appliances === undefined && !problem && <p aria-busy="true">Loading appliances…</p>}
+      {appliances && (
+        <div class="table-wrap">
+          <table>
+            <caption class="visually-hidden">
+              Appliances ({shown.length} of {appliances.length} shown)
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Appliance</th>
+                <th scope="col">Status</th>
+                <th scope="col">Tags</th>
+                <th scope="col">Last check</th>
+                <th scope="col">Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((appliance) => (
+                <tr key={appliance.id}>
+                  <th scope="row">
+                    <a href={applianceHref(appliance.id)}>{appliance.name}</a>
+                    <div class="muted">
+                      <code>{appliance.id}</code>
+                    </div>
+                  </th>
+                  <td>
+                    <StatusBadge status={appliance.status} />
+                  </td>
+                  <td>
+                    {appliance.tags.map((t) => (
+                      <span key={t} class="tag">
+                        {t}
+                      </span>
+                    ))}
+                  </td>
+                  <td>
+                    <TimeText iso={appliance.lastCheckedAt} />
+                  </td>
+                  <td>{appliance.lastError ? <code>{appliance.lastError}</code> : <span class="muted">—</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {shown.length === 0 && <p class="muted">No appliance matches these filters.</p>}
+        </div>
+      )}
+    </section>
+  );
+}

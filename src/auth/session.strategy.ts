@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { GatewayError } from '../problems/gateway-error.js';
+import type { Principal } from './principal.js';
+import { CONSOLE_REQUEST_HEADER, SESSION_LOOKUP, type SessionLookup, type SessionRequest } from './session-lookup.js';
+
+export const SESSION_STRATEGY = 'console-session';
+
+/** Methods a browser sends without an `Origin` header to its own origin; every other one must carry it. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The smallest passport strategy: passport installs success/fail/error on the instance it authenticates with, and
+ * PassportStrategy() hands our `validate` in as `verify`.
+ */
+class CookieStrategy {
+  declare success: (user: Principal) => void;
+  declare fail: () => void;
+  declare error: (error: unknown) => void;
+
+  constructor(
+    private readonly verify: (request: SessionRequest, done: (error: unknown, user?: unknown) => void) => void,
+  ) {}
+
+  authenticate(request: SessionRequest): void {
+    this.verify(request, (error, user) => {
+      if (error) this.error(error);
+      else if (user) this.success(user as Principal);
+      else this.fail();
+    });
+  }
+}
+
+/**
+ * The operator console's session cookie as a credential, tried after the bearer token and the API key. A cookie is
+ * sent by the browser on its own, so a session is accepted only for requests that show they come from the console
+ * itself (a CSRF defence on top of the cookie's SameSite=Strict): the custom `X-Console-Request` header, which no
+ * cross-site form can send and no cross-site script can send without a CORS preflight, and an `Origin`, when
+ * present (always on unsafe methods), equal to the console's. Requests with a JWT or an API key never reach this.
+ */
+@Injectable()
+export class SessionStrategy extends PassportStrategy(CookieStrategy, SESSION_STRATEGY) {
+  constructor(@Inject(SESSION_LOOKUP) private readonly sessions: SessionLookup) {
+    super();
+  }
+
+  async validate(request: SessionRequest): Promise<Principal | false> {
+    if (!this.sessions.presented(request)) return false;
+    // Before the store is touched: a forged request neither reads nor prolongs the session.
+    assertFromConsole(request, this.sessions.consoleOrigin(request));
+    return (await this.sessions.principal(request)) ?? false;
+  }
+}
+
+/** The CSRF defence, for every request a console session authenticates (the console's own routes use it too). */
+export function assertFromConsole(request: SessionRequest, consoleOrigin: string): void {
+  const origin = request.headers.origin;
+  if (request.headers[CONSOLE_REQUEST_HEADER] === undefined) {
+    throw new GatewayError(
+      'FORBIDDEN',
+      'A console session is accepted only from the console: this request lacks its X-Console-Request header.',
+    );
+  }
+  if (origin === undefined ? !SAFE_METHODS.has(request.method.toUpperCase()) : origin !== consoleOrigin) {
+    throw new GatewayError(
+      'FORBIDDEN',
+      `A console session is accepted only from the console's own origin (${consoleOrigin}); this request came from ${
+        origin === undefined ? 'an unstated origin' : 'another origin'
+      }.`,
+    );
+  }
+}

@@ -1,0 +1,41 @@
+import type { SessionRequest } from '../auth/session-lookup.js';
+import type { ConsoleConfig } from '../config/gateway-config.js';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Where browsers reach the console, and what follows for its cookies. `console.publicUrl` when set (behind a proxy
+ * the request's own Host and scheme may not be what the browser sees); otherwise the request's own origin.
+ */
+export class ConsoleOrigin {
+  private readonly fixed: string | undefined;
+
+  constructor(config: ConsoleConfig) {
+    this.fixed = config.publicUrl === undefined ? undefined : new URL(config.publicUrl).origin;
+  }
+
+  of(request: SessionRequest): string {
+    if (this.fixed !== undefined) return this.fixed;
+    const host = typeof request.headers.host === 'string' ? request.headers.host : 'localhost';
+    return `${request.protocol === 'https' ? 'https' : 'http'}://${host}`;
+  }
+
+  /**
+   * Cookies are `Secure` (and `__Host-` prefixed, so no sibling host can plant or read them) everywhere but on a
+   * loopback address, where browsers allow plain http for development and demos.
+   */
+  secure(request: SessionRequest): boolean {
+    return !isLoopbackHttp(this.of(request));
+  }
+
+  /** A Secure cookie over plain http is dropped by the browser: the console refuses to start a session there. */
+  usable(request: SessionRequest): boolean {
+    const origin = this.of(request);
+    return origin.startsWith('https://') || isLoopbackHttp(origin);
+  }
+}
+
+function isLoopbackHttp(origin: string): boolean {
+  const url = new URL(origin);
+  return url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'));
+}

@@ -1,0 +1,297 @@
+import { errors as joseErrors } from 'jose';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
+import type { SessionLookup, SessionRequest } from '../auth/session-lookup.js';
+import { canonicalText } from '../common/text.js';
+import type { ConsoleConfig } from '../config/gateway-config.js';
+import { GatewayError } from '../problems/gateway-error.js';
+import type { AccessTokenVerifier } from './access-token-verifier.js';
+import type { ApiKeyIdentity } from './api-key-login.js';
+import type { ConsoleOrigin } from './console-origin.js';
+import type { ConsoleSessionRecord, ConsoleSessionView } from './console-session.js';
+import type { ConsoleStore } from './console-store.js';
+import { cookieName, readCookie, SESSION_COOKIE, serializeCookie } from './cookies.js';
+import { reasonOf } from './error-reason.js';
+import { OidcLogin, type ProviderTokens } from './oidc-login.js';
+import { randomId, sessionKey } from './store-keys.js';
+
+/** An access token this close to expiry is refreshed before the request it would serve. */
+const REFRESH_MARGIN_MS = 30_000;
+/** How long another replica's refresh of the same session is waited for. */
+const REFRESH_WAIT_MS = 3_000;
+const MAX_CLAIM_LENGTH = 256;
+
+/** The Set-Cookie that hands the browser its new session's id, and what the console may know of the session. */
+export interface OpenedSession {
+  cookie: string;
+  view: ConsoleSessionView;
+}
+
+export interface ConsoleSessionsOptions {
+  config: ConsoleConfig;
+  store: ConsoleStore;
+  origin: ConsoleOrigin;
+  logger: Logger;
+  /** Present when `console.oidc` is configured (with `auth.jwt` to verify its access tokens). */
+  oidc?: { login: OidcLogin; verifier: AccessTokenVerifier; clientId: string };
+  now?: () => number;
+}
+
+/**
+ * The console's sessions: opened after a login, found from the browser's cookie on every API call (this is the
+ * SessionLookup the session strategy asks), ended on logout, when idle for `sessionIdleMinutes`, after
+ * `sessionAbsoluteHours` whatever happens, or when the provider no longer renews its tokens. The browser holds a
+ * random 256-bit id; the store holds the record under the id's SHA-256.
+ */
+export class ConsoleSessions implements SessionLookup {
+  readonly oidc: ConsoleSessionsOptions['oidc'];
+  private readonly store: ConsoleStore;
+  private readonly origin: ConsoleOrigin;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly idleMs: number;
+  private readonly absoluteMs: number;
+  /** lastSeenAt is written back at most this often: an idle timeout of minutes needs no write per request. */
+  private readonly touchMs: number;
+  private readonly refreshing = new Map<string, Promise<ConsoleSessionRecord | undefined>>();
+
+  constructor(options: ConsoleSessionsOptions) {
+    this.store = options.store;
+    this.origin = options.origin;
+    this.logger = options.logger;
+    this.oidc = options.oidc;
+    this.now = options.now ?? Date.now;
+    this.idleMs = options.config.sessionIdleMinutes * 60_000;
+    this.absoluteMs = options.config.sessionAbsoluteHours * 3_600_000;
+    this.touchMs = Math.min(60_000, this.idleMs / 10);
+  }
+
+  presented(request: SessionRequest): boolean {
+    return this.cookieOf(request) !== undefined;
+  }
+
+  consoleOrigin(request: SessionRequest): string {
+    return this.origin.of(request);
+  }
+
+  async principal(request: SessionRequest): Promise<Principal | undefined> {
+    const record = await this.current(request);
+    if (!record) return undefined;
+    return {
+      subject: record.subject,
+      name: record.name,
+      clientId: record.clientId,
+      authMethod: 'session',
+      scopes: new Set(record.scopes),
+    };
+  }
+
+  async view(request: SessionRequest): Promise<ConsoleSessionView | undefined> {
+    const record = await this.current(request);
+    return record && this.viewOf(record);
+  }
+
+  private viewOf(record: ConsoleSessionRecord): ConsoleSessionView {
+    return {
+      signedIn: true,
+      subject: record.subject,
+      name: record.name,
+      via: record.via,
+      scopes: record.scopes,
+      idleMinutes: this.idleMs / 60_000,
+      expiresAt: new Date(record.createdAt + this.absoluteMs).toISOString(),
+    };
+  }
+
+  /** After the provider's answer: the access token is verified as the API would verify it, then a session opens. */
+  async openFromProvider(request: SessionRequest, tokens: ProviderTokens): Promise<OpenedSession> {
+    const oidc = this.requireOidc();
+    if (tokens.subject === undefined) throw new Error('the ID token names no subject');
+    const verified = await oidc.verifier.verify(tokens.accessToken);
+    if (verified.subject !== undefined && verified.subject !== tokens.subject) {
+      throw new Error('the access token names another subject than the ID token');
+    }
+    const now = this.now();
+    return this.open(request, {
+      v: 1,
+      via: 'oidc',
+      subject: canonicalText(tokens.subject, MAX_CLAIM_LENGTH),
+      name: tokens.name === undefined ? undefined : canonicalText(tokens.name, MAX_CLAIM_LENGTH),
+      clientId: oidc.clientId,
+      scopes: [...verified.scopes],
+      createdAt: now,
+      lastSeenAt: now,
+      tokens: { access: tokens.accessToken, accessExpiresAt: verified.expiresAt, refresh: tokens.refreshToken },
+    });
+  }
+
+  openFromApiKey(request: SessionRequest, key: ApiKeyIdentity): Promise<OpenedSession> {
+    const now = this.now();
+    return this.open(request, {
+      v: 1,
+      via: 'apiKey',
+      subject: `apikey:${key.id}`,
+      name: key.name,
+      clientId: key.id,
+      scopes: key.scopes,
+      createdAt: now,
+      lastSeenAt: now,
+    });
+  }
+
+  /** Ends the request's session; returns what the provider should forget too, and the cookie that clears it. */
+  async end(request: SessionRequest): Promise<{ record: ConsoleSessionRecord | undefined; cookie: string }> {
+    const id = this.cookieOf(request);
+    const raw = id === undefined ? undefined : await this.store.take(sessionKey(id));
+    return { record: raw === undefined ? undefined : parseRecord(raw), cookie: this.clearCookie(request) };
+  }
+
+  clearCookie(request: SessionRequest): string {
+    const secure = this.origin.secure(request);
+    return serializeCookie(cookieName(SESSION_COOKIE, secure), '', { secure, sameSite: 'Strict', maxAge: 0 });
+  }
+
+  /** A fresh id for every login (no session fixation); a session the browser still held is ended first. */
+  private async open(request: SessionRequest, record: ConsoleSessionRecord): Promise<OpenedSession> {
+    const previous = this.cookieOf(request);
+    if (previous !== undefined) await this.store.delete(sessionKey(previous));
+    const id = randomId();
+    await this.save(sessionKey(id), record);
+    const secure = this.origin.secure(request);
+    this.logger.info(
+      { console: 'session opened', subject: record.subject, via: record.via, scopes: record.scopes },
+      'console session opened',
+    );
+    const cookie = serializeCookie(cookieName(SESSION_COOKIE, secure), id, {
+      secure,
+      sameSite: 'Strict',
+      maxAge: Math.floor(this.absoluteMs / 1000),
+    });
+    return { cookie, view: this.viewOf(record) };
+  }
+
+  private async current(request: SessionRequest): Promise<ConsoleSessionRecord | undefined> {
+    const id = this.cookieOf(request);
+    if (id === undefined) return undefined;
+    const key = sessionKey(id);
+    const raw = await this.store.get(key);
+    let record = raw === undefined ? undefined : parseRecord(raw);
+    if (!record) return undefined;
+    const now = this.now();
+    if (now - record.lastSeenAt >= this.idleMs || now >= record.createdAt + this.absoluteMs) {
+      await this.store.delete(key);
+      return undefined;
+    }
+    if (record.tokens && record.tokens.accessExpiresAt - now < REFRESH_MARGIN_MS) {
+      record = await this.refreshedOnce(key, record);
+      if (!record) return undefined;
+    }
+    if (now - record.lastSeenAt >= this.touchMs) {
+      record = { ...record, lastSeenAt: now };
+      await this.save(key, record);
+    }
+    return record;
+  }
+
+  private refreshedOnce(key: string, record: ConsoleSessionRecord): Promise<ConsoleSessionRecord | undefined> {
+    let flight = this.refreshing.get(key);
+    if (!flight) {
+      flight = this.refreshed(key, record).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, flight);
+    }
+    return flight;
+  }
+
+  /**
+   * New tokens from the provider, shortly before the access token expires: the session's scopes follow the new
+   * token, and a user the provider no longer renews for (disabled, consent withdrawn) is signed out here. A provider
+   * that does not answer leaves the session alive while its current access token is.
+   */
+  private async refreshed(key: string, record: ConsoleSessionRecord): Promise<ConsoleSessionRecord | undefined> {
+    const tokens = record.tokens;
+    const oidc = this.oidc;
+    if (!tokens || !oidc || tokens.refresh === undefined) {
+      if (tokens && tokens.accessExpiresAt > this.now()) return record;
+      await this.store.delete(key);
+      return undefined;
+    }
+    // Replicas share the session: one refreshes (a refresh token may be single-use), the others wait for its result.
+    if (!(await this.store.lock(`refresh:${key}`, 10_000))) return this.awaitOtherRefresh(key, record);
+    try {
+      const renewed = await oidc.login.refresh(tokens.refresh);
+      const verified = await oidc.verifier.verify(renewed.accessToken);
+      if (verified.subject !== undefined && verified.subject !== record.subject) {
+        throw new joseErrors.JWTClaimValidationFailed('the renewed access token names another subject', {}, 'sub');
+      }
+      const next: ConsoleSessionRecord = {
+        ...record,
+        scopes: [...verified.scopes],
+        tokens: {
+          access: renewed.accessToken,
+          accessExpiresAt: verified.expiresAt,
+          refresh: renewed.refreshToken ?? tokens.refresh,
+        },
+      };
+      await this.save(key, next);
+      return next;
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      if (OidcLogin.isRefused(error) || error instanceof joseErrors.JOSEError) {
+        this.logger.info(
+          { console: 'session ended', subject: record.subject, reason: reasonOf(error) },
+          'console session ended: the identity provider no longer renews its tokens',
+        );
+        await this.store.delete(key);
+        return undefined;
+      }
+      if (tokens.accessExpiresAt > this.now()) return record;
+      this.logger.warn({ console: 'refresh failed', reason: reasonOf(error) }, 'identity provider unreachable');
+      throw new GatewayError(
+        'SERVICE_UNAVAILABLE',
+        'The identity provider does not answer, so your console session cannot be renewed; try again shortly.',
+        { retryAfter: 5 },
+      );
+    } finally {
+      await this.store.unlock(`refresh:${key}`).catch(() => undefined);
+    }
+  }
+
+  private async awaitOtherRefresh(
+    key: string,
+    record: ConsoleSessionRecord,
+  ): Promise<ConsoleSessionRecord | undefined> {
+    const deadline = this.now() + REFRESH_WAIT_MS;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const raw = await this.store.get(key);
+      const latest = raw === undefined ? undefined : parseRecord(raw);
+      if (!latest) return undefined;
+      if (latest.tokens?.access !== record.tokens?.access) return latest;
+    }
+    return record.tokens && record.tokens.accessExpiresAt > this.now() ? record : undefined;
+  }
+
+  private async save(key: string, record: ConsoleSessionRecord): Promise<void> {
+    const now = this.now();
+    const ttl = Math.min(this.idleMs - (now - record.lastSeenAt), record.createdAt + this.absoluteMs - now);
+    await this.store.set(key, JSON.stringify(record), ttl);
+  }
+
+  private cookieOf(request: SessionRequest): string | undefined {
+    return readCookie(request, cookieName(SESSION_COOKIE, this.origin.secure(request)));
+  }
+
+  private requireOidc(): NonNullable<ConsoleSessionsOptions['oidc']> {
+    if (!this.oidc) throw new GatewayError('NOT_FOUND', 'OpenID Connect login is not configured (console.oidc).');
+    return this.oidc;
+  }
+}
+
+function parseRecord(raw: string): ConsoleSessionRecord | undefined {
+  try {
+    const record = JSON.parse(raw) as ConsoleSessionRecord;
+    return record.v === 1 ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Where console sessions and pending logins live: a key-value store with expiry. In memory by default; in Redis when
+ * `redis.url` is set, so every replica sees every session (a login may start on one replica and finish on another).
+ * Keys are digests of the browser's random ids, never the ids themselves: whoever reads the store cannot replay a
+ * cookie from it.
+ */
+export interface ConsoleStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Reads and deletes in one step: a login transaction is used once, even when two replicas race. */
+  take(key: string): Promise<string | undefined>;
+  delete(key: string): Promise<void>;
+  /** True when this caller may go ahead (a token refresh); false while another holds it, until `ttlMs` passes. */
+  lock(key: string, ttlMs: number): Promise<boolean>;
+  unlock(key: string): Promise<void>;
+  /** Where it lives, for the start-up log line. */
+  readonly kind: 'memory' | 'redis';
+}
+
+export const CONSOLE_STORE = Symbol.for('backup-gateway:console-store');

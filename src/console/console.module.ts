@@ -1,0 +1,67 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { SESSION_LOOKUP } from '../auth/session-lookup.js';
+import { ConfigError } from '../config/config-errors.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { PINO_LOGGER } from '../logging/logger.js';
+import { RedisConnection } from '../redis/redis-connection.js';
+import { AccessTokenVerifier } from './access-token-verifier.js';
+import { ConsoleAssetRoutes } from './console-asset-routes.js';
+import { ConsoleAuthController } from './console-auth.controller.js';
+import { ConsoleOrigin } from './console-origin.js';
+import { ConsoleSessions } from './console-sessions.js';
+import { CONSOLE_STORE, type ConsoleStore } from './console-store.js';
+import { MemoryConsoleStore } from './memory-console-store.js';
+import { OidcLogin } from './oidc-login.js';
+import { RedisConsoleStore } from './redis-console-store.js';
+import { SealedConsoleStore } from './sealed-console-store.js';
+
+/**
+ * The operator console: its static files at /console, its backend-for-frontend (login, callback, logout, session)
+ * and the sessions behind its cookie, which the API accepts through auth/'s session strategy (SESSION_LOOKUP,
+ * provided here, globally, so auth/ never imports this module). `console.enabled: false` leaves all of it out.
+ */
+@Global()
+@Module({})
+export class ConsoleModule {
+  static forConfig(config: GatewayConfig): DynamicModule {
+    if (!config.console.enabled) return { module: ConsoleModule };
+    const oidcConfig = config.console.oidc;
+    const jwt = config.auth.jwt;
+    if (oidcConfig && !jwt) {
+      throw new ConfigError('file', [
+        'console.oidc: needs auth.jwt, which verifies the access tokens the provider issues to the console (a session may do what its token may)',
+      ]);
+    }
+    const oidc =
+      oidcConfig && jwt
+        ? { login: new OidcLogin(oidcConfig), verifier: new AccessTokenVerifier(jwt), clientId: oidcConfig.clientId }
+        : undefined;
+    return {
+      module: ConsoleModule,
+      controllers: [ConsoleAuthController],
+      providers: [
+        { provide: ConsoleOrigin, useValue: new ConsoleOrigin(config.console) },
+        {
+          provide: CONSOLE_STORE,
+          inject: [RedisConnection],
+          useFactory: (redis: RedisConnection): ConsoleStore => {
+            if (!redis.client) return new MemoryConsoleStore();
+            const shared = new RedisConsoleStore(redis.client);
+            // Tokens never lie in Redis in the clear, and nobody who can write to it can forge a session.
+            return oidcConfig ? new SealedConsoleStore(shared, oidcConfig.clientSecret) : shared;
+          },
+        },
+        {
+          provide: ConsoleSessions,
+          inject: [CONSOLE_STORE, ConsoleOrigin, PINO_LOGGER],
+          useFactory: (store: ConsoleStore, origin: ConsoleOrigin, logger: Logger) =>
+            new ConsoleSessions({ config: config.console, store, origin, logger, oidc }),
+        },
+        { provide: SESSION_LOOKUP, useExisting: ConsoleSessions },
+        ConsoleAssetRoutes,
+      ],
+      exports: [SESSION_LOOKUP],
+    };
+  }
+}

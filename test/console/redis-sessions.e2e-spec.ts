@@ -1,0 +1,162 @@
+/**
+ * With `redis.url`, console sessions and login transactions live in Redis: two replicas share them, logout on one
+ * ends the session on both, the keys are digests, the values sealed, and a Redis that stops answering refuses sessions with a 503
+ * rather than letting each replica make up its own.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { startGateway, type TestGateway } from '../support/gateway.js';
+import { sha256Hex } from '../support/identity-provider.js';
+import { LAB_API_KEY } from './support/console-world.js';
+import { redisServerAvailable, startRedis, type TestRedis } from './support/redis-server.js';
+import {
+  API_AUDIENCE,
+  CONSOLE_CLIENT_ID,
+  CONSOLE_CLIENT_SECRET,
+  TestOpenIdProvider,
+} from './support/test-openid-provider.js';
+
+/** Where the load balancer in front of both replicas is reached: the one origin the console has. */
+const PUBLIC_URL = 'http://localhost:39999';
+const HEADERS = { 'x-console-request': '1', origin: PUBLIC_URL };
+
+const describeWithRedis = redisServerAvailable() ? describe : describe.skip;
+
+describeWithRedis('console sessions in Redis, shared by replicas', () => {
+  let redis: TestRedis;
+  let provider: TestOpenIdProvider;
+  let replicas: TestGateway[];
+
+  beforeAll(async () => {
+    [redis, provider] = await Promise.all([startRedis(), new TestOpenIdProvider({ users: {} }).start()]);
+    provider.register([PUBLIC_URL]);
+    const document = {
+      auth: {
+        jwt: { issuer: provider.issuer, audience: API_AUDIENCE, jwksUri: `${provider.issuer}/jwks` },
+        apiKeys: [{ id: 'lab', sha256: sha256Hex(LAB_API_KEY), scopes: ['backups:read'] }],
+      },
+      appliances: [],
+      redis: { url: redis.url, keyPrefix: 'console-test:' },
+      console: {
+        publicUrl: PUBLIC_URL,
+        apiKeyLogin: true,
+        oidc: { issuer: provider.issuer, clientId: CONSOLE_CLIENT_ID, clientSecret: CONSOLE_CLIENT_SECRET },
+      },
+    };
+    replicas = [await startGateway(document), await startGateway(document)];
+    await waitForRedis(replicas);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all((replicas ?? []).map((replica) => replica.close()));
+    await provider?.stop();
+    await redis?.stop();
+  });
+
+  it('a session opened on one replica works on the other; logout on either ends it on both', async () => {
+    const [a, b] = replicas;
+    const login = await fetch(`${a.url}/console/api-key-session`, {
+      method: 'POST',
+      headers: { ...HEADERS, 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: LAB_API_KEY }),
+    });
+    const cookie = login.headers.getSetCookie()[0].split(';')[0];
+    const id = cookie.split('=')[1];
+    expect((await fetch(`${b.url}/appliances`, { headers: { ...HEADERS, cookie } })).status).toBe(200);
+
+    const client = new Redis(redis.url);
+    try {
+      const keys = await client.keys('console-test:console:*');
+      expect(keys).toEqual([expect.stringMatching(/^console-test:console:session:[A-Za-z0-9_-]{43}$/)]);
+      expect(keys[0]).not.toContain(id);
+      const stored = (await client.get(keys[0])) as string;
+      expect(stored).not.toContain(id);
+      // Sealed (AES-GCM under a key from the client secret): not even the subject or the scopes in the clear.
+      expect(stored).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
+      expect(stored).not.toContain('apikey:lab');
+      expect(await client.pttl(keys[0])).toBeGreaterThan(29 * 60_000);
+    } finally {
+      client.disconnect();
+    }
+
+    expect((await fetch(`${b.url}/console/logout`, { method: 'POST', headers: { ...HEADERS, cookie } })).status).toBe(
+      200,
+    );
+    expect((await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie } })).status).toBe(401);
+  });
+
+  it('a session record written into Redis by someone else, or moved to another key, is no session', async () => {
+    const [a] = replicas;
+    const client = new Redis(redis.url);
+    try {
+      // A forged record with every scope, under the digest of an id the forger chose.
+      const chosen = 'f'.repeat(43);
+      const forgedKey = `console-test:console:session:${createHash('sha256').update(chosen).digest('base64url')}`;
+      const now = Date.now();
+      const record = {
+        v: 1,
+        via: 'apiKey',
+        subject: 'mallory',
+        scopes: ['backups:run'],
+        createdAt: now,
+        lastSeenAt: now,
+      };
+      await client.set(forgedKey, JSON.stringify(record), 'PX', 60_000);
+      const forged = await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie: `bg-session=${chosen}` } });
+      expect(forged.status).toBe(401);
+
+      // A real sealed record, copied under the forger's key: sealed to its own key, it does not open there.
+      const login = await fetch(`${a.url}/console/api-key-session`, {
+        method: 'POST',
+        headers: { ...HEADERS, 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: LAB_API_KEY }),
+      });
+      const id = login.headers.getSetCookie()[0].split(';')[0].split('=')[1];
+      const realKey = `console-test:console:session:${createHash('sha256').update(id).digest('base64url')}`;
+      await client.set(forgedKey, (await client.get(realKey)) as string, 'PX', 60_000);
+      const moved = await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie: `bg-session=${chosen}` } });
+      expect(moved.status).toBe(401);
+      expect((await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie: `bg-session=${id}` } })).status).toBe(
+        200,
+      );
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a login started on one replica can finish on the other (the transaction is in Redis, used once)', async () => {
+    const [a, b] = replicas;
+    const start = await fetch(`${a.url}/console/login`, { redirect: 'manual' });
+    expect(start.status).toBe(303);
+    const loginCookie = start.headers.getSetCookie()[0].split(';')[0];
+    const callback = (replica: TestGateway) =>
+      fetch(`${replica.url}/console/callback?code=not-a-code&state=x&iss=${encodeURIComponent(provider.issuer)}`, {
+        redirect: 'manual',
+        headers: { cookie: loginCookie },
+      });
+    // Found on B (the code exchange then fails: this code was never issued); gone once used.
+    expect((await callback(b)).headers.get('location')).toBe('/console/#/signed-out?reason=login-failed');
+    expect((await callback(a)).headers.get('location')).toBe('/console/#/signed-out?reason=login-expired');
+  });
+
+  it('when Redis stops answering, session requests get 503 (not a per-replica session), API keys still work', async () => {
+    const [a] = replicas;
+    await redis.stop();
+    const cookie = `bg-session=${'x'.repeat(43)}`;
+    const refused = await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie } });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string }).code).toBe('SERVICE_UNAVAILABLE');
+    expect((await fetch(`${a.url}/appliances`, { headers: { 'x-api-key': LAB_API_KEY } })).status).toBe(200);
+    // Back, so that the replicas' clients reconnect and close cleanly.
+    redis = await startRedis(redis.port);
+  });
+});
+
+/** Both replicas' Redis connections are up (they connect in the background). */
+async function waitForRedis(replicas: TestGateway[]): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (replicas.every((replica) => replica.logs.some((line) => line.includes('"redis":"up"')))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the replicas did not connect to Redis');
+}

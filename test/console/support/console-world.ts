@@ -1,0 +1,110 @@
+/**
+ * The console's world: a real OpenID provider, simulated appliances with short jobs, and the gateway in front with
+ * the console on (OpenID login and the demo's API-key login), accepting the provider's access tokens through
+ * `auth.jwt` exactly as it accepts any bearer token.
+ */
+import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
+import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
+import { startGateway, type TestGateway } from '../../support/gateway.js';
+import { sha256Hex } from '../../support/identity-provider.js';
+import {
+  API_AUDIENCE,
+  CONSOLE_CLIENT_ID,
+  CONSOLE_CLIENT_SECRET,
+  TestOpenIdProvider,
+  type TestUser,
+} from './test-openid-provider.js';
+
+/** The lab key of the API-key login path (demo and labs only). */
+export const LAB_API_KEY = 'bgk_lab_console_0123456789abcdef0123456789';
+
+export const USERS: Record<string, TestUser> = {
+  alice: { password: 'alice-password', name: 'Alice Operator', scopes: ['backups:read', 'backups:run', 'audit:read'] },
+  bob: { password: 'bob-password', name: 'Bob Viewer', scopes: ['backups:read'] },
+};
+
+export interface ConsoleWorld {
+  provider: TestOpenIdProvider;
+  appliances: Record<string, ApplianceSimulator>;
+  gateway: TestGateway;
+  stop(): Promise<void>;
+}
+
+export interface ConsoleWorldOptions {
+  accessTokenTtl?: number;
+  /** Overrides of the gateway's `console` section. */
+  console?: Record<string, unknown>;
+  /** Other top-level gateway config (redis...). */
+  extra?: Record<string, unknown>;
+  jobDurationMs?: number;
+}
+
+export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Promise<ConsoleWorld> {
+  const provider = await new TestOpenIdProvider({ users: USERS, accessTokenTtl: options.accessTokenTtl }).start();
+  const appliances: Record<string, ApplianceSimulator> = {};
+  for (const id of ['vc-a', 'vc-b']) {
+    appliances[id] = new ApplianceSimulator({
+      username: APPLIANCE_USER,
+      password: APPLIANCE_PASSWORD,
+      jobDurationMs: options.jobDurationMs ?? 1500,
+    });
+    await appliances[id].start();
+  }
+  const gateway = await startGateway(
+    {
+      auth: {
+        jwt: { issuer: provider.issuer, audience: API_AUDIENCE, jwksUri: `${provider.issuer}/jwks` },
+        apiKeys: [
+          { id: 'lab', name: 'Lab key', sha256: sha256Hex(LAB_API_KEY), scopes: ['backups:read', 'backups:run'] },
+        ],
+      },
+      appliances: [
+        ...['vc-a', 'vc-b'].map((id) => ({
+          id,
+          name: `vCenter ${id.slice(3).toUpperCase()}`,
+          url: appliances[id].url,
+          username: '${VC_USER}',
+          password: '${VC_PASSWORD}',
+          tags: id === 'vc-a' ? ['prod'] : ['lab'],
+          timeoutMs: 2000,
+        })),
+        // Nothing listens there: the fleet shows it unreachable, a fleet run gets its problem document.
+        {
+          id: 'vc-c',
+          name: 'vCenter C',
+          url: 'http://127.0.0.1:9',
+          username: 'x',
+          password: 'y',
+          tags: ['lab'],
+          timeoutMs: 1000,
+        },
+      ],
+      jobs: { pollIntervalMs: 200 },
+      fleet: { probeTimeoutMs: 500 },
+      console: {
+        apiKeyLogin: true,
+        oidc: {
+          issuer: provider.issuer,
+          clientId: CONSOLE_CLIENT_ID,
+          clientSecret: CONSOLE_CLIENT_SECRET,
+          scopes: ['openid', 'profile', 'offline_access', 'backups:read', 'backups:run', 'audit:read'],
+        },
+        ...options.console,
+      },
+      ...options.extra,
+    },
+    { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD },
+  );
+  const port = new URL(gateway.url).port;
+  provider.register([gateway.url, `http://localhost:${port}`]);
+  return {
+    provider,
+    appliances,
+    gateway,
+    async stop() {
+      await gateway.close();
+      await Promise.all(Object.values(appliances).map((appliance) => appliance.stop()));
+      await provider.stop();
+    },
+  };
+}
