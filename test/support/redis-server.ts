@@ -47,8 +47,10 @@ export async function startRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     start,
     async stop() {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child?.kill('SIGTERM');
+      const running = child;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
       await exited;
       child = undefined;
     },
