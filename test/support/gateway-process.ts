@@ -15,6 +15,12 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
+// A test that fails or times out before stopping its gateway must not leave it running after Jest exits.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -50,6 +56,8 @@ export async function spawnGateway(
     env: { PATH: process.env.PATH, GATEWAY_CONFIG: configPath, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
