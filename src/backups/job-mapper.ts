@@ -1,4 +1,5 @@
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
+import { vapiArgText } from '../common/text.js';
 import type { JobDto } from './dto/job.dto.js';
 
 /**
@@ -18,7 +19,7 @@ export function toJob(status: VapiJobStatus): JobDto & Record<string, unknown> {
     messages: (Array.isArray(messages) ? messages : []).map((m) => ({
       id: typeof m?.id === 'string' ? m.id : '',
       message: typeof m?.default_message === 'string' ? m.default_message : '',
-      args: Array.isArray(m?.args) ? m.args.map(String) : [],
+      args: Array.isArray(m?.args) ? m.args.map(vapiArgText) : [],
     })),
   };
 }

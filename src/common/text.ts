@@ -23,3 +23,11 @@ function isHighSurrogate(code: number): boolean {
 /** Free text from callers (a backup comment) may hold tabs and line breaks, never other control characters. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/;
+
+/**
+ * A vAPI message argument as text: a string as it is, anything else as its JSON. Not `String(arg)`: an appliance's
+ * `{"toString": "x"}` makes that throw. A JSON-parsed value always has a JSON form.
+ */
+export function vapiArgText(arg: unknown): string {
+  return typeof arg === 'string' ? arg : (JSON.stringify(arg) ?? '');
+}

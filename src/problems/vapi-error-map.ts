@@ -1,3 +1,4 @@
+import { canonicalText, vapiArgText } from '../common/text.js';
 import { ifMayHaveStarted, type VapiOperation } from './appliance-errors.js';
 import { GatewayError, UpstreamSummary } from './gateway-error.js';
 import { ProblemCode } from './problem-codes.js';
@@ -77,18 +78,36 @@ export function isTypedVapiError(body: unknown): boolean {
   return isRecord(body) && (typeof body.error_type === 'string' || Array.isArray(body.messages));
 }
 
-/** Keeps only what a caller may see of a vAPI error body: type and the message stack. */
+/**
+ * Keeps only what a caller may see of a vAPI error body: type and the message stack, bounded and as plain text. The
+ * body is whatever answered in the appliance's name (up to 1 MiB), so nothing in it is trusted to be short, printable
+ * or even convertible to a string (`{"toString": "x"}` makes `String()` throw).
+ */
 export function summarizeUpstream(status: number, body: unknown): UpstreamSummary {
   const record = isRecord(body) ? body : {};
-  const errorType = typeof record.error_type === 'string' ? record.error_type : undefined;
+  const errorType = typeof record.error_type === 'string' ? upstreamText(record.error_type, 100) : undefined;
   const messages = Array.isArray(record.messages)
-    ? record.messages.filter(isRecord).map((m) => ({
-        id: typeof m.id === 'string' ? m.id : '',
-        message: typeof m.default_message === 'string' ? m.default_message : '',
-        args: Array.isArray(m.args) ? m.args.map(String) : [],
-      }))
+    ? record.messages
+        .filter(isRecord)
+        .slice(0, MAX_MESSAGES)
+        .map((m) => ({
+          id: typeof m.id === 'string' ? upstreamText(m.id, 200) : '',
+          message: typeof m.default_message === 'string' ? upstreamText(m.default_message, 1000) : '',
+          args: Array.isArray(m.args)
+            ? m.args.slice(0, MAX_ARGS).map((arg) => upstreamText(vapiArgText(arg), 200))
+            : [],
+        }))
     : [];
   return { status, errorType, messages };
+}
+
+const MAX_MESSAGES = 10;
+const MAX_ARGS = 10;
+
+/** Control characters (a terminal escape in a log viewer, a NUL) become U+FFFD; then canonical and cut to `max`. */
+function upstreamText(value: string, max: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return canonicalText(value.slice(0, max * 2).replace(/[\u0000-\u001F\u007F]/g, '\uFFFD'), max);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

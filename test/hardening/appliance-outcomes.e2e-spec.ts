@@ -101,4 +101,31 @@ describe('appliance outcomes and the service account', () => {
     await run('vc-c', 'fixed-password').expect(202);
     expect(sim.counters.loginAttempts).toBe(2);
   });
+  it('an error or a job whose message args cannot be made text (toString not a function) is answered, not a 500', async () => {
+    const sim = world.appliances['vc-a'];
+    const hostileArgs = '[{"toString":"x"},{"valueOf":1},null,7]';
+    sim.faults.set({
+      path: RUN_PATH,
+      kind: 'status',
+      status: 400,
+      rawBody: `{"error_type":"INVALID_ARGUMENT","messages":[{"id":"x","default_message":"no\\u001b[2J","args":${hostileArgs}}]}`,
+    });
+    const refused = await run('vc-a', 'hostile-args').expect(422);
+    expect(refused.body.upstream.messages[0]).toEqual({
+      id: 'x',
+      message: 'no\uFFFD[2J',
+      args: ['{"toString":"x"}', '{"valueOf":1}', 'null', '7'],
+    });
+    sim.faults.set({
+      path: /\/job\//,
+      kind: 'status',
+      status: 200,
+      rawBody: `{"id":"j-1","state":"INPROGRESS","progress":5,"messages":[{"id":"m","default_message":"ok","args":${hostileArgs}}]}`,
+    });
+    const job = await request(world.gateway.url)
+      .get('/appliances/vc-a/backups/jobs/j-1')
+      .set('authorization', auth)
+      .expect(200);
+    expect(job.body.job.messages[0].args).toEqual(['{"toString":"x"}', '{"valueOf":1}', 'null', '7']);
+  });
 });
