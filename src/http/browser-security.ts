@@ -7,7 +7,16 @@ import { GatewayError } from '../problems/gateway-error.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 /** What a portal's JavaScript may read of an answer, beyond the CORS-safelisted headers. */
-const EXPOSED_HEADERS = ['X-Request-Id', 'Location', 'Retry-After', 'Idempotent-Replayed'];
+const EXPOSED_HEADERS = [
+  'X-Request-Id',
+  'Location',
+  'Retry-After',
+  'Idempotent-Replayed',
+  'RateLimit-Policy',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+];
 /** What a portal may send: credentials, correlation and idempotency, and a JSON body. */
 const ALLOWED_HEADERS = ['Authorization', 'X-API-Key', 'X-Request-Id', 'Idempotency-Key', 'Content-Type'];
 /** How long a browser may reuse a preflight answer (Chromium caps it at 2 hours). */

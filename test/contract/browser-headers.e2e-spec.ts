@@ -60,7 +60,16 @@ describe('CORS with cors.origins set', () => {
       .expect(202);
     expect(run.headers['access-control-allow-origin']).toBe(PORTAL);
     expect(run.headers['access-control-expose-headers'].split(', ').sort()).toEqual(
-      ['Idempotent-Replayed', 'Location', 'Retry-After', 'X-Request-Id'].sort(),
+      [
+        'Idempotent-Replayed',
+        'Location',
+        'RateLimit-Limit',
+        'RateLimit-Policy',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+        'Retry-After',
+        'X-Request-Id',
+      ].sort(),
     );
     const refused = await request(world.gateway.url).get('/appliances').set('origin', PORTAL).expect(401);
     expect(refused.headers['access-control-allow-origin']).toBe(PORTAL);
