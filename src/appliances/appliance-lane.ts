@@ -6,7 +6,7 @@ import { tlsConnector } from './tls-connector.js';
 
 export type LaneName = 'run' | 'read';
 
-export const MAX_ANSWER_BYTES = 1024 * 1024;
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
  * One kind of traffic to one appliance: its own keep-alive pool and as many execution slots as connections, with a

@@ -4,7 +4,7 @@ import { buildConnector } from 'undici';
 import type { TlsConfig } from '../config/gateway-config.js';
 import { FINGERPRINT_MISMATCH } from '../problems/appliance-errors.js';
 
-export function normalizeFingerprint(fingerprint: string): string {
+function normalizeFingerprint(fingerprint: string): string {
   return fingerprint.replaceAll(':', '').toUpperCase();
 }
 

@@ -3,7 +3,3 @@
  * Tight on purpose: no slashes, dots-only names or percent signs can reach an appliance URL.
  */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
-export function isIdentifier(value: unknown): value is string {
-  return typeof value === 'string' && ID_PATTERN.test(value);
-}

@@ -30,7 +30,7 @@ const ASYMMETRIC_ALGORITHMS = [
   'ES384',
   'ES512',
 ] as const;
-export const JWT_ALGORITHMS = [...ASYMMETRIC_ALGORITHMS, 'HS256'] as const;
+const JWT_ALGORITHMS = [...ASYMMETRIC_ALGORITHMS, 'HS256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };

@@ -7,7 +7,7 @@ import { ConfigError } from './config-errors.js';
 import { substituteEnv } from './env-substitution.js';
 import { GatewayConfig } from './gateway-config.js';
 
-export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
+const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
 
 /** Where the configuration comes from: `GATEWAY_CONFIG`, else `config/gateway.yaml`. */
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {

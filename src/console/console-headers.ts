@@ -2,7 +2,7 @@
  * What every console page and asset is sent with. The CSP allows the console's own scripts, styles and API calls and
  * nothing else: no inline script or style, no other origin (no CDN), no framing, no plugins, no <base> tricks.
  */
-export const CONSOLE_CSP = [
+const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

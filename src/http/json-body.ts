@@ -4,7 +4,7 @@ import { exceedsJsonDepth } from '../common/json-depth.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
 /** Deeper than any body we accept by far; deep nesting only serves to exhaust the stack of whatever walks it. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /**
  * The only request body the API takes: a JSON object, at most MAX_JSON_DEPTH deep (checked on the text, before

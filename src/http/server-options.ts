@@ -8,9 +8,9 @@ import { sendProblem } from '../problems/problem.filter.js';
 import { httpServerFactory } from './http-server.js';
 import { writeRawProblem } from './raw-problem.js';
 
-export const BODY_LIMIT_BYTES = 16 * 1024;
+const BODY_LIMIT_BYTES = 16 * 1024;
 /** Longer path parameters are a 414; up to this, they reach validation (a 400 that names the field). */
-export const MAX_PARAM_LENGTH = 512;
+const MAX_PARAM_LENGTH = 512;
 
 /**
  * Fastify's options: every wait bounded before a request is routed, and every answer given before routing (bad

@@ -3,10 +3,10 @@ import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { PROBLEM_CODES, PROBLEM_TABLE, ProblemCode } from './problem-codes.js';
 import { ProblemDocument } from './problem-document.js';
 
-export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 export const PROBLEM_EXAMPLES_PREFIX = '#/components/examples/';
 
-export function problemExampleRef(code: ProblemCode): string {
+function problemExampleRef(code: ProblemCode): string {
   return `${PROBLEM_EXAMPLES_PREFIX}${code}`;
 }
 

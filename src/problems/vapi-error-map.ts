@@ -74,7 +74,7 @@ export function vapiErrorToGatewayError(status: number, body: unknown, operation
 }
 
 /** vAPI's std error body (Std_Errors_Error): `error_type`, or at least its `messages` stack on old appliances. */
-export function isTypedVapiError(body: unknown): boolean {
+function isTypedVapiError(body: unknown): boolean {
   return isRecord(body) && (typeof body.error_type === 'string' || Array.isArray(body.messages));
 }
 

@@ -193,7 +193,7 @@ describe('deploy/kubernetes', () => {
     });
     expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
-    // Every replica holds a session on every appliance; docs/running-in-production.md has the arithmetic.
+    // Every replica holds a session on every appliance; the README ("How many sessions on each vCenter") has the arithmetic.
     expect(hpa.spec.maxReplicas * gatewayConfig().appliances.length).toBeLessThanOrEqual(20);
   });
 

@@ -4,7 +4,7 @@ import { APPLIANCE_PASSWORD, APPLIANCE_USER, RUN_AND_READ, startWorld, type Worl
 import { freePort, spawnGateway, writeConfig } from '../support/gateway-process.js';
 import { IdentityProvider } from '../support/identity-provider.js';
 
-/** What an SRE scrapes: every series the issue names, and no label a caller can invent. */
+/** What an SRE scrapes: the series an SRE needs (requests, upstream calls, logins, runs, audit, replays, limits, breakers, watchers), and no label a caller can invent. */
 describe('GET /metrics', () => {
   let world: World;
   let auth: string;

@@ -1,5 +1,5 @@
 /**
- * What in a new OpenAPI document can break a client written against the released one (docs/api-stability.md):
+ * What in a new OpenAPI document can break a client written against the released one (the README's "API stability"):
  * - a path or an operation removed;
  * - a parameter removed (the gateway refuses unknown query parameters), newly required, or narrowed;
  * - a request body newly required; a body field removed (unknown fields are refused) or newly required;
@@ -100,7 +100,7 @@ export function compatibilityProblems(released: OpenApiDocument, current: OpenAp
   return [
     ...changes,
     `These break clients of version ${released.info.version}: undo them, or raise the major of info.version ` +
-      '(API_VERSION in src/openapi.ts) and tell portal teams (docs/api-stability.md).',
+      "(API_VERSION in src/openapi.ts) and tell portal teams (the README's section API stability).",
   ];
 }
 

@@ -17,7 +17,7 @@ const INSTANT_MESSAGE = {
 };
 const INSTANT_DOC = { format: 'date-time', type: String };
 
-export const MAX_EVENTS_LIMIT = 500;
+const MAX_EVENTS_LIMIT = 500;
 
 export class AuditEventsQuery {
   @ApiPropertyOptional({ ...ID_DOC, example: 'vc-prod-3' })
