@@ -5,7 +5,7 @@
 #
 # Node: the image runs Node 24, the active LTS (22 is in maintenance, 20 is past end of life). CI machines test on
 # Node 20, which package.json still allows; test/deploy checks that every production package supports this image's
-# Node (no EBADENGINE). See docs/running-in-production.md for the support matrix.
+# Node (no EBADENGINE). The README's "Running in production" has the support matrix.
 ARG NODE_VERSION=24
 ARG DEBIAN_RELEASE=trixie
 
