@@ -46,11 +46,7 @@ export class RunsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const run = { appliance, schedule, comment: body.comment };
-    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
-      singleRunAnswer(schedule, await this.runs.runOne(principal, appliance, run), pathOf(request)),
-    );
-    sendAnswer(reply, answer, answer.replayed);
+    await this.runOne(principal, appliance, schedule, body, key, request, reply);
   }
 
   @Post('backups/schedules/:scheduleId/run')
@@ -72,12 +68,7 @@ export class RunsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const appliance = this.runs.target(query.appliance);
-    const run = { appliance, schedule, comment: body.comment };
-    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
-      singleRunAnswer(schedule, await this.runs.runOne(principal, appliance, run), pathOf(request)),
-    );
-    sendAnswer(reply, answer, answer.replayed);
+    await this.runOne(principal, this.runs.target(query.appliance), schedule, body, key, request, reply);
   }
 
   @Post('backups/runs')
@@ -110,6 +101,23 @@ export class RunsController {
         await this.runs.runFleet(principal, { schedule, comment }, { appliances, tags }),
         pathOf(request),
       ),
+    );
+    sendAnswer(reply, answer, answer.replayed);
+  }
+
+  /** Both single-run routes, once the appliance is known. */
+  private async runOne(
+    principal: Principal,
+    appliance: string,
+    schedule: string,
+    body: RunScheduleDto,
+    key: string | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const run = { appliance, schedule, comment: body.comment };
+    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
+      singleRunAnswer(schedule, await this.runs.runOne(principal, appliance, run), pathOf(request)),
     );
     sendAnswer(reply, answer, answer.replayed);
   }

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { browserAvailable, launchBrowser } from './support/browser.js';
+import { browserAvailable, launchBrowser } from '../support/chromium.js';
 import { type ConsoleWorld, LAB_API_KEY, startConsoleWorld, USERS } from './support/console-world.js';
 
 const SCREENSHOTS = 'docs/screenshots';
@@ -17,7 +17,7 @@ const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const LAPTOP = { width: 1280, height: 800 };
 
-const describeWithBrowser = browserAvailable() ? describe : describe.skip;
+const describeWithBrowser = browserAvailable('console browser tests') ? describe : describe.skip;
 
 describeWithBrowser('operator console in a browser', () => {
   let world: ConsoleWorld;

@@ -1,24 +1,11 @@
 /**
- * Debian's Chromium (/usr/bin/chromium; .ci/run installs it), driven by playwright-core: no browser download. One
- * browser per test file, on a fresh profile removed when it closes.
+ * What the browser contract tests need around Debian's Chromium (test/support/chromium.ts): one browser per test
+ * file with one cookie jar, its page errors, and a page on an origin of its own.
  */
-import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { tempDir } from '../support/temp-dir.js';
-
-export const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from '../support/chromium.js';
 
 export interface Browser {
   context: BrowserContext;
@@ -26,20 +13,8 @@ export interface Browser {
 }
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
-  const profile = tempDir('chromium-profile-');
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: ARGS,
-    headless: true,
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  const browser = await launchBrowser();
+  return { context: await browser.newContext(), close: () => browser.close() };
 }
 
 /** What went wrong on a page: console errors (CSP violations are logged as such), uncaught errors, violations. */
