@@ -131,8 +131,9 @@ describe('the audit trail (recorder, reader, retention)', () => {
     expect(refused).toMatchObject({ code: 'AUDIT_UNAVAILABLE', status: 503, details: { retryAfter: 30 } });
     await expect(reader.verify()).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
 
-    // Never throws; the entry is in the log at once, and on disk in the spool.
-    await expect(recorder.completed(done('req-0', 'some-requested-id'))).resolves.toBeUndefined();
+    // Never throws; resolves with the entry's id once it is in the log and, on disk, in the spool.
+    const spooledId = await recorder.completed(done('req-0', 'some-requested-id'));
+    expect(spooledId).toMatch(/^[0-9a-f-]{36}$/);
     expect(logs).toContainEqual(
       expect.objectContaining({
         audit: true,
@@ -142,7 +143,9 @@ describe('the audit trail (recorder, reader, retention)', () => {
         outcome: 'accepted',
       }),
     );
-    expect(spoolLines(trail.spoolPath)).toEqual([expect.objectContaining({ requestId: 'req-0', stage: 'completed' })]);
+    expect(spoolLines(trail.spoolPath)).toEqual([
+      expect.objectContaining({ id: spooledId, requestId: 'req-0', stage: 'completed' }),
+    ]);
     await trail.stop();
     expect(logs).toContainEqual(
       expect.objectContaining({ entries: 1, msg: expect.stringContaining('still wait in the spool') }),

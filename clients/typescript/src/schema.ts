@@ -258,7 +258,7 @@ export interface components {
         };
         AuditActorDto: {
             /** @enum {string} */
-            authMethod: "jwt" | "apiKey";
+            authMethod: "jwt" | "apiKey" | "session";
             /** @example portal */
             clientId: string | null;
             /** @example 10.0.4.17 */
