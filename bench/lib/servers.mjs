@@ -72,14 +72,23 @@ export async function startFloor(ctx, upstream, { nodeArgs = [] } = {}) {
 
 /**
  * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
- * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `env`: added to its environment;
- * `root`: the checkout
- * whose dist/ runs (default: this one). Returns the server
+ * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `jwt`: keys added to `auth.jwt`
+ * (e.g. { verifiedTokenCacheSize: 0 }); `extraConfig`: top-level keys replacing the defaults below; `env`: added to
+ * its environment; `root`: the checkout whose dist/ runs (default: this one). Returns the server
  * with url, readyMs (spawn to first 200 on /health/ready) and rssAfterStart (bytes).
  */
 export async function startGateway(
   ctx,
-  { name = 'gateway', level = 'warn', appliances, nodeArgs = [], extraConfig = {}, env = {}, root = ctx.root } = {},
+  {
+    name = 'gateway',
+    level = 'warn',
+    appliances,
+    nodeArgs = [],
+    jwt = {},
+    extraConfig = {},
+    env = {},
+    root = ctx.root,
+  } = {},
 ) {
   const port = await freePort();
   const list = appliances ?? [{ id: APPLIANCE_ID, url: ctx.upstream.url }];
@@ -92,6 +101,7 @@ export async function startGateway(
         jwksUri: ctx.idp.jwksUri,
         algorithms: ['RS256'],
         clockToleranceSeconds: 30,
+        ...jwt,
       },
     },
     appliances: list.map((a) => ({
