@@ -34,7 +34,7 @@ import { fixedRate } from './scenarios/fixed-rate.mjs';
 import { fleet } from './scenarios/fleet.mjs';
 import { footprint } from './scenarios/footprint.mjs';
 import { hotPath } from './scenarios/hot-path.mjs';
-import { idempotency } from './scenarios/idempotency.mjs';
+import { idempotencyPostgres, idempotencySqlite } from './scenarios/idempotency.mjs';
 import { jobStatus } from './scenarios/job-status.mjs';
 import { loginsUnderLoad } from './scenarios/logins.mjs';
 import { watchers } from './scenarios/watchers.mjs';
@@ -70,9 +70,10 @@ const SCENARIOS = {
   loginsUnderLoad,
   auditSqlite,
   auditPostgres,
+  idempotencySqlite,
+  idempotencyPostgres,
   auditExport,
   auditLiveness,
-  idempotency,
   watchers,
   fleet,
 };
@@ -84,7 +85,7 @@ for (const name of selected)
     throw new Error(`BENCH_SCENARIOS: unknown scenario ${name} (${Object.keys(SCENARIOS).join(', ')})`);
 const partial = selected.length !== Object.keys(SCENARIOS).length;
 
-installExitHandlers({ deadlineMs: 15 * 60_000 });
+installExitHandlers({ deadlineMs: 40 * 60_000 });
 const log = (message) => process.stderr.write(`${message}\n`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-gateway-bench-'));
 const ctx = { root, benchDir, tmp, opts, log };

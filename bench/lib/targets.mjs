@@ -27,6 +27,8 @@ const GATEWAYS = {
   gatewayNoTokenCache: 'gateway, token cache off',
   gatewayAuditSqlite: 'gateway, audit SQLite',
   gatewayAuditPostgres: 'gateway, audit PostgreSQL',
+  gatewayIdempotencySqlite: 'gateway, audit SQLite',
+  gatewayIdempotencyPostgres: 'gateway, audit PostgreSQL',
 };
 
 /** kind: 'run' (POST, the hot path) or 'job' (GET job status). Returns the request for one target. */
