@@ -37,6 +37,7 @@ import { hotPath } from './scenarios/hot-path.mjs';
 import { idempotencyPostgres, idempotencySqlite } from './scenarios/idempotency.mjs';
 import { jobStatus } from './scenarios/job-status.mjs';
 import { loginsUnderLoad } from './scenarios/logins.mjs';
+import { rateLimit } from './scenarios/rate-limit.mjs';
 import { watchers } from './scenarios/watchers.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -72,6 +73,7 @@ const SCENARIOS = {
   auditPostgres,
   idempotencySqlite,
   idempotencyPostgres,
+  rateLimit,
   auditExport,
   auditLiveness,
   watchers,

@@ -29,6 +29,9 @@ const GATEWAYS = {
   gatewayAuditPostgres: 'gateway, audit PostgreSQL',
   gatewayIdempotencySqlite: 'gateway, audit SQLite',
   gatewayIdempotencyPostgres: 'gateway, audit PostgreSQL',
+  gatewayRateLimitOff: 'gateway, rate limit off',
+  gatewayRateLimitMemory: 'gateway, rate limit in memory (default)',
+  gatewayRateLimitRedis: 'gateway, rate limit in Redis',
 };
 
 /** kind: 'run' (POST, the hot path) or 'job' (GET job status). Returns the request for one target. */
