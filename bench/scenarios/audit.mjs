@@ -1,7 +1,7 @@
 // Scenario 2a/2b: the hot path (POST .../run) with the audit trail on, SQLite then PostgreSQL: a gateway with
 // `audit.store` on beside the main one (audit off) and the Node floor, in the same paired alternating rounds as
 // the hot path (lib/compare.mjs); reported as ratios to the gateway without audit and to the floor (budget: with
-// SQLite on, at least 60% of the floor's requests/s; bench/check.mjs reads result.rpsOverFloor). Every run writes
+// SQLite on, at least 0.4× the floor's requests/s; bench/check.mjs reads result.rpsOverFloor). Every run writes
 // two entries (`requested` before the appliance is called, `completed` before the answer), each its own
 // transaction, committed durably (SQLite: WAL with synchronous FULL; PostgreSQL: synchronous commit).
 //
