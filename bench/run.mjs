@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The benchmark: `npm run bench` (builds first). Starts everything on 127.0.0.1, each server in
 // its own child process (gateway, fast upstream, Node floor, nginx, simulators), runs the
-// scenarios in bench/scenarios/, prints one table and writes bench/results/<date>.json and
-// bench/results/latest.json. `npm run bench:check` compares latest.json with the budget.
+// scenarios in bench/scenarios/, prints one table and writes bench/results/<date>.json (git-ignored: a
+// local record) and bench/results/latest.json (committed). `npm run bench:check` compares latest.json with the budget.
 //
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5 per target per round),
 // BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_RATE (500), BENCH_RATE_SECONDS (4),
