@@ -27,7 +27,7 @@ export class AppModule {
         MetricsModule,
         RedisModule,
         AuthModule.forConfig(config),
-        LimitsModule, // after AuthModule: its guard needs the principal
+        LimitsModule.forConfig(config), // after AuthModule: its guards need the principal
         AppliancesModule,
         AuditModule.register(config),
         BackupsModule,

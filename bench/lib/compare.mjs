@@ -14,13 +14,14 @@ export function noteOtherLoad(cores) {
  * targets: [{ name, url, method, headers, body, pids: { role: pid }, server: 'role whose CPU is the server's' }]
  * (roles `upstream` and `database` give upstreamCpu and databaseCpu: see cpuMark for a group of processes);
  * upstreamRequests: optional async () => the upstream's request counter (gives upstreamPerResponse).
- * Returns { targets: { name: { rounds: [...], median: {...} } }, ratio(a, b, metric) }.
+ * Returns { targets: { name: { warmupResponses, rounds: [...], median: {...} } }, pairedRatio(a, b, metric) }.
  */
 export async function compareTargets(targets, { rounds, durationSec, warmupSec, connections, log, upstreamRequests }) {
   const results = Object.fromEntries(targets.map((t) => [t.name, { rounds: [] }]));
   for (const target of targets) {
     log(`  warm-up ${target.name} (${warmupSec} s)`);
     const warm = await runLoad({ ...target, durationSec: warmupSec, connections });
+    results[target.name].warmupResponses = warm.responses;
     if (warm.unexpected > 0 || warm.ok === 0) {
       throw new Error(
         `${target.name}: warm-up got unexpected answers ${JSON.stringify(warm.statuses)} (errors ${warm.errors})`,

@@ -7,13 +7,15 @@ import { percentileSorted } from './stats.mjs';
 
 /**
  * One load run. `cpuPids` is { processName: pid }; the result's `cpuPerRequest` is
- * { processName: µs of CPU per request served in the window }.
+ * { processName: µs of CPU per request served in the window }. `setupRequest(request)`: called for every request
+ * before it is built (autocannon's, on a copy of the defaults: set `request.headers[name]` to vary a header).
  */
 export async function runLoad({
   url,
   method = 'GET',
   headers = {},
   body,
+  setupRequest,
   connections = 50,
   durationSec = 5,
   overallRate,
@@ -37,6 +39,7 @@ export async function runLoad({
         pipelining: 1,
         timeout: 10,
         overallRate,
+        ...(setupRequest && { requests: [{ setupRequest }] }),
       },
       (error, res) => (error ? reject(error) : resolve(res)),
     );

@@ -14,14 +14,15 @@ export const COLUMNS = [
 
 /**
  * Rows of a throughput comparison (compareTargets), one per target. `extraNotes`: { targetName: [note, ...] },
- * put first in that target's notes.
+ * put first in that target's notes. A target's `notForwarded` says why it answers without the upstream, if it does.
  */
 export function throughputRows(scenario, comparison, targets, ratios, extraNotes = {}) {
   return targets.map((target) => {
     const m = comparison.targets[target.name].median;
     const notes = [...(extraNotes[target.name] ?? [])];
     if (target.name === 'gateway') {
-      notes.push(`vs floor: ${x(ratios.rpsGatewayOverFloor)} req/s, ${x(ratios.cpuGatewayOverFloor)} CPU`);
+      if (ratios.rpsGatewayOverFloor !== undefined)
+        notes.push(`vs floor: ${x(ratios.rpsGatewayOverFloor)} req/s, ${x(ratios.cpuGatewayOverFloor)} CPU`);
       if (ratios.rpsGatewayOverNginx !== undefined)
         notes.push(`vs nginx: ${x(ratios.rpsGatewayOverNginx)} req/s, ${x(ratios.cpuGatewayOverNginx)} CPU`);
       if (ratios.rpsGatewayOverDirect !== undefined) notes.push(`vs direct: ${x(ratios.rpsGatewayOverDirect)} req/s`);
@@ -30,7 +31,7 @@ export function throughputRows(scenario, comparison, targets, ratios, extraNotes
       notes.push(`vs log warn: ${x(ratios.rpsLogInfoOverWarn)} req/s, ${x(ratios.cpuLogInfoOverWarn)} CPU`);
     if (typeof m.upstreamPerResponse === 'number' && Math.abs(m.upstreamPerResponse - 1) > 0.15) {
       notes.push(
-        `upstream requests per answer: ${m.upstreamPerResponse.toFixed(m.upstreamPerResponse < 0.01 ? 4 : 2)}${m.upstreamPerResponse < 0.5 ? ' (answered from the gateway’s shared job tracker, not forwarded)' : ''}`,
+        `upstream requests per answer: ${m.upstreamPerResponse.toFixed(m.upstreamPerResponse < 0.01 ? 4 : 2)}${m.upstreamPerResponse < 0.5 ? ` (${target.notForwarded ?? 'answered from the gateway’s shared job tracker, not forwarded'})` : ''}`,
       );
     }
     if (m.unexpected || m.errors) notes.push(`UNEXPECTED answers ${m.unexpected}, errors ${m.errors}`);

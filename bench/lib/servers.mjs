@@ -1,9 +1,11 @@
 // Starting the benchmark's servers, each in its own child process: the fast upstream, the Node
-// floor, the gateway (`node dist/main.js`, as an operator runs it) and the simulator fleet.
+// floor, the gateway (`node dist/main.js`, as an operator runs it), the simulator fleet and a Redis.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { rssBytes } from './cpu.mjs';
-import { freePort, spawnServer, waitHttpReady } from './procs.mjs';
+import { freePort, spawnServer, tail, waitHttpReady } from './procs.mjs';
 
 export const APPLIANCE_USER = 'bench@vsphere.local';
 export const APPLIANCE_PASSWORD = 'bench-password-not-a-secret';
@@ -72,14 +74,23 @@ export async function startFloor(ctx, upstream, { nodeArgs = [] } = {}) {
 
 /**
  * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
- * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `env`: added to its environment;
- * `root`: the checkout
- * whose dist/ runs (default: this one). Returns the server
+ * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `jwt`: keys added to `auth.jwt`
+ * (e.g. { verifiedTokenCacheSize: 0 }); `extraConfig`: top-level keys replacing the defaults below; `env`: added to
+ * its environment; `root`: the checkout whose dist/ runs (default: this one). Returns the server
  * with url, readyMs (spawn to first 200 on /health/ready) and rssAfterStart (bytes).
  */
 export async function startGateway(
   ctx,
-  { name = 'gateway', level = 'warn', appliances, nodeArgs = [], extraConfig = {}, env = {}, root = ctx.root } = {},
+  {
+    name = 'gateway',
+    level = 'warn',
+    appliances,
+    nodeArgs = [],
+    jwt = {},
+    extraConfig = {},
+    env = {},
+    root = ctx.root,
+  } = {},
 ) {
   const port = await freePort();
   const list = appliances ?? [{ id: APPLIANCE_ID, url: ctx.upstream.url }];
@@ -92,6 +103,7 @@ export async function startGateway(
         jwksUri: ctx.idp.jwksUri,
         algorithms: ['RS256'],
         clockToleranceSeconds: 30,
+        ...jwt,
       },
     },
     appliances: list.map((a) => ({
@@ -119,7 +131,8 @@ export async function startGateway(
       upstreamConnections: 128,
       reservedRunConnections: 64,
     },
-    // Rate limits are measured apart (scenarios/rate-limit.mjs): here they must not refuse the load.
+    // Rate limiting is on, as by default, with limits no load of the benchmark reaches: its bookkeeping is part of
+    // every request measured, a refusal never is (scenarios/rate-limit.mjs measures its cost against it off).
     rateLimit: { runsPerMinute: 100_000_000, readsPerMinute: 100_000_000 },
     ...extraConfig,
   };
@@ -190,4 +203,47 @@ export async function withSimulatedFleet(ctx, { name, extraConfig, ...fleet }, w
     await gateway?.stop({ graceMs: 10_000 });
     await sims.stop();
   }
+}
+
+/**
+ * A throwaway redis-server (no persistence) on a free loopback port, or { skipped: why } when `redis-server` is not
+ * installed or does not start. Returns the server with url.
+ */
+export async function startRedis(ctx, name = 'redis') {
+  const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0)
+    return { skipped: `redis-server is not installed (${version.error?.code ?? `exit ${version.status}`})` };
+  const port = await freePort();
+  const server = await spawnServer(
+    name,
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { logFile: path.join(ctx.tmp, `${name}.log`) },
+  );
+  server.url = `redis://127.0.0.1:${port}`;
+  server.version = /v=(\S+)/.exec(version.stdout)?.[1];
+  const deadline = performance.now() + 10_000;
+  while (!(await answersPing(port))) {
+    if (server.exited() || performance.now() > deadline) {
+      await server.stop();
+      return { skipped: `redis-server did not start:\n${tail(server.logFile, 5)}` };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return server;
+}
+
+function answersPing(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(500, () => socket.destroy());
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk;
+      if (reply.includes('\r\n')) socket.end();
+    });
+    socket.on('close', () => resolve(reply.startsWith('+PONG')));
+    socket.on('error', () => undefined);
+  });
 }

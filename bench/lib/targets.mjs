@@ -18,13 +18,20 @@ const appliancePaths = {
 
 /**
  * The gateways a run may hold, by target name (each is ctx[name] once started): the main one, the one with
- * request logs on, and those scenarios/audit.mjs starts with the audit trail on.
+ * request logs on, and those the scenarios start for a feature on or off (audit, idempotency, rate limits, the
+ * token cache).
  */
 const GATEWAYS = {
   gateway: 'gateway (log warn)',
   gatewayInfo: 'gateway (log info)',
+  gatewayNoTokenCache: 'gateway, token cache off',
   gatewayAuditSqlite: 'gateway, audit SQLite',
   gatewayAuditPostgres: 'gateway, audit PostgreSQL',
+  gatewayIdempotencySqlite: 'gateway, audit SQLite',
+  gatewayIdempotencyPostgres: 'gateway, audit PostgreSQL',
+  gatewayRateLimitOff: 'gateway, rate limit off',
+  gatewayRateLimitMemory: 'gateway, rate limit in memory (default)',
+  gatewayRateLimitRedis: 'gateway, rate limit in Redis',
 };
 
 /** kind: 'run' (POST, the hot path) or 'job' (GET job status). Returns the request for one target. */

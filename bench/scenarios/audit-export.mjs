@@ -1,7 +1,7 @@
 // Scenario 2d: the NDJSON export of 100,000 audit entries (BENCH_EXPORT_ENTRIES) streams in bounded memory
-// (issue 3). A SQLite audit database is filled with a valid chain (50,000 runs: a `requested` and a `completed`
-// entry each, sealed with the project's own sealEntry, inserted in one transaction: appending them one by one
-// through the store would cost one fsync each), a gateway is started on it, and GET /audit/events with
+// (never the whole answer built first). A SQLite audit database is filled with a valid chain (50,000 runs: a
+// `requested` and a `completed` entry each, sealed with the project's own sealEntry, inserted in one transaction:
+// appending them one by one through the store would cost one fsync each), a gateway is started on it, and GET /audit/events with
 // Accept: application/x-ndjson (scope audit:read) is read to the end while the gateway's VmRSS is sampled every
 // 10 ms. Reported: peak RSS minus RSS just before (the goal: well under the size of the export), duration,
 // entries/s, the gateway's CPU per entry; then GET /audit/verify walks the chain the export came from.

@@ -1,22 +1,18 @@
 // Scenario 2a/2b: the hot path (POST .../run) with the audit trail on, SQLite then PostgreSQL: a gateway with
 // `audit.store` on beside the main one (audit off) and the Node floor, in the same paired alternating rounds as
 // the hot path (lib/compare.mjs); reported as ratios to the gateway without audit and to the floor (budget: with
-// SQLite on, at least 60% of the floor's requests/s; bench/check.mjs reads result.rpsOverFloor). Every run writes
+// SQLite on, at least 0.4× the floor's requests/s; bench/check.mjs reads result.rpsOverFloor). Every run writes
 // two entries (`requested` before the appliance is called, `completed` before the answer), each its own
 // transaction, committed durably (SQLite: WAL with synchronous FULL; PostgreSQL: synchronous commit).
 //
-// PostgreSQL: the URL is BENCH_POSTGRES_URL, else AUDIT_TEST_POSTGRES_URL, else what `.ci/postgres.sh` prints
-// (it installs and starts a server if needed); none: skipped. The gateway writes into a schema of its own,
-// bench_audit_<pid>, created here and dropped afterwards (the URL's `options=-c search_path=...`, which the
-// store honours), so it never touches the tables of the tests sharing that database. When the server runs on
-// this machine, the CPU of every `postgres` process (other clients' backends included) is reported as the
+// PostgreSQL: found as lib/postgres.mjs says (BENCH_POSTGRES_URL, AUDIT_TEST_POSTGRES_URL, .ci/postgres.sh; none:
+// skipped); the gateway writes into a schema of its own, bench_audit_<pid>, dropped afterwards. When the server runs
+// on this machine, the CPU of every `postgres` process (other clients' backends included) is reported as the
 // database's CPU per request.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import pg from 'pg';
 import { compactComparison, compareTargets, gatewayRatios } from '../lib/compare.mjs';
-import { pidsNamed } from '../lib/cpu.mjs';
 import { requestJson } from '../lib/http.mjs';
+import { postgresServer, withBenchSchema } from '../lib/postgres.mjs';
 import { throughputRows } from '../lib/report.mjs';
 import { startGateway } from '../lib/servers.mjs';
 import { fmt, fmtRatio } from '../lib/table.mjs';
@@ -37,49 +33,15 @@ export async function auditPostgres(ctx) {
       rows: [{ scenario, target: 'gateway', notes: `skipped: ${server.skipped}` }],
     };
   }
-  const schema = `bench_audit_${process.pid}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  try {
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const url = `${server.url}${server.url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    const local = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(server.url).hostname);
-    return await auditOn(ctx, {
+  return withBenchSchema(server, 'bench_audit', ({ url, schema, local, database }) =>
+    auditOn(ctx, {
       name: 'gatewayAuditPostgres',
       label: 'PostgreSQL',
       audit: { store: 'postgres', postgres: { url } },
-      database: local ? () => pidsNamed('postgres') : undefined,
+      database,
       describe: { urlFrom: server.from, schema, serverOnThisMachine: local },
-    });
-  } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-    await admin.end();
-  }
-}
-
-/** The PostgreSQL server to use: { url, from } or { skipped: why }. */
-function postgresServer(ctx) {
-  for (const name of ['BENCH_POSTGRES_URL', 'AUDIT_TEST_POSTGRES_URL']) {
-    if (process.env[name]) return { url: process.env[name], from: name };
-  }
-  const script = path.join(ctx.benchDir, '..', '.ci', 'postgres.sh');
-  try {
-    ctx.log('  no BENCH_POSTGRES_URL or AUDIT_TEST_POSTGRES_URL: trying .ci/postgres.sh');
-    const out = execFileSync('bash', [script], {
-      encoding: 'utf8',
-      timeout: 300_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const match = /^export AUDIT_TEST_POSTGRES_URL=(\S+)$/m.exec(out);
-    if (match) return { url: match[1], from: '.ci/postgres.sh' };
-    return { skipped: 'no PostgreSQL: .ci/postgres.sh printed no URL (set BENCH_POSTGRES_URL)' };
-  } catch (error) {
-    const why = (error.stderr?.toString() ?? error.message).trim().split('\n').at(-1);
-    return {
-      skipped: `no PostgreSQL: BENCH_POSTGRES_URL and AUDIT_TEST_POSTGRES_URL unset, .ci/postgres.sh failed (${why})`,
-    };
-  }
+    }),
+  );
 }
 
 /**

@@ -1,37 +1,66 @@
 // Scenario 1: the hot path, POST /appliances/{id}/backups/schedules/{id}/run with an RS256 JWT,
 // through the gateway, straight to the fast upstream, through nginx and through the Node floor,
-// plus the gateway with request logs on (level info) to show what logging costs.
+// plus the gateway with request logs on (level info) to show what logging costs, and the gateway with its
+// verified-token cache off (`auth.jwt.verifiedTokenCacheSize: 0`): it verifies every token's signature, as the
+// floor does, so the cost of the stack itself stays visible beside the floor.
 import { compactComparison, compareTargets, gatewayRatios } from '../lib/compare.mjs';
 import { rssBytes } from '../lib/cpu.mjs';
 import { throughputRows } from '../lib/report.mjs';
+import { startGateway } from '../lib/servers.mjs';
+import { fmtRatio } from '../lib/table.mjs';
 import { targetsFor } from '../lib/targets.mjs';
 
 export async function hotPath(ctx) {
   ctx.log('hot path: POST .../run');
-  const targets = targetsFor(ctx, 'run', ['direct', 'nginx', 'floor', 'gateway', 'gatewayInfo']);
-  const comparison = await compareTargets(targets, {
-    ...ctx.opts,
-    log: ctx.log,
-    upstreamRequests: async () => (await ctx.upstream.stats()).requests,
+  ctx.gatewayNoTokenCache = await startGateway(ctx, {
+    name: 'gateway-no-token-cache',
+    jwt: { verifiedTokenCacheSize: 0 },
   });
-  ctx.gatewayRssAfterHotPath = rssBytes(ctx.gateway.pid);
-  const r = comparison.pairedRatio;
-  const result = {
-    request: 'POST /appliances/{applianceId}/backups/schedules/{scheduleId}/run, RS256 JWT, body {"comment":"bench"}',
-    nginx: ctx.nginx ? ctx.nginxVersion : { skipped: ctx.nginxSkipped },
-    targets: compactComparison(comparison),
-    ratios: {
-      ...gatewayRatios(r),
-      rpsLogInfoOverWarn: r('gatewayInfo', 'gateway', 'rps'),
-      cpuLogInfoOverWarn: r('gatewayInfo', 'gateway', 'serverCpu'),
-    },
-  };
-  const rows = throughputRows('hot path POST run', comparison, targets, result.ratios);
-  if (!ctx.nginx)
-    rows.splice(1, 0, {
-      scenario: 'hot path POST run',
-      target: 'nginx proxy_pass',
-      notes: `skipped: ${ctx.nginxSkipped}`,
+  try {
+    const targets = targetsFor(ctx, 'run', [
+      'direct',
+      'nginx',
+      'floor',
+      'gateway',
+      'gatewayInfo',
+      'gatewayNoTokenCache',
+    ]);
+    const comparison = await compareTargets(targets, {
+      ...ctx.opts,
+      log: ctx.log,
+      upstreamRequests: async () => (await ctx.upstream.stats()).requests,
     });
-  return { result, rows };
+    ctx.gatewayRssAfterHotPath = rssBytes(ctx.gateway.pid);
+    const r = comparison.pairedRatio;
+    const result = {
+      request: 'POST /appliances/{applianceId}/backups/schedules/{scheduleId}/run, RS256 JWT, body {"comment":"bench"}',
+      nginx: ctx.nginx ? ctx.nginxVersion : { skipped: ctx.nginxSkipped },
+      targets: compactComparison(comparison),
+      ratios: {
+        ...gatewayRatios(r),
+        rpsLogInfoOverWarn: r('gatewayInfo', 'gateway', 'rps'),
+        cpuLogInfoOverWarn: r('gatewayInfo', 'gateway', 'serverCpu'),
+        rpsNoTokenCacheOverFloor: r('gatewayNoTokenCache', 'floor', 'rps'),
+        cpuNoTokenCacheOverFloor: r('gatewayNoTokenCache', 'floor', 'serverCpu'),
+        rpsNoTokenCacheOverGateway: r('gatewayNoTokenCache', 'gateway', 'rps'),
+        cpuNoTokenCacheOverGateway: r('gatewayNoTokenCache', 'gateway', 'serverCpu'),
+      },
+    };
+    const x = result.ratios;
+    const rows = throughputRows('hot path POST run', comparison, targets, result.ratios, {
+      gatewayNoTokenCache: [
+        `every token verified (auth.jwt.verifiedTokenCacheSize: 0); vs floor: ${fmtRatio(x.rpsNoTokenCacheOverFloor)} req/s, ${fmtRatio(x.cpuNoTokenCacheOverFloor)} CPU; vs cache on: ${fmtRatio(x.rpsNoTokenCacheOverGateway)} req/s, ${fmtRatio(x.cpuNoTokenCacheOverGateway)} CPU`,
+      ],
+    });
+    if (!ctx.nginx)
+      rows.splice(1, 0, {
+        scenario: 'hot path POST run',
+        target: 'nginx proxy_pass',
+        notes: `skipped: ${ctx.nginxSkipped}`,
+      });
+    return { result, rows };
+  } finally {
+    await ctx.gatewayNoTokenCache.stop({ graceMs: 10_000 });
+    delete ctx.gatewayNoTokenCache;
+  }
 }

@@ -336,7 +336,17 @@ export class IdempotencyConfig {
   ttlHours = 24;
 }
 
+/**
+ * Requests per caller per minute (RateLimitGuard). `enabled: false` takes that guard, and only it, out of every
+ * request's pipeline (no counting, no RateLimit-* headers, never 429 RATE_LIMITED): for operators who rate-limit at
+ * their own edge (API gateway, load balancer). The other limits (requests at once per caller, per connection, load
+ * shedding) still hold.
+ */
 export class RateLimitConfig {
+  @IsOptional()
+  @IsBoolean()
+  enabled = true;
+
   /** Run requests per caller per minute (single and fleet runs). */
   @IsOptional()
   @IsInt()

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
 import { getOptionsToken, getStorageToken } from '@nestjs/throttler';
 import { GatewayConfig } from '../config/gateway-config.js';
@@ -13,16 +13,25 @@ import { SharedThrottlerStorage } from './shared-throttler-storage.js';
  * requests at once. Imported after AuthModule: global guards run in the order their modules are registered, and
  * these need the authenticated principal. The rate limit is checked first: refusing it costs nothing upstream.
  * The throttler's options and storage are provided here under its own tokens (what ThrottlerModule.forRoot would
- * do), built from the gateway's configuration.
+ * do), built from the gateway's configuration. With `rateLimit.enabled: false` the rate-limit guard is not
+ * registered at all (the caller's edge limits rates instead); the concurrency guard always is.
  */
-@Module({
-  providers: [
-    SharedThrottlerStorage,
-    RateLimitedRuns,
-    { provide: getStorageToken(), useExisting: SharedThrottlerStorage },
-    { provide: getOptionsToken(), inject: [GatewayConfig, Reflector], useFactory: rateLimitOptions },
-    { provide: APP_GUARD, useClass: RateLimitGuard },
-    { provide: APP_GUARD, useClass: CallerConcurrencyGuard },
-  ],
-})
-export class LimitsModule {}
+@Module({})
+export class LimitsModule {
+  static forConfig(config: GatewayConfig): DynamicModule {
+    const guards: Provider[] = [
+      ...(config.rateLimit.enabled ? [{ provide: APP_GUARD, useClass: RateLimitGuard }] : []),
+      { provide: APP_GUARD, useClass: CallerConcurrencyGuard },
+    ];
+    return {
+      module: LimitsModule,
+      providers: [
+        SharedThrottlerStorage,
+        RateLimitedRuns,
+        { provide: getStorageToken(), useExisting: SharedThrottlerStorage },
+        { provide: getOptionsToken(), inject: [GatewayConfig, Reflector], useFactory: rateLimitOptions },
+        ...guards,
+      ],
+    };
+  }
+}
