@@ -6,9 +6,19 @@ import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-
 import { DraftRejectedError } from '../../src/audit/audit-store.js';
 import type { StoredResponse } from '../../src/audit/idempotency-keys.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
+import { itOnBuiltCode } from './mutation-run.js';
 import type { FixtureFactory, StoreFixture, SuiteStore } from './store-fixtures.js';
 
-export function describeAuditStore(name: string, makeFixture: FixtureFactory): void {
+export interface SuiteOptions {
+  /** The fixture's rivalStore() runs the built code in dist/ (see mutation-run.ts). */
+  rivalOnBuiltCode: boolean;
+}
+
+export function describeAuditStore(
+  name: string,
+  makeFixture: FixtureFactory,
+  { rivalOnBuiltCode }: SuiteOptions,
+): void {
   describe(name, () => {
     let fixture: StoreFixture;
     let store: SuiteStore;
@@ -322,7 +332,9 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
         expect(await store.purgeExpiredIdempotencyKeys(new Date(Date.now() + 2 * DAY_MS))).toBe(2);
       });
 
-      it('two stores claiming the same keys at the same moment: exactly one claim wins each key', async () => {
+      // SQLite's rival store is the worker (dist/); PostgreSQL's is a second store in this process.
+      const itOnRival = rivalOnBuiltCode ? itOnBuiltCode : it;
+      itOnRival('two stores claiming the same keys at the same moment: exactly one claim wins each key', async () => {
         const other = fixture.rivalStore();
         await other.open();
         try {
@@ -340,35 +352,39 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       });
     });
 
-    it('two processes appending to one database at the same time keep one valid chain', async () => {
-      await appendAll([draft(), draft(), draft()]);
-      const inProcess = (async () => {
-        for (let i = 0; i < 40; i++) await store.append(draft({ actor: { ...draft().actor, subject: 'parent' } }));
-      })();
-      await Promise.all([
-        fixture.appendFromChildren([
-          { count: 150, tag: 'child-1' },
-          { count: 150, tag: 'child-2' },
-        ]),
-        inProcess,
-      ]);
-      expect(await verify(store)).toEqual({ ok: true, count: 343 });
-      const all = await store.query({}, { limit: 500 });
-      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 343 }, (_, i) => 343 - i));
-      const bySubject = (subject: string) => all.filter((e) => e.actor.subject === subject);
-      expect(bySubject('child-1')).toHaveLength(150);
-      expect(bySubject('child-2')).toHaveLength(150);
-      expect(bySubject('parent')).toHaveLength(40);
-      // Each writer's own entries stay in its order.
-      const child1 = bySubject('child-1')
-        .map((e) => e.requestId)
-        .reverse();
-      expect(child1).toEqual(Array.from({ length: 150 }, (_, i) => `child-1-${i}`));
-      // They really ran concurrently: the chain interleaves the children.
-      const writers = all.map((e) => e.actor.subject).filter((s) => s.startsWith('child-'));
-      const switches = writers.filter((s, i) => i > 0 && s !== writers[i - 1]).length;
-      expect(switches).toBeGreaterThan(1);
-    }, 45_000);
+    itOnBuiltCode(
+      'two processes appending to one database at the same time keep one valid chain',
+      async () => {
+        await appendAll([draft(), draft(), draft()]);
+        const inProcess = (async () => {
+          for (let i = 0; i < 40; i++) await store.append(draft({ actor: { ...draft().actor, subject: 'parent' } }));
+        })();
+        await Promise.all([
+          fixture.appendFromChildren([
+            { count: 150, tag: 'child-1' },
+            { count: 150, tag: 'child-2' },
+          ]),
+          inProcess,
+        ]);
+        expect(await verify(store)).toEqual({ ok: true, count: 343 });
+        const all = await store.query({}, { limit: 500 });
+        expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 343 }, (_, i) => 343 - i));
+        const bySubject = (subject: string) => all.filter((e) => e.actor.subject === subject);
+        expect(bySubject('child-1')).toHaveLength(150);
+        expect(bySubject('child-2')).toHaveLength(150);
+        expect(bySubject('parent')).toHaveLength(40);
+        // Each writer's own entries stay in its order.
+        const child1 = bySubject('child-1')
+          .map((e) => e.requestId)
+          .reverse();
+        expect(child1).toEqual(Array.from({ length: 150 }, (_, i) => `child-1-${i}`));
+        // They really ran concurrently: the chain interleaves the children.
+        const writers = all.map((e) => e.actor.subject).filter((s) => s.startsWith('child-'));
+        const switches = writers.filter((s, i) => i > 0 && s !== writers[i - 1]).length;
+        expect(switches).toBeGreaterThan(1);
+      },
+      45_000,
+    );
   });
 }
 
