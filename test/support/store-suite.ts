@@ -1,7 +1,7 @@
 /**
  * The one behavioural suite every audit store must pass, run against SQLite and PostgreSQL alike.
  */
-import { GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
+import { entryHash, GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
 import { DraftRejectedError } from '../../src/audit/audit-store.js';
 import type { StoredResponse } from '../../src/audit/idempotency-keys.js';
@@ -129,6 +129,15 @@ export function describeAuditStore(
       }
     });
 
+    it('an entry forged in the database with its hash recomputed is caught by the link of the entry after it', async () => {
+      const entries = await appendAll([1, 2, 3, 4, 5].map(() => draft({ comment: 'routine' })));
+      const target = entries[2];
+      const { hash: _original, ...body } = { ...target, comment: 'forged' };
+      const forged = entryHash(body);
+      await fixture.sql(`UPDATE audit_entries SET comment = 'forged', hash = '${forged}' WHERE seq = ${target.seq}`);
+      expect(await verify(store)).toEqual({ ok: false, count: 3, firstBad: { id: entries[3].id, reason: 'link' } });
+    });
+
     it('a deleted entry shows as a broken link on the next one; a deleted last entry on the id the head names', async () => {
       const entries = await appendAll([1, 2, 3, 4, 5].map(() => draft()));
       await fixture.sql('DELETE FROM audit_entries WHERE seq = 5');
@@ -240,6 +249,16 @@ export function describeAuditStore(
       expect(entries).toHaveLength(8);
     });
 
+    it('exports pages as NDJSON: the events query() returns, one JSON line each, in UTF-8', async () => {
+      await appendAll([draft({ comment: 'Zoë 😀' }), draft(), draft({ appliance: 'vc-b' })]);
+      const page = await store.queryNdjson({ appliance: 'vc-a' }, { limit: 10 });
+      const events = await store.query({ appliance: 'vc-a' }, { limit: 10 });
+      expect(new TextDecoder().decode(page.ndjson)).toBe(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      expect(page).toMatchObject({ count: 2, lastSeq: 1 });
+      const none = await store.queryNdjson({ appliance: 'vc-z' }, { limit: 10 });
+      expect(none).toEqual({ ndjson: new Uint8Array(), count: 0, lastSeq: undefined });
+    });
+
     it('the retention purge drops only a prefix of the chain, which keeps verifying from the oldest kept entry', async () => {
       const old = await appendAll([1, 2, 3, 4].map(() => draft({ time: daysAgo(10) })));
       await appendAll([draft({ time: daysAgo(1) }), draft({ time: daysAgo(10) }), draft(), draft()]);
@@ -330,6 +349,13 @@ export function describeAuditStore(
           state: 'in_progress',
         });
         expect(await store.purgeExpiredIdempotencyKeys(new Date(Date.now() + 2 * DAY_MS))).toBe(2);
+      });
+
+      it('a key expires at its expiry instant: the purge at exactly that moment deletes it', async () => {
+        const expiresAt = inADay();
+        await store.claimIdempotencyKey('alice', 'edge', 'fp-1', expiresAt);
+        expect(await store.purgeExpiredIdempotencyKeys(new Date(expiresAt.getTime() - 1))).toBe(0);
+        expect(await store.purgeExpiredIdempotencyKeys(expiresAt)).toBe(1);
       });
 
       // SQLite's rival store is the worker (dist/); PostgreSQL's is a second store in this process.
