@@ -97,6 +97,38 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
     expect(await replicas[0].verify()).toEqual({ ok: true, count: 12 });
   });
 
+  it('opens while other applications create and drop schemas in the same database', async () => {
+    // Another tenant of the database (or another test worker) churning schemas full of tables: what the store looks
+    // at while it migrates must not be theirs, or a schema dropped mid-look fails our start-up.
+    const churners = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        return client;
+      }),
+    );
+    let churning = true;
+    const churn = churners.map(async (client) => {
+      while (churning) {
+        const name = freshSchema('churn');
+        const tables = Array.from({ length: 20 }, (_, i) => `CREATE TABLE ${name}.t${i} (id serial, a text, b int);`);
+        await client.query(`CREATE SCHEMA ${name}; ${tables.join(' ')}`);
+        await client.query(`DROP SCHEMA ${name} CASCADE`);
+      }
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const s = store(url, { schema: schema('audit_churn'), poolSize: 1 });
+        await s.open();
+        await s.close();
+      }
+    } finally {
+      churning = false;
+      await Promise.all(churn);
+      await Promise.all(churners.map((client) => client.end()));
+    }
+  }, 60_000);
+
   it('two stores appending at once serialise on the chain head row: one gapless chain', async () => {
     const name = schema('audit_two');
     const [a, b] = [store(url, { schema: name }), store(url, { schema: name })];
