@@ -271,6 +271,16 @@ describe('VapiClient', () => {
       });
     });
 
+    it('an error type named like an Object property is the appliance refusing, not a gateway failure', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 400, rawBody: '{"error_type":"constructor","messages":[]}', times: 1 });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_REJECTED',
+        details: { upstream: { status: 400, errorType: 'constructor' }, mayHaveStarted: false },
+      });
+    });
+
     it.each([
       ['not JSON', '{"id": '],
       ['nested deeper than 32 levels', `${'['.repeat(40)}${']'.repeat(40)}`],

@@ -34,6 +34,20 @@ describe('vAPI error → problem code', () => {
     expect(classifyVapiError(status, errorType, 'JOB_NOT_FOUND')).toBe(code);
   });
 
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'an error_type named like an Object property (%s) is just an unknown type, not a crash',
+    (errorType) => {
+      expect(classifyVapiError(400, errorType, 'JOB_NOT_FOUND')).toBe('APPLIANCE_REJECTED');
+      expect(classifyVapiError(500, errorType, 'JOB_NOT_FOUND')).toBe('APPLIANCE_ERROR');
+      const error = vapiErrorToGatewayError(
+        409,
+        { error_type: errorType, messages: [] },
+        { appliance: 'vc-a', description: 'read backup job 1', notFound: 'JOB_NOT_FOUND' },
+      );
+      expect(error).toMatchObject({ code: 'APPLIANCE_REJECTED', status: 422, details: { upstream: { errorType } } });
+    },
+  );
+
   it('resolves NOT_FOUND per operation and keeps only id, message and args of the message stack', () => {
     const body = {
       error_type: 'NOT_FOUND',

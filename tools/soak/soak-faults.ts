@@ -31,6 +31,11 @@ const EPISODES: Episode[] = [
         times: 5,
       }),
   },
+  {
+    name: 'error type named like an Object property',
+    apply: (sim) =>
+      set(sim, { kind: 'status', status: 400, rawBody: '{"error_type":"__proto__","messages":[]}', times: 3 }),
+  },
   { name: 'malformed answers', apply: (sim) => set(sim, { kind: 'malformed', path: JOBS, times: 3 }) },
   {
     name: 'session limit',
