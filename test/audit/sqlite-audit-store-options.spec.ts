@@ -77,6 +77,26 @@ describe('SQLite audit store: file and options', () => {
     await expect(s.query({}, { limit: 1 })).rejects.toThrow(/not open/);
   });
 
+  it('a database the migrations cannot bring up to date fails to open, closed again, and the store stays closed', async () => {
+    const path = join(dir(), 'audit.db');
+    const foreign = new Database(path);
+    foreign.exec('CREATE TABLE audit_entries (something_else TEXT)');
+    foreign.close();
+    const s = store(path);
+    await expect(s.open()).rejects.toThrow(/audit schema migration 0001-audit-entries failed/);
+    await expect(s.ping()).rejects.toThrow('the sqlite audit store is not open');
+    // Its connection was closed: the last connection to a WAL database removes the -wal file as it closes.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('answers a ping while open, and refuses one once closed', async () => {
+    const s = store(join(dir(), 'audit.db'));
+    await s.open();
+    await expect(s.ping()).resolves.toBeUndefined();
+    await s.close();
+    await expect(s.ping()).rejects.toThrow('the sqlite audit store is not open');
+  });
+
   it('a write waits busyTimeoutMs for another process’s lock, then fails (and does not hang the gateway)', async () => {
     const path = join(dir(), 'audit.db');
     const s = store(path, { busyTimeoutMs: 100 });

@@ -93,6 +93,7 @@ export function describeAuditStore(
       expect(reason).toMatchObject({
         draftId: refused.id,
         code: fixture.kind === 'postgres' ? '22021' : 'SQLITE_CONSTRAINT_TRIGGER',
+        message: expect.stringMatching(fixture.kind === 'postgres' ? /0x00/ : /refused by a trigger/),
       });
       expect((await store.query({}, { limit: 10 })).map((e) => e.id)).toEqual(
         [drafts[3], drafts[1], drafts[0]].map((d) => d.id),
@@ -280,6 +281,12 @@ export function describeAuditStore(
       const next = await store.append(draft());
       expect(next).toMatchObject({ seq: 11, prevHash: everything.anchorHash });
       expect(await verify(store)).toEqual({ ok: true, count: 1 });
+    });
+
+    it('the purge keeps an entry written exactly at the cutoff (the cutoff is exclusive)', async () => {
+      const cutoff = daysAgo(7);
+      await appendAll([draft({ time: daysAgo(8) }), draft({ time: cutoff }), draft()]);
+      expect(await store.purgeBefore(cutoff)).toMatchObject({ deleted: 1, anchorSeq: 1 });
     });
 
     it('after a purge, deleting the oldest kept entry is still detected', async () => {

@@ -64,7 +64,11 @@ describe('API keys', () => {
   ])('refuses %s: 401, invalid_token', async (_name, key) => {
     const response = await whoami(key);
     expect(response.statusCode).toBe(401);
-    expect(response.json()).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+    expect(response.json()).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      status: 401,
+      detail: 'Send a valid access token (Authorization: Bearer <token>) or API key (X-API-Key).',
+    });
     expect(response.headers['www-authenticate']).toBe('Bearer realm="backup-gateway", error="invalid_token"');
   });
 

@@ -48,6 +48,16 @@ describe('the transport half of the error table', () => {
     ['CERT_HAS_EXPIRED', 'APPLIANCE_TLS_ERROR', false, true, false],
     ['ERR_TLS_CERT_ALTNAME_INVALID', 'APPLIANCE_TLS_ERROR', false, true, false],
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['ERR_TLS_SOMETHING_NEW', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UNABLE_TO_GET_ISSUER_CERT', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_NOT_YET_VALID', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_REVOKED', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_UNTRUSTED', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_SIGNATURE_FAILURE', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'APPLIANCE_ERROR', false, false, true],
     ['ERR_BAD_RESPONSE', 'APPLIANCE_ERROR', false, false, true],
     ['SOMETHING_NEW', 'APPLIANCE_UNAVAILABLE', false, false, true],
   ])(
@@ -70,6 +80,25 @@ describe('the transport half of the error table', () => {
       }
     },
   );
+
+  it('says what happened, in words a caller can act on', () => {
+    expect(transportError(failure('ECONNREFUSED'), READ, 1).detail).toBe(
+      'Appliance vc-a could not be reached (ECONNREFUSED) when asked to read backup job 1.',
+    );
+    expect(transportError(failure('ECONNRESET'), READ, 1).detail).toBe(
+      'Appliance vc-a closed the connection (ECONNRESET) when asked to read backup job 1.',
+    );
+    expect(transportError(new Error('no code at all'), READ, 1).detail).toMatch(/\(UNKNOWN\)/);
+    expect(transportError(failure('ERR_TLS_FINGERPRINT_MISMATCH'), READ, 1).detail).toBe(
+      'Could not read backup job 1 on appliance vc-a: its certificate does not match the pinned fingerprint (tls.fingerprint).',
+    );
+    expect(transportError(failure('CERT_HAS_EXPIRED'), READ, 1).detail).toBe(
+      'Could not read backup job 1 on appliance vc-a: its certificate was not trusted (CERT_HAS_EXPIRED); configure tls.caFile or tls.fingerprint.',
+    );
+    expect(transportError(failure('ETIMEDOUT'), RUN, 1500).detail).toBe(
+      "Appliance vc-a did not answer within 1500 ms when asked to run backup schedule default. The backup may have started: check the appliance's backup jobs (GET /appliances/vc-a/backups/jobs, or Appliance Management > Backup) before running it again.",
+    );
+  });
 
   it('only timeouts are timeouts', () => {
     expect(isTimeout(failure('ETIMEDOUT'))).toBe(true);

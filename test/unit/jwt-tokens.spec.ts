@@ -126,6 +126,11 @@ describe('JWT access tokens', () => {
     expect((await whoami(await idp.token({ scope: 'backups:read' }))).statusCode).toBe(200);
   });
 
+  it('exp is enforced with the configured clock tolerance (30 s by default)', async () => {
+    expect((await whoami(await idp.token({ sub: 'a' }, { expiresInSeconds: -10 }))).statusCode).toBe(200);
+    expect((await whoami(await idp.token({ sub: 'a' }, { expiresInSeconds: -60 }))).statusCode).toBe(401);
+  });
+
   it('a token that verified is remembered: the next request with it skips passport-jwt', async () => {
     const verifications = jest.spyOn(JwtStrategy.prototype, 'validate');
     const token = await idp.token({ sub: 'carol', scope: 'backups:read' });

@@ -99,6 +99,51 @@ describe('VapiClient', () => {
     it('an appliance URL with a trailing slash works the same', async () => {
       expect(await client({ url: `${sim.url}/` }).listJobs()).toEqual([]);
     });
+
+    it('an appliance behind a path prefix (a reverse proxy) keeps it, without a doubled slash', async () => {
+      await expect(client({ url: `${sim.url}/vcenter//` }).listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+      });
+      expect(sim.requests.map((r) => r.path)).toEqual(['/vcenter/api/session']);
+    });
+
+    it('each operation names itself in what the caller reads', async () => {
+      const vc = client();
+      await vc.listJobs();
+      const malformed = (path: string) => sim.faults.set({ kind: 'status', status: 200, rawBody: '{', path, times: 1 });
+      malformed('?action=run');
+      await expect(vc.runSchedule('nightly', undefined)).rejects.toMatchObject({
+        detail: expect.stringMatching(
+          /^Appliance vc-a sent a malformed answer when asked to run backup schedule nightly\./,
+        ),
+      });
+      malformed(`${JOBS_PATH}/`);
+      await expect(vc.getJob('j-1')).rejects.toMatchObject({
+        detail: 'Appliance vc-a sent a malformed answer when asked to read backup job j-1.',
+      });
+      malformed('/backup/schedules');
+      await expect(vc.listSchedules()).rejects.toMatchObject({
+        detail: 'Appliance vc-a sent a malformed answer when asked to list backup schedules.',
+      });
+    });
+
+    it('a 404 to a list is the appliance failing, not a missing schedule or job', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 404, errorType: 'NOT_FOUND', times: 2 });
+      await expect(vc.listSchedules()).rejects.toMatchObject({ code: 'APPLIANCE_ERROR' });
+      await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_ERROR' });
+    });
+
+    it('only 2xx answers are results: a 300 is an error, whatever its body', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 300, rawBody: '[]', path: JOBS_PATH, times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+        details: { upstream: { status: 300 } },
+      });
+    });
   });
 
   describe('one session, one login', () => {
@@ -217,6 +262,16 @@ describe('VapiClient', () => {
       sim.faults.set({ kind: 'reset', path: JOBS_PATH });
       await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_UNAVAILABLE', details: { retryAfter: 10 } });
       expect(sim.counters.jobLists).toBe(3);
+    });
+
+    it('every read is retried after a lost connection: a job, the schedules', async () => {
+      const vc = client();
+      const job = await vc.runSchedule('default', undefined);
+      sim.faults.set({ kind: 'reset', path: `${JOBS_PATH}/`, times: 1 });
+      expect(await vc.getJob(job.id)).toMatchObject({ id: job.id });
+      sim.faults.set({ kind: 'reset', path: '/backup/schedules', times: 1 });
+      expect(Object.keys(await vc.listSchedules())).toEqual(['default']);
+      expect(sim.counters).toMatchObject({ jobGets: 2, scheduleLists: 2 });
     });
 
     it('a run is never retried after a lost connection, and may have started', async () => {
@@ -351,7 +406,11 @@ describe('VapiClient', () => {
       await vc.probe(200);
       expect(Date.now() - started).toBeLessThan(2000);
       expect(vc.health.view()).toMatchObject({ status: 'unreachable', lastError: 'APPLIANCE_TIMEOUT' });
-      expect(sim.counters.sessionGets).toBe(2); // a probe is not retried
+      expect(sim.counters.sessionGets).toBe(2); // a probe is not retried, not even after a reset:
+      sim.faults.set({ kind: 'reset', path: '/api/session', method: 'GET', times: 1 });
+      await vc.probe(1000);
+      expect(sim.counters.sessionGets).toBe(3);
+      expect(vc.health.view()).toMatchObject({ status: 'unreachable', lastError: 'APPLIANCE_UNAVAILABLE' });
     });
 
     it('close logs the session out, refuses further calls, and is safe to call twice', async () => {
