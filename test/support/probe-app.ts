@@ -80,6 +80,13 @@ class ProbeController {
     });
   }
 
+  /** A 500 of our own making, without a cause. */
+  @Get('fail/internal')
+  @Public()
+  failInternally() {
+    throw new GatewayError('INTERNAL_ERROR', 'Something we did not expect.');
+  }
+
   @Get('fail/conflict')
   @Public()
   failWithConflict() {

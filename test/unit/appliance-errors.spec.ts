@@ -8,9 +8,12 @@ import {
   requireJobStatus,
   requireRecord,
   requireStringList,
+  serviceAccountRejected,
+  sessionRefused,
   transportError,
   type VapiOperation,
 } from '../../src/problems/appliance-errors.js';
+import { GatewayError } from '../../src/problems/gateway-error.js';
 
 const RUN: VapiOperation = {
   appliance: 'vc-a',
@@ -110,6 +113,25 @@ describe('the transport half of the error table', () => {
     expect(transportError(failure('ETIMEDOUT'), READ, 1234).detail).toMatch(/within 1234 ms/);
     expect(transportError(failure('ECONNREFUSED'), READ, 1).details.retryAfter).toBe(10);
     expect(transportError(failure('ETIMEDOUT'), READ, 1).details.retryAfter).toBeUndefined();
+  });
+
+  it('a refused service account says what to check and when the gateway tries again, with what the appliance said', () => {
+    const upstream = { status: 401, errorType: 'UNAUTHENTICATED', messages: [] };
+    const rejection = new GatewayError('APPLIANCE_AUTH_FAILED', 'no', { upstream });
+    const error = serviceAccountRejected('vc-a', 120, rejection);
+    expect(error).toMatchObject({
+      code: 'APPLIANCE_AUTH_FAILED',
+      detail:
+        "Appliance vc-a rejected the gateway's service account; check its username and password in the gateway configuration. To spare the account from SSO lockout, the gateway does not try again for 120 s (a configuration reload with new credentials tries at once).",
+      details: { appliance: 'vc-a', retryAfter: 120, upstream },
+    });
+    expect(serviceAccountRejected('vc-a', 5).details.upstream).toBeUndefined();
+    expect(sessionRefused('vc-b')).toMatchObject({
+      code: 'APPLIANCE_AUTH_FAILED',
+      detail:
+        "Appliance vc-b refused the gateway's session right after a fresh login; its service account may have been disabled.",
+      details: { appliance: 'vc-b' },
+    });
   });
 
   it('an open circuit says nothing was sent and when to come back', () => {

@@ -44,6 +44,15 @@ describe('ProblemFilter', () => {
     ]);
   });
 
+  it('a GatewayError of status 500 is logged too, and one without a cause logs none', async () => {
+    const response = await get('/fail/internal');
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toMatchObject({ code: 'INTERNAL_ERROR', detail: 'Something we did not expect.' });
+    expect(probe.logs).toEqual([expect.objectContaining({ level: 'warn', code: 'INTERNAL_ERROR' })]);
+    expect(probe.logs[0]).not.toHaveProperty('cause');
+    expect(probe.logs[0]).not.toHaveProperty('appliance');
+  });
+
   it('a 4xx GatewayError is the caller’s business: answered, not logged, no Retry-After unless it has one', async () => {
     const response = await get('/fail/conflict');
     expect(response.statusCode).toBe(409);

@@ -122,6 +122,33 @@ describe('problems in the OpenAPI document', () => {
     expect(schema.required).toEqual(['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId']);
   });
 
+  it('the ProblemDocument schema: each member’s type, nested schemas by reference', () => {
+    const { properties } = document.components.schemas.ProblemDocument;
+    const shape = Object.fromEntries(
+      Object.entries(properties as Record<string, Record<string, unknown>>).map(([name, p]) => [
+        name,
+        p.$ref ?? (p.items ? `${p.type} of ${(p.items as { $ref: string }).$ref}` : p.type),
+      ]),
+    );
+    expect(shape).toEqual({
+      type: 'string',
+      title: 'string',
+      status: 'integer',
+      detail: 'string',
+      instance: 'string',
+      code: 'string',
+      requestId: 'string',
+      appliance: 'string',
+      errors: 'array of #/components/schemas/FieldErrorDto',
+      upstream: '#/components/schemas/UpstreamDto',
+    });
+    const schemas = document.components.schemas;
+    expect(schemas.UpstreamDto.properties.status.type).toBe('integer');
+    expect(schemas.UpstreamDto.properties.messages.items).toEqual({ $ref: '#/components/schemas/UpstreamMessageDto' });
+    expect(schemas.UpstreamMessageDto.properties.args).toMatchObject({ type: 'array', items: { type: 'string' } });
+    expect(schemas.UpstreamDto.required).toEqual(['status', 'messages']);
+  });
+
   it('nested schemas document what the appliance said and which field failed, with examples of each', () => {
     const schemas = document.components.schemas;
     const upstream = schemas.UpstreamDto.properties;
