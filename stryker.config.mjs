@@ -48,7 +48,9 @@ export default {
   ignorePatterns: ['dist', 'dist-tools', 'bench', 'deploy', 'docs', 'data', 'coverage', 'reports', '*.db*'],
   // Two cores are the usual budget here; `npm run mutate -- --concurrency 4` on a larger machine.
   concurrency: 2,
-  timeoutMS: 10_000,
+  // On top of 1.5 × the covering tests' own time: enough for a loaded machine, short enough that the mutants that loop
+  // forever (a walk that never ends, a retry that never stops) do not dominate the run.
+  timeoutMS: 5000,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
