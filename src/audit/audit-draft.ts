@@ -60,7 +60,8 @@ export function completedDraft(input: AuditCompletedInput): AuditDraft {
 /** Our own 403: a `completed` entry, outcome `denied`, naming no `requested` entry (there is none). */
 export function deniedDraft(input: AuditDeniedInput): AuditDraft {
   return draft('completed', input, {
-    outcome: input.outcome ?? 'denied',
+    // Only the two outcomes a refusal can have, whatever a caller's object smuggles in.
+    outcome: input.outcome === 'rejected' ? 'rejected' : 'denied',
     httpStatus: integerOrNull(input.httpStatus),
     code: optional(input.code, FIELD_LIMITS.code),
     durationMs: integerOrNull(input.durationMs),

@@ -1,7 +1,8 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
+import { AuditPostgresDialect } from './postgres-introspector.js';
 
 export interface PostgresAuditStoreOptions {
   /**
@@ -52,7 +53,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
       keepAlive: true,
     });
     pool.on('error', (error) => this.options.onPoolError?.(error));
-    return new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool }) });
+    return new Kysely<AuditDatabase>({ dialect: new AuditPostgresDialect({ pool }) });
   }
 
   protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {

@@ -38,7 +38,7 @@ export function classifyVapiError(
   notFound: VapiOperation['notFound'],
 ): ProblemCode {
   let code: ProblemCode | 'operation not found';
-  if (errorType !== undefined && errorType in BY_ERROR_TYPE) code = BY_ERROR_TYPE[errorType];
+  if (errorType !== undefined && Object.hasOwn(BY_ERROR_TYPE, errorType)) code = BY_ERROR_TYPE[errorType];
   else if (errorType !== undefined && status >= 400 && status < 500) code = 'APPLIANCE_REJECTED';
   else code = byStatus(status);
   return code === 'operation not found' ? notFound : code;

@@ -47,20 +47,25 @@ export interface StoreFixture {
 
 export type FixtureFactory = () => Promise<StoreFixture>;
 
-export const sqliteFixture: FixtureFactory = () => sqliteFiles((path) => new SqliteAuditStore(path));
+export const sqliteFixture: FixtureFactory = () => sqliteFiles((path) => new SqliteAuditStore(path), false);
 
 /** The SQLite store as the gateway runs it: on a worker thread, reached by messages. */
-export const sqliteWorkerFixture: FixtureFactory = () => sqliteFiles((path) => new WorkerAuditStore({ path }));
+export const sqliteWorkerFixture: FixtureFactory = () => sqliteFiles((path) => new WorkerAuditStore({ path }), true);
 
-async function sqliteFiles(newStore: (path: string) => SuiteStore): Promise<StoreFixture> {
-  assertBuildIsFresh('dist/audit/sqlite-audit-worker.js');
+/** `newStore` runs on the built worker (dist/) when `onWorker`; the rival store always does. */
+async function sqliteFiles(newStore: (path: string) => SuiteStore, onWorker: boolean): Promise<StoreFixture> {
+  const worker = 'dist/audit/sqlite-audit-worker.js';
+  if (onWorker) assertBuildIsFresh(worker);
   const dir = mkdtempSync(join(tmpdir(), 'audit-store-'));
   // A directory that does not exist yet: the store creates it.
   const path = join(dir, 'data', 'audit.db');
   return {
     kind: 'sqlite',
     newStore: () => newStore(path),
-    rivalStore: () => new WorkerAuditStore({ path }),
+    rivalStore: () => {
+      assertBuildIsFresh(worker);
+      return new WorkerAuditStore({ path });
+    },
     async sql(statement) {
       const db = new Database(path);
       try {

@@ -1,14 +1,24 @@
 /**
  * The one behavioural suite every audit store must pass, run against SQLite and PostgreSQL alike.
  */
-import { GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
+import { entryHash, GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
 import { DraftRejectedError } from '../../src/audit/audit-store.js';
 import type { StoredResponse } from '../../src/audit/idempotency-keys.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
+import { itOnBuiltCode } from './mutation-run.js';
 import type { FixtureFactory, StoreFixture, SuiteStore } from './store-fixtures.js';
 
-export function describeAuditStore(name: string, makeFixture: FixtureFactory): void {
+export interface SuiteOptions {
+  /** The fixture's rivalStore() runs the built code in dist/ (see mutation-run.ts). */
+  rivalOnBuiltCode: boolean;
+}
+
+export function describeAuditStore(
+  name: string,
+  makeFixture: FixtureFactory,
+  { rivalOnBuiltCode }: SuiteOptions,
+): void {
   describe(name, () => {
     let fixture: StoreFixture;
     let store: SuiteStore;
@@ -83,6 +93,7 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       expect(reason).toMatchObject({
         draftId: refused.id,
         code: fixture.kind === 'postgres' ? '22021' : 'SQLITE_CONSTRAINT_TRIGGER',
+        message: expect.stringMatching(fixture.kind === 'postgres' ? /0x00/ : /refused by a trigger/),
       });
       expect((await store.query({}, { limit: 10 })).map((e) => e.id)).toEqual(
         [drafts[3], drafts[1], drafts[0]].map((d) => d.id),
@@ -117,6 +128,15 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
         await fixture.sql(restore(column, target));
         expect(await verify(store)).toEqual({ ok: true, count: 6 });
       }
+    });
+
+    it('an entry forged in the database with its hash recomputed is caught by the link of the entry after it', async () => {
+      const entries = await appendAll([1, 2, 3, 4, 5].map(() => draft({ comment: 'routine' })));
+      const target = entries[2];
+      const { hash: _original, ...body } = { ...target, comment: 'forged' };
+      const forged = entryHash(body);
+      await fixture.sql(`UPDATE audit_entries SET comment = 'forged', hash = '${forged}' WHERE seq = ${target.seq}`);
+      expect(await verify(store)).toEqual({ ok: false, count: 3, firstBad: { id: entries[3].id, reason: 'link' } });
     });
 
     it('a deleted entry shows as a broken link on the next one; a deleted last entry on the id the head names', async () => {
@@ -230,6 +250,16 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       expect(entries).toHaveLength(8);
     });
 
+    it('exports pages as NDJSON: the events query() returns, one JSON line each, in UTF-8', async () => {
+      await appendAll([draft({ comment: 'Zoë 😀' }), draft(), draft({ appliance: 'vc-b' })]);
+      const page = await store.queryNdjson({ appliance: 'vc-a' }, { limit: 10 });
+      const events = await store.query({ appliance: 'vc-a' }, { limit: 10 });
+      expect(new TextDecoder().decode(page.ndjson)).toBe(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      expect(page).toMatchObject({ count: 2, lastSeq: 1 });
+      const none = await store.queryNdjson({ appliance: 'vc-z' }, { limit: 10 });
+      expect(none).toEqual({ ndjson: new Uint8Array(), count: 0, lastSeq: undefined });
+    });
+
     it('the retention purge drops only a prefix of the chain, which keeps verifying from the oldest kept entry', async () => {
       const old = await appendAll([1, 2, 3, 4].map(() => draft({ time: daysAgo(10) })));
       await appendAll([draft({ time: daysAgo(1) }), draft({ time: daysAgo(10) }), draft(), draft()]);
@@ -251,6 +281,12 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       const next = await store.append(draft());
       expect(next).toMatchObject({ seq: 11, prevHash: everything.anchorHash });
       expect(await verify(store)).toEqual({ ok: true, count: 1 });
+    });
+
+    it('the purge keeps an entry written exactly at the cutoff (the cutoff is exclusive)', async () => {
+      const cutoff = daysAgo(7);
+      await appendAll([draft({ time: daysAgo(8) }), draft({ time: cutoff }), draft()]);
+      expect(await store.purgeBefore(cutoff)).toMatchObject({ deleted: 1, anchorSeq: 1 });
     });
 
     it('after a purge, deleting the oldest kept entry is still detected', async () => {
@@ -322,7 +358,16 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
         expect(await store.purgeExpiredIdempotencyKeys(new Date(Date.now() + 2 * DAY_MS))).toBe(2);
       });
 
-      it('two stores claiming the same keys at the same moment: exactly one claim wins each key', async () => {
+      it('a key expires at its expiry instant: the purge at exactly that moment deletes it', async () => {
+        const expiresAt = inADay();
+        await store.claimIdempotencyKey('alice', 'edge', 'fp-1', expiresAt);
+        expect(await store.purgeExpiredIdempotencyKeys(new Date(expiresAt.getTime() - 1))).toBe(0);
+        expect(await store.purgeExpiredIdempotencyKeys(expiresAt)).toBe(1);
+      });
+
+      // SQLite's rival store is the worker (dist/); PostgreSQL's is a second store in this process.
+      const itOnRival = rivalOnBuiltCode ? itOnBuiltCode : it;
+      itOnRival('two stores claiming the same keys at the same moment: exactly one claim wins each key', async () => {
         const other = fixture.rivalStore();
         await other.open();
         try {
@@ -340,35 +385,39 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory): v
       });
     });
 
-    it('two processes appending to one database at the same time keep one valid chain', async () => {
-      await appendAll([draft(), draft(), draft()]);
-      const inProcess = (async () => {
-        for (let i = 0; i < 40; i++) await store.append(draft({ actor: { ...draft().actor, subject: 'parent' } }));
-      })();
-      await Promise.all([
-        fixture.appendFromChildren([
-          { count: 150, tag: 'child-1' },
-          { count: 150, tag: 'child-2' },
-        ]),
-        inProcess,
-      ]);
-      expect(await verify(store)).toEqual({ ok: true, count: 343 });
-      const all = await store.query({}, { limit: 500 });
-      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 343 }, (_, i) => 343 - i));
-      const bySubject = (subject: string) => all.filter((e) => e.actor.subject === subject);
-      expect(bySubject('child-1')).toHaveLength(150);
-      expect(bySubject('child-2')).toHaveLength(150);
-      expect(bySubject('parent')).toHaveLength(40);
-      // Each writer's own entries stay in its order.
-      const child1 = bySubject('child-1')
-        .map((e) => e.requestId)
-        .reverse();
-      expect(child1).toEqual(Array.from({ length: 150 }, (_, i) => `child-1-${i}`));
-      // They really ran concurrently: the chain interleaves the children.
-      const writers = all.map((e) => e.actor.subject).filter((s) => s.startsWith('child-'));
-      const switches = writers.filter((s, i) => i > 0 && s !== writers[i - 1]).length;
-      expect(switches).toBeGreaterThan(1);
-    }, 45_000);
+    itOnBuiltCode(
+      'two processes appending to one database at the same time keep one valid chain',
+      async () => {
+        await appendAll([draft(), draft(), draft()]);
+        const inProcess = (async () => {
+          for (let i = 0; i < 40; i++) await store.append(draft({ actor: { ...draft().actor, subject: 'parent' } }));
+        })();
+        await Promise.all([
+          fixture.appendFromChildren([
+            { count: 150, tag: 'child-1' },
+            { count: 150, tag: 'child-2' },
+          ]),
+          inProcess,
+        ]);
+        expect(await verify(store)).toEqual({ ok: true, count: 343 });
+        const all = await store.query({}, { limit: 500 });
+        expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 343 }, (_, i) => 343 - i));
+        const bySubject = (subject: string) => all.filter((e) => e.actor.subject === subject);
+        expect(bySubject('child-1')).toHaveLength(150);
+        expect(bySubject('child-2')).toHaveLength(150);
+        expect(bySubject('parent')).toHaveLength(40);
+        // Each writer's own entries stay in its order.
+        const child1 = bySubject('child-1')
+          .map((e) => e.requestId)
+          .reverse();
+        expect(child1).toEqual(Array.from({ length: 150 }, (_, i) => `child-1-${i}`));
+        // They really ran concurrently: the chain interleaves the children.
+        const writers = all.map((e) => e.actor.subject).filter((s) => s.startsWith('child-'));
+        const switches = writers.filter((s, i) => i > 0 && s !== writers[i - 1]).length;
+        expect(switches).toBeGreaterThan(1);
+      },
+      45_000,
+    );
   });
 }
 

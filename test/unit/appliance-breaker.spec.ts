@@ -32,6 +32,18 @@ describe('ApplianceBreaker', () => {
     },
   );
 
+  it('an open circuit says how long until it is tried again, in whole seconds rounded up, and counts as open', async () => {
+    const breaker = new ApplianceBreaker('vc-a', { consecutiveFailures: 3, halfOpenAfterMs: 4_500 });
+    for (let i = 0; i < 3; i++) await expect(breaker.execute(failing('ECONNREFUSED'))).rejects.toThrow();
+    await expect(breaker.execute(ok)).rejects.toMatchObject({
+      code: 'APPLIANCE_UNAVAILABLE',
+      detail: expect.stringMatching(/^Appliance vc-a failed 3 times in a row .* in 5 s\. Nothing was sent\.$/),
+      details: { appliance: 'vc-a', retryAfter: 5 },
+    });
+    expect(breaker.isOpen).toBe(true);
+    expect(new ApplianceBreaker('vc-a', config).isOpen).toBe(false);
+  });
+
   it('errors that are not connection failures (an answer, a TLS refusal) never open it', async () => {
     const breaker = new ApplianceBreaker('vc-a', config);
     for (const code of ['ERR_BAD_RESPONSE', 'CERT_HAS_EXPIRED', 'ANYTHING']) {

@@ -8,9 +8,12 @@ import {
   requireJobStatus,
   requireRecord,
   requireStringList,
+  serviceAccountRejected,
+  sessionRefused,
   transportError,
   type VapiOperation,
 } from '../../src/problems/appliance-errors.js';
+import { GatewayError } from '../../src/problems/gateway-error.js';
 
 const RUN: VapiOperation = {
   appliance: 'vc-a',
@@ -48,6 +51,16 @@ describe('the transport half of the error table', () => {
     ['CERT_HAS_EXPIRED', 'APPLIANCE_TLS_ERROR', false, true, false],
     ['ERR_TLS_CERT_ALTNAME_INVALID', 'APPLIANCE_TLS_ERROR', false, true, false],
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['ERR_TLS_SOMETHING_NEW', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UNABLE_TO_GET_ISSUER_CERT', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_NOT_YET_VALID', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_REVOKED', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_UNTRUSTED', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['CERT_SIGNATURE_FAILURE', 'APPLIANCE_TLS_ERROR', false, true, false],
+    ['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'APPLIANCE_ERROR', false, false, true],
     ['ERR_BAD_RESPONSE', 'APPLIANCE_ERROR', false, false, true],
     ['SOMETHING_NEW', 'APPLIANCE_UNAVAILABLE', false, false, true],
   ])(
@@ -71,6 +84,25 @@ describe('the transport half of the error table', () => {
     },
   );
 
+  it('says what happened, in words a caller can act on', () => {
+    expect(transportError(failure('ECONNREFUSED'), READ, 1).detail).toBe(
+      'Appliance vc-a could not be reached (ECONNREFUSED) when asked to read backup job 1.',
+    );
+    expect(transportError(failure('ECONNRESET'), READ, 1).detail).toBe(
+      'Appliance vc-a closed the connection (ECONNRESET) when asked to read backup job 1.',
+    );
+    expect(transportError(new Error('no code at all'), READ, 1).detail).toMatch(/\(UNKNOWN\)/);
+    expect(transportError(failure('ERR_TLS_FINGERPRINT_MISMATCH'), READ, 1).detail).toBe(
+      'Could not read backup job 1 on appliance vc-a: its certificate does not match the pinned fingerprint (tls.fingerprint).',
+    );
+    expect(transportError(failure('CERT_HAS_EXPIRED'), READ, 1).detail).toBe(
+      'Could not read backup job 1 on appliance vc-a: its certificate was not trusted (CERT_HAS_EXPIRED); configure tls.caFile or tls.fingerprint.',
+    );
+    expect(transportError(failure('ETIMEDOUT'), RUN, 1500).detail).toBe(
+      "Appliance vc-a did not answer within 1500 ms when asked to run backup schedule default. The backup may have started: check the appliance's backup jobs (GET /appliances/vc-a/backups/jobs, or Appliance Management > Backup) before running it again.",
+    );
+  });
+
   it('only timeouts are timeouts', () => {
     expect(isTimeout(failure('ETIMEDOUT'))).toBe(true);
     expect(isTimeout(failure('ECONNRESET'))).toBe(false);
@@ -81,6 +113,25 @@ describe('the transport half of the error table', () => {
     expect(transportError(failure('ETIMEDOUT'), READ, 1234).detail).toMatch(/within 1234 ms/);
     expect(transportError(failure('ECONNREFUSED'), READ, 1).details.retryAfter).toBe(10);
     expect(transportError(failure('ETIMEDOUT'), READ, 1).details.retryAfter).toBeUndefined();
+  });
+
+  it('a refused service account says what to check and when the gateway tries again, with what the appliance said', () => {
+    const upstream = { status: 401, errorType: 'UNAUTHENTICATED', messages: [] };
+    const rejection = new GatewayError('APPLIANCE_AUTH_FAILED', 'no', { upstream });
+    const error = serviceAccountRejected('vc-a', 120, rejection);
+    expect(error).toMatchObject({
+      code: 'APPLIANCE_AUTH_FAILED',
+      detail:
+        "Appliance vc-a rejected the gateway's service account; check its username and password in the gateway configuration. To spare the account from SSO lockout, the gateway does not try again for 120 s (a configuration reload with new credentials tries at once).",
+      details: { appliance: 'vc-a', retryAfter: 120, upstream },
+    });
+    expect(serviceAccountRejected('vc-a', 5).details.upstream).toBeUndefined();
+    expect(sessionRefused('vc-b')).toMatchObject({
+      code: 'APPLIANCE_AUTH_FAILED',
+      detail:
+        "Appliance vc-b refused the gateway's session right after a fresh login; its service account may have been disabled.",
+      details: { appliance: 'vc-b' },
+    });
   });
 
   it('an open circuit says nothing was sent and when to come back', () => {

@@ -1,4 +1,4 @@
-import { classifyVapiError, vapiErrorToGatewayError } from '../../src/problems/vapi-error-map.js';
+import { classifyVapiError, summarizeUpstream, vapiErrorToGatewayError } from '../../src/problems/vapi-error-map.js';
 
 describe('vAPI error → problem code', () => {
   it.each([
@@ -34,6 +34,20 @@ describe('vAPI error → problem code', () => {
     expect(classifyVapiError(status, errorType, 'JOB_NOT_FOUND')).toBe(code);
   });
 
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'an error_type named like an Object property (%s) is just an unknown type, not a crash',
+    (errorType) => {
+      expect(classifyVapiError(400, errorType, 'JOB_NOT_FOUND')).toBe('APPLIANCE_REJECTED');
+      expect(classifyVapiError(500, errorType, 'JOB_NOT_FOUND')).toBe('APPLIANCE_ERROR');
+      const error = vapiErrorToGatewayError(
+        409,
+        { error_type: errorType, messages: [] },
+        { appliance: 'vc-a', description: 'read backup job 1', notFound: 'JOB_NOT_FOUND' },
+      );
+      expect(error).toMatchObject({ code: 'APPLIANCE_REJECTED', status: 422, details: { upstream: { errorType } } });
+    },
+  );
+
   it('resolves NOT_FOUND per operation and keeps only id, message and args of the message stack', () => {
     const body = {
       error_type: 'NOT_FOUND',
@@ -61,6 +75,43 @@ describe('vAPI error → problem code', () => {
       messages: [{ id: 'com.vmware.x', message: 'Schedule nightly not found', args: ['nightly'] }],
     });
     expect(error.detail).toBe('Appliance vc-a refused to run backup schedule nightly: Schedule nightly not found');
+  });
+
+  it('without a message, the detail names the HTTP status and the error type', () => {
+    const read = { appliance: 'vc-a', description: 'read backup job 1', notFound: 'JOB_NOT_FOUND' as const };
+    expect(vapiErrorToGatewayError(503, { error_type: 'SERVICE_UNAVAILABLE', messages: [] }, read).detail).toBe(
+      'Appliance vc-a refused to read backup job 1 (HTTP 503 SERVICE_UNAVAILABLE)',
+    );
+    expect(vapiErrorToGatewayError(500, undefined, read).detail).toBe(
+      'Appliance vc-a refused to read backup job 1 (HTTP 500)',
+    );
+  });
+
+  it('keeps only well-formed messages of the stack, each member as text', () => {
+    const body = {
+      messages: [null, 'text', { id: 1, default_message: 2, args: [1, true, 'x'] }, { id: 'a', args: 'no' }],
+    };
+    expect(summarizeUpstream(400, body)).toEqual({
+      status: 400,
+      errorType: undefined,
+      messages: [
+        { id: '', message: '', args: ['1', 'true', 'x'] },
+        { id: 'a', message: '', args: [] },
+      ],
+    });
+    expect(summarizeUpstream(502, ['not', 'a', 'record'])).toEqual({ status: 502, errorType: undefined, messages: [] });
+    expect(summarizeUpstream(400, { error_type: 7, messages: 'x' })).toEqual({
+      status: 400,
+      errorType: undefined,
+      messages: [],
+    });
+  });
+
+  it('suggests Retry-After (30 s) for an unavailable appliance, and for nothing else', () => {
+    const read = { appliance: 'a', description: 'x', notFound: 'JOB_NOT_FOUND' as const };
+    expect(vapiErrorToGatewayError(503, {}, read).details.retryAfter).toBe(30);
+    expect(vapiErrorToGatewayError(500, {}, read).details.retryAfter).toBeUndefined();
+    expect(vapiErrorToGatewayError(400, { error_type: 'FEATURE_IN_USE' }, read).details.retryAfter).toBeUndefined();
   });
 
   it('suggests Retry-After for an unavailable appliance', () => {

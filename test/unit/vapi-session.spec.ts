@@ -87,6 +87,93 @@ describe('VapiSession', () => {
     expect(backoffs).toEqual([]);
   });
 
+  /** A login that answers only when told to: callers can arrive while it is under way. */
+  function pendingLogin(): { settle: (outcome: 'ok' | 'rejected' | 'down') => void } {
+    let settle: (outcome: 'ok' | 'rejected' | 'down') => void = () => undefined;
+    answer = () =>
+      new Promise<string>((resolve, reject) => {
+        settle = (outcome) => {
+          if (outcome === 'ok') resolve(`token-${logins}`);
+          else if (outcome === 'rejected') reject(new GatewayError('APPLIANCE_AUTH_FAILED', 'rejected'));
+          else reject(new GatewayError('APPLIANCE_UNAVAILABLE', 'down'));
+        };
+      });
+    return { settle: (outcome) => settle(outcome) };
+  }
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('callers arriving while the login is under way, turns later, join it instead of starting another', async () => {
+    const s = session();
+    const login = pendingLogin();
+    const early = s.current();
+    await turn();
+    const late = [s.current(), s.current()];
+    await turn();
+    expect(logins).toBe(1);
+    expect(s.active).toBe(false);
+    login.settle('ok');
+    expect(await Promise.all([early, ...late])).toEqual(['token-1', 'token-1', 'token-1']);
+    expect(s.active).toBe(true);
+    expect(logins).toBe(1);
+  });
+
+  it('a refused token invalidated while a new login is under way starts no second login', async () => {
+    const s = session();
+    const first = await s.current();
+    s.invalidate(first);
+    const login = pendingLogin();
+    const waiting = s.current();
+    s.invalidate(first); // another request refused with the same old token
+    const alsoWaiting = s.current();
+    login.settle('ok');
+    expect(await Promise.all([waiting, alsoWaiting])).toEqual(['token-2', 'token-2']);
+    expect(logins).toBe(2);
+  });
+
+  it('a failed login is shared by those waiting on it, and the next caller after it tries again', async () => {
+    const s = session();
+    const login = pendingLogin();
+    const waiting = [s.current(), s.current()].map((p) => p.catch((error: unknown) => error));
+    login.settle('down');
+    const [a, b] = await Promise.all(waiting);
+    expect(a).toBe(b);
+    expect(a).toMatchObject({ code: 'APPLIANCE_UNAVAILABLE' });
+    answer = () => Promise.resolve('token-after');
+    expect(await s.current()).toBe('token-after');
+    expect(logins).toBe(2);
+  });
+
+  it('while held back, callers are refused at once with the seconds left, rounded up, and no login is tried', async () => {
+    const s = session();
+    answer = rejected;
+    await expect(s.current()).rejects.toMatchObject({ details: { retryAfter: 60 } });
+    now += 30_500;
+    const refusals = await Promise.allSettled(Array.from({ length: 5 }, () => s.current()));
+    expect(refusals.map((r) => (r as PromiseRejectedResult).reason.details.retryAfter)).toEqual([30, 30, 30, 30, 30]);
+    now += 29_500;
+    answer = () => Promise.resolve('token-ok');
+    expect(await s.current()).toBe('token-ok');
+    expect(logins).toBe(2);
+  });
+
+  it('the caller of a rejected login gets the appliance’s own refusal with the held-back error', async () => {
+    const upstream = new GatewayError('APPLIANCE_AUTH_FAILED', 'bad password', {
+      upstream: { status: 401, errorType: 'UNAUTHENTICATED', messages: [] },
+    });
+    const seen: (GatewayError | undefined)[] = [];
+    const s = new VapiSession({
+      login: () => Promise.reject(upstream),
+      heldBack: (seconds, rejection) => {
+        seen.push(rejection);
+        return new GatewayError('APPLIANCE_AUTH_FAILED', `held back ${seconds}`);
+      },
+      now: () => now,
+    });
+    await expect(s.current()).rejects.toMatchObject({ detail: 'held back 60' });
+    await expect(s.current()).rejects.toMatchObject({ detail: 'held back 60' });
+    expect(seen).toEqual([upstream, undefined]);
+  });
+
   it('take() hands the token over once', async () => {
     const s = session();
     await s.current();
