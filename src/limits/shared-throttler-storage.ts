@@ -1,8 +1,9 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { RedisConnection } from '../redis/redis-connection.js';
+import { MemoryThrottlerStorage } from './memory-throttler-storage.js';
 
 interface StorageRecord {
   totalHits: number;
@@ -24,11 +25,12 @@ return { hits, ttl }`;
  * however a load balancer spreads its requests; in memory otherwise. When Redis goes away limits fall back to each
  * replica's own memory (a caller may then get up to replicas × the limit) instead of failing requests: an outage of
  * the shared store must never become an outage of the gateway. One small Lua script instead of a storage package:
- * the maintained Redis storages for the throttler do not support NestJS 12 yet, and none falls back on its own.
+ * the maintained Redis storages for the throttler do not support NestJS 12 yet, and none falls back on its own. In
+ * memory, MemoryThrottlerStorage: the throttler's own storage's answers at a cost that does not grow with the limit.
  */
 @Injectable()
 export class SharedThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
-  private readonly local = new ThrottlerStorageService();
+  private readonly local = new MemoryThrottlerStorage();
   private fellBack = false;
 
   constructor(
