@@ -16,7 +16,7 @@ const step = fc.record({
   throttler: fc.constantFrom('runs', 'reads'),
   ttl: fc.constantFrom(60_000, 60_000, 1_000),
   limit: fc.integer({ min: 1, max: 6 }),
-  blockDuration: fc.constantFrom('ttl', 0, 500),
+  blockDuration: fc.constantFrom<'ttl' | number>('ttl', 0, 500),
 });
 
 describe('MemoryThrottlerStorage', () => {
