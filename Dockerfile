@@ -68,4 +68,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself; the gateway drains in-flight requests (shutdownGraceMs),
 # logs its appliance sessions out and exits 0.
-CMD ["node", "--max-semi-space-size=32", "dist/main.js"]
+# The V8 flags of package.json's start script (test/deploy/dockerfile.spec.ts keeps them equal).
+CMD ["node", "--max-semi-space-size=16", "--max-old-space-size=160", "dist/main.js"]

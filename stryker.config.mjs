@@ -1,7 +1,8 @@
 /**
  * Mutation testing (`npm run mutate`): StrykerJS with its jest runner, over the code whose mistakes would be
  * silent: authentication, the audit chain and its stores, the vAPI session and client, and the error tables.
- * Too slow for CI (it runs the relevant tests once per mutant); see docs/testing.md for the last score.
+ * Too slow for CI (it runs the relevant tests once per mutant); the last score is in the README (Development and
+ * testing).
  *
  * The store suite runs against PostgreSQL too, so the run needs one: `eval "$(bash .ci/postgres.sh)" && npm run mutate`.
  */

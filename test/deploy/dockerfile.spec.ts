@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { validate } from 'dockerfile-utils';
 import { major } from 'semver';
+import { startFlags } from '../../tools/start-flags.js';
 import { type Instruction, imageNodeVersion, readStages, type Stage, stage } from '../support/dockerfile.js';
 import { inBuildContext } from '../support/dockerignore.js';
 
@@ -78,6 +79,9 @@ describe('Dockerfile', () => {
     const cmd = JSON.parse(only(gateway, 'CMD')?.args ?? '""') as string[];
     expect(cmd[0]).toBe('node');
     expect(cmd.at(-1)).toBe('dist/main.js');
+    // The V8 flags npm start uses (measured in bench/README.md): the image runs the gateway as the benchmark did.
+    expect(cmd.slice(1, -1)).toEqual(startFlags());
+    expect(startFlags()).toEqual(expect.arrayContaining([expect.stringMatching(/^--max-old-space-size=\d+$/)]));
     const healthcheck = only(gateway, 'HEALTHCHECK')?.args ?? '';
     expect(healthcheck).toMatch(/CMD \[/);
     expect(healthcheck).toContain('/health/live');

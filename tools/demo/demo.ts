@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ApplianceSimulator } from '../simulator/appliance-simulator.js';
+import { startFlags } from '../start-flags.js';
 
 const DEMO_API_KEY = 'demo-key-not-a-secret'; // its SHA-256 is in config/demo.yaml
 const DEMO_USER = 'backup-svc@vsphere.local';
@@ -18,7 +19,7 @@ const appliances = [
 ];
 await Promise.all(appliances.map((appliance) => appliance.start()));
 
-const gateway = spawn(process.execPath, ['--max-semi-space-size=32', 'dist/main.js'], {
+const gateway = spawn(process.execPath, [...startFlags(), 'dist/main.js'], {
   stdio: ['ignore', 'inherit', 'inherit'],
   env: {
     ...process.env,

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { startFlags } from '../start-flags.js';
 import { SoakInspector } from './soak-inspector.js';
 
 export interface SoakGatewayOptions {
@@ -59,11 +60,10 @@ export class SoakGateway {
       env[`SOAK_APPLIANCE_${i}_PASSWORD`] = appliance.password;
     });
     const log = createWriteStream(this.logPath);
-    const child = spawn(
-      process.execPath,
-      ['--max-semi-space-size=32', '--inspect=127.0.0.1:0', resolve('dist/main.js')],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [...startFlags(), '--inspect=127.0.0.1:0', resolve('dist/main.js')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     const inspectorUrl = new Promise<string>((found) => {
