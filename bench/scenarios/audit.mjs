@@ -10,8 +10,8 @@
 // on this machine, the CPU of every `postgres` process (other clients' backends included) is reported as the
 // database's CPU per request.
 import path from 'node:path';
-import { compactComparison, compareTargets, gatewayRatios } from '../lib/compare.mjs';
-import { requestJson } from '../lib/http.mjs';
+import { chainNote, compareThenVerify } from '../lib/audited-load.mjs';
+import { compactComparison, gatewayRatios } from '../lib/compare.mjs';
 import { postgresServer, withBenchSchema } from '../lib/postgres.mjs';
 import { throughputRows } from '../lib/report.mjs';
 import { startGateway } from '../lib/servers.mjs';
@@ -61,17 +61,8 @@ async function auditOn(ctx, { name, label, audit, database, describe = {} }) {
       if (target.name === name && database) return { ...target, pids: { ...target.pids, database } };
       return target;
     });
-    const comparison = await compareTargets(targets, {
-      ...ctx.opts,
-      log: ctx.log,
-      upstreamRequests: async () => (await ctx.upstream.stats()).requests,
-    });
+    const { comparison, chain } = await compareThenVerify(ctx, targets, gateway);
     const r = comparison.pairedRatio;
-    const chain = await requestJson(`${gateway.url}/audit/verify`, {
-      token: await ctx.idp.token({ scope: 'audit:read' }),
-      expect: 200,
-      timeoutMs: 120_000,
-    });
     const m = comparison.targets[name].median;
     const result = {
       store: audit.store,
@@ -95,11 +86,7 @@ async function auditOn(ctx, { name, label, audit, database, describe = {} }) {
     ];
     if (m.databaseCpu !== undefined)
       notes.push(`PostgreSQL server CPU ${fmt(m.databaseCpu)} µs/req (all its processes)`);
-    notes.push(
-      chain.json?.ok
-        ? `chain verifies: ${fmt(chain.json.count)} entries (${fmt(chain.ms / 1000, 1)} s)`
-        : `CHAIN DOES NOT VERIFY: ${JSON.stringify(chain.json)}`,
-    );
+    notes.push(chainNote(chain));
     const rows = throughputRows(`audit on (${label}) POST run`, comparison, targets, result.ratios, { [name]: notes });
     return { result, rows };
   } finally {

@@ -18,8 +18,8 @@
 // PostgreSQL: found as lib/postgres.mjs says (none: skipped); a schema of its own, bench_idempotency_<pid>, dropped
 // afterwards; the CPU of every local `postgres` process is reported per request.
 import path from 'node:path';
-import { compactComparison, compareTargets } from '../lib/compare.mjs';
-import { requestJson } from '../lib/http.mjs';
+import { chainNote, compareThenVerify } from '../lib/audited-load.mjs';
+import { compactComparison } from '../lib/compare.mjs';
 import { postgresServer, withBenchSchema } from '../lib/postgres.mjs';
 import { throughputRows } from '../lib/report.mjs';
 import { startGateway } from '../lib/servers.mjs';
@@ -111,17 +111,8 @@ async function idempotencyOn(ctx, { name, label, audit, database, describe = {} 
         notForwarded: 'replayed from the store, nothing sent',
       },
     ];
-    const comparison = await compareTargets(targets, {
-      ...ctx.opts,
-      log: ctx.log,
-      upstreamRequests: async () => (await ctx.upstream.stats()).requests,
-    });
+    const { comparison, chain } = await compareThenVerify(ctx, targets, gateway);
     const r = comparison.pairedRatio;
-    const chain = await requestJson(`${gateway.url}/audit/verify`, {
-      token: await ctx.idp.token({ scope: 'audit:read' }),
-      expect: 200,
-      timeoutMs: 120_000,
-    });
     const median = (target) => comparison.targets[target].median;
     const result = {
       store: audit.store,
@@ -159,12 +150,7 @@ async function idempotencyOn(ctx, { name, label, audit, database, describe = {} 
       targets,
       {},
       {
-        [name]: [
-          ...databaseNote(name),
-          chain.json?.ok
-            ? `chain verifies: ${fmt(chain.json.count)} entries (${fmt(chain.ms / 1000, 1)} s)`
-            : `CHAIN DOES NOT VERIFY: ${JSON.stringify(chain.json)}`,
-        ],
+        [name]: [...databaseNote(name), chainNote(chain)],
         [`${name}Key`]: [
           `vs no key: ${fmtRatio(x.rpsKeyOverNoKey)} req/s, ${fmtRatio(x.cpuKeyOverNoKey)} CPU`,
           ...databaseNote(`${name}Key`),
