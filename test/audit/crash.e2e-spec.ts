@@ -1,12 +1,8 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { auditClient, byRequestId } from '../support/audit-client.js';
-import { assertBuildIsFresh } from '../support/built.js';
-import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
-import { type GatewayProcess, spawnGateway, writeConfig } from '../support/gateway-process.js';
-import { APPLIANCE_ENV, burst, processDocument, runRequestIds, stopGateway } from '../support/gateway-processes.js';
-import { IdentityProvider } from '../support/identity-provider.js';
+import { burst, runRequestIds, stopGateway } from '../support/gateway-processes.js';
+import { restartableGateway } from '../support/restartable-gateway.js';
 import { waitFor } from '../support/wait-for.js';
 
 const BURST = 40;
@@ -18,56 +14,33 @@ const ANSWERED = 10;
  * nothing the appliance received or the client was told is missing from the trail, and the chain verifies.
  */
 describe('a gateway killed mid-burst (SIGKILL) and restarted', () => {
-  let idp: IdentityProvider;
-  let sim: ApplianceSimulator;
-  let configPath: string;
-  const gateways: GatewayProcess[] = [];
+  const world = restartableGateway();
 
-  beforeAll(async () => {
-    assertBuildIsFresh('dist/main.js');
-    idp = await new IdentityProvider().start();
-    // Jobs end at once, so no run is refused for another one in progress: every answered run is a 202.
-    sim = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, jobDurationMs: 0 });
-    await sim.start();
-    configPath = writeConfig(processDocument(idp, { 'vc-a': sim }));
-    // The default store, in the config's temp dir: SQLite.
-    expect(readFileSync(configPath, 'utf8')).toContain(join(dirname(configPath), 'audit.db'));
+  it('writes its SQLite audit database beside its config (the default store)', () => {
+    expect(readFileSync(world.configPath, 'utf8')).toContain(join(dirname(world.configPath), 'audit.db'));
   });
-  afterAll(async () => {
-    await Promise.all(gateways.map((gateway) => stopGateway(gateway, 'SIGKILL')));
-    await sim.stop();
-    await idp.stop();
-    rmSync(dirname(configPath), { recursive: true, force: true });
-  });
-
-  async function start(): Promise<GatewayProcess> {
-    const gateway = await spawnGateway(configPath, APPLIANCE_ENV);
-    gateways.push(gateway);
-    expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200);
-    return gateway;
-  }
 
   it('keeps a requested entry for every run sent, a completed one for every 202, and one valid chain', async () => {
-    const authorization = `Bearer ${await idp.token({ scope: 'backups:run audit:read' })}`;
-    const first = await start();
+    const authorization = `Bearer ${await world.idp.token({ scope: 'backups:run audit:read' })}`;
+    const first = await world.start();
 
-    sim.faults.add({ kind: 'latency', ms: 0, path: 'action=run', times: ANSWERED });
-    sim.faults.add({ kind: 'hang', path: 'action=run' });
+    world.sim.faults.add({ kind: 'latency', ms: 0, path: 'action=run', times: ANSWERED });
+    world.sim.faults.add({ kind: 'hang', path: 'action=run' });
     const fired = burst(first.url, { count: BURST, prefix: 'burst', appliance: 'vc-a', authorization });
     // Mid-burst: some runs answered, more held at the appliance, the rest anywhere on their way.
-    await waitFor(() => fired.answered.length === ANSWERED && sim.counters.runs >= ANSWERED + 5, 15_000);
+    await waitFor(() => fired.answered.length === ANSWERED && world.sim.counters.runs >= ANSWERED + 5, 15_000);
     await stopGateway(first, 'SIGKILL');
     expect(first.child.signalCode).toBe('SIGKILL');
     const results = await fired.results;
-    sim.faults.clear();
+    world.sim.faults.clear();
 
     const accepted = results.filter((r) => r.status === 202);
     expect(accepted).toHaveLength(ANSWERED);
     expect(results.filter((r) => r.status === undefined)).toHaveLength(BURST - ANSWERED);
-    const received = runRequestIds(sim);
+    const received = runRequestIds(world.sim);
     expect(received.length).toBeGreaterThanOrEqual(ANSWERED + 5);
 
-    const second = await start();
+    const second = await world.start();
     const audit = auditClient(second.url, authorization);
     const { events } = await audit.export();
     const byRequest = byRequestId(events);

@@ -1,13 +1,9 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { auditClient } from '../support/audit-client.js';
-import { assertBuildIsFresh } from '../support/built.js';
-import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
-import { type GatewayProcess, spawnGateway, writeConfig } from '../support/gateway-process.js';
-import { APPLIANCE_ENV, processDocument, stopGateway } from '../support/gateway-processes.js';
-import { IdentityProvider } from '../support/identity-provider.js';
+import { stopGateway } from '../support/gateway-processes.js';
+import { restartableGateway } from '../support/restartable-gateway.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -17,45 +13,21 @@ import { waitFor } from '../support/wait-for.js';
  * have lived only in that process's memory.
  */
 describe('a completion the store could not take survives SIGKILL (the audit spool)', () => {
-  let idp: IdentityProvider;
-  let sim: ApplianceSimulator;
-  let configPath: string;
-  const gateways: GatewayProcess[] = [];
-
-  beforeAll(async () => {
-    assertBuildIsFresh('dist/main.js');
-    idp = await new IdentityProvider().start();
-    sim = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, jobDurationMs: 0 });
-    await sim.start();
-    configPath = writeConfig(processDocument(idp, { 'vc-a': sim }));
-  });
-  afterAll(async () => {
-    await Promise.all(gateways.map((gateway) => stopGateway(gateway, 'SIGKILL')));
-    await sim.stop();
-    await idp.stop();
-    rmSync(dirname(configPath), { recursive: true, force: true });
-  });
-
-  async function start(): Promise<GatewayProcess> {
-    const gateway = await spawnGateway(configPath, APPLIANCE_ENV);
-    gateways.push(gateway);
-    expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200);
-    return gateway;
-  }
+  const world = restartableGateway();
 
   it('is written to the store by the next process, and the chain verifies', async () => {
-    const dbPath = join(dirname(configPath), 'audit.db');
-    const spoolPath = join(dirname(configPath), 'audit-spool.ndjson');
-    const authorization = `Bearer ${await idp.token({ scope: 'backups:run audit:read' })}`;
-    const first = await start();
+    const dbPath = join(dirname(world.configPath), 'audit.db');
+    const spoolPath = join(dirname(world.configPath), 'audit-spool.ndjson');
+    const authorization = `Bearer ${await world.idp.token({ scope: 'backups:run audit:read' })}`;
+    const first = await world.start();
 
-    sim.faults.add({ kind: 'latency', ms: 1000, path: 'action=run', times: 1 });
+    world.sim.faults.add({ kind: 'latency', ms: 1000, path: 'action=run', times: 1 });
     const answer = fetch(`${first.url}/appliances/vc-a/backups/schedules/default/run`, {
       method: 'POST',
       headers: { authorization, 'x-request-id': 'spooled' },
     });
     // The run reached the appliance, so its requested entry is committed; now the store stops taking writes.
-    await waitFor(() => sim.counters.runs === 1);
+    await waitFor(() => world.sim.counters.runs === 1);
     const lock = new Database(dbPath);
     lock.exec('BEGIN EXCLUSIVE');
     let response: Response;
@@ -78,7 +50,7 @@ describe('a completion the store could not take survives SIGKILL (the audit spoo
     ]);
     stored.close();
 
-    const second = await start();
+    const second = await world.start();
     const audit = auditClient(second.url, authorization);
     await waitFor(async () => (await audit.forRequest('spooled')).completed.length === 1);
     const { requested, completed } = await audit.forRequest('spooled');
