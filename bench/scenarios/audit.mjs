@@ -10,9 +10,8 @@
 // on this machine, the CPU of every `postgres` process (other clients' backends included) is reported as the
 // database's CPU per request.
 import path from 'node:path';
-import { chainNote, compareThenVerify } from '../lib/audited-load.mjs';
+import { chainNote, compareThenVerify, withPostgresAudit } from '../lib/audited-load.mjs';
 import { compactComparison, gatewayRatios } from '../lib/compare.mjs';
-import { postgresServer, withBenchSchema } from '../lib/postgres.mjs';
 import { throughputRows } from '../lib/report.mjs';
 import { startGateway } from '../lib/servers.mjs';
 import { fmt, fmtRatio } from '../lib/table.mjs';
@@ -25,22 +24,8 @@ export async function auditSqlite(ctx) {
 
 export async function auditPostgres(ctx) {
   const scenario = 'audit on (PostgreSQL) POST run';
-  const server = postgresServer(ctx);
-  if (server.skipped) {
-    ctx.log(`audit on (PostgreSQL): skipped: ${server.skipped}`);
-    return {
-      result: { skipped: server.skipped },
-      rows: [{ scenario, target: 'gateway', notes: `skipped: ${server.skipped}` }],
-    };
-  }
-  return withBenchSchema(server, 'bench_audit', ({ url, schema, local, database }) =>
-    auditOn(ctx, {
-      name: 'gatewayAuditPostgres',
-      label: 'PostgreSQL',
-      audit: { store: 'postgres', postgres: { url } },
-      database,
-      describe: { urlFrom: server.from, schema, serverOnThisMachine: local },
-    }),
+  return withPostgresAudit(ctx, { scenario, schemaPrefix: 'bench_audit' }, (store) =>
+    auditOn(ctx, { name: 'gatewayAuditPostgres', label: 'PostgreSQL', ...store }),
   );
 }
 

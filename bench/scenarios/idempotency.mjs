@@ -18,9 +18,8 @@
 // PostgreSQL: found as lib/postgres.mjs says (none: skipped); a schema of its own, bench_idempotency_<pid>, dropped
 // afterwards; the CPU of every local `postgres` process is reported per request.
 import path from 'node:path';
-import { chainNote, compareThenVerify } from '../lib/audited-load.mjs';
+import { chainNote, compareThenVerify, withPostgresAudit } from '../lib/audited-load.mjs';
 import { compactComparison } from '../lib/compare.mjs';
-import { postgresServer, withBenchSchema } from '../lib/postgres.mjs';
 import { throughputRows } from '../lib/report.mjs';
 import { startGateway } from '../lib/servers.mjs';
 import { fmt, fmtRatio } from '../lib/table.mjs';
@@ -32,24 +31,9 @@ export async function idempotencySqlite(ctx) {
 }
 
 export async function idempotencyPostgres(ctx) {
-  const server = postgresServer(ctx);
-  if (server.skipped) {
-    ctx.log(`Idempotency-Key (PostgreSQL): skipped: ${server.skipped}`);
-    return {
-      result: { skipped: server.skipped },
-      rows: [
-        { scenario: 'Idempotency-Key (PostgreSQL) POST run', target: 'gateway', notes: `skipped: ${server.skipped}` },
-      ],
-    };
-  }
-  return withBenchSchema(server, 'bench_idempotency', ({ url, schema, local, database }) =>
-    idempotencyOn(ctx, {
-      name: 'gatewayIdempotencyPostgres',
-      label: 'PostgreSQL',
-      audit: { store: 'postgres', postgres: { url } },
-      database,
-      describe: { urlFrom: server.from, schema, serverOnThisMachine: local },
-    }),
+  const scenario = 'Idempotency-Key (PostgreSQL) POST run';
+  return withPostgresAudit(ctx, { scenario, schemaPrefix: 'bench_idempotency' }, (store) =>
+    idempotencyOn(ctx, { name: 'gatewayIdempotencyPostgres', label: 'PostgreSQL', ...store }),
   );
 }
 
