@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import type { ApiKeyConfig } from '../config/gateway-config.js';
-import type { Principal } from './principal.js';
+import { type Principal, principalFromApiKey } from './principal.js';
 
 export const API_KEY_STRATEGY = 'api-key';
 export const API_KEY_HEADER = 'X-API-Key';
@@ -23,13 +23,7 @@ export class ApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, API_K
   constructor(keys: ApiKeyConfig[]) {
     const known: KnownKey[] = keys.map((key) => ({
       digest: Buffer.from(key.sha256, 'hex'),
-      principal: {
-        subject: `apikey:${key.id}`,
-        name: key.name ?? key.id,
-        clientId: key.id,
-        authMethod: 'apiKey',
-        scopes: new Set(key.scopes),
-      },
+      principal: principalFromApiKey(key),
     }));
     super({ header: API_KEY_HEADER, prefix: '' }, false);
     this.known = known;

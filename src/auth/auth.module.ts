@@ -1,4 +1,4 @@
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import type { GatewayConfig } from '../config/gateway-config.js';
@@ -7,12 +7,15 @@ import { authenticationGuard } from './authentication.guard.js';
 import { JWT_STRATEGY, JwtStrategy } from './jwt.strategy.js';
 import { ScopeGuard } from './scope.guard.js';
 import { SESSION_STRATEGY, SessionStrategy } from './session.strategy.js';
+import { TokenVerifier } from './token-verifier.js';
 
 /**
  * Who the caller is (passport: JWT bearer, X-API-Key and the console's session cookie, whichever are configured) and whether it may call the
  * route at all (scopes), as global guards in that order. A leaf: it depends on nothing but config and problems.
- * Strategies register by name on passport's process-wide instance, so one process serves one gateway app.
+ * Strategies register by name on passport's process-wide instance, so one process serves one gateway app. Global, so
+ * that the console finds the one TokenVerifier (auth/ never imports the console).
  */
+@Global()
 @Module({})
 export class AuthModule {
   static forConfig(config: GatewayConfig): DynamicModule {
@@ -20,7 +23,7 @@ export class AuthModule {
     const strategies: string[] = [];
     const jwt = config.auth.jwt;
     if (jwt) {
-      providers.push({ provide: JwtStrategy, useFactory: () => new JwtStrategy(jwt) });
+      providers.push({ provide: TokenVerifier, useValue: new TokenVerifier(jwt) }, JwtStrategy);
       strategies.push(JWT_STRATEGY);
     }
     if (config.auth.apiKeys.length > 0) {
@@ -41,6 +44,8 @@ export class AuthModule {
         { provide: APP_GUARD, useClass: authenticationGuard(strategies) },
         { provide: APP_GUARD, useClass: ScopeGuard },
       ],
+      // The console verifies the access tokens its sessions are opened with through the same verifier (one key set).
+      exports: jwt ? [TokenVerifier] : [],
     };
   }
 }

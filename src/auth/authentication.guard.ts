@@ -1,9 +1,8 @@
-import { ExecutionContext, Injectable, Optional, Type } from '@nestjs/common';
+import { ExecutionContext, Injectable, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, IAuthGuard } from '@nestjs/passport';
 import { GatewayError } from '../problems/gateway-error.js';
 import { IS_PUBLIC } from './auth.decorators.js';
-import { JwtStrategy } from './jwt.strategy.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -13,24 +12,13 @@ import type { Principal } from './principal.js';
 export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
   @Injectable()
   class AuthenticationGuard extends AuthGuard(strategies) {
-    constructor(
-      private readonly reflector: Reflector,
-      @Optional() private readonly jwt?: JwtStrategy,
-    ) {
+    constructor(private readonly reflector: Reflector) {
       super();
     }
 
     override canActivate(context: ExecutionContext) {
       const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
       if (isPublic) return true;
-      // A token passport-jwt verified moments ago needs no second pass through passport's machinery (a portal
-      // sends one token with every request): the same principal, without the per-request authenticate chain.
-      const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; user?: Principal }>();
-      const known = this.jwt?.remembered(request);
-      if (known) {
-        request.user = known;
-        return true;
-      }
       return super.canActivate(context);
     }
 

@@ -2,34 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { GatewayError } from '../problems/gateway-error.js';
 import type { Principal } from './principal.js';
+import { RequestStrategy } from './request-strategy.js';
 import { CONSOLE_REQUEST_HEADER, SESSION_LOOKUP, type SessionLookup, type SessionRequest } from './session-lookup.js';
 
 export const SESSION_STRATEGY = 'console-session';
 
 /** Methods a browser sends without an `Origin` header to its own origin; every other one must carry it. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/**
- * The smallest passport strategy: passport installs success/fail/error on the instance it authenticates with, and
- * PassportStrategy() hands our `validate` in as `verify`.
- */
-class CookieStrategy {
-  declare success: (user: Principal) => void;
-  declare fail: () => void;
-  declare error: (error: unknown) => void;
-
-  constructor(
-    private readonly verify: (request: SessionRequest, done: (error: unknown, user?: unknown) => void) => void,
-  ) {}
-
-  authenticate(request: SessionRequest): void {
-    this.verify(request, (error, user) => {
-      if (error) this.error(error);
-      else if (user) this.success(user as Principal);
-      else this.fail();
-    });
-  }
-}
 
 /**
  * The operator console's session cookie as a credential, tried after the bearer token and the API key. A cookie is
@@ -39,7 +18,7 @@ class CookieStrategy {
  * present (always on unsafe methods), equal to the console's. Requests with a JWT or an API key never reach this.
  */
 @Injectable()
-export class SessionStrategy extends PassportStrategy(CookieStrategy, SESSION_STRATEGY) {
+export class SessionStrategy extends PassportStrategy(RequestStrategy<SessionRequest>, SESSION_STRATEGY) {
   constructor(@Inject(SESSION_LOOKUP) private readonly sessions: SessionLookup) {
     super();
   }

@@ -57,7 +57,7 @@ export class IdempotentRuns {
         errors: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' }],
       });
     }
-    const caller = principal.subject;
+    const caller = principal.caller;
     const started = performance.now();
     const expiresAt = new Date(Date.now() + this.config.idempotency.ttlHours * HOUR_MS);
     const claim = await this.keys.claim(caller, key, fingerprint(request), expiresAt);

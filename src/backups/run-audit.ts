@@ -14,7 +14,7 @@ const MAX_USER_AGENT = 256;
 export function auditActor(principal: Principal): AuditActor {
   const origin = requestContext.origin();
   return {
-    subject: principal.subject,
+    subject: principal.caller,
     name: principal.name,
     clientId: principal.clientId,
     authMethod: principal.authMethod,

@@ -72,6 +72,16 @@ export class JwtConfig {
   @Max(600)
   clockToleranceSeconds = 30;
 
+  /**
+   * How long the JWKS is used before it is fetched again (jose's cacheMaxAge). A key the provider withdraws is trusted
+   * at most this long, or until a token with an unknown `kid` makes the gateway fetch the set again.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1_000)
+  @Max(86_400_000)
+  jwksCacheMaxAgeMs = 600_000;
+
   /** Minimum seconds between two JWKS fetches triggered by an unknown `kid`. */
   @IsOptional()
   @IsInt()

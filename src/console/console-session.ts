@@ -1,9 +1,10 @@
 /** A console session as stored (JSON). Never sent to the browser: the browser holds only a random id for it. */
 export interface ConsoleSessionRecord {
-  v: 1;
+  /** 2: the record names its caller (a CallerId); earlier records are not sessions any more (sign in again). */
+  v: 2;
   via: 'oidc' | 'apiKey';
-  /** The person (the ID token's `sub`), or `apikey:{id}` for an API-key session. */
-  subject: string;
+  /** The CallerId the session was opened with: the person's `jwt:{iss}:{sub}`, or `apikey:{id}`. */
+  caller: string;
   name?: string;
   /** The console's OpenID client id, or the API key's id. */
   clientId?: string;
@@ -22,6 +23,7 @@ export interface ConsoleSessionRecord {
 /** What the console's UI may know of its session: who, what it may do, until when. No token, no id. */
 export interface ConsoleSessionView {
   signedIn: true;
+  /** The CallerId, as the audit trail names this operator. */
   subject: string;
   name?: string;
   via: 'oidc' | 'apiKey';

@@ -1,11 +1,12 @@
 import { errors as joseErrors } from 'jose';
 import type { Logger } from 'pino';
-import type { Principal } from '../auth/principal.js';
+import { storedCaller } from '../auth/caller-id.js';
+import { type Principal, principalFromApiKey, principalFromClaims } from '../auth/principal.js';
 import type { SessionLookup, SessionRequest } from '../auth/session-lookup.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
 import { canonicalText } from '../common/text.js';
 import type { ConsoleConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
-import type { AccessTokenVerifier } from './access-token-verifier.js';
 import type { ApiKeyIdentity } from './api-key-login.js';
 import type { ConsoleOrigin } from './console-origin.js';
 import type { ConsoleSessionRecord, ConsoleSessionView } from './console-session.js';
@@ -33,7 +34,7 @@ export interface ConsoleSessionsOptions {
   origin: ConsoleOrigin;
   logger: Logger;
   /** Present when `console.oidc` is configured (with `auth.jwt` to verify its access tokens). */
-  oidc?: { login: OidcLogin; verifier: AccessTokenVerifier; clientId: string };
+  oidc?: { login: OidcLogin; verifier: TokenVerifier; issuer: string; clientId: string };
   now?: () => number;
 }
 
@@ -76,9 +77,10 @@ export class ConsoleSessions implements SessionLookup {
 
   async principal(request: SessionRequest): Promise<Principal | undefined> {
     const record = await this.current(request);
-    if (!record) return undefined;
+    const caller = record && storedCaller(record.caller);
+    if (!record || !caller) return undefined;
     return {
-      subject: record.subject,
+      caller,
       name: record.name,
       clientId: record.clientId,
       authMethod: 'session',
@@ -94,7 +96,7 @@ export class ConsoleSessions implements SessionLookup {
   private viewOf(record: ConsoleSessionRecord): ConsoleSessionView {
     return {
       signedIn: true,
-      subject: record.subject,
+      subject: record.caller,
       name: record.name,
       via: record.via,
       scopes: record.scopes,
@@ -106,19 +108,20 @@ export class ConsoleSessions implements SessionLookup {
   /** After the provider's answer: the access token is verified as the API would verify it, then a session opens. */
   async openFromProvider(request: SessionRequest, tokens: ProviderTokens): Promise<OpenedSession> {
     const oidc = this.requireOidc();
-    if (tokens.subject === undefined) throw new Error('the ID token names no subject');
+    const person = principalFromClaims(oidc.issuer, { sub: tokens.subject });
+    if (!person) throw new Error('the ID token names no subject');
     const verified = await oidc.verifier.verify(tokens.accessToken);
-    if (verified.subject !== undefined && verified.subject !== tokens.subject) {
+    if (verified.principal.caller !== person.caller) {
       throw new Error('the access token names another subject than the ID token');
     }
     const now = this.now();
     return this.open(request, {
-      v: 1,
+      v: 2,
       via: 'oidc',
-      subject: canonicalText(tokens.subject, MAX_CLAIM_LENGTH),
+      caller: person.caller,
       name: tokens.name === undefined ? undefined : canonicalText(tokens.name, MAX_CLAIM_LENGTH),
       clientId: oidc.clientId,
-      scopes: [...verified.scopes],
+      scopes: [...verified.principal.scopes],
       createdAt: now,
       lastSeenAt: now,
       tokens: { access: tokens.accessToken, accessExpiresAt: verified.expiresAt, refresh: tokens.refreshToken },
@@ -127,13 +130,14 @@ export class ConsoleSessions implements SessionLookup {
 
   openFromApiKey(request: SessionRequest, key: ApiKeyIdentity): Promise<OpenedSession> {
     const now = this.now();
+    const principal = principalFromApiKey(key);
     return this.open(request, {
-      v: 1,
+      v: 2,
       via: 'apiKey',
-      subject: `apikey:${key.id}`,
+      caller: principal.caller,
       name: key.name,
       clientId: key.id,
-      scopes: key.scopes,
+      scopes: [...principal.scopes],
       createdAt: now,
       lastSeenAt: now,
     });
@@ -159,7 +163,7 @@ export class ConsoleSessions implements SessionLookup {
     await this.save(sessionKey(id), record);
     const secure = this.origin.secure(request);
     this.logger.info(
-      { console: 'session opened', subject: record.subject, via: record.via, scopes: record.scopes },
+      { console: 'session opened', caller: record.caller, via: record.via, scopes: record.scopes },
       'console session opened',
     );
     const cookie = serializeCookie(cookieName(SESSION_COOKIE, secure), id, {
@@ -220,12 +224,12 @@ export class ConsoleSessions implements SessionLookup {
     try {
       const renewed = await oidc.login.refresh(tokens.refresh);
       const verified = await oidc.verifier.verify(renewed.accessToken);
-      if (verified.subject !== undefined && verified.subject !== record.subject) {
+      if (verified.principal.caller !== record.caller) {
         throw new joseErrors.JWTClaimValidationFailed('the renewed access token names another subject', {}, 'sub');
       }
       const next: ConsoleSessionRecord = {
         ...record,
-        scopes: [...verified.scopes],
+        scopes: [...verified.principal.scopes],
         tokens: {
           access: renewed.accessToken,
           accessExpiresAt: verified.expiresAt,
@@ -238,7 +242,7 @@ export class ConsoleSessions implements SessionLookup {
       if (error instanceof GatewayError) throw error;
       if (OidcLogin.isRefused(error) || error instanceof joseErrors.JOSEError) {
         this.logger.info(
-          { console: 'session ended', subject: record.subject, reason: reasonOf(error) },
+          { console: 'session ended', caller: record.caller, reason: reasonOf(error) },
           'console session ended: the identity provider no longer renews its tokens',
         );
         await this.store.delete(key);
@@ -290,7 +294,7 @@ export class ConsoleSessions implements SessionLookup {
 function parseRecord(raw: string): ConsoleSessionRecord | undefined {
   try {
     const record = JSON.parse(raw) as ConsoleSessionRecord;
-    return record.v === 1 ? record : undefined;
+    return record.v === 2 ? record : undefined;
   } catch {
     return undefined;
   }

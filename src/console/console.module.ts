@@ -1,11 +1,11 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { SESSION_LOOKUP } from '../auth/session-lookup.js';
+import { TokenVerifier } from '../auth/token-verifier.js';
 import { ConfigError } from '../config/config-errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { RedisConnection } from '../redis/redis-connection.js';
-import { AccessTokenVerifier } from './access-token-verifier.js';
 import { ConsoleAssetRoutes } from './console-asset-routes.js';
 import { ConsoleAuthController } from './console-auth.controller.js';
 import { ConsoleOrigin } from './console-origin.js';
@@ -33,10 +33,7 @@ export class ConsoleModule {
         'console.oidc: needs auth.jwt, which verifies the access tokens the provider issues to the console (a session may do what its token may)',
       ]);
     }
-    const oidc =
-      oidcConfig && jwt
-        ? { login: new OidcLogin(oidcConfig), verifier: new AccessTokenVerifier(jwt), clientId: oidcConfig.clientId }
-        : undefined;
+    const login = oidcConfig && new OidcLogin(oidcConfig);
     return {
       module: ConsoleModule,
       controllers: [ConsoleAuthController],
@@ -54,9 +51,19 @@ export class ConsoleModule {
         },
         {
           provide: ConsoleSessions,
-          inject: [CONSOLE_STORE, ConsoleOrigin, PINO_LOGGER],
-          useFactory: (store: ConsoleStore, origin: ConsoleOrigin, logger: Logger) =>
-            new ConsoleSessions({ config: config.console, store, origin, logger, oidc }),
+          // The API's own verifier (auth/): a session may do what its access token may, checked the same way.
+          inject: [CONSOLE_STORE, ConsoleOrigin, PINO_LOGGER, { token: TokenVerifier, optional: true }],
+          useFactory: (store: ConsoleStore, origin: ConsoleOrigin, logger: Logger, verifier?: TokenVerifier) =>
+            new ConsoleSessions({
+              config: config.console,
+              store,
+              origin,
+              logger,
+              oidc:
+                login && oidcConfig && jwt && verifier
+                  ? { login, verifier, issuer: jwt.issuer, clientId: oidcConfig.clientId }
+                  : undefined,
+            }),
         },
         { provide: SESSION_LOOKUP, useExisting: ConsoleSessions },
         ConsoleAssetRoutes,

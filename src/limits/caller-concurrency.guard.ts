@@ -7,7 +7,7 @@ import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
 /**
- * No caller can starve another: each principal (token subject or API key) may have `limits.maxInFlightPerCaller`
+ * No caller can starve another: each caller (its CallerId) may have `limits.maxInFlightPerCaller`
  * requests under way, and `limits.maxStreamsPerCaller` job event streams open, at once; beyond that it gets 429
  * TOO_MANY_REQUESTS with Retry-After, while everyone else is served. A global guard after authentication (so the
  * principal is known); a request counts until its response is closed, a stream until it ends. Public routes
@@ -29,7 +29,7 @@ export class CallerConcurrencyGuard implements CanActivate {
     const isStream = this.reflector.get<boolean | undefined>(SSE_METADATA, context.getHandler()) === true;
     const counts = isStream ? this.streams : this.requests;
     const limit = isStream ? this.config.limits.maxStreamsPerCaller : this.config.limits.maxInFlightPerCaller;
-    const key = principal.subject;
+    const key = principal.caller;
     const count = (counts.get(key) ?? 0) + 1;
     if (count > limit) {
       throw new GatewayError(

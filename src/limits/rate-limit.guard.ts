@@ -20,7 +20,7 @@ export const RUNS = 'runs';
 export const READS = 'reads';
 
 /**
- * Requests per caller (token subject or API key) per minute, counted apart for runs (`rateLimit.runsPerMinute`) and
+ * Requests per caller (its CallerId) per minute, counted apart for runs (`rateLimit.runsPerMinute`) and
  * for everything else (`rateLimit.readsPerMinute`), on @nestjs/throttler: 429 RATE_LIMITED with Retry-After, and the
  * RateLimit-* headers of the IETF draft on every limited answer. Public routes (health) are not limited.
  */
@@ -42,7 +42,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
-    return (request.user as Principal).subject;
+    return (request.user as Principal).caller;
   }
 
   /** One budget per caller and kind, whichever route: a caller cannot multiply its limit across run routes. */

@@ -27,7 +27,7 @@ export class RateLimitedRuns implements OnApplicationShutdown {
   constructor(private readonly audit: AuditRecorder) {}
 
   note(principal: Principal): void {
-    const open = this.windows.get(principal.subject);
+    const open = this.windows.get(principal.caller);
     if (open) {
       open.count++;
       return;
@@ -37,9 +37,9 @@ export class RateLimitedRuns implements OnApplicationShutdown {
       appliance: '*',
       schedule: '*',
     });
-    const timer = setTimeout(() => void this.close(principal.subject), WINDOW_MS);
+    const timer = setTimeout(() => void this.close(principal.caller), WINDOW_MS);
     timer.unref();
-    this.windows.set(principal.subject, { count: 1, startedAt: Date.now(), entry, timer });
+    this.windows.set(principal.caller, { count: 1, startedAt: Date.now(), entry, timer });
   }
 
   async onApplicationShutdown(): Promise<void> {

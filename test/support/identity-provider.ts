@@ -40,6 +40,8 @@ export interface TokenOptions {
   audience?: string;
   /** No `exp` claim at all (RFC 9068 requires one). */
   withoutExpiry?: boolean;
+  /** No `sub` claim at all (RFC 9068 requires one). */
+  withoutSubject?: boolean;
   /** Extra protected-header parameters, e.g. `{ crit: ['x-ext'], 'x-ext': 1 }` (signed as such). */
   header?: Record<string, unknown>;
 }
@@ -89,6 +91,21 @@ export class IdentityProvider {
     return key;
   }
 
+  /** Withdraws a key from the JWKS (how a provider revokes a compromised one); the key can still sign, as a thief's. */
+  withdraw(kid: string): SigningKey {
+    const index = this.keys.findIndex((k) => k.kid === kid);
+    if (index < 0) throw new Error(`no published key ${kid}`);
+    return this.keys.splice(index, 1)[0];
+  }
+
+  /** Publishes a new key under an existing `kid` (a provider that reuses kids when it rotates). */
+  replace(kid: string): SigningKey {
+    const index = this.keys.findIndex((k) => k.kid === kid);
+    const key = keyPair(kid, this.keys[index].alg === 'ES256' ? 'ES256' : 'RS256');
+    this.keys[index] = key;
+    return key;
+  }
+
   /** Writes the RS256 public key as a PEM file (for `publicKeyFile`). */
   writePublicKey(dir: string): string {
     const path = join(dir, 'idp-public.pem');
@@ -114,11 +131,11 @@ export class IdentityProvider {
       .setProtectedHeader(header)
       .setIssuer(options.issuer ?? this.issuer)
       .setAudience(options.audience ?? AUDIENCE)
-      .setSubject(typeof claims.sub === 'string' ? claims.sub : 'alice')
       .setIssuedAt(now)
       .setNotBefore(now + (options.notBeforeSeconds ?? 0))
       .setJti(randomUUID());
     if (!options.withoutExpiry) jwt.setExpirationTime(now + (options.expiresInSeconds ?? 300));
+    if (!options.withoutSubject && claims.sub === undefined) jwt.setSubject('alice');
     // jose refuses to sign critical extensions it is not told it understands; the signer here does.
     const crit = Array.isArray(header.crit)
       ? Object.fromEntries(header.crit.map((name: unknown) => [String(name), true]))

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
+import type { CallerId } from '../../src/auth/caller-id.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { scopesFromClaims } from '../../src/auth/principal.js';
 import { hasAnyOf, mayUseAppliance, scopedAppliances } from '../../src/auth/scopes.js';
 import { type ProbeApp, startProbeApp } from '../support/probe-app.js';
 
-const principal = (...scopes: string[]): Principal => ({ subject: 's', authMethod: 'apiKey', scopes: new Set(scopes) });
+const principal = (...scopes: string[]): Principal => ({
+  caller: 'apikey:s' as CallerId,
+  authMethod: 'apiKey',
+  scopes: new Set(scopes),
+});
 
 describe('scope rules', () => {
   it('the bare family covers every appliance; `{family}:{id}` only that one; nothing else does', () => {
