@@ -20,7 +20,10 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-/** Free text from callers (a backup comment) may hold tabs and line breaks, never other control characters. */
+/**
+ * Text without C0 controls (tab and line breaks aside) or DEL. Request DTOs use IsDisplaySafeText instead
+ * (display-safe-text.ts): it refuses these, and C1 controls and bidirectional formatting characters as well.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/;
 

@@ -109,6 +109,60 @@ describe('hostile input', () => {
     world.appliances['vc-a'].finishRunningJobs();
   });
 
+  describe('free text that would display as something else', () => {
+    const auditOf = async (requestId: string) =>
+      (
+        await request(world.gateway.url)
+          .get(`/audit/events?requestId=${requestId}`)
+          .set('authorization', auth)
+          .expect(200)
+      ).body.items as { stage: string; comment?: string }[];
+    const run = (path: string, body: Record<string, unknown>, requestId: string) =>
+      post(path, JSON.stringify(body)).set('x-request-id', requestId);
+
+    it.each([
+      ['U+202E (right-to-left override: "evil" shows as "live")', '\u202e'],
+      ['U+0085 (C1 next line)', '\u0085'],
+      ['U+2066 (left-to-right isolate)', '\u2066'],
+    ])('%s in a comment or a tag: 400 naming the field, no audit entry, nothing sent', async (name, c) => {
+      const code = name.slice(0, 6);
+      const id = `bidi-${c.charCodeAt(0).toString(16)}`;
+      const refusals = [
+        ['comment', await run(BODY_ROUTES[0][0], { comment: `backup ${c}evil` }, `${id}-single`)],
+        ['comment', await run(BODY_ROUTES[1][0], { comment: `${c}` }, `${id}-short`)],
+        [
+          'comment',
+          await run('/backups/runs', { schedule: 'default', appliances: ['vc-a'], comment: `a${c}b` }, `${id}-fleet`),
+        ],
+        ['tags', await run('/backups/runs', { schedule: 'default', tags: ['prod', `pr${c}od`] }, `${id}-tags`)],
+      ] as const;
+      for (const [field, response] of refusals) {
+        expect(response.status).toBe(400);
+        expect(response.body.code).toBe('VALIDATION_FAILED');
+        expect(response.body.errors).toEqual([
+          {
+            field,
+            message: expect.stringContaining(
+              `must not contain control or bidirectional formatting characters (found ${code})`,
+            ),
+          },
+        ]);
+      }
+      expect(upstreamRequests()).toBe(0);
+      for (const suffix of ['single', 'short', 'fleet', 'tags']) expect(await auditOf(`${id}-${suffix}`)).toEqual([]);
+    });
+
+    it('ordinary text with emoji, accents and a right-to-left script is still a 202, stored exactly as sent', async () => {
+      const comment = 'Zoë’s café backup 🙂👩🏽‍💻 — גיבוי לפני שדרוג\n\tÅngström';
+      const response = await run(BODY_ROUTES[0][0], { comment }, 'bidi-control-ok');
+      expect(response.status).toBe(202);
+      world.appliances['vc-a'].finishRunningJobs();
+      const entries = await auditOf('bidi-control-ok');
+      expect(entries.map((entry) => entry.stage).sort()).toEqual(['completed', 'requested']);
+      for (const entry of entries) expect(entry.comment).toBe(comment);
+    });
+  });
+
   it('an ill-formed percent-encoded query value is refused', async () => {
     const response = await request(world.gateway.url).get('/appliances?tag=%ED%A0%80').set('authorization', auth);
     expect(response.status).toBe(400);

@@ -3,6 +3,7 @@ import { type AuditEvent, api, asProblem, CONSOLE_HEADERS, type components, type
 import { ProblemMessage } from '../components/problem-message';
 import { TimeText } from '../components/time-text';
 import { applianceHref } from '../router';
+import { showControls } from '../visible-controls';
 import { type AuditRow, pairAuditEvents } from './audit-rows';
 
 type Filters = { appliance: string; actor: string; outcome: string; stage: string; since: string; until: string };
@@ -144,7 +145,7 @@ export function AuditPage() {
               <span class="ok">Chain verified: {verify.count} entries intact.</span>
             ) : (
               <span class="bad">
-                Chain broken at entry {verify.firstBad?.id} (
+                Chain broken at entry {showControls(verify.firstBad?.id ?? '')} (
                 {verify.firstBad?.reason === 'hash' ? 'edited' : 'inserted or deleted around it'}).
               </span>
             ))}
@@ -194,28 +195,28 @@ function AuditRowView({ row }: { row: AuditRow }) {
     <tr data-request-id={any.requestId}>
       <td>{row.requested ? <TimeText iso={row.requested.time} /> : <span class="muted">none (refused)</span>}</td>
       <td>
-        {any.actor.name ?? any.actor.subject}
+        {showControls(any.actor.name ?? any.actor.subject)}
         <div class="muted">
-          {any.actor.subject} · {any.actor.authMethod}
+          {showControls(any.actor.subject)} · {showControls(any.actor.authMethod)}
         </div>
       </td>
       <td>
-        <a href={applianceHref(any.appliance)}>{any.appliance}</a> / {any.schedule}
+        <a href={applianceHref(any.appliance)}>{showControls(any.appliance)}</a> / {showControls(any.schedule)}
         {any.fleetRequestId && <div class="muted">fleet run</div>}
       </td>
       <td>
-        <span class={`outcome outcome-${outcome}`}>{outcome}</span>
+        <span class={`outcome outcome-${outcome}`}>{showControls(outcome)}</span>
         {row.completed && (
           <div class="muted">
             {row.completed.httpStatus}
-            {row.completed.code ? ` ${row.completed.code}` : ''}
-            {row.completed.jobId ? ` · job ${row.completed.jobId}` : ''}
+            {row.completed.code ? ` ${showControls(row.completed.code)}` : ''}
+            {row.completed.jobId ? ` · job ${showControls(row.completed.jobId)}` : ''}
           </div>
         )}
         {!row.completed && outcome === 'unknown' && <div class="muted">no completion recorded</div>}
       </td>
       <td>{row.completed ? <TimeText iso={row.completed.time} /> : <span class="muted">—</span>}</td>
-      <td class="wrap">{any.comment ?? <span class="muted">—</span>}</td>
+      <td class="wrap">{any.comment != null ? showControls(any.comment) : <span class="muted">—</span>}</td>
     </tr>
   );
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsDisplaySafeText } from '../../common/display-safe-text.js';
 import { ID_PATTERN } from '../../common/identifier.js';
-import { NO_CONTROL_CHARACTERS } from '../../common/text.js';
 import { ProblemDocument } from '../../problems/problem-document.js';
 import { JobDto } from './job.dto.js';
 
@@ -28,15 +28,15 @@ export class FleetRunDto {
   @ArrayMaxSize(100)
   @IsString({ each: true })
   @MaxLength(128, { each: true })
+  // Echoed in the problem detail when no appliance has them, which the console shows.
+  @IsDisplaySafeText({ each: true })
   tags?: string[];
 
   @ApiPropertyOptional({ maxLength: 1000 })
   @ValidateIf((dto: FleetRunDto) => dto.comment !== undefined)
   @IsString()
   @MaxLength(1000)
-  @Matches(NO_CONTROL_CHARACTERS, {
-    message: 'comment must not contain control characters (tab and newlines are fine)',
-  })
+  @IsDisplaySafeText()
   comment?: string;
 }
 

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { NO_CONTROL_CHARACTERS } from '../../common/text.js';
+import { IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsDisplaySafeText } from '../../common/display-safe-text.js';
 
 export class RunScheduleDto {
   @ApiPropertyOptional({
@@ -12,8 +12,6 @@ export class RunScheduleDto {
   @ValidateIf((dto: RunScheduleDto) => dto.comment !== undefined)
   @IsString()
   @MaxLength(1000)
-  @Matches(NO_CONTROL_CHARACTERS, {
-    message: 'comment must not contain control characters (tab and newlines are fine)',
-  })
+  @IsDisplaySafeText()
   comment?: string;
 }
