@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { accessPolicy } from '../auth/access-policy.js';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
-import { mayUseAppliance } from '../auth/scopes.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { AppliancesService } from './appliances.service.js';
 import { ApplianceListDto, ApplianceListQuery } from './dto/appliance.dto.js';
@@ -21,7 +21,7 @@ export class AppliancesController {
   @ApiOkResponse({ type: ApplianceListDto })
   @ApiProblems(400, 429, 503)
   async list(@CurrentPrincipal() principal: Principal, @Query() query: ApplianceListQuery): Promise<ApplianceListDto> {
-    const items = await this.appliances.list((id) => mayUseAppliance(principal, 'backups:read', id), query.tag);
+    const items = await this.appliances.list((id) => accessPolicy.allows(principal, 'backups:read', id), query.tag);
     return { items };
   }
 }

@@ -4,7 +4,8 @@
  * credential: the actor is who called, not how they proved it.
  */
 
-export const AUDIT_ACTIONS = ['backup.schedule.run'] as const;
+/** `auth.authenticate`: failed authentications from one client address, counted over a window (`count`). */
+export const AUDIT_ACTIONS = ['backup.schedule.run', 'auth.authenticate'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Like Kubernetes audit stages: `requested` before anything reaches the appliance, `completed` once the outcome is known. */
@@ -92,6 +93,8 @@ export type AuditRateLimitedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome
  */
 export type AuditDeniedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId'> & {
   outcome?: 'denied' | 'rejected';
+  /** Refusals aggregated over a window (failed authentications from one address): how many. */
+  count?: number;
 };
 
 /** The actor as stored: every field present, `null` when unknown. */

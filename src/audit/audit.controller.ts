@@ -1,11 +1,10 @@
 import { Controller, Get, Headers, Query, StreamableFile } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { accessPolicy } from '../auth/access-policy.js';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
-import { mayUseAppliance, scopedAppliances } from '../auth/scopes.js';
 import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
-import { GatewayError } from '../problems/gateway-error.js';
 import type { AuditFilter } from './audit-entry.js';
 import { AuditReader } from './audit-reader.js';
 import { AuditEventDto, AuditEventsPageDto } from './dto/audit-event.dto.js';
@@ -86,12 +85,10 @@ function toFilter(query: AuditEventsQuery, principal: Principal): AuditFilter {
     until: query.until === undefined ? undefined : new Date(query.until).toISOString(),
     requestId: query.requestId,
   };
-  if (principal.scopes.has(AUDIT_READ)) return filter;
   if (query.appliance !== undefined) {
-    if (mayUseAppliance(principal, AUDIT_READ, query.appliance)) return filter;
-    throw new GatewayError('FORBIDDEN', `This needs scope ${AUDIT_READ} or ${AUDIT_READ}:${query.appliance}.`, {
-      appliance: query.appliance,
-    });
+    accessPolicy.assertRoute(principal, { family: AUDIT_READ, on: 'appliance' }, query.appliance);
+    return filter;
   }
-  return { ...filter, appliances: scopedAppliances(principal, AUDIT_READ) };
+  const visible = accessPolicy.visibleAppliances(principal, AUDIT_READ);
+  return visible.all ? filter : { ...filter, appliances: visible.appliances };
 }

@@ -1,8 +1,14 @@
-import { ExecutionContext, Injectable, Type } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable, Optional, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, IAuthGuard } from '@nestjs/passport';
 import { GatewayError } from '../problems/gateway-error.js';
+import { API_KEY_HEADER } from './api-key.strategy.js';
 import { IS_PUBLIC } from './auth.decorators.js';
+import {
+  FAILED_AUTHENTICATIONS,
+  type FailedAuthentications,
+  type PresentedCredential,
+} from './failed-authentications.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -12,14 +18,35 @@ import type { Principal } from './principal.js';
 export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
   @Injectable()
   class AuthenticationGuard extends AuthGuard(strategies) {
-    constructor(private readonly reflector: Reflector) {
+    constructor(
+      private readonly reflector: Reflector,
+      @Optional() @Inject(FAILED_AUTHENTICATIONS) private readonly failures?: FailedAuthentications,
+    ) {
       super();
     }
 
-    override canActivate(context: ExecutionContext) {
+    override async canActivate(context: ExecutionContext): Promise<boolean> {
       const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
       if (isPublic) return true;
-      return super.canActivate(context);
+      const request = context.switchToHttp().getRequest<{ ip: string; headers: Record<string, unknown> }>();
+      const credential = presentedCredential(request.headers);
+      if (!credential || !this.failures) return (await super.canActivate(context)) as boolean;
+      // Before the credential is looked at: an address past its failures learns nothing more, right or wrong.
+      const retryAfter = this.failures.retryAfter(request.ip);
+      if (retryAfter > 0) {
+        throw new GatewayError(
+          'RATE_LIMITED',
+          `Too many failed authentications from your address; retry after ${retryAfter} s.`,
+          { retryAfter },
+        );
+      }
+      try {
+        return (await super.canActivate(context)) as boolean;
+      } catch (error) {
+        if (error instanceof GatewayError && error.code === 'UNAUTHENTICATED')
+          this.failures.failed(request.ip, credential);
+        throw error;
+      }
     }
 
     override handleRequest<T = Principal>(error: unknown, user: T | false): T {
@@ -35,4 +62,11 @@ export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
     }
   }
   return AuthenticationGuard;
+}
+
+/** A guessable credential the request presents (a session cookie is 256 random bits: nothing to guess). */
+function presentedCredential(headers: Record<string, unknown>): PresentedCredential | undefined {
+  if (headers.authorization !== undefined) return 'jwt';
+  if (headers[API_KEY_HEADER.toLowerCase()] !== undefined) return 'apiKey';
+  return undefined;
 }

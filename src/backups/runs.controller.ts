@@ -95,6 +95,7 @@ export class RunsController {
   ): Promise<void> {
     const { schedule, comment, appliances, tags } = body;
     const run = { appliance: '*', schedule, comment };
+    await this.runs.admit(principal, 'fleet', { schedule, comment });
     const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
       fleetRunAnswer(
         schedule,
@@ -116,6 +117,7 @@ export class RunsController {
     reply: FastifyReply,
   ): Promise<void> {
     const run = { appliance, schedule, comment: body.comment };
+    await this.runs.admit(principal, { appliance }, { schedule, comment: body.comment });
     const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
       singleRunAnswer(schedule, await this.runs.runOne(principal, appliance, run), pathOf(request)),
     );

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { AuditRequestedInput } from '../audit/audit-entry.js';
 import { AuditRecorder } from '../audit/audit-recorder.js';
+import { accessPolicy } from '../auth/access-policy.js';
 import type { Principal } from '../auth/principal.js';
-import { hasAnyOf, mayUseAppliance } from '../auth/scopes.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
 import { PINO_LOGGER } from '../logging/logger.js';
@@ -58,14 +58,40 @@ export class RunsService {
     return this.registry.resolve(appliance);
   }
 
+  /**
+   * Whether the principal may ask for this run at all, decided before anything else reads the request (an
+   * Idempotency-Key's stored answer included): a single run needs the run scope for its appliance, a fleet run some
+   * run scope. A refusal is audited (nothing is sent) and thrown as 403.
+   */
+  async admit(principal: Principal, target: { appliance: string } | 'fleet', request: RunRequest): Promise<void> {
+    if (
+      target === 'fleet' ? accessPolicy.allowsAny(principal, 'backups:run') : this.allowed(principal, target.appliance)
+    ) {
+      return;
+    }
+    const appliance = target === 'fleet' ? '*' : target.appliance;
+    const requestId = requestContext.requestId() ?? 'unknown';
+    const run = runEntry(auditActor(principal), { requestId, appliance, ...request });
+    const { error } = await this.deny(run);
+    throw error;
+  }
+
+  /** One admitted run (admit first). */
   async runOne(principal: Principal, appliance: string, request: RunRequest): Promise<RunResult> {
     const [result] = await this.run(principal, request, [appliance], false);
     return result;
   }
 
-  /** Many appliances; each run gets the request id `{requestId}.{applianceId}` and names the fleet request. */
+  /**
+   * Many appliances (admit first); each run gets the request id `{requestId}.{applianceId}` and names the fleet
+   * request. A member the principal may not run on is a 403 result and receives nothing.
+   */
   async runFleet(principal: Principal, request: RunRequest, selection: FleetSelection): Promise<RunResult[]> {
-    return this.run(principal, request, this.select(selection), true);
+    return this.run(principal, request, this.select(principal, selection), true);
+  }
+
+  private allowed(principal: Principal, appliance: string): boolean {
+    return accessPolicy.allows(principal, 'backups:run', appliance);
   }
 
   private async run(
@@ -84,20 +110,12 @@ export class RunsService {
         comment: request.comment,
         fleetRequestId: fleet ? requestId : undefined,
       });
-    if (fleet && !hasAnyOf(principal, 'backups:run')) {
-      // No run scope at all: one refusal for the whole request, whatever it selected.
-      await this.audit.denied({ ...entry('*'), requestId, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
-      throw new GatewayError('FORBIDDEN', 'This needs scope backups:run (or backups:run:{applianceId}).');
-    }
-    if (!fleet) {
-      const run = entry(appliances[0]);
-      return [await (mayUseAppliance(principal, 'backups:run', run.appliance) ? this.runOn(run) : this.deny(run))];
-    }
+    if (!fleet) return [await this.runOn(entry(appliances[0]))];
     const limit = pLimit(this.config.fleet.concurrency);
     return Promise.all(
       appliances.map((appliance) => {
         const run = entry(appliance);
-        if (!mayUseAppliance(principal, 'backups:run', appliance)) return this.deny(run);
+        if (!this.allowed(principal, appliance)) return this.deny(run);
         // Each appliance's run under its own request id, which the appliance receives too.
         return limit(() => requestContext.withRequestId(run.requestId, () => this.runOn(run)));
       }),
@@ -105,12 +123,15 @@ export class RunsService {
   }
 
   /** Nothing is sent to an appliance the principal may not use; the refusal is one `completed` entry. */
-  private async deny(run: AuditRequestedInput): Promise<RunResult> {
-    this.count(run.appliance, 'denied');
+  private async deny(run: AuditRequestedInput): Promise<RunResult & { error: GatewayError }> {
+    const whole = run.appliance === '*';
+    if (!whole) this.count(run.appliance, 'denied');
     const entryId = await this.audit.denied({ ...run, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
-    const error = new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${run.appliance}.`, {
-      appliance: run.appliance,
-    });
+    const error = whole
+      ? new GatewayError('FORBIDDEN', 'This needs scope backups:run (or backups:run:{applianceId}).')
+      : new GatewayError('FORBIDDEN', `This needs scope backups:run or backups:run:${run.appliance}.`, {
+          appliance: run.appliance,
+        });
     return { appliance: run.appliance, requestId: run.requestId, entryId, error };
   }
 
@@ -163,7 +184,11 @@ export class RunsService {
     this.metrics.runs.inc({ appliance: this.registry.has(appliance) ? appliance : 'not_configured', outcome });
   }
 
-  private select(selection: FleetSelection): string[] {
+  /**
+   * The members of a fleet run. Named ids are the caller's own words (each is run or refused). A tag selects only
+   * appliances the caller may read or run: the answer never names, or reveals the tags of, any other appliance.
+   */
+  private select(principal: Principal, selection: FleetSelection): string[] {
     if (selection.appliances !== undefined && selection.tags !== undefined) {
       throw new GatewayError('VALIDATION_FAILED', 'Select appliances by `appliances` or by `tags`, not both.', {
         errors: [{ field: 'tags', message: 'tags cannot be combined with appliances' }],
@@ -171,10 +196,12 @@ export class RunsService {
     }
     if (selection.appliances !== undefined) return [...new Set(selection.appliances)];
     const tags = selection.tags ?? [];
-    const selected = this.registry.withAnyTag(tags);
+    const selected = this.registry
+      .withAnyTag(tags)
+      .filter((id) => this.allowed(principal, id) || accessPolicy.allows(principal, 'backups:read', id));
     if (selected.length === 0) {
-      throw new GatewayError('VALIDATION_FAILED', `No configured appliance has any of the tags ${tags.join(', ')}.`, {
-        errors: [{ field: 'tags', message: 'no configured appliance has any of these tags' }],
+      throw new GatewayError('VALIDATION_FAILED', `No appliance you may see has any of the tags ${tags.join(', ')}.`, {
+        errors: [{ field: 'tags', message: 'no appliance you may see has any of these tags' }],
       });
     }
     return selected;

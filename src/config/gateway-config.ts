@@ -125,6 +125,16 @@ export class AuthConfig {
   @ValidateNested({ each: true })
   @Type(() => ApiKeyConfig)
   apiKeys: ApiKeyConfig[] = [];
+
+  /**
+   * Failed authentications (a wrong API key or token) one client address may make per minute before it is answered
+   * 429 whatever it sends, until the minute ends; 0: no limit. IPv6 addresses count per /64.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  failedAttemptsPerMinute = 30;
 }
 
 export class TlsConfig {
@@ -399,12 +409,24 @@ export class MetricsConfig {
   @IsBoolean()
   enabled = true;
 
-  /** Serve /metrics on this port instead of the main one (so it need not be exposed with the API). */
+  /**
+   * Serve /metrics, and the readiness details, on this port instead of the main one (so they need not be exposed
+   * with the API).
+   */
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(65535)
   port?: number;
+
+  /**
+   * What a scraper sends as `Authorization: Bearer …`. Without `port`, /metrics on the main port exists only with
+   * it; with `port`, that port asks for it too.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters (it guards the metrics, which name every appliance)' })
+  bearerToken?: string;
 }
 
 export class ConsoleOidcConfig {
@@ -431,7 +453,10 @@ export class ConsoleConfig {
   @IsBoolean()
   enabled = true;
 
-  /** Where browsers reach the gateway (for the OpenID redirect URI); default: the request's own origin. */
+  /**
+   * Where browsers reach the gateway; required with `oidc`, whose redirect URI is built from it, never from a
+   * request's Host header. Without it (API-key sign-in only), the request's own origin.
+   */
   @IsOptional()
   @IsUrl(URL_OPTIONS, { message: 'must be an http(s) URL' })
   publicUrl?: string;
@@ -457,6 +482,37 @@ export class ConsoleConfig {
   @Min(1)
   @Max(7 * 24)
   sessionAbsoluteHours = 8;
+
+  /**
+   * Seals the sessions kept in Redis (AES-256-GCM, each bound to its key), so that whoever can write to Redis cannot
+   * forge one. Required with `redis.url` and `apiKeyLogin` unless `oidc` is set (its client secret seals them then);
+   * when set, it is used instead of the client secret.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters (it is the key that seals console sessions)' })
+  sessionSecret?: string;
+
+  /** Sign-ins started and not yet finished, on the whole gateway (all replicas with Redis): past it, 503. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  maxPendingLogins = 10_000;
+
+  /** Sign-ins one client address (an IPv6 /64) may have started and not finished: past it, 429. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  pendingLoginsPerAddress = 50;
+
+  /** GET /console/login per client address (an IPv6 /64) per minute: past it, 429. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  loginsPerAddressPerMinute = 30;
 }
 
 export class GatewayConfig {

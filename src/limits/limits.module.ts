@@ -1,8 +1,10 @@
-import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
 import { getOptionsToken, getStorageToken } from '@nestjs/throttler';
+import { FAILED_AUTHENTICATIONS } from '../auth/failed-authentications.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { CallerConcurrencyGuard } from './caller-concurrency.guard.js';
+import { FailedAuthenticationLimit } from './failed-authentications.service.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { rateLimitOptions } from './rate-limit-options.js';
 import { RateLimitedRuns } from './rate-limited-runs.js';
@@ -14,8 +16,10 @@ import { SharedThrottlerStorage } from './shared-throttler-storage.js';
  * these need the authenticated principal. The rate limit is checked first: refusing it costs nothing upstream.
  * The throttler's options and storage are provided here under its own tokens (what ThrottlerModule.forRoot would
  * do), built from the gateway's configuration. With `rateLimit.enabled: false` the rate-limit guard is not
- * registered at all (the caller's edge limits rates instead); the concurrency guard always is.
+ * registered at all (the caller's edge limits rates instead); the concurrency guard always is. Global for one
+ * token: auth/'s AuthenticationGuard finds the failed-authentication limit here without importing limits/.
  */
+@Global()
 @Module({})
 export class LimitsModule {
   static forConfig(config: GatewayConfig): DynamicModule {
@@ -28,10 +32,13 @@ export class LimitsModule {
       providers: [
         SharedThrottlerStorage,
         RateLimitedRuns,
+        FailedAuthenticationLimit,
+        { provide: FAILED_AUTHENTICATIONS, useExisting: FailedAuthenticationLimit },
         { provide: getStorageToken(), useExisting: SharedThrottlerStorage },
         { provide: getOptionsToken(), inject: [GatewayConfig, Reflector], useFactory: rateLimitOptions },
         ...guards,
       ],
+      exports: [FAILED_AUTHENTICATIONS],
     };
   }
 }

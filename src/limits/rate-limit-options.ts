@@ -1,7 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import type { ThrottlerModuleOptions } from '@nestjs/throttler';
-import { REQUIRED_SCOPE, type ScopeRequirement } from '../auth/auth.decorators.js';
+import type { AccessRequirement } from '../auth/access-policy.js';
+import { REQUIRED_SCOPE } from '../auth/auth.decorators.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { READS, RUNS } from './rate-limit.guard.js';
 
@@ -10,7 +11,7 @@ const MINUTE_MS = 60_000;
 /** Two budgets per caller and minute: run routes (their scope family is backups:run) draw on one, reads on the other. */
 export function rateLimitOptions(config: GatewayConfig, reflector: Reflector): ThrottlerModuleOptions {
   const isRun = (context: ExecutionContext) =>
-    reflector.getAllAndOverride<ScopeRequirement | undefined>(REQUIRED_SCOPE, [
+    reflector.getAllAndOverride<AccessRequirement | undefined>(REQUIRED_SCOPE, [
       context.getHandler(),
       context.getClass(),
     ])?.family === 'backups:run';

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
 import { auditActor, runEntry } from '../backups/run-audit.js';
@@ -21,7 +21,7 @@ interface Window {
  * shutdown are written then.
  */
 @Injectable()
-export class RateLimitedRuns implements OnApplicationShutdown {
+export class RateLimitedRuns implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly windows = new Map<string, Window>();
 
   constructor(private readonly audit: AuditRecorder) {}
@@ -42,14 +42,20 @@ export class RateLimitedRuns implements OnApplicationShutdown {
     this.windows.set(principal.caller, { count: 1, startedAt: Date.now(), entry, timer });
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.windows.keys()].map((subject) => this.close(subject)));
+  /** While the audit store is still open (Nest closes it among the shutdown hooks): open windows are written now. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.windows.keys()].map((caller) => this.close(caller)));
   }
 
-  private async close(subject: string): Promise<void> {
-    const window = this.windows.get(subject);
+  /** Windows opened while the server drained: the recorder spools what its closed store cannot take. */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.windows.keys()].map((caller) => this.close(caller)));
+  }
+
+  private async close(caller: string): Promise<void> {
+    const window = this.windows.get(caller);
     if (!window) return;
-    this.windows.delete(subject);
+    this.windows.delete(caller);
     clearTimeout(window.timer);
     await this.audit.rateLimited({
       ...window.entry,

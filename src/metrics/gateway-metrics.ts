@@ -2,6 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { GatewayConfig } from '../config/gateway-config.js';
 
+/** The full readiness report, names of appliances included (see health/readiness.ts). */
+export interface DetailedReadiness {
+  ready: boolean;
+  reason?: string;
+  result: unknown;
+}
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -68,6 +75,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly failedAuthentications = new Counter({
+    name: 'backup_gateway_failed_authentications_total',
+    help: 'Refused credentials (a wrong API key or token), by the kind presented (jwt, apiKey)',
+    labelNames: ['credential'] as const,
+    registers: [this.registry],
+  });
+
   readonly breakerState = new Gauge({
     name: 'backup_gateway_appliance_breaker_state',
     help: "Each appliance's circuit breaker: 0 closed, 1 open (failing fast), 2 half-open (trying again)",
@@ -81,8 +95,26 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /** `metrics.bearerToken`: what a scraper must present (see bearer-token.ts). */
+  readonly bearerToken: string | undefined;
+
+  private readinessReport: (() => Promise<DetailedReadiness>) | undefined;
+
   constructor(config: GatewayConfig) {
     // Process metrics (CPU, memory, event-loop lag, GC) sample on timers: only when someone can scrape them.
     if (config.metrics.enabled) collectDefaultMetrics({ register: this.registry, prefix: 'backup_gateway_' });
+    this.bearerToken = config.metrics.bearerToken;
+  }
+
+  /**
+   * The metrics port is handed this object only (serve.ts), and it is where operators read the readiness details
+   * the public /health/ready keeps to itself: the health module hands the report over here.
+   */
+  serveReadiness(report: () => Promise<DetailedReadiness>): void {
+    this.readinessReport = report;
+  }
+
+  readiness(): Promise<DetailedReadiness> | undefined {
+    return this.readinessReport?.();
   }
 }

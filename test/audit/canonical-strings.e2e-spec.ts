@@ -80,7 +80,7 @@ describe.each(stores)('strings a caller controls, in the audit trail ($name)', (
       ['completed', 'accepted'],
       ['requested', 'accepted'],
     ]);
-    for (const entry of entries) expect(entry.actor).toMatchObject({ subject: 'eve\uFFFD', name: 'Eve\uFFFD \uFFFD' });
+    for (const entry of entries) expect(entry.actor).toMatchObject({ subject: `jwt:${world.idp.issuer}:eve\uFFFD`, name: 'Eve\uFFFD \uFFFD' });
     expect(await audit.verify()).toMatchObject({ ok: true });
   });
 

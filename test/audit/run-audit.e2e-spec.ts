@@ -128,7 +128,7 @@ describe('the audit trail of runs', () => {
     });
     expect(requested).toMatchObject({
       actor: {
-        subject: 'alice',
+        subject: `jwt:${world.idp.issuer}:alice`,
         name: 'Alice Example',
         clientId: 'portal',
         authMethod: 'jwt',
@@ -338,7 +338,7 @@ describe('the audit trail of runs', () => {
         fleetRequestId: 'fleet-1',
         comment: 'quarterly',
       });
-      expect(completed.actor.subject).toBe('ops');
+      expect(completed.actor.subject).toBe(`jwt:${world.idp.issuer}:ops`);
       expect(runsReceived(`fleet-1.${appliance}`)).toHaveLength(1);
     }
     const denied = fleet.get('fleet-1.vc-c');

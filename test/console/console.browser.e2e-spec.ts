@@ -136,7 +136,7 @@ describeWithBrowser('operator console in a browser', () => {
     expect(completed?.requestedId).toBe(requested?.id);
     for (const entry of run) {
       expect(entry.actor).toMatchObject({
-        subject: 'alice',
+        subject: `jwt:${world.provider.issuer}:alice`,
         name: 'Alice Operator',
         clientId: 'backup-console',
         authMethod: 'session',

@@ -99,7 +99,7 @@ describe('rate-limited runs in the audit trail', () => {
         httpStatus: 429,
         code: 'RATE_LIMITED',
         appliance: '*',
-        actor: { subject: 'greedy-script' },
+        actor: { subject: `jwt:${world.idp.issuer}:greedy-script` },
       });
     } finally {
       await reader.close();

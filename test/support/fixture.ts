@@ -24,6 +24,8 @@ export interface WorldOptions {
   simulatorOptions?: Partial<ConstructorParameters<typeof ApplianceSimulator>[0]>;
   defaultAppliance?: string | null;
   extra?: Record<string, unknown>;
+  /** Last word on the config document, for keys inside sections `extra` would replace whole (auth.*). */
+  configure?: (document: Record<string, unknown>) => void;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -60,6 +62,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...(options.defaultAppliance !== null && { defaultAppliance: options.defaultAppliance ?? ids[0] }),
     ...options.extra,
   };
+  options.configure?.(document);
   const gateway = await startGateway(document, env);
   return {
     idp,

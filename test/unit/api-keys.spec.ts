@@ -30,7 +30,7 @@ describe('API keys', () => {
     const response = await whoami(KEY);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
-      subject: 'apikey:scheduler',
+      caller: 'apikey:scheduler',
       name: 'Nightly scheduler',
       clientId: 'scheduler',
       authMethod: 'apiKey',
@@ -42,7 +42,7 @@ describe('API keys', () => {
     const response = await whoami('reader-key');
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
-      subject: 'apikey:reader',
+      caller: 'apikey:reader',
       name: 'reader',
       clientId: 'reader',
       authMethod: 'apiKey',

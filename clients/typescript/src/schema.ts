@@ -214,7 +214,7 @@ export interface paths {
         };
         /**
          * Ready for traffic: the audit store is usable and the gateway is not shutting down
-         * @description Also reports each appliance's last known state, which never makes the gateway unready.
+         * @description Ready or not, and nothing more: `details` is empty. Each indicator and each appliance's state are served on the metrics port (`metrics.port`), for operators; appliance states never make the gateway unready.
          */
         get: operations["ready"];
         put?: never;
@@ -275,7 +275,7 @@ export interface components {
         };
         AuditEventDto: {
             /** @enum {string} */
-            action: "backup.schedule.run";
+            action: "backup.schedule.run" | "auth.authenticate";
             actor: components["schemas"]["AuditActorDto"];
             /** @example vc-prod-3 */
             appliance: string;
@@ -1702,7 +1702,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Ready: the Terminus health check result */
+            /** @description Ready */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];

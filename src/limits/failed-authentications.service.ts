@@ -1,0 +1,130 @@
+import { isIPv6 } from 'node:net';
+import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { AuditRecorder } from '../audit/audit-recorder.js';
+import type { FailedAuthentications, PresentedCredential } from '../auth/failed-authentications.js';
+import { GatewayConfig } from '../config/gateway-config.js';
+import { requestContext } from '../context/request-context.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+
+const WINDOW_MS = 60_000;
+/** Addresses tracked at once; past it, new addresses share one window (a spray from many addresses is one flood). */
+const MAX_ADDRESSES = 50_000;
+const OVERFLOW = '*';
+
+interface Window {
+  failures: number;
+  startedAt: number;
+  credential: PresentedCredential;
+  requestId: string;
+  userAgent: string | undefined;
+  ip: string;
+}
+
+/**
+ * Failed authentications per client address (after `trustProxy`; IPv6 per /64, what one host is usually given) in
+ * one-minute windows: past `auth.failedAttemptsPerMinute` the address is answered 429 until its window ends, before
+ * any credential it sends is checked. Each window with failures becomes one `denied` audit entry (action
+ * `auth.authenticate`, the number in `count`, the first attempt's request id), like rate-limited runs: guessing is
+ * visible to auditors without one entry per guess. Per replica: each replica limits what reaches it.
+ */
+@Injectable()
+export class FailedAuthenticationLimit
+  implements FailedAuthentications, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly windows = new Map<string, Window>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly audit: AuditRecorder,
+    private readonly metrics: GatewayMetrics,
+  ) {
+    this.sweeper = setInterval(() => this.closeEnded(Date.now()), 1_000);
+    this.sweeper.unref();
+  }
+
+  retryAfter(ip: string): number {
+    const limit = this.config.auth.failedAttemptsPerMinute;
+    const window = this.windows.get(this.keyOf(ip, false));
+    if (limit === 0 || !window || window.failures < limit) return 0;
+    return Math.max(1, Math.ceil((window.startedAt + WINDOW_MS - Date.now()) / 1000));
+  }
+
+  failed(ip: string, credential: PresentedCredential): void {
+    if (this.config.auth.failedAttemptsPerMinute === 0) return;
+    this.metrics.failedAuthentications.inc({ credential });
+    const key = this.keyOf(ip, true);
+    const open = this.windows.get(key);
+    if (open) {
+      open.failures++;
+      return;
+    }
+    const origin = requestContext.origin();
+    this.windows.set(key, {
+      failures: 1,
+      startedAt: Date.now(),
+      credential,
+      requestId: requestContext.requestId() ?? 'unknown',
+      userAgent: origin?.userAgent,
+      ip: key === OVERFLOW ? OVERFLOW : ip,
+    });
+  }
+
+  /** While the audit store is still open (Nest closes it among the shutdown hooks): open windows are written now. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.closeEnded(Number.POSITIVE_INFINITY);
+  }
+
+  /** Windows opened while the server drained: the recorder spools what its closed store cannot take. */
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.closeEnded(Number.POSITIVE_INFINITY);
+  }
+
+  private keyOf(ip: string, opening: boolean): string {
+    const key = isIPv6(ip) && !ip.startsWith('::ffff:') ? ipv6Prefix64(ip) : ip;
+    if (this.windows.has(key) || !opening || this.windows.size < MAX_ADDRESSES) return key;
+    return OVERFLOW;
+  }
+
+  private async closeEnded(now: number): Promise<void> {
+    const ended: Window[] = [];
+    for (const [key, window] of this.windows) {
+      if (window.startedAt + WINDOW_MS > now) continue;
+      this.windows.delete(key);
+      ended.push(window);
+    }
+    await Promise.all(
+      ended.map((window) =>
+        this.audit.denied({
+          requestId: window.requestId,
+          action: 'auth.authenticate',
+          actor: {
+            subject: 'unauthenticated',
+            authMethod: window.credential,
+            ip: window.ip,
+            userAgent: window.userAgent,
+          },
+          appliance: '*',
+          schedule: '*',
+          httpStatus: 401,
+          code: 'UNAUTHENTICATED',
+          durationMs: Math.min(WINDOW_MS, Date.now() - window.startedAt),
+          count: window.failures,
+        }),
+      ),
+    );
+  }
+}
+
+/** The first four groups of an IPv6 address, `::` expanded: the /64 a host is usually given. */
+function ipv6Prefix64(ip: string): string {
+  const [head, tail = ''] = ip.split('%')[0].toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
