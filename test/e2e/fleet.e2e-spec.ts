@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
-import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
+import { APPLIANCE_PASSWORD, APPLIANCE_USER, startWorld, type World } from '../support/fixture.js';
 import { startGateway, TestGateway } from '../support/gateway.js';
 import { IdentityProvider } from '../support/identity-provider.js';
 
@@ -122,9 +122,10 @@ describe('fleet-wide runs', () => {
     expect(elapsed).toBeLessThan(1500 + 1000);
   });
 
-  it('answers 403 results for appliances the caller may not use, and sends them nothing', async () => {
+  it('answers 403 results for named appliances the caller may not use, and sends them nothing', async () => {
     const scoped = `Bearer ${await idp.token({ scope: 'backups:run:vc-00 backups:run:vc-02' })}`;
-    const response = await fleetRun({ schedule: 'default', tags: ['even'] }, scoped);
+    // Named, not by tag: a tag selects only appliances the caller may see (below).
+    const response = await fleetRun({ schedule: 'default', appliances: ['vc-00', 'vc-02', 'vc-04'] }, scoped);
     expect(response.status).toBe(207);
     const statuses = Object.fromEntries(
       response.body.results.map((r: { appliance: string; status: number }) => [r.appliance, r.status]),
@@ -180,5 +181,39 @@ describe('fleet-wide runs', () => {
     // vc-05 was last seen fine by the fleet run: the status is the last call's, no probe while it is fresh.
     expect(prod.body.items.find((a: { id: string }) => a.id === 'vc-05').status).toBe('ok');
     expect(sims[5].counters.requests).toBe(0);
+  });
+});
+
+/** A tag is a word about appliances: a fleet run by tag tells a caller only about appliances it may see. */
+describe('fleet runs by tag, within what the caller may see', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld(); // vc-a tagged prod, vc-b tagged lab
+  });
+  afterAll(() => world.stop());
+
+  const fleet = async (scope: string, tags: string[]) =>
+    request(world.gateway.url)
+      .post('/backups/runs')
+      .set('authorization', `Bearer ${await world.idp.token({ sub: 'team-a', scope })}`)
+      .send({ schedule: 'default', tags });
+
+  it('selects only appliances the caller may read or run, and never names the others', async () => {
+    const own = await fleet('backups:run:vc-a', ['prod', 'lab']);
+    expect(own.status).toBe(207);
+    expect(own.body.results.map((r: { appliance: string }) => r.appliance)).toEqual(['vc-a']);
+    const elsewhere = await fleet('backups:run:vc-a', ['lab']);
+    expect(elsewhere.status).toBe(400);
+    expect(JSON.stringify(elsewhere.body)).not.toContain('vc-b');
+    expect(world.appliances['vc-b'].counters.runs).toBe(0);
+  });
+
+  it('a caller without run scope learns nothing about tags: the same 403 for a tag that exists and one that does not', async () => {
+    const existing = await fleet('backups:read', ['lab']);
+    const missing = await fleet('backups:read', ['no-such-tag']);
+    expect([existing.status, missing.status]).toEqual([403, 403]);
+    const { instance: _a, requestId: _c, ...one } = existing.body;
+    const { instance: _b, requestId: _d, ...other } = missing.body;
+    expect(one).toEqual(other);
   });
 });
