@@ -96,7 +96,9 @@ export function entryHash(entry: AuditEntryBody): string {
 
 /** Places a draft in the chain after `previous`. */
 export function sealEntry(draft: AuditDraft, previous: { seq: number; hash: string }): AuditEntry {
-  const body: AuditEntryBody = { ...draft, seq: previous.seq + 1, prevHash: previous.hash };
+  // The Idempotency-Key answer a draft carries is written beside the entry, never part of it.
+  const { settles: _settles, ...fields } = draft;
+  const body: AuditEntryBody = { ...fields, seq: previous.seq + 1, prevHash: previous.hash };
   return { ...body, hash: entryHash(body) };
 }
 

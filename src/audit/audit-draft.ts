@@ -17,6 +17,7 @@ import type {
   StoredActor,
 } from './audit-entry.js';
 import { NOT_YET_KNOWN } from './audit-entry.js';
+import type { KeySettlement } from './idempotency-keys.js';
 
 /**
  * Longest value kept per field, in UTF-16 code units: above anything valid input produces (request ids ≤ 128 and a
@@ -46,7 +47,7 @@ export function requestedDraft(input: AuditRequestedInput): AuditDraft {
 }
 
 export function completedDraft(input: AuditCompletedInput): AuditDraft {
-  return draft('completed', input, {
+  const completed = draft('completed', input, {
     outcome: input.outcome,
     httpStatus: integerOrNull(input.httpStatus),
     code: optional(input.code, FIELD_LIMITS.code),
@@ -55,6 +56,8 @@ export function completedDraft(input: AuditCompletedInput): AuditDraft {
     fleetRequestId: optional(input.fleetRequestId, FIELD_LIMITS.fleetRequestId),
     requestedId: optional(input.requestedId, FIELD_LIMITS.requestedId),
   });
+  if (input.settles) completed.settles = { ...input.settles, entryId: completed.id } as KeySettlement;
+  return completed;
 }
 
 /** Our own 403: a `completed` entry, outcome `denied`, naming no `requested` entry (there is none). */

@@ -4,6 +4,8 @@
  * credential: the actor is who called, not how they proved it.
  */
 
+import type { KeySettlement } from './idempotency-keys.js';
+
 /** `auth.authenticate`: failed authentications from one client address, counted over a window (`count`). */
 export const AUDIT_ACTIONS = ['backup.schedule.run', 'auth.authenticate'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -72,7 +74,12 @@ export interface AuditCompletedInput {
    * and need not be unique).
    */
   requestedId: string;
+  /** The Idempotency-Key answer this completion records (the entry's id is filled in by the draft). */
+  settles?: KeySettlementOf;
 }
+
+/** A settlement before the entry recording it has an id. */
+export type KeySettlementOf = KeySettlement extends infer S ? (S extends unknown ? Omit<S, 'entryId'> : never) : never;
 
 /** An Idempotency-Key retry answered from the store: names the entry that recorded the original answer. */
 export type AuditReplayedInput = Omit<AuditCompletedInput, 'jobId' | 'outcome' | 'requestedId'> & {
@@ -132,6 +139,11 @@ export interface AuditDraft {
   replayOf: string | null;
   /** On a `rate_limited` entry: how many requests were refused. Hashed only when set (added in v2). */
   count: number | null;
+  /**
+   * Not part of the entry (never hashed or stored with it): the Idempotency-Key answer this entry records, written in
+   * the same transaction, and through the spool with it when the store is down.
+   */
+  settles?: KeySettlement;
 }
 
 /** A `requested` entry's fields that only a completion fills in: every draft starts from these. */

@@ -6,15 +6,20 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../logging/logger.js';
-import type { VerifyResult } from './audit-entry.js';
+import { completedDraft } from './audit-draft.js';
+import type { AuditCompletedInput, VerifyResult } from './audit-entry.js';
 import type { AuditEventsPage } from './audit-reader.js';
 import { AuditReader } from './audit-reader.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { auditUnavailable } from './audit-unavailable.js';
+import { MemoryIdempotencyKeys } from './memory-idempotency-keys.js';
 
 @Injectable()
 export class OffAuditRecorder extends AuditRecorder implements OnModuleInit {
-  constructor(@Inject(PINO_LOGGER) private readonly logger: Logger) {
+  constructor(
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly keys: MemoryIdempotencyKeys,
+  ) {
     super();
   }
 
@@ -27,7 +32,10 @@ export class OffAuditRecorder extends AuditRecorder implements OnModuleInit {
     return '';
   }
 
-  async completed(): Promise<string> {
+  /** Nothing is written; the Idempotency-Key answer a completion carries still settles its key (in memory). */
+  async completed(input: AuditCompletedInput): Promise<string> {
+    const draft = completedDraft(input);
+    if (draft.settles) await this.keys.complete(draft.settles);
     return '';
   }
 

@@ -48,11 +48,11 @@ export class AuditRetention implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  async purgeExpiredIdempotencyKeys(now = new Date()): Promise<number | undefined> {
+  async purgeExpiredIdempotencyKeys(): Promise<number | undefined> {
     const store = await this.handle.open();
     if (!store) return undefined;
     try {
-      const deleted = await store.purgeExpiredIdempotencyKeys(now);
+      const deleted = await store.purgeExpiredIdempotencyKeys();
       if (deleted > 0) this.logger.info({ idempotencyKeysPurged: deleted }, 'expired idempotency keys purged');
       return deleted;
     } catch (error) {

@@ -62,9 +62,14 @@ export interface IdempotencyKeysTable {
   response_body: string | null;
   /** The audit entry that recorded the original request. */
   entry_id: string | null;
-  /** ISO 8601 UTC, compared as text like entry times. */
+  /** ISO 8601 UTC, compared as text like entry times; written from the database's clock, never a replica's. */
   created_at: string;
   expires_at: string;
+  /** Who holds an `in_progress` claim (a process and request), and until when: past it, a retry takes it over. */
+  owner: string | null;
+  lease_until: string | null;
+  /** A fleet run's members whose answer is final, JSON: a retry replays them and runs only the others. */
+  members: string | null;
 }
 
 export interface AuditDatabase {
@@ -158,6 +163,14 @@ const MIGRATIONS: Record<string, Migration> = {
       // A replayed answer names the entry of the original; a rate-limited window counts its refusals.
       await db.schema.alterTable('audit_entries').addColumn('replay_of', 'text').execute();
       await db.schema.alterTable('audit_entries').addColumn('count', 'integer').execute();
+    },
+  },
+  '0004-idempotency-leases': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A claim left by a request that died is taken over once its lease ends, instead of holding the key for a day.
+      await db.schema.alterTable('idempotency_keys').addColumn('owner', 'text').execute();
+      await db.schema.alterTable('idempotency_keys').addColumn('lease_until', 'text').execute();
+      await db.schema.alterTable('idempotency_keys').addColumn('members', 'text').execute();
     },
   },
 };

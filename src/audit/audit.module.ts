@@ -13,6 +13,7 @@ import { AuditStoreHandle } from './audit-store-handle.js';
 import { DurableAuditRecorder } from './durable-audit-recorder.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { MemoryIdempotencyKeys } from './memory-idempotency-keys.js';
+import { RateLimitedRuns } from './refused-runs.js';
 import { StoreAuditReader } from './store-audit-reader.js';
 import { StoredIdempotencyKeys } from './stored-idempotency-keys.js';
 
@@ -32,7 +33,8 @@ export class AuditModule {
         ? [
             { provide: AuditRecorder, useClass: OffAuditRecorder },
             { provide: AuditReader, useClass: OffAuditReader },
-            { provide: IdempotencyKeys, useClass: MemoryIdempotencyKeys },
+            MemoryIdempotencyKeys,
+            { provide: IdempotencyKeys, useExisting: MemoryIdempotencyKeys },
           ]
         : [
             {
@@ -64,11 +66,11 @@ export class AuditModule {
       module: AuditModule,
       global: true,
       controllers: [AuditController],
-      providers,
+      providers: [...providers, RateLimitedRuns],
       exports:
         config.audit.store === 'off'
-          ? [AuditRecorder, AuditReader, IdempotencyKeys]
-          : [AuditRecorder, AuditReader, IdempotencyKeys, AuditStoreHandle],
+          ? [AuditRecorder, AuditReader, IdempotencyKeys, RateLimitedRuns]
+          : [AuditRecorder, AuditReader, IdempotencyKeys, AuditStoreHandle, RateLimitedRuns],
     };
   }
 }

@@ -3,8 +3,8 @@ import { type ChainHead, sealEntry, verifyChain } from './audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from './audit-entry.js';
 import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
 import { type AuditStore, DraftRejectedError, type NdjsonPage, type PurgeResult } from './audit-store.js';
-import type { IdempotencyClaim, StoredResponse } from './idempotency-keys.js';
-import { claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
+import type { ClaimRequest, IdempotencyClaim, KeySettlement } from './idempotency-keys.js';
+import { type Clock, claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
 
 const UTF8 = new TextEncoder();
 /** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
@@ -56,6 +56,9 @@ export abstract class KyselyAuditStore implements AuditStore {
    * opposed to a lock, a lost connection or a timeout.
    */
   protected abstract rejectsForGood(error: unknown): boolean;
+
+  /** The database's clock (idempotency-key expiry and leases): replicas agree on it whatever their own clocks say. */
+  protected abstract readonly clock: Clock;
 
   /** PostgreSQL: the head row lock (SELECT ... FOR UPDATE) is the chain lock. SQLite locks the whole database. */
   protected readonly headRowLock: boolean = false;
@@ -182,13 +185,18 @@ export abstract class KyselyAuditStore implements AuditStore {
       fresh.push(entry);
       return entry;
     });
-    if (fresh.length === 0) return entries;
-    await trx.insertInto('audit_entries').values(fresh.map(toRow)).execute();
-    await trx
-      .updateTable('audit_chain_head')
-      .set({ last_seq: head.lastSeq, last_id: head.lastId, last_hash: head.lastHash })
-      .where('id', '=', 1)
-      .execute();
+    if (fresh.length > 0) {
+      await trx.insertInto('audit_entries').values(fresh.map(toRow)).execute();
+      await trx
+        .updateTable('audit_chain_head')
+        .set({ last_seq: head.lastSeq, last_id: head.lastId, last_hash: head.lastHash })
+        .where('id', '=', 1)
+        .execute();
+    }
+    // The key's answer commits with the entry recording it (again, harmlessly, when a spooled draft is retried).
+    for (const [i, draft] of drafts.entries()) {
+      if (draft.settles && !(entries[i] instanceof Error)) await completeKey(trx, draft.settles);
+    }
     return entries;
   }
 
@@ -283,21 +291,20 @@ export abstract class KyselyAuditStore implements AuditStore {
     await sql`SELECT 1`.execute(this.connected());
   }
 
-  claimIdempotencyKey(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim> {
-    const claim = { caller, key, fingerprint, expiresAt: expiresAt.toISOString(), now: new Date().toISOString() };
-    return this.inWriteTransaction(this.connected(), (trx) => claimKey(trx, claim));
+  claimIdempotencyKey(claim: ClaimRequest): Promise<IdempotencyClaim> {
+    return this.inWriteTransaction(this.connected(), (trx) => claimKey(trx, this.clock, claim));
   }
 
-  completeIdempotencyKey(caller: string, key: string, response: StoredResponse, entryId: string): Promise<boolean> {
-    return completeKey(this.connected(), caller, key, response, entryId);
+  completeIdempotencyKey(settlement: KeySettlement): Promise<boolean> {
+    return this.inWriteTransaction(this.connected(), (trx) => completeKey(trx, settlement));
   }
 
-  releaseIdempotencyKey(caller: string, key: string): Promise<void> {
-    return releaseKey(this.connected(), caller, key);
+  releaseIdempotencyKey(caller: string, key: string, owner: string): Promise<void> {
+    return this.inWriteTransaction(this.connected(), (trx) => releaseKey(trx, this.clock, caller, key, owner));
   }
 
-  purgeExpiredIdempotencyKeys(now: Date): Promise<number> {
-    return purgeExpiredKeys(this.connected(), now.toISOString());
+  purgeExpiredIdempotencyKeys(): Promise<number> {
+    return purgeExpiredKeys(this.connected(), this.clock);
   }
 
   private connected(): Kysely<AuditDatabase> {

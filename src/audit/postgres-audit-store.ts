@@ -2,6 +2,7 @@ import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
+import type { Clock } from './kysely-idempotency-keys.js';
 import { AuditPostgresDialect } from './postgres-introspector.js';
 
 export interface PostgresAuditStoreOptions {
@@ -79,6 +80,10 @@ export class PostgresAuditStore extends KyselyAuditStore {
     const code = String((error as { code?: unknown })?.code ?? '');
     return code.startsWith('22') || code === '23502' || code === '23514' || code === '54000';
   }
+
+  /** The server's clock, the one every replica shares (`now()`: the transaction's start). */
+  protected readonly clock: Clock = (offsetMs = 0) =>
+    sql<string>`to_char((now() + make_interval(secs => ${offsetMs / 1000})) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
   protected inWriteTransaction<T>(
     db: Kysely<AuditDatabase>,

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
+import type { Clock } from './kysely-idempotency-keys.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 
 export interface SqliteAuditStoreOptions {
@@ -32,6 +33,9 @@ const PERMANENT_CODES = new Set([
 export class SqliteAuditStore extends KyselyAuditStore {
   readonly kind = 'sqlite' as const;
   readonly path: string;
+  /** The host's clock, read by SQLite (one gateway per file, so no other process's clock matters). */
+  protected readonly clock: Clock = (offsetMs = 0) =>
+    sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${offsetMs / 1000} seconds`})`;
 
   constructor(
     path: string,

@@ -1,30 +1,40 @@
 import { Injectable } from '@nestjs/common';
 import { AuditStoreHandle } from './audit-store-handle.js';
 import { auditUnavailable } from './audit-unavailable.js';
-import { type IdempotencyClaim, IdempotencyKeys, type StoredResponse } from './idempotency-keys.js';
+import { type ClaimRequest, type IdempotencyClaim, IdempotencyKeys, type KeySettlement } from './idempotency-keys.js';
 
-/** Idempotency keys in the audit database: shared by every replica on one PostgreSQL, kept across restarts. */
+const UNAVAILABLE = 'The audit store holding Idempotency-Keys is unavailable; nothing was sent.';
+
+/**
+ * Idempotency keys in the audit database: shared by every replica on one PostgreSQL, kept across restarts. A claim the
+ * store cannot take (closed, unreachable, failing) is AUDIT_UNAVAILABLE (503, nothing sent), never a raw driver error.
+ */
 @Injectable()
 export class StoredIdempotencyKeys extends IdempotencyKeys {
   constructor(private readonly handle: AuditStoreHandle) {
     super();
   }
 
-  async claim(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim> {
-    return (await this.store()).claimIdempotencyKey(caller, key, fingerprint, expiresAt);
+  async claim(claim: ClaimRequest): Promise<IdempotencyClaim> {
+    const store = await this.store();
+    try {
+      return await store.claimIdempotencyKey(claim);
+    } catch (error) {
+      throw auditUnavailable(UNAVAILABLE, error);
+    }
   }
 
-  async complete(caller: string, key: string, response: StoredResponse, entryId: string): Promise<void> {
-    await (await this.store()).completeIdempotencyKey(caller, key, response, entryId);
+  async complete(settlement: KeySettlement): Promise<void> {
+    await (await this.store()).completeIdempotencyKey(settlement);
   }
 
-  async release(caller: string, key: string): Promise<void> {
-    await (await this.store()).releaseIdempotencyKey(caller, key);
+  async release(caller: string, key: string, owner: string): Promise<void> {
+    await (await this.store()).releaseIdempotencyKey(caller, key, owner);
   }
 
   private async store() {
     const store = await this.handle.open();
-    if (!store) throw auditUnavailable('The audit store holding Idempotency-Keys is unavailable; nothing was sent.');
+    if (!store) throw auditUnavailable(UNAVAILABLE);
     return store;
   }
 }

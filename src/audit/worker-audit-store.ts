@@ -10,7 +10,7 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from './audit-worker-protocol.js';
-import type { IdempotencyClaim, StoredResponse } from './idempotency-keys.js';
+import type { ClaimRequest, IdempotencyClaim, KeySettlement } from './idempotency-keys.js';
 
 interface Waiting {
   resolve(value: unknown): void;
@@ -121,20 +121,20 @@ export class WorkerAuditStore implements AuditStore {
     await this.call('ping');
   }
 
-  claimIdempotencyKey(caller: string, key: string, fingerprint: string, expiresAt: Date): Promise<IdempotencyClaim> {
-    return this.call('claimIdempotencyKey', caller, key, fingerprint, expiresAt) as Promise<IdempotencyClaim>;
+  claimIdempotencyKey(claim: ClaimRequest): Promise<IdempotencyClaim> {
+    return this.call('claimIdempotencyKey', claim) as Promise<IdempotencyClaim>;
   }
 
-  completeIdempotencyKey(caller: string, key: string, response: StoredResponse, entryId: string): Promise<boolean> {
-    return this.call('completeIdempotencyKey', caller, key, response, entryId) as Promise<boolean>;
+  completeIdempotencyKey(settlement: KeySettlement): Promise<boolean> {
+    return this.call('completeIdempotencyKey', settlement) as Promise<boolean>;
   }
 
-  async releaseIdempotencyKey(caller: string, key: string): Promise<void> {
-    await this.call('releaseIdempotencyKey', caller, key);
+  async releaseIdempotencyKey(caller: string, key: string, owner: string): Promise<void> {
+    await this.call('releaseIdempotencyKey', caller, key, owner);
   }
 
-  purgeExpiredIdempotencyKeys(now: Date): Promise<number> {
-    return this.call('purgeExpiredIdempotencyKeys', now) as Promise<number>;
+  purgeExpiredIdempotencyKeys(): Promise<number> {
+    return this.call('purgeExpiredIdempotencyKeys') as Promise<number>;
   }
 
   private async call(call: WorkerCall, ...args: unknown[]): Promise<unknown> {

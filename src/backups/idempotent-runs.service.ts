@@ -1,19 +1,26 @@
-import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { canonicalJson } from '../audit/audit-chain.js';
 import { AuditRecorder } from '../audit/audit-recorder.js';
-import { IdempotencyKeys } from '../audit/idempotency-keys.js';
+import { IdempotencyKeys, type StoredMember } from '../audit/idempotency-keys.js';
+import { auditActor, runEntry } from '../audit/run-entries.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
+import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
-import type { RunAnswer } from './run-answers.js';
-import { auditActor, runEntry } from './run-audit.js';
+import { type RunAnswer, storedResponseOf } from './run-answers.js';
 
 /** 1–255 printable ASCII characters (the IETF draft "The Idempotency-Key HTTP Header Field" leaves the form to us). */
-const KEY = /^[\x20-\x7E]{1,255}$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
 const HOUR_MS = 60 * 60 * 1000;
+/** Added to the time a run may take: the lease outlives a slow answer, never a dead request by much. */
+const LEASE_MARGIN_MS = 30_000;
+const MAX_LEASE_MS = 10 * 60_000;
+/** This process, in every claim it takes: an owner is a process and a request. */
+const PROCESS = randomUUID();
 
 export interface IdempotentRequest {
   /** The `Idempotency-Key` header, if the caller sent one. */
@@ -24,17 +31,31 @@ export interface IdempotentRequest {
   body: unknown;
   /** What the audit trail says about this request if it is refused or replayed here. */
   run: { appliance: string; schedule: string; comment?: string };
+  /** Appliances the run may call (1 for a single run): the lease covers their answers. */
+  members: number;
 }
 
+/** A claimed key, held while the run goes on: its answer settles through the audit entry that records it. */
+export interface KeyHold {
+  caller: string;
+  key: string;
+  owner: string;
+  /** A fleet's members whose answer was final before (a retry replays them and runs only the others). */
+  members: Record<string, StoredMember>;
+}
+
+export type KeyBegin = { hold: KeyHold | undefined } | { replay: RunAnswer };
+
 /**
- * Runs with an Idempotency-Key (IETF draft): the first request with a key runs, and its final answer is stored with
- * a fingerprint of the request (method, path and query, body); a retry with the same key and fingerprint within
- * `idempotency.ttlHours` gets that answer again, with `Idempotent-Replayed: true`, and nothing reaches an appliance.
- * The same key for another request is 422 IDEMPOTENCY_KEY_REUSED; a retry while the first is still running is 409
- * IDEMPOTENCY_REQUEST_IN_PROGRESS (with Retry-After: we answer at once rather than hold the connection). Keys belong
- * to a caller: one caller can never be given another's answer. An answer that is not final (the backup may have
- * started, or the run could not be done) is not stored: the key is released, and a retry runs and learns the truth.
- * Replays and refusals are audited like any other attempt; a replay names the entry of the original answer.
+ * Runs with an Idempotency-Key (IETF draft). The first request with a key claims it, with an owner and a lease (the
+ * run's time plus a margin, at most ten minutes), and runs; its final answer is written with the audit entry that
+ * records it (so it follows that entry through the spool when the store is down, and a retry is replayed the job). A
+ * retry with the same key and request (method, path and query, body) within `idempotency.ttlHours` gets that answer
+ * again, with `Idempotent-Replayed: true`, and nothing reaches an appliance; a claim whose owner died is taken over
+ * once its lease ends, and the retry learns the truth from the appliance. The same key for another request is 422
+ * IDEMPOTENCY_KEY_REUSED; a retry while the first is live is 409 IDEMPOTENCY_REQUEST_IN_PROGRESS. A fleet's members
+ * are settled one by one: a retry replays the final ones and runs only the others. Keys belong to a caller (its
+ * CallerId). Replays and refusals are audited like any other attempt.
  */
 @Injectable()
 export class IdempotentRuns {
@@ -43,24 +64,30 @@ export class IdempotentRuns {
     private readonly audit: AuditRecorder,
     private readonly config: GatewayConfig,
     private readonly metrics: GatewayMetrics,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
-  async answer(
-    principal: Principal,
-    request: IdempotentRequest,
-    execute: () => Promise<RunAnswer>,
-  ): Promise<RunAnswer & { replayed: boolean }> {
+  /** Before the run (after its admission): no key, a hold to run under, or the stored answer to replay. */
+  async begin(principal: Principal, request: IdempotentRequest): Promise<KeyBegin> {
     const { key } = request;
-    if (key === undefined) return { ...(await execute()), replayed: false };
-    if (!KEY.test(key)) {
+    if (key === undefined) return { hold: undefined };
+    if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
       throw new GatewayError('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', {
         errors: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' }],
       });
     }
-    const caller = principal.caller;
     const started = performance.now();
-    const expiresAt = new Date(Date.now() + this.config.idempotency.ttlHours * HOUR_MS);
-    const claim = await this.keys.claim(caller, key, fingerprint(request), expiresAt);
+    const caller = principal.caller;
+    const owner = `${PROCESS}:${requestContext.currentRequestId()}`;
+    const claim = await this.keys.claim({
+      caller,
+      key,
+      fingerprint: fingerprint(request),
+      owner,
+      ttlMs: this.config.idempotency.ttlHours * HOUR_MS,
+      leaseMs: this.leaseMs(request.members),
+    });
+    if (claim.state === 'claimed') return { hold: { caller, key, owner, members: claim.members } };
     if (claim.state === 'done') {
       this.metrics.idempotentReplays.inc();
       const original = JSON.parse(claim.response.body) as unknown;
@@ -71,54 +98,64 @@ export class IdempotentRuns {
         durationMs: Math.round(performance.now() - started),
         replayOf: claim.entryId,
       });
-      return {
-        status: claim.response.status,
-        headers: claim.response.headers,
-        body: original,
-        entryId: claim.entryId,
-        final: true,
-        replayed: true,
-      };
+      const { status, headers } = claim.response;
+      return { replay: { status, headers, body: original, entryId: claim.entryId, final: true } };
     }
-    if (claim.state !== 'claimed') {
-      const error =
-        claim.state === 'mismatch'
-          ? new GatewayError(
-              'IDEMPOTENCY_KEY_REUSED',
-              'This Idempotency-Key was used for a different request; use a new key for a new request.',
-            )
-          : new GatewayError(
-              'IDEMPOTENCY_REQUEST_IN_PROGRESS',
-              'A request with this Idempotency-Key is still running; retry after it has been answered.',
-              { retryAfter: 1 },
-            );
-      await this.audit.denied({
-        ...this.entry(principal, request),
-        outcome: 'rejected',
-        httpStatus: error.status,
-        code: error.code,
-        durationMs: Math.round(performance.now() - started),
-      });
-      throw error;
-    }
-    let answer: RunAnswer;
+    const error =
+      claim.state === 'mismatch'
+        ? new GatewayError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'This Idempotency-Key was used for a different request; use a new key for a new request.',
+          )
+        : new GatewayError(
+            'IDEMPOTENCY_REQUEST_IN_PROGRESS',
+            'A request with this Idempotency-Key is still running; retry after it has been answered.',
+            { retryAfter: 1 },
+          );
+    await this.audit.denied({
+      ...this.entry(principal, request),
+      outcome: 'rejected',
+      httpStatus: error.status,
+      code: error.code,
+      durationMs: Math.round(performance.now() - started),
+    });
+    throw error;
+  }
+
+  /**
+   * After the run, whatever its answer: a fleet's final answer is written whole; a key whose answer is not final is
+   * released for a retry. Never fails the caller: the appliance has answered, and that answer is what the caller
+   * gets; a key this cannot write is freed by its lease, and its settled parts are already stored.
+   */
+  async finish(hold: KeyHold | undefined, answer: RunAnswer, fleet: boolean): Promise<void> {
+    if (!hold) return;
     try {
-      answer = await execute();
+      if (answer.final && fleet) {
+        await this.keys.complete({ ...hold, entryId: answer.entryId, response: storedResponseOf(answer) });
+      } else if (!answer.final) {
+        await this.keys.release(hold.caller, hold.key, hold.owner);
+      }
     } catch (error) {
-      await this.keys.release(caller, key);
-      throw error;
+      this.logger.warn(
+        { err: error, requestId: requestContext.currentRequestId() },
+        'the Idempotency-Key could not be updated after the run; its lease frees it, its settled answers stay',
+      );
     }
-    if (answer.final) {
-      const response = { status: answer.status, headers: answer.headers, body: JSON.stringify(answer.body) };
-      await this.keys.complete(caller, key, response, answer.entryId);
-    } else {
-      await this.keys.release(caller, key);
-    }
-    return { ...answer, replayed: false };
+  }
+
+  /** Gives a key up when the run could not go on (an unexpected error): best effort, the lease frees it anyway. */
+  async abandon(hold: KeyHold | undefined): Promise<void> {
+    if (hold) await this.keys.release(hold.caller, hold.key, hold.owner).catch(() => undefined);
+  }
+
+  private leaseMs(members: number): number {
+    const slowest = Math.max(0, ...this.config.appliances.map((appliance) => appliance.timeoutMs));
+    const rounds = Math.ceil(members / this.config.fleet.concurrency);
+    return Math.min(MAX_LEASE_MS, rounds * slowest + LEASE_MARGIN_MS);
   }
 
   private entry(principal: Principal, request: IdempotentRequest) {
-    return runEntry(auditActor(principal), { requestId: requestContext.requestId() ?? 'unknown', ...request.run });
+    return runEntry(auditActor(principal), { requestId: requestContext.currentRequestId(), ...request.run });
   }
 }
 

@@ -3,12 +3,15 @@
  * whether it is final. Values, so that an Idempotency-Key retry can be given exactly the same answer later.
  */
 import type { FastifyReply } from 'fastify';
+import type { StoredResponse } from '../audit/idempotency-keys.js';
 import { requestContext } from '../context/request-context.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { problemDocument } from '../problems/problem-document.js';
 import type { FleetRunDto207 } from './dto/fleet-run.dto.js';
 import type { RunAcceptedDto } from './dto/job.dto.js';
 import type { RunResult } from './runs.service.js';
+
+export type FleetMemberResult = FleetRunDto207['results'][number];
 
 export interface RunAnswer {
   status: number;
@@ -18,17 +21,27 @@ export interface RunAnswer {
   /** The audit entry that recorded this answer ('' when none did). */
   entryId: string;
   /**
-   * A decided outcome (the backup started, or the gateway or the appliance said no): a retry with the same
-   * Idempotency-Key gets it again. Not final: the outcome is unknown (the backup may have started) or the run could
-   * not be done (5xx): a retry must run again to learn the truth, so the key is released.
+   * A decided outcome (the backup started, or the gateway or the appliance said no for good): a retry with the same
+   * Idempotency-Key gets it again. Not final: the outcome is unknown (the backup may have started), the run could not
+   * be done (5xx), or it was refused for now (another backup is running): a retry must run again to learn the truth,
+   * so the key is released.
    */
   final: boolean;
+}
+
+/** Refusals that last only as long as something else: another backup running on the appliance ends. */
+const TRANSIENT_CODES = new Set(['BACKUP_IN_PROGRESS']);
+
+/** A final answer as the key store keeps it. */
+export function storedResponseOf(answer: RunAnswer): StoredResponse {
+  return { status: answer.status, headers: answer.headers, body: JSON.stringify(answer.body) };
 }
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
 
 /** A single run's answer: 202 with the job and its Location, or the run's problem. */
 export function singleRunAnswer(schedule: string, result: RunResult, instance: string): RunAnswer {
+  if ('replayed' in result) throw new Error('a single run has no members to replay');
   if ('error' in result) return problemAnswer(result.error, instance, result.requestId, result.entryId);
   const { appliance, job, requestId, entryId } = result;
   const body: RunAcceptedDto = { appliance, schedule, job, requestId };
@@ -40,19 +53,27 @@ export function singleRunAnswer(schedule: string, result: RunResult, instance: s
 export function fleetRunAnswer(schedule: string, results: RunResult[], instance: string): RunAnswer {
   const body: FleetRunDto207 = {
     schedule,
-    requestId: requestContext.requestId() ?? 'unknown',
-    results: results.map((result) =>
-      'error' in result
-        ? {
-            appliance: result.appliance,
-            status: result.error.status,
-            problem: problemDocument(result.error, instance, result.requestId),
-          }
-        : { appliance: result.appliance, status: 202, job: result.job },
-    ),
+    requestId: requestContext.currentRequestId(),
+    results: results.map((result) => memberAnswer(result, instance)),
   };
-  const final = results.every((result) => !('error' in result) || isFinal(result.error));
+  const final = results.every(isFinalResult);
   return { status: 207, headers: {}, body, entryId: results[0]?.entryId ?? '', final };
+}
+
+/** One member's entry in the 207: what a retry replays when it was final. */
+export function memberAnswer(result: RunResult, instance: string): FleetMemberResult {
+  if ('replayed' in result) return result.replayed;
+  return 'error' in result
+    ? {
+        appliance: result.appliance,
+        status: result.error.status,
+        problem: problemDocument(result.error, instance, result.requestId),
+      }
+    : { appliance: result.appliance, status: 202, job: result.job };
+}
+
+export function isFinalResult(result: RunResult): boolean {
+  return !('error' in result) || isFinal(result.error);
 }
 
 function problemAnswer(error: GatewayError, instance: string, requestId: string, entryId = ''): RunAnswer {
@@ -68,7 +89,7 @@ function problemAnswer(error: GatewayError, instance: string, requestId: string,
 }
 
 function isFinal(error: GatewayError): boolean {
-  return error.status < 500 && !error.details.mayHaveStarted;
+  return error.status < 500 && !error.details.mayHaveStarted && !TRANSIENT_CODES.has(error.code);
 }
 
 /** Sends an answer (problem documents with their media type); `replayed` marks an Idempotency-Key replay. */

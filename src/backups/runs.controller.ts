@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import { ApiIdempotencyKey, IDEMPOTENT_REPLAYED, LOCATION } from '../http/api-headers.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
+import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { FleetRunDto, FleetRunDto207 } from './dto/fleet-run.dto.js';
 import { RunAcceptedDto } from './dto/job.dto.js';
@@ -40,6 +41,7 @@ export class RunsController {
   async run(
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Param('scheduleId', IdentifierPipe) schedule: string,
+    @Query() _query: NoQuery,
     @Body() body: RunScheduleDto,
     @Headers('idempotency-key') key: string | undefined,
     @CurrentPrincipal() principal: Principal,
@@ -76,7 +78,10 @@ export class RunsController {
   @ApiOperation({
     summary: 'Run a schedule on many appliances (by id or tag)',
     description:
-      'One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing.',
+      'One result per selected appliance, each with the status and job or problem document the single run would give. ' +
+      'Appliances the caller may not use are 403 results and receive nothing; a tag selects only appliances the caller ' +
+      "may see. At most `fleet.maxAppliances` members (500 by default), each counted toward the caller's runs per " +
+      'minute. With an Idempotency-Key, members whose answer was final are replayed on a retry and only the others run.',
     operationId: 'runFleet',
   })
   @ApiResponse({
@@ -94,16 +99,25 @@ export class RunsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const { schedule, comment, appliances, tags } = body;
-    const run = { appliance: '*', schedule, comment };
-    await this.runs.admit(principal, 'fleet', { schedule, comment });
-    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
-      fleetRunAnswer(
-        schedule,
-        await this.runs.runFleet(principal, { schedule, comment }, { appliances, tags }),
-        pathOf(request),
-      ),
-    );
-    sendAnswer(reply, answer, answer.replayed);
+    const run = { schedule, comment };
+    await this.runs.admit(principal, 'fleet', run);
+    const members = this.runs.members(principal, { appliances, tags });
+    const begun = await this.idempotent.begin(principal, {
+      key,
+      ...httpOf(request, body),
+      run: { appliance: '*', ...run },
+      members: members.length,
+    });
+    if ('replay' in begun) return sendAnswer(reply, begun.replay, true);
+    const instance = pathOf(request);
+    const runKey = begun.hold && { hold: begun.hold, instance };
+    const results = await this.runs.runFleet(principal, run, members, runKey).catch(async (error: unknown) => {
+      await this.idempotent.abandon(begun.hold);
+      throw error;
+    });
+    const answer = fleetRunAnswer(schedule, results, instance);
+    await this.idempotent.finish(begun.hold, answer, true);
+    sendAnswer(reply, answer);
   }
 
   /** Both single-run routes, once the appliance is known. */
@@ -116,12 +130,24 @@ export class RunsController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<void> {
-    const run = { appliance, schedule, comment: body.comment };
-    await this.runs.admit(principal, { appliance }, { schedule, comment: body.comment });
-    const answer = await this.idempotent.answer(principal, { key, ...httpOf(request, body), run }, async () =>
-      singleRunAnswer(schedule, await this.runs.runOne(principal, appliance, run), pathOf(request)),
-    );
-    sendAnswer(reply, answer, answer.replayed);
+    const run = { schedule, comment: body.comment };
+    await this.runs.admit(principal, { appliance }, run);
+    const begun = await this.idempotent.begin(principal, {
+      key,
+      ...httpOf(request, body),
+      run: { appliance, ...run },
+      members: 1,
+    });
+    if ('replay' in begun) return sendAnswer(reply, begun.replay, true);
+    const instance = pathOf(request);
+    const runKey = begun.hold && { hold: begun.hold, instance };
+    const result = await this.runs.runOne(principal, appliance, run, runKey).catch(async (error: unknown) => {
+      await this.idempotent.abandon(begun.hold);
+      throw error;
+    });
+    const answer = singleRunAnswer(schedule, result, instance);
+    await this.idempotent.finish(begun.hold, answer, false);
+    sendAnswer(reply, answer);
   }
 }
 

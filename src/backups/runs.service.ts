@@ -2,19 +2,29 @@ import { Inject, Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
-import type { AuditRequestedInput } from '../audit/audit-entry.js';
+import type { AuditRequestedInput, KeySettlementOf } from '../audit/audit-entry.js';
 import { AuditRecorder } from '../audit/audit-recorder.js';
+import { auditActor, runEntry } from '../audit/run-entries.js';
 import { accessPolicy } from '../auth/access-policy.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
+import { RunBudget } from '../limits/run-budget.service.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import type { JobDto } from './dto/job.dto.js';
+import type { KeyHold } from './idempotent-runs.service.js';
 import { toJob } from './job-mapper.js';
 import { JobTracker } from './job-tracker.service.js';
-import { auditActor, runEntry, runFailure } from './run-audit.js';
+import {
+  type FleetMemberResult,
+  isFinalResult,
+  memberAnswer,
+  singleRunAnswer,
+  storedResponseOf,
+} from './run-answers.js';
+import { runFailure } from './run-audit.js';
 
 export interface RunRequest {
   schedule: string;
@@ -28,19 +38,28 @@ export interface FleetSelection {
 }
 
 /**
- * One appliance's run: the job it started, or the problem the single run would have answered; and the audit entry
- * that recorded the answer (a replay of it names that entry).
+ * One appliance's run: the job it started, the problem the single run would have answered, or (a fleet retry under
+ * an Idempotency-Key) the final answer it had before; and the audit entry that recorded the answer.
  */
 export type RunResult = { appliance: string; requestId: string; entryId: string } & (
   | { job: JobDto }
   | { error: GatewayError }
+  | { replayed: FleetMemberResult }
 );
 
+/** The Idempotency-Key a run goes under: its answers settle the key as they are recorded. */
+export interface RunKey {
+  hold: KeyHold;
+  /** The request's path, as problem documents name it (`instance`). */
+  instance: string;
+}
+
 /**
- * Running a backup schedule, the one use case that changes anything, top to bottom: for each appliance,
- * authorise the principal (a refusal is audited: nothing is sent), write `requested` durably (or refuse the run:
- * fail closed), call the appliance, write `completed` before anyone hears the outcome. A single run is a fleet of
- * one; a fleet runs `fleet.concurrency` appliances at a time, each under its own timeout and circuit breaker.
+ * Running a backup schedule, the one use case that changes anything, top to bottom: admit the principal (a refusal
+ * is audited: nothing is sent); for each appliance, write `requested` durably (or refuse the run: fail closed), call
+ * the appliance, write `completed` before anyone hears the outcome, with the Idempotency-Key answer it records. A
+ * single run is a fleet of one; a fleet runs `fleet.concurrency` appliances at a time, each under its own timeout and
+ * circuit breaker, every member counted toward the caller's run budget.
  */
 @Injectable()
 export class RunsService {
@@ -48,6 +67,7 @@ export class RunsService {
     private readonly registry: ApplianceRegistry,
     private readonly audit: AuditRecorder,
     private readonly tracker: JobTracker,
+    private readonly budget: RunBudget,
     private readonly config: GatewayConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
     private readonly metrics: GatewayMetrics,
@@ -64,62 +84,82 @@ export class RunsService {
    * run scope. A refusal is audited (nothing is sent) and thrown as 403.
    */
   async admit(principal: Principal, target: { appliance: string } | 'fleet', request: RunRequest): Promise<void> {
-    if (
-      target === 'fleet' ? accessPolicy.allowsAny(principal, 'backups:run') : this.allowed(principal, target.appliance)
-    ) {
-      return;
-    }
+    const allowed =
+      target === 'fleet' ? accessPolicy.allowsAny(principal, 'backups:run') : this.allowed(principal, target.appliance);
+    if (allowed) return;
     const appliance = target === 'fleet' ? '*' : target.appliance;
-    const requestId = requestContext.requestId() ?? 'unknown';
-    const run = runEntry(auditActor(principal), { requestId, appliance, ...request });
+    const run = runEntry(auditActor(principal), {
+      requestId: requestContext.currentRequestId(),
+      appliance,
+      ...request,
+    });
     const { error } = await this.deny(run);
     throw error;
   }
 
-  /** One admitted run (admit first). */
-  async runOne(principal: Principal, appliance: string, request: RunRequest): Promise<RunResult> {
-    const [result] = await this.run(principal, request, [appliance], false);
-    return result;
+  /** The members of a fleet request (see `select`). */
+  members(principal: Principal, selection: FleetSelection): string[] {
+    return this.select(principal, selection);
+  }
+
+  /** One admitted run. */
+  async runOne(principal: Principal, appliance: string, request: RunRequest, key?: RunKey): Promise<RunResult> {
+    const run = runEntry(auditActor(principal), {
+      requestId: requestContext.currentRequestId(),
+      appliance,
+      ...request,
+    });
+    const settle = (result: RunResult): KeySettlementOf | undefined =>
+      key && isFinalResult(result)
+        ? {
+            caller: key.hold.caller,
+            key: key.hold.key,
+            response: storedResponseOf(singleRunAnswer(request.schedule, result, key.instance)),
+          }
+        : undefined;
+    return this.runOn(run, settle);
   }
 
   /**
-   * Many appliances (admit first); each run gets the request id `{requestId}.{applianceId}` and names the fleet
-   * request. A member the principal may not run on is a 403 result and receives nothing.
+   * An admitted fleet run over `members`; each run gets the request id `{requestId}.{applianceId}` and names the
+   * fleet request. A member the principal may not run on is a 403 result and receives nothing; a member whose final
+   * answer the key holds from before is replayed, not run.
    */
-  async runFleet(principal: Principal, request: RunRequest, selection: FleetSelection): Promise<RunResult[]> {
-    return this.run(principal, request, this.select(principal, selection), true);
+  async runFleet(principal: Principal, request: RunRequest, members: string[], key?: RunKey): Promise<RunResult[]> {
+    // The guard counted the request as one run: every other member that runs now is a run too (a replay is not).
+    const running = members.filter((appliance) => !key?.hold.members[appliance]).length;
+    await this.budget.spend(principal, running - 1);
+    const requestId = requestContext.currentRequestId();
+    const actor = auditActor(principal);
+    const limit = pLimit(this.config.fleet.concurrency);
+    return Promise.all(
+      members.map((appliance) => {
+        const run = runEntry(actor, {
+          requestId: `${requestId}.${appliance}`,
+          appliance,
+          ...request,
+          fleetRequestId: requestId,
+        });
+        const before = key?.hold.members[appliance];
+        if (before) return this.replayMember(run, before);
+        if (!this.allowed(principal, appliance)) return this.deny(run);
+        const settle = (result: RunResult): KeySettlementOf | undefined =>
+          key && isFinalResult(result)
+            ? {
+                caller: key.hold.caller,
+                key: key.hold.key,
+                member: appliance,
+                memberResult: JSON.stringify(memberAnswer(result, key.instance)),
+              }
+            : undefined;
+        // Each appliance's run under its own request id, which the appliance receives too.
+        return limit(() => requestContext.withRequestId(run.requestId, () => this.runOn(run, settle)));
+      }),
+    );
   }
 
   private allowed(principal: Principal, appliance: string): boolean {
     return accessPolicy.allows(principal, 'backups:run', appliance);
-  }
-
-  private async run(
-    principal: Principal,
-    request: RunRequest,
-    appliances: string[],
-    fleet: boolean,
-  ): Promise<RunResult[]> {
-    const requestId = requestContext.requestId() ?? 'unknown';
-    const actor = auditActor(principal);
-    const entry = (appliance: string): AuditRequestedInput =>
-      runEntry(actor, {
-        requestId: fleet ? `${requestId}.${appliance}` : requestId,
-        appliance,
-        schedule: request.schedule,
-        comment: request.comment,
-        fleetRequestId: fleet ? requestId : undefined,
-      });
-    if (!fleet) return [await this.runOn(entry(appliances[0]))];
-    const limit = pLimit(this.config.fleet.concurrency);
-    return Promise.all(
-      appliances.map((appliance) => {
-        const run = entry(appliance);
-        if (!this.allowed(principal, appliance)) return this.deny(run);
-        // Each appliance's run under its own request id, which the appliance receives too.
-        return limit(() => requestContext.withRequestId(run.requestId, () => this.runOn(run)));
-      }),
-    );
   }
 
   /** Nothing is sent to an appliance the principal may not use; the refusal is one `completed` entry. */
@@ -135,7 +175,26 @@ export class RunsService {
     return { appliance: run.appliance, requestId: run.requestId, entryId, error };
   }
 
-  private async runOn(run: AuditRequestedInput): Promise<RunResult> {
+  /** A fleet retry: the member's final answer from before, on record as a replay; nothing is sent. */
+  private async replayMember(
+    run: AuditRequestedInput,
+    before: { result: string; entryId: string },
+  ): Promise<RunResult> {
+    const replayed = JSON.parse(before.result) as FleetMemberResult;
+    const entryId = await this.audit.replayed({
+      ...run,
+      httpStatus: replayed.status,
+      jobId: replayed.job?.id,
+      durationMs: 0,
+      replayOf: before.entryId,
+    });
+    return { appliance: run.appliance, requestId: run.requestId, entryId, replayed };
+  }
+
+  private async runOn(
+    run: AuditRequestedInput,
+    settle: (result: RunResult) => KeySettlementOf | undefined,
+  ): Promise<RunResult> {
     const { appliance, requestId } = run;
     const started = performance.now();
     let requestedId: string;
@@ -147,36 +206,48 @@ export class RunsService {
       if (error instanceof GatewayError) return { appliance, requestId, entryId: '', error };
       throw error;
     }
-    const complete = (outcome: Parameters<typeof completion>[0]) => {
-      this.count(appliance, outcome.outcome);
-      return completion(outcome);
-    };
-    const completion = (
+    // The completion never fails its caller (written, or spooled with the key's answer): the appliance has answered.
+    const complete = async (
+      result: RunResult,
       outcome: { outcome: 'accepted'; httpStatus: 202; jobId: string } | ReturnType<typeof runFailure>,
-    ) =>
-      this.audit.completed({
+    ): Promise<RunResult> => {
+      this.count(appliance, outcome.outcome);
+      const entryId = await this.audit.completed({
         ...run,
         ...outcome,
         durationMs: Math.round(performance.now() - started),
         requestedId,
+        settles: settle(result),
       });
+      return { ...result, entryId };
+    };
     let job: JobDto;
     try {
       const status = await this.registry.client(appliance).runSchedule(run.schedule, run.comment);
       this.tracker.seed(appliance, status);
       job = toJob(status);
     } catch (error) {
-      const entryId = await complete(runFailure(error));
+      const failure = runFailure(error);
+      const known =
+        error instanceof GatewayError
+          ? error
+          : new GatewayError('INTERNAL_ERROR', 'The run failed inside the gateway; the backup may have started.', {
+              mayHaveStarted: true,
+              cause: error,
+            });
+      const result = await complete({ appliance, requestId, entryId: '', error: known }, failure);
       if (!(error instanceof GatewayError)) throw error;
       // The answer is a value now (it may be replayed), not an exception the filter would log.
       if (error.status >= 500) {
         const cause = (error.cause as { code?: unknown } | undefined)?.code;
         this.logger.warn({ requestId, appliance, code: error.code, cause }, error.detail);
       }
-      return { appliance, requestId, entryId, error };
+      return result;
     }
-    const entryId = await complete({ outcome: 'accepted', httpStatus: 202, jobId: job.id });
-    return { appliance, requestId, entryId, job };
+    return complete(
+      { appliance, requestId, entryId: '', job },
+      { outcome: 'accepted', httpStatus: 202, jobId: job.id },
+    );
   }
 
   /** Runs by appliance and outcome; an appliance id that is not configured is never a label value. */
@@ -185,8 +256,9 @@ export class RunsService {
   }
 
   /**
-   * The members of a fleet run. Named ids are the caller's own words (each is run or refused). A tag selects only
-   * appliances the caller may read or run: the answer never names, or reveals the tags of, any other appliance.
+   * The members of a fleet run, at most `fleet.maxAppliances`. Named ids are the caller's own words (each is run or
+   * refused). A tag selects only appliances the caller may read or run: the answer never names, or reveals the tags
+   * of, any other appliance.
    */
   private select(principal: Principal, selection: FleetSelection): string[] {
     if (selection.appliances !== undefined && selection.tags !== undefined) {
@@ -194,8 +266,20 @@ export class RunsService {
         errors: [{ field: 'tags', message: 'tags cannot be combined with appliances' }],
       });
     }
-    if (selection.appliances !== undefined) return [...new Set(selection.appliances)];
-    const tags = selection.tags ?? [];
+    const selected =
+      selection.appliances !== undefined ? [...new Set(selection.appliances)] : this.tagged(principal, selection.tags);
+    const max = this.config.fleet.maxAppliances;
+    if (selected.length > max) {
+      throw new GatewayError(
+        'VALIDATION_FAILED',
+        `This selects ${selected.length} appliances; one fleet request may run at most ${max} (fleet.maxAppliances).`,
+        { errors: [{ field: selection.appliances ? 'appliances' : 'tags', message: `selects more than ${max}` }] },
+      );
+    }
+    return selected;
+  }
+
+  private tagged(principal: Principal, tags: string[] = []): string[] {
     const selected = this.registry
       .withAnyTag(tags)
       .filter((id) => this.allowed(principal, id) || accessPolicy.allows(principal, 'backups:read', id));

@@ -264,6 +264,16 @@ export class FleetConfig {
   @Max(256)
   concurrency = 8;
 
+  /**
+   * Most appliances one fleet request may name or select: each member is a backup, two audit entries and part of the
+   * stored answer, and counts toward `rateLimit.runsPerMinute`.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  maxAppliances = 500;
+
   /** Status older than this is refreshed by a light probe when GET /appliances asks for it. */
   @IsOptional()
   @IsInt()

@@ -27,6 +27,10 @@ export const requestContext = {
     const store = storage.getStore();
     return store ? storage.run({ ...store, requestId }, work) : work();
   },
+  /** The request id, or `unknown` outside a request (a timer): what the audit trail and logs then say. */
+  currentRequestId(): string {
+    return fastifyContext.get('requestId') ?? 'unknown';
+  },
   origin(): { ip: string; userAgent: string | undefined } | undefined {
     const ip = fastifyContext.get('ip');
     return ip === undefined ? undefined : { ip, userAgent: fastifyContext.get('userAgent') };

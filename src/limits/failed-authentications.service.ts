@@ -64,7 +64,7 @@ export class FailedAuthenticationLimit
       failures: 1,
       startedAt: Date.now(),
       credential,
-      requestId: requestContext.requestId() ?? 'unknown',
+      requestId: requestContext.currentRequestId(),
       userAgent: origin?.userAgent,
       ip: key === OVERFLOW ? OVERFLOW : ip,
     });

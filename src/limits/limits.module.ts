@@ -7,7 +7,7 @@ import { CallerConcurrencyGuard } from './caller-concurrency.guard.js';
 import { FailedAuthenticationLimit } from './failed-authentications.service.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { rateLimitOptions } from './rate-limit-options.js';
-import { RateLimitedRuns } from './rate-limited-runs.js';
+import { RunBudget } from './run-budget.service.js';
 import { SharedThrottlerStorage } from './shared-throttler-storage.js';
 
 /**
@@ -31,14 +31,14 @@ export class LimitsModule {
       module: LimitsModule,
       providers: [
         SharedThrottlerStorage,
-        RateLimitedRuns,
         FailedAuthenticationLimit,
+        RunBudget,
         { provide: FAILED_AUTHENTICATIONS, useExisting: FailedAuthenticationLimit },
         { provide: getStorageToken(), useExisting: SharedThrottlerStorage },
         { provide: getOptionsToken(), inject: [GatewayConfig, Reflector], useFactory: rateLimitOptions },
         ...guards,
       ],
-      exports: [FAILED_AUTHENTICATIONS],
+      exports: [FAILED_AUTHENTICATIONS, RunBudget],
     };
   }
 }

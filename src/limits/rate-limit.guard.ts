@@ -11,13 +11,18 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
+import { RateLimitedRuns } from '../audit/refused-runs.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
-import { RateLimitedRuns } from './rate-limited-runs.js';
 
 export const RUNS = 'runs';
 export const READS = 'reads';
+
+/** The storage key of a caller's budget of one kind (the throttler's own and RunBudget's). */
+export function budgetKey(name: string, caller: string): string {
+  return `${name}:${createHash('sha256').update(caller).digest('base64url')}`;
+}
 
 /**
  * Requests per caller (its CallerId) per minute, counted apart for runs (`rateLimit.runsPerMinute`) and
@@ -47,7 +52,7 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   /** One budget per caller and kind, whichever route: a caller cannot multiply its limit across run routes. */
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
-    return `${name}:${createHash('sha256').update(tracker).digest('base64url')}`;
+    return budgetKey(name, tracker);
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {

@@ -1,13 +1,16 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, type KyselyPlugin, SqliteDialect } from 'kysely';
+import { Kysely, type KyselyPlugin, SqliteDialect, sql } from 'kysely';
 import { type AuditDatabase, migrateAuditSchema } from '../../src/audit/audit-schema.js';
-import { claimKey } from '../../src/audit/kysely-idempotency-keys.js';
+import { type Clock, claimKey, releaseKey } from '../../src/audit/kysely-idempotency-keys.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 
 const NOW = '2026-03-10T08:00:00.000Z';
 const LATER = '2026-03-11T08:00:00.000Z';
-const claim = { caller: 'alice', key: 'k-1', fingerprint: 'fp-1', expiresAt: LATER, now: NOW };
+const DAY_MS = 24 * 3_600_000;
+/** The database's clock, stopped at NOW: the statements read time only through it. */
+const clock: Clock = (offsetMs = 0) => sql<string>`${new Date(Date.parse(NOW) + offsetMs).toISOString()}`;
+const claim = { caller: 'alice', key: 'k-1', fingerprint: 'fp-1', owner: 'me', ttlMs: DAY_MS, leaseMs: 60_000 };
 
 /**
  * The claim statement on a real SQLite database, with another holder of the key acting between its statements: what
@@ -39,13 +42,19 @@ describe('claiming an idempotency key', () => {
     await Promise.all(dbs.splice(0).map((db) => db.destroy()));
   });
 
-  const hold = (state = 'in_progress', expiresAt = LATER, fingerprint = 'fp-other') =>
+  /** Another request's claim of k-1, live until `leaseUntil`. */
+  const hold = (
+    state = 'in_progress',
+    expiresAt = LATER,
+    fingerprint = 'fp-other',
+    leaseUntil: string | null = LATER,
+  ) =>
     other
       .prepare(
-        `INSERT INTO idempotency_keys (caller, idempotency_key, fingerprint, state, created_at, expires_at)
-         VALUES ('alice', 'k-1', ?, ?, ?, ?)`,
+        `INSERT INTO idempotency_keys (caller, idempotency_key, fingerprint, state, created_at, expires_at, owner, lease_until)
+         VALUES ('alice', 'k-1', ?, ?, ?, ?, 'them', ?)`,
       )
-      .run(fingerprint, state, NOW, expiresAt);
+      .run(fingerprint, state, NOW, expiresAt, leaseUntil);
   const release = () => other.prepare(`DELETE FROM idempotency_keys WHERE idempotency_key = 'k-1'`).run();
   const rows = () => other.prepare('SELECT caller, idempotency_key, fingerprint, state FROM idempotency_keys').all();
 
@@ -61,14 +70,14 @@ describe('claiming an idempotency key', () => {
   }
 
   it('a free key is claimed: one row, in progress, with our fingerprint', async () => {
-    expect(await claimKey(await database(), claim)).toEqual({ state: 'claimed' });
+    expect(await claimKey(await database(), clock, claim)).toEqual({ state: 'claimed', members: {} });
     expect(rows()).toEqual([{ caller: 'alice', idempotency_key: 'k-1', fingerprint: 'fp-1', state: 'in_progress' }]);
   });
 
   it('a key that expires exactly now is free', async () => {
     hold('done', NOW);
-    expect(await claimKey(await database(), claim)).toEqual({ state: 'claimed' });
-    expect(await claimKey(await database(), claim)).toEqual({ state: 'in_progress' });
+    expect(await claimKey(await database(), clock, claim)).toEqual({ state: 'claimed', members: {} });
+    expect(await claimKey(await database(), clock, claim)).toEqual({ state: 'in_progress' });
   });
 
   it('a key released between our conflict and our read is free again: the next attempt claims it', async () => {
@@ -80,7 +89,7 @@ describe('claiming an idempotency key', () => {
         released = true;
       }),
     );
-    expect(await claimKey(db, claim)).toEqual({ state: 'claimed' });
+    expect(await claimKey(db, clock, claim)).toEqual({ state: 'claimed', members: {} });
     expect(rows()).toEqual([expect.objectContaining({ fingerprint: 'fp-1' })]);
   });
 
@@ -97,7 +106,7 @@ describe('claiming an idempotency key', () => {
       },
       transformResult: async (args) => args.result,
     });
-    await expect(claimKey(db, claim)).rejects.toThrow(
+    await expect(claimKey(db, clock, claim)).rejects.toThrow(
       'idempotency key claim kept racing with its release (3 attempts)',
     );
     expect(inserts).toBe(3);
@@ -105,7 +114,46 @@ describe('claiming an idempotency key', () => {
 
   it('a key another request holds: in progress with the same fingerprint, a mismatch with another', async () => {
     hold('in_progress', LATER, 'fp-1');
-    expect(await claimKey(await database(), claim)).toEqual({ state: 'in_progress' });
-    expect(await claimKey(await database(), { ...claim, fingerprint: 'fp-2' })).toEqual({ state: 'mismatch' });
+    expect(await claimKey(await database(), clock, claim)).toEqual({ state: 'in_progress' });
+    expect(await claimKey(await database(), clock, { ...claim, fingerprint: 'fp-2' })).toEqual({ state: 'mismatch' });
+  });
+
+  it('a claim whose lease has ended (its request died) is taken over, with its final fleet members', async () => {
+    hold('in_progress', LATER, 'fp-1', NOW);
+    other
+      .prepare(`UPDATE idempotency_keys SET members = ?`)
+      .run(JSON.stringify({ 'vc-a': { result: '{}', entryId: 'e-1' } }));
+    expect(await claimKey(await database(), clock, claim)).toEqual({
+      state: 'claimed',
+      members: { 'vc-a': { result: '{}', entryId: 'e-1' } },
+    });
+    expect(other.prepare('SELECT owner, lease_until FROM idempotency_keys').get()).toEqual({
+      owner: 'me',
+      lease_until: '2026-03-10T08:01:00.000Z',
+    });
+    // Now ours, and live: the next claim finds it in progress.
+    expect(await claimKey(await database(), clock, { ...claim, owner: 'another' })).toEqual({ state: 'in_progress' });
+  });
+
+  it('a claim from before leases existed is held for ten minutes from its creation, then taken over', async () => {
+    hold('in_progress', LATER, 'fp-1', null);
+    expect(await claimKey(await database(), clock, claim)).toEqual({ state: 'in_progress' });
+    other.prepare(`UPDATE idempotency_keys SET created_at = '2026-03-10T07:50:00.000Z'`).run();
+    expect(await claimKey(await database(), clock, claim)).toEqual({ state: 'claimed', members: {} });
+  });
+
+  it("a release frees only the owner's claim; one with final members stays, unowned, for a retry to replay", async () => {
+    hold('in_progress', LATER, 'fp-1');
+    await releaseKey(await database(), clock, 'alice', 'k-1', 'me');
+    expect(rows()).toHaveLength(1);
+    await releaseKey(await database(), clock, 'alice', 'k-1', 'them');
+    expect(rows()).toHaveLength(0);
+    hold('in_progress', LATER, 'fp-1');
+    other.prepare(`UPDATE idempotency_keys SET members = '{}'`).run();
+    await releaseKey(await database(), clock, 'alice', 'k-1', 'them');
+    expect(other.prepare('SELECT owner, lease_until FROM idempotency_keys').get()).toEqual({
+      owner: null,
+      lease_until: NOW,
+    });
   });
 });

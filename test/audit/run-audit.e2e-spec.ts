@@ -288,7 +288,12 @@ describe('the audit trail of runs', () => {
       appliance: 'vc-a',
       schedule: 'default',
       comment: 'let me in',
-      actor: { subject: 'mallory', authMethod: 'jwt', ip: '127.0.0.1', userAgent: 'audit-e2e/1.0' },
+      actor: {
+        subject: `jwt:${world.idp.issuer}:mallory`,
+        authMethod: 'jwt',
+        ip: '127.0.0.1',
+        userAgent: 'audit-e2e/1.0',
+      },
     });
     expect(Object.values(world.appliances).map((sim) => sim.counters.requests)).toEqual([0, 0, 0, 0]);
   });
@@ -388,7 +393,7 @@ describe('the audit trail of runs', () => {
     await run('vc-b', 'default', { credentials: { 'x-api-key': API_KEY }, requestId: 'secrets' }).expect(202);
     const { events, raw } = await audit.export();
     expect(events.length).toBeGreaterThan(20);
-    expect(raw).toContain('"subject":"alice"');
+    expect(raw).toContain(`"subject":"jwt:${world.idp.issuer}:alice"`);
     for (const secret of secrets) expect(raw).not.toContain(secret);
     expect(raw).not.toMatch(/Bearer|eyJ|Basic /);
     expect(await audit.verify()).toEqual({ ok: true, count: events.length });

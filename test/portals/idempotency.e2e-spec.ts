@@ -115,7 +115,15 @@ describe('Idempotency-Key on runs', () => {
     expect(retry.status).toBe(409); // the first backup is running: now the caller knows
     expect(retry.body.code).toBe('BACKUP_IN_PROGRESS');
     expect(sim().counters.jobsStarted).toBe(1);
-    // That answer is final: a third try replays it.
+    // "Another backup is running" lasts as long as that backup: not final, never replayed.
+    const third = await run('lost-answer');
+    expect(third.headers['idempotent-replayed']).toBeUndefined();
+    expect(third.status).toBe(409);
+    sim().finishRunningJobs();
+    const fourth = await run('lost-answer');
+    expect(fourth.status).toBe(202);
+    expect(fourth.headers['idempotent-replayed']).toBeUndefined();
+    // Final now: replayed from here on.
     expect((await run('lost-answer')).headers['idempotent-replayed']).toBe('true');
   });
 

@@ -1,10 +1,11 @@
+import { jest } from '@jest/globals';
 /**
  * The one behavioural suite every audit store must pass, run against SQLite and PostgreSQL alike.
  */
 import { entryHash, GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
 import { DraftRejectedError } from '../../src/audit/audit-store.js';
-import type { StoredResponse } from '../../src/audit/idempotency-keys.js';
+import type { ClaimRequest, StoredResponse } from '../../src/audit/idempotency-keys.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
 import { itOnBuiltCode } from './mutation-run.js';
 import type { FixtureFactory, StoreFixture, SuiteStore } from './store-fixtures.js';
@@ -297,7 +298,8 @@ export function describeAuditStore(
     });
 
     describe('idempotency keys', () => {
-      const inADay = () => new Date(Date.now() + DAY_MS);
+      const claim = (caller: string, key: string, fingerprint: string, more: Partial<ClaimRequest> = {}) =>
+        store.claimIdempotencyKey({ caller, key, fingerprint, owner: 'me', ttlMs: DAY_MS, leaseMs: 60_000, ...more });
       const answer: StoredResponse = {
         status: 202,
         headers: {
@@ -306,63 +308,101 @@ export function describeAuditStore(
         },
         body: JSON.stringify({ appliance: 'vc-a', job: { id: '20260310-081502-00000001', note: 'Zoë 😀' } }),
       };
+      const settle = (caller: string, key: string, response: StoredResponse, entryId: string) =>
+        store.completeIdempotencyKey({ caller, key, response, entryId });
+      const CLAIMED = { state: 'claimed', members: {} };
 
       it('claims a key once; a retry finds it in progress, then done with the stored answer; another request is a mismatch', async () => {
-        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toEqual({ state: 'claimed' });
-        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toEqual({ state: 'in_progress' });
-        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-2', inADay())).toEqual({ state: 'mismatch' });
+        expect(await claim('alice', 'k-1', 'fp-1')).toEqual(CLAIMED);
+        expect(await claim('alice', 'k-1', 'fp-1', { owner: 'retry' })).toEqual({ state: 'in_progress' });
+        expect(await claim('alice', 'k-1', 'fp-2')).toEqual({ state: 'mismatch' });
         // Keys are the caller's own: another caller's k-1 is another key.
-        expect(await store.claimIdempotencyKey('bob', 'k-1', 'fp-9', inADay())).toEqual({ state: 'claimed' });
+        expect(await claim('bob', 'k-1', 'fp-9')).toEqual(CLAIMED);
 
-        expect(await store.completeIdempotencyKey('alice', 'k-1', answer, 'entry-1')).toBe(true);
-        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toEqual({
-          state: 'done',
-          response: answer,
-          entryId: 'entry-1',
-        });
-        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-2', inADay())).toEqual({ state: 'mismatch' });
+        expect(await settle('alice', 'k-1', answer, 'entry-1')).toBe(true);
+        expect(await claim('alice', 'k-1', 'fp-1')).toEqual({ state: 'done', response: answer, entryId: 'entry-1' });
+        expect(await claim('alice', 'k-1', 'fp-2')).toEqual({ state: 'mismatch' });
         // Completing twice, or a key never claimed, changes nothing.
-        expect(await store.completeIdempotencyKey('alice', 'k-1', { ...answer, status: 500 }, 'entry-2')).toBe(false);
-        expect(await store.completeIdempotencyKey('alice', 'never', answer, 'entry-3')).toBe(false);
-        expect(await store.claimIdempotencyKey('alice', 'k-1', 'fp-1', inADay())).toMatchObject({ entryId: 'entry-1' });
+        expect(await settle('alice', 'k-1', { ...answer, status: 500 }, 'entry-2')).toBe(false);
+        expect(await settle('alice', 'never', answer, 'entry-3')).toBe(false);
+        expect(await claim('alice', 'k-1', 'fp-1')).toMatchObject({ entryId: 'entry-1' });
       });
 
-      it('a released key (outcome unknown) can be claimed again; a done key is never released', async () => {
-        await store.claimIdempotencyKey('alice', 'unknown-outcome', 'fp-1', inADay());
-        await store.releaseIdempotencyKey('alice', 'unknown-outcome');
-        expect(await store.claimIdempotencyKey('alice', 'unknown-outcome', 'fp-1', inADay())).toEqual({
-          state: 'claimed',
-        });
+      it("a released key can be claimed again; only its owner's release counts; a done key is never released", async () => {
+        await claim('alice', 'unknown-outcome', 'fp-1');
+        await store.releaseIdempotencyKey('alice', 'unknown-outcome', 'someone-else');
+        expect(await claim('alice', 'unknown-outcome', 'fp-1', { owner: 'retry' })).toEqual({ state: 'in_progress' });
+        await store.releaseIdempotencyKey('alice', 'unknown-outcome', 'me');
+        expect(await claim('alice', 'unknown-outcome', 'fp-1', { owner: 'retry' })).toEqual(CLAIMED);
 
-        await store.claimIdempotencyKey('alice', 'answered', 'fp-1', inADay());
-        await store.completeIdempotencyKey('alice', 'answered', answer, 'entry-1');
-        await store.releaseIdempotencyKey('alice', 'answered');
-        expect(await store.claimIdempotencyKey('alice', 'answered', 'fp-1', inADay())).toMatchObject({ state: 'done' });
+        await claim('alice', 'answered', 'fp-1');
+        await settle('alice', 'answered', answer, 'entry-1');
+        await store.releaseIdempotencyKey('alice', 'answered', 'me');
+        expect(await claim('alice', 'answered', 'fp-1')).toMatchObject({ state: 'done' });
+      });
+
+      it('a claim whose lease has ended is taken over by a retry (its request died)', async () => {
+        expect(await claim('alice', 'crashed', 'fp-1', { leaseMs: -1000 })).toEqual(CLAIMED);
+        expect(await claim('alice', 'crashed', 'fp-1', { owner: 'retry' })).toEqual(CLAIMED);
+        // The retry holds it now, for its own lease.
+        expect(await claim('alice', 'crashed', 'fp-1', { owner: 'third' })).toEqual({ state: 'in_progress' });
+      });
+
+      it("a fleet's final members are kept across a release, and given to the retry that takes the key", async () => {
+        await claim('alice', 'fleet', 'fp-1');
+        const member = (appliance: string, entryId: string) =>
+          store.completeIdempotencyKey({
+            caller: 'alice',
+            key: 'fleet',
+            entryId,
+            member: appliance,
+            memberResult: JSON.stringify({ appliance, status: 202 }),
+          });
+        expect(await member('vc-a', 'entry-a')).toBe(true);
+        expect(await member('vc-b', 'entry-b')).toBe(true);
+        await store.releaseIdempotencyKey('alice', 'fleet', 'me');
+        expect(await claim('alice', 'fleet', 'fp-1', { owner: 'retry' })).toEqual({
+          state: 'claimed',
+          members: {
+            'vc-a': { result: JSON.stringify({ appliance: 'vc-a', status: 202 }), entryId: 'entry-a' },
+            'vc-b': { result: JSON.stringify({ appliance: 'vc-b', status: 202 }), entryId: 'entry-b' },
+          },
+        });
+      });
+
+      it("expiry is the database's clock: a replica whose clock is a day ahead still finds a fresh key live", async () => {
+        expect(await claim('alice', 'fresh', 'fp-1')).toEqual(CLAIMED);
+        const realNow = Date.now();
+        const ahead = jest.spyOn(Date, 'now').mockReturnValue(realNow + 25 * 3_600_000);
+        try {
+          expect(await claim('alice', 'fresh', 'fp-1', { owner: 'replica-ahead' })).toEqual({ state: 'in_progress' });
+          expect(await store.purgeExpiredIdempotencyKeys()).toBe(0);
+        } finally {
+          ahead.mockRestore();
+        }
       });
 
       it('an expired key counts as absent, whatever its state; the purge deletes expired keys only', async () => {
-        const past = new Date(Date.now() - 1000);
-        await store.claimIdempotencyKey('alice', 'stale-run', 'fp-1', past);
-        await store.claimIdempotencyKey('alice', 'stale-done', 'fp-1', past);
-        await store.completeIdempotencyKey('alice', 'stale-done', answer, 'entry-1');
-        await store.claimIdempotencyKey('alice', 'fresh', 'fp-1', inADay());
-        expect(await store.claimIdempotencyKey('alice', 'stale-done', 'fp-other', inADay())).toEqual({
-          state: 'claimed',
-        });
+        await claim('alice', 'stale-run', 'fp-1', { ttlMs: -1000 });
+        await claim('alice', 'stale-done', 'fp-1', { ttlMs: -1000 });
+        await settle('alice', 'stale-done', answer, 'entry-1');
+        await claim('alice', 'fresh', 'fp-1');
+        expect(await claim('alice', 'stale-done', 'fp-other')).toEqual(CLAIMED);
 
-        expect(await store.purgeExpiredIdempotencyKeys(new Date())).toBe(1); // stale-run
-        expect(await store.claimIdempotencyKey('alice', 'fresh', 'fp-1', inADay())).toEqual({ state: 'in_progress' });
-        expect(await store.claimIdempotencyKey('alice', 'stale-done', 'fp-other', inADay())).toEqual({
-          state: 'in_progress',
-        });
-        expect(await store.purgeExpiredIdempotencyKeys(new Date(Date.now() + 2 * DAY_MS))).toBe(2);
+        expect(await store.purgeExpiredIdempotencyKeys()).toBe(1); // stale-run
+        expect(await claim('alice', 'fresh', 'fp-1', { owner: 'retry' })).toEqual({ state: 'in_progress' });
+        expect(await claim('alice', 'stale-done', 'fp-other', { owner: 'retry' })).toEqual({ state: 'in_progress' });
+        expect(await store.purgeExpiredIdempotencyKeys()).toBe(0);
       });
 
-      it('a key expires at its expiry instant: the purge at exactly that moment deletes it', async () => {
-        const expiresAt = inADay();
-        await store.claimIdempotencyKey('alice', 'edge', 'fp-1', expiresAt);
-        expect(await store.purgeExpiredIdempotencyKeys(new Date(expiresAt.getTime() - 1))).toBe(0);
-        expect(await store.purgeExpiredIdempotencyKeys(expiresAt)).toBe(1);
+      it('a completed entry carrying a settlement writes the key in its own transaction', async () => {
+        await claim('alice', 'settled', 'fp-1');
+        const completed = completion(draft());
+        completed.settles = { caller: 'alice', key: 'settled', response: answer, entryId: completed.id };
+        const entry = await store.append(completed);
+        expect(entry).not.toHaveProperty('settles');
+        expect(await claim('alice', 'settled', 'fp-1')).toEqual({ state: 'done', response: answer, entryId: entry.id });
+        expect(await verify(store)).toMatchObject({ ok: true });
       });
 
       // SQLite's rival store is the worker (dist/); PostgreSQL's is a second store in this process.
@@ -373,7 +413,18 @@ export function describeAuditStore(
         try {
           const keys = Array.from({ length: 20 }, (_, i) => `race-${i}`);
           const claims = await Promise.all(
-            keys.flatMap((key) => [store, other].map((s) => s.claimIdempotencyKey('alice', key, 'fp-1', inADay()))),
+            keys.flatMap((key) =>
+              [store, other].map((s) =>
+                s.claimIdempotencyKey({
+                  caller: 'alice',
+                  key,
+                  fingerprint: 'fp-1',
+                  owner: `o-${key}`,
+                  ttlMs: DAY_MS,
+                  leaseMs: 60_000,
+                }),
+              ),
+            ),
           );
           for (const [i, key] of keys.entries()) {
             const states = [claims[2 * i].state, claims[2 * i + 1].state].sort();

@@ -1,8 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { AuditRecorder } from '../audit/audit-recorder.js';
 import type { Principal } from '../auth/principal.js';
-import { auditActor, runEntry } from '../backups/run-audit.js';
 import { requestContext } from '../context/request-context.js';
+import { AuditRecorder } from './audit-recorder.js';
+import { auditActor, runEntry } from './run-entries.js';
 
 const WINDOW_MS = 60_000;
 
@@ -33,7 +33,7 @@ export class RateLimitedRuns implements BeforeApplicationShutdown, OnApplication
       return;
     }
     const entry = runEntry(auditActor(principal), {
-      requestId: requestContext.requestId() ?? 'unknown',
+      requestId: requestContext.currentRequestId(),
       appliance: '*',
       schedule: '*',
     });
