@@ -1,15 +1,18 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
+import { presentsBearerToken } from './bearer-token.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 
 /**
- * GET /metrics in Prometheus' text format, on the API's port when `metrics.port` is not set (then on its own server,
- * see metrics-server.ts, and 404 here). Public like the health probes: scrapers carry no token; keep the port off the
- * public network, or set metrics.port. Not part of the API's contract (no OpenAPI entry).
+ * GET /metrics in Prometheus' text format on the API's port, only with `metrics.bearerToken` set and presented:
+ * series are labelled with every configured appliance id, which is not for anyone who can reach the API. Without a
+ * token (or with `metrics.port`, where they are served instead, see metrics-server.ts) the route does not exist: 404,
+ * as for any unknown path; a wrong or missing token is a 401. @Public because the token is not a caller's credential:
+ * it names no caller and grants no scope. Not part of the API's contract (no OpenAPI entry).
  */
 @ApiExcludeController()
 @Controller('metrics')
@@ -21,9 +24,13 @@ export class MetricsController {
   ) {}
 
   @Get()
-  async scrape(@Res() reply: FastifyReply): Promise<void> {
-    if (!this.config.metrics.enabled || this.config.metrics.port !== undefined) {
+  async scrape(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const { enabled, port, bearerToken } = this.config.metrics;
+    if (!enabled || port !== undefined || bearerToken === undefined) {
       throw new GatewayError('NOT_FOUND', 'No route matches this method and path.');
+    }
+    if (!presentsBearerToken(request.headers.authorization, bearerToken)) {
+      throw new GatewayError('UNAUTHENTICATED', 'Send the metrics token: Authorization: Bearer <metrics.bearerToken>.');
     }
     reply.header('content-type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
   }
