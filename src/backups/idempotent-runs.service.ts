@@ -17,7 +17,7 @@ import { type RunAnswer, storedResponseOf } from './run-answers.js';
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
 const HOUR_MS = 60 * 60 * 1000;
 /** Added to the time a run may take: the lease outlives a slow answer, never a dead request by much. */
-const LEASE_MARGIN_MS = 30_000;
+const LEASE_MARGIN_MS = 10_000;
 const MAX_LEASE_MS = 10 * 60_000;
 /** This process, in every claim it takes: an owner is a process and a request. */
 const PROCESS = randomUUID();
@@ -47,8 +47,8 @@ export interface KeyHold {
 export type KeyBegin = { hold: KeyHold | undefined } | { replay: RunAnswer };
 
 /**
- * Runs with an Idempotency-Key (IETF draft). The first request with a key claims it, with an owner and a lease (the
- * run's time plus a margin, at most ten minutes), and runs; its final answer is written with the audit entry that
+ * Runs with an Idempotency-Key (IETF draft). The first request with a key claims it, with an owner and a lease (a
+ * login and the run under the appliances' timeout, plus 10 s, at most ten minutes), and runs; its final answer is written with the audit entry that
  * records it (so it follows that entry through the spool when the store is down, and a retry is replayed the job). A
  * retry with the same key and request (method, path and query, body) within `idempotency.ttlHours` gets that answer
  * again, with `Idempotent-Replayed: true`, and nothing reaches an appliance; a claim whose owner died is taken over
@@ -148,10 +148,11 @@ export class IdempotentRuns {
     if (hold) await this.keys.release(hold.caller, hold.key, hold.owner).catch(() => undefined);
   }
 
+  /** A login and the run itself, each under the slowest appliance's timeout, per round of the fleet; plus a margin. */
   private leaseMs(members: number): number {
     const slowest = Math.max(0, ...this.config.appliances.map((appliance) => appliance.timeoutMs));
     const rounds = Math.ceil(members / this.config.fleet.concurrency);
-    return Math.min(MAX_LEASE_MS, rounds * slowest + LEASE_MARGIN_MS);
+    return Math.min(MAX_LEASE_MS, rounds * 2 * slowest + LEASE_MARGIN_MS);
   }
 
   private entry(principal: Principal, request: IdempotentRequest) {
