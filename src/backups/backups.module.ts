@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
 import { ClusterJobStatus } from './cluster-job-status.js';
-import { IdempotentRuns } from './idempotent-runs.service.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
-import { RunsController } from './runs.controller.js';
-import { RunsService } from './runs.service.js';
+import { IdempotencyInterceptor } from './runs/idempotency.interceptor.js';
+import { IdempotentRuns } from './runs/idempotent-runs.service.js';
+import { RunAdmissionGuard } from './runs/run-admission.guard.js';
+import { RunsController } from './runs/runs.controller.js';
+import { RunsService } from './runs/runs.service.js';
 import { SchedulesController } from './schedules.controller.js';
 import { SchedulesService } from './schedules.service.js';
 
@@ -14,6 +16,15 @@ import { SchedulesService } from './schedules.service.js';
 @Module({
   imports: [AppliancesModule],
   controllers: [RunsController, JobsController, SchedulesController],
-  providers: [RunsService, IdempotentRuns, JobsService, SchedulesService, JobTracker, ClusterJobStatus],
+  providers: [
+    RunsService,
+    IdempotentRuns,
+    RunAdmissionGuard,
+    IdempotencyInterceptor,
+    JobsService,
+    SchedulesService,
+    JobTracker,
+    ClusterJobStatus,
+  ],
 })
 export class BackupsModule {}

@@ -5,6 +5,7 @@ import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from './gateway-error.js';
 import { PROBLEM_TABLE, ProblemCode } from './problem-codes.js';
 import { problemDocument } from './problem-document.js';
+import { StoredProblem } from './stored-problem.js';
 
 /** HTTP statuses raised by Nest or Fastify themselves (routing, body parsing) → our codes. */
 const FRAMEWORK_STATUS: Record<number, ProblemCode> = {
@@ -33,8 +34,8 @@ export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const error = this.toGatewayError(exception, request);
-    sendProblem(request, reply, error);
+    if (exception instanceof StoredProblem) sendStored(request, reply, exception);
+    else sendProblem(request, reply, this.toGatewayError(exception, request));
   }
 
   toGatewayError(exception: unknown, request: FastifyRequest): GatewayError {
@@ -82,6 +83,17 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     .header('x-request-id', request.id)
     .header('content-type', 'application/problem+json; charset=utf-8')
     .send(JSON.stringify(body));
+}
+
+/** A problem answered before, as it was then (its own request id and instance), marked as a replay. */
+function sendStored(request: FastifyRequest, reply: FastifyReply, stored: StoredProblem): void {
+  for (const [name, value] of Object.entries(stored.headers)) reply.header(name, value);
+  reply
+    .status(stored.status)
+    .header('idempotent-replayed', 'true')
+    .header('x-request-id', request.id)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .send(stored.body);
 }
 
 function frameworkStatus(exception: unknown): number | undefined {

@@ -39,38 +39,6 @@ describe('Idempotency-Key under faults', () => {
   const run = (key: string, path = RUN) =>
     request(world.gateway.url).post(path).set('authorization', auth).set('idempotency-key', key).send({});
 
-  it('the store failing after the appliance accepted: the caller gets 202 with the job, and a retry is replayed it once the store is back', async () => {
-    const sim = world.appliances['vc-a'];
-    const db = new Database(world.gateway.config.audit.sqlite.path);
-    // The appliance takes its time; meanwhile someone breaks the store: the completion cannot be written.
-    sim.faults.set({ kind: 'latency', ms: 400, path: /action=run/, phase: 'after', times: 1 });
-    const answer = run('store-breaks').then((response) => response); // supertest sends on then()
-    await waitFor(() => sim.counters.runs === 1, 5000);
-    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
-    let first: request.Response;
-    try {
-      first = await answer;
-      expect(first.status).toBe(202);
-      expect(first.body.job.id).toEqual(expect.any(String));
-      // Not settled yet (it waits in the spool): a retry is told to wait, never given a 500 or a second backup.
-      const early = await run('store-breaks');
-      expect(early.status).toBe(409);
-      expect(early.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
-    } finally {
-      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
-      db.close();
-    }
-    // The spool writes the completion, and the key's answer with it.
-    let retry: request.Response | undefined;
-    await waitFor(async () => {
-      retry = await run('store-breaks');
-      return retry.status === 202;
-    }, 20_000);
-    expect(retry?.headers['idempotent-replayed']).toBe('true');
-    expect(retry?.body.job.id).toBe(first.body.job.id);
-    expect(sim.counters.jobsStarted).toBe(1);
-  }, 40_000);
-
   it('a 5xx is not final: after one 502 the retry runs (and its 202 is what is kept)', async () => {
     world.appliances['vc-a'].faults.set({ kind: 'status', status: 500, path: /action=run/, times: 1 });
     expect((await run('after-502')).status).toBe(502);
@@ -130,6 +98,38 @@ describe('Idempotency-Key under faults', () => {
     expect(response.body.code).toBe('VALIDATION_FAILED');
     expect(world.appliances['vc-a'].counters.runs).toBe(0);
   });
+  // Last: the spool it leaves behind drains on its own schedule, and later completions queue behind it.
+  it('the store failing after the appliance accepted: the caller gets 202 with the job, and a retry is replayed it once the store is back', async () => {
+    const sim = world.appliances['vc-a'];
+    const db = new Database(world.gateway.config.audit.sqlite.path);
+    // The appliance takes its time; meanwhile someone breaks the store: the completion cannot be written.
+    sim.faults.set({ kind: 'latency', ms: 400, path: /action=run/, phase: 'after', times: 1 });
+    const answer = run('store-breaks').then((response) => response); // supertest sends on then()
+    await waitFor(() => sim.counters.runs === 1, 5000);
+    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
+    let first: request.Response;
+    try {
+      first = await answer;
+      expect(first.status).toBe(202);
+      expect(first.body.job.id).toEqual(expect.any(String));
+      // Not settled yet (it waits in the spool): a retry is told to wait, never given a 500 or a second backup.
+      const early = await run('store-breaks');
+      expect(early.status).toBe(409);
+      expect(early.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
+    } finally {
+      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
+      db.close();
+    }
+    // The spool writes the completion, and the key's answer with it.
+    let retry: request.Response | undefined;
+    await waitFor(async () => {
+      retry = await run('store-breaks');
+      return retry.status === 202;
+    }, 20_000);
+    expect(retry?.headers['idempotent-replayed']).toBe('true');
+    expect(retry?.body.job.id).toBe(first.body.job.id);
+    expect(sim.counters.jobsStarted).toBe(1);
+  }, 40_000);
 });
 
 describe('fleet members and the run budget', () => {

@@ -162,7 +162,7 @@ export interface paths {
         put?: never;
         /**
          * Run a schedule on many appliances (by id or tag)
-         * @description One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing.
+         * @description One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing; a tag selects only appliances the caller may see. At most `fleet.maxAppliances` members (500 by default), each counted toward the caller's runs per minute. With an Idempotency-Key, members whose answer was final are replayed on a retry and only the others run.
          */
         post: operations["runFleet"];
         delete?: never;

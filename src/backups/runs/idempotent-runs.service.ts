@@ -1,16 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { canonicalJson } from '../audit/audit-chain.js';
-import { AuditRecorder } from '../audit/audit-recorder.js';
-import { IdempotencyKeys, type StoredMember } from '../audit/idempotency-keys.js';
-import { auditActor, runEntry } from '../audit/run-entries.js';
-import type { Principal } from '../auth/principal.js';
-import { GatewayConfig } from '../config/gateway-config.js';
-import { requestContext } from '../context/request-context.js';
-import { PINO_LOGGER } from '../logging/logger.js';
-import { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { GatewayError } from '../problems/gateway-error.js';
+import { canonicalJson } from '../../audit/audit-chain.js';
+import { AuditRecorder } from '../../audit/audit-recorder.js';
+import { IdempotencyKeys, type StoredMember } from '../../audit/idempotency-keys.js';
+import { auditActor, runEntry } from '../../audit/run-entries.js';
+import type { Principal } from '../../auth/principal.js';
+import { GatewayConfig } from '../../config/gateway-config.js';
+import { requestContext } from '../../context/request-context.js';
+import { PINO_LOGGER } from '../../logging/logger.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import { GatewayError } from '../../problems/gateway-error.js';
 import { type RunAnswer, storedResponseOf } from './run-answers.js';
 
 /** 1–255 printable ASCII characters (the IETF draft "The Idempotency-Key HTTP Header Field" leaves the form to us). */

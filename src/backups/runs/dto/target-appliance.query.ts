@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
-import { ID_PATTERN } from '../../common/identifier.js';
+import { ID_PATTERN } from '../../../common/identifier.js';
 
 export class TargetApplianceQuery {
   @ApiPropertyOptional({

@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { IsDisplaySafeText } from '../../common/display-safe-text.js';
-import { ID_PATTERN } from '../../common/identifier.js';
-import { ProblemDocument } from '../../problems/problem-document.js';
-import { JobDto } from './job.dto.js';
+import { IsDisplaySafeText } from '../../../common/display-safe-text.js';
+import { ID_PATTERN } from '../../../common/identifier.js';
+import { ProblemDocument } from '../../../problems/problem-document.js';
+import { JobDto } from '../../dto/job.dto.js';
 
 const ID_MESSAGE = { message: `$property must match ${ID_PATTERN.source}` };
 

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, MaxLength, ValidateIf } from 'class-validator';
-import { IsDisplaySafeText } from '../../common/display-safe-text.js';
+import { IsDisplaySafeText } from '../../../common/display-safe-text.js';
 
 export class RunScheduleDto {
   @ApiPropertyOptional({

@@ -1,22 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
-import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
-import type { AuditRequestedInput, KeySettlementOf } from '../audit/audit-entry.js';
-import { AuditRecorder } from '../audit/audit-recorder.js';
-import { auditActor, runEntry } from '../audit/run-entries.js';
-import { accessPolicy } from '../auth/access-policy.js';
-import type { Principal } from '../auth/principal.js';
-import { GatewayConfig } from '../config/gateway-config.js';
-import { requestContext } from '../context/request-context.js';
-import { RunBudget } from '../limits/run-budget.service.js';
-import { PINO_LOGGER } from '../logging/logger.js';
-import { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { GatewayError } from '../problems/gateway-error.js';
-import type { JobDto } from './dto/job.dto.js';
+import { ApplianceRegistry } from '../../appliances/appliance-registry.service.js';
+import type { AuditRequestedInput, KeySettlementOf } from '../../audit/audit-entry.js';
+import { AuditRecorder } from '../../audit/audit-recorder.js';
+import { auditActor, runEntry } from '../../audit/run-entries.js';
+import { accessPolicy } from '../../auth/access-policy.js';
+import type { Principal } from '../../auth/principal.js';
+import { GatewayConfig } from '../../config/gateway-config.js';
+import { requestContext } from '../../context/request-context.js';
+import { RunBudget } from '../../limits/run-budget.service.js';
+import { PINO_LOGGER } from '../../logging/logger.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import { GatewayError } from '../../problems/gateway-error.js';
+import type { JobDto } from '../dto/job.dto.js';
+import { toJob } from '../job-mapper.js';
+import { JobTracker } from '../job-tracker.service.js';
 import type { KeyHold } from './idempotent-runs.service.js';
-import { toJob } from './job-mapper.js';
-import { JobTracker } from './job-tracker.service.js';
 import {
   type FleetMemberResult,
   isFinalResult,
@@ -132,7 +132,7 @@ export class RunsService {
     const requestId = requestContext.currentRequestId();
     const actor = auditActor(principal);
     const limit = pLimit(this.config.fleet.concurrency);
-    return Promise.all(
+    const results = await Promise.all(
       members.map((appliance) => {
         const run = runEntry(actor, {
           requestId: `${requestId}.${appliance}`,
@@ -156,6 +156,18 @@ export class RunsService {
         return limit(() => requestContext.withRequestId(run.requestId, () => this.runOn(run, settle)));
       }),
     );
+    // A member's failure is a result, not an exception: the exception filter, which logs a single run's 5xx, never
+    // sees it.
+    for (const result of results) {
+      if (!('error' in result) || result.error.status < 500) continue;
+      const { error } = result;
+      const cause = (error.cause as { code?: unknown } | undefined)?.code;
+      this.logger.warn(
+        { requestId: result.requestId, appliance: result.appliance, code: error.code, cause },
+        error.detail,
+      );
+    }
+    return results;
   }
 
   private allowed(principal: Principal, appliance: string): boolean {
@@ -237,11 +249,6 @@ export class RunsService {
             });
       const result = await complete({ appliance, requestId, entryId: '', error: known }, failure);
       if (!(error instanceof GatewayError)) throw error;
-      // The answer is a value now (it may be replayed), not an exception the filter would log.
-      if (error.status >= 500) {
-        const cause = (error.cause as { code?: unknown } | undefined)?.code;
-        this.logger.warn({ requestId, appliance, code: error.code, cause }, error.detail);
-      }
       return result;
     }
     return complete(

@@ -1,6 +1,6 @@
 /** How a failed run reads in the audit trail (who asked and which run: audit/run-entries.ts). */
-import type { AuditOutcome } from '../audit/audit-entry.js';
-import { GatewayError } from '../problems/gateway-error.js';
+import type { AuditOutcome } from '../../audit/audit-entry.js';
+import { GatewayError } from '../../problems/gateway-error.js';
 
 export interface RunFailure {
   outcome: AuditOutcome;

@@ -2,13 +2,12 @@
  * A run's HTTP answer as a value: status, the headers that matter, body, the audit entry that recorded it, and
  * whether it is final. Values, so that an Idempotency-Key retry can be given exactly the same answer later.
  */
-import type { FastifyReply } from 'fastify';
-import type { StoredResponse } from '../audit/idempotency-keys.js';
-import { requestContext } from '../context/request-context.js';
-import { GatewayError } from '../problems/gateway-error.js';
-import { problemDocument } from '../problems/problem-document.js';
+import type { StoredResponse } from '../../audit/idempotency-keys.js';
+import { requestContext } from '../../context/request-context.js';
+import { GatewayError } from '../../problems/gateway-error.js';
+import { problemDocument } from '../../problems/problem-document.js';
+import type { RunAcceptedDto } from '../dto/job.dto.js';
 import type { FleetRunDto207 } from './dto/fleet-run.dto.js';
-import type { RunAcceptedDto } from './dto/job.dto.js';
 import type { RunResult } from './runs.service.js';
 
 export type FleetMemberResult = FleetRunDto207['results'][number];
@@ -36,8 +35,6 @@ const TRANSIENT_CODES = new Set(['BACKUP_IN_PROGRESS']);
 export function storedResponseOf(answer: RunAnswer): StoredResponse {
   return { status: answer.status, headers: answer.headers, body: JSON.stringify(answer.body) };
 }
-
-const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
 
 /** A single run's answer: 202 with the job and its Location, or the run's problem. */
 export function singleRunAnswer(schedule: string, result: RunResult, instance: string): RunAnswer {
@@ -90,14 +87,4 @@ function problemAnswer(error: GatewayError, instance: string, requestId: string,
 
 function isFinal(error: GatewayError): boolean {
   return error.status < 500 && !error.details.mayHaveStarted && !TRANSIENT_CODES.has(error.code);
-}
-
-/** Sends an answer (problem documents with their media type); `replayed` marks an Idempotency-Key replay. */
-export function sendAnswer(reply: FastifyReply, answer: RunAnswer, replayed = false): void {
-  reply.status(answer.status);
-  for (const [name, value] of Object.entries(answer.headers)) reply.header(name, value);
-  if (replayed) reply.header('idempotent-replayed', 'true');
-  if (answer.status >= 400) reply.header('content-type', PROBLEM_JSON);
-  else reply.header('content-type', 'application/json; charset=utf-8');
-  reply.send(JSON.stringify(answer.body));
 }

@@ -1,0 +1,124 @@
+import { Body, Controller, HttpCode, Param, Post, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { CurrentPrincipal, RequireScope } from '../../auth/auth.decorators.js';
+import type { Principal } from '../../auth/principal.js';
+import { ApiIdempotencyKey, IDEMPOTENT_REPLAYED, LOCATION } from '../../http/api-headers.js';
+import { ApiIdParams } from '../../http/api-id-param.decorator.js';
+import { IdentifierPipe } from '../../http/identifier.pipe.js';
+import { NoQuery } from '../../http/no-query.dto.js';
+import { ApiProblems } from '../../problems/api-problems.decorator.js';
+import { RunAcceptedDto } from '../dto/job.dto.js';
+import { FleetRunDto, FleetRunDto207 } from './dto/fleet-run.dto.js';
+import { RunScheduleDto } from './dto/run-schedule.dto.js';
+import { TargetApplianceQuery } from './dto/target-appliance.query.js';
+import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import { RunAdmissionGuard } from './run-admission.guard.js';
+import { fleetRunAnswer, type RunAnswer, singleRunAnswer } from './run-answers.js';
+import { HeldKey, RunRoute } from './run-route.js';
+import { type RunKey, RunsService } from './runs.service.js';
+
+const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 429, 502, 503, 504];
+/** The body is optional: a run without a comment needs none (generated clients and Swagger UI must not demand one). */
+const OPTIONAL_BODY = { type: RunScheduleDto, required: false };
+const ACCEPTED = { type: RunAcceptedDto, headers: { Location: LOCATION, 'Idempotent-Replayed': IDEMPOTENT_REPLAYED } };
+
+/**
+ * Thin: each route maps HTTP to the run use case and returns its answer. Admission (RunAdmissionGuard) comes first;
+ * the Idempotency-Key and its stored answer are the interceptor's; a single run's problem goes to the exception filter.
+ */
+@ApiTags('backups')
+@ApiIdempotencyKey()
+@UseGuards(RunAdmissionGuard)
+@UseInterceptors(IdempotencyInterceptor)
+@Controller()
+export class RunsController {
+  constructor(private readonly runs: RunsService) {}
+
+  @Post('appliances/:applianceId/backups/schedules/:scheduleId/run')
+  @RequireScope('backups:run', 'use-case')
+  @RunRoute('path')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Run a backup schedule on an appliance', operationId: 'runSchedule' })
+  @ApiIdParams('applianceId', 'scheduleId')
+  @ApiBody(OPTIONAL_BODY)
+  @ApiAcceptedResponse(ACCEPTED)
+  @ApiProblems(...RUN_PROBLEMS)
+  async run(
+    @Param('applianceId', IdentifierPipe) appliance: string,
+    @Param('scheduleId', IdentifierPipe) schedule: string,
+    @Query() _query: NoQuery,
+    @Body() body: RunScheduleDto,
+    @CurrentPrincipal() principal: Principal,
+    @HeldKey() key: RunKey | undefined,
+  ): Promise<RunAnswer> {
+    return this.runOne(principal, appliance, schedule, body, key);
+  }
+
+  @Post('backups/schedules/:scheduleId/run')
+  @RequireScope('backups:run', 'use-case')
+  @RunRoute('default')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Run a backup schedule on the default appliance (or ?appliance=)',
+    operationId: 'runScheduleOnDefaultAppliance',
+  })
+  @ApiIdParams('scheduleId')
+  @ApiBody(OPTIONAL_BODY)
+  @ApiAcceptedResponse(ACCEPTED)
+  @ApiProblems(...RUN_PROBLEMS)
+  async runOnDefault(
+    @Param('scheduleId', IdentifierPipe) schedule: string,
+    @Query() query: TargetApplianceQuery,
+    @Body() body: RunScheduleDto,
+    @CurrentPrincipal() principal: Principal,
+    @HeldKey() key: RunKey | undefined,
+  ): Promise<RunAnswer> {
+    return this.runOne(principal, this.runs.target(query.appliance), schedule, body, key);
+  }
+
+  @Post('backups/runs')
+  @RequireScope('backups:run', 'use-case')
+  @RunRoute('fleet')
+  @HttpCode(207)
+  @ApiOperation({
+    summary: 'Run a schedule on many appliances (by id or tag)',
+    description:
+      'One result per selected appliance, each with the status and job or problem document the single run would give. ' +
+      'Appliances the caller may not use are 403 results and receive nothing; a tag selects only appliances the caller ' +
+      "may see. At most `fleet.maxAppliances` members (500 by default), each counted toward the caller's runs per " +
+      'minute. With an Idempotency-Key, members whose answer was final are replayed on a retry and only the others run.',
+    operationId: 'runFleet',
+  })
+  @ApiResponse({
+    status: 207,
+    type: FleetRunDto207,
+    description: 'Multi-Status',
+    headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED },
+  })
+  @ApiProblems(400, 'IDEMPOTENCY_REQUEST_IN_PROGRESS', 413, 415, 'IDEMPOTENCY_KEY_REUSED', 429, 503)
+  async runFleet(
+    @Body() body: FleetRunDto,
+    @CurrentPrincipal() principal: Principal,
+    @HeldKey() key: RunKey | undefined,
+    @Req() request: FastifyRequest,
+  ): Promise<RunAnswer> {
+    const { schedule, comment, appliances, tags } = body;
+    const members = this.runs.members(principal, { appliances, tags });
+    const results = await this.runs.runFleet(principal, { schedule, comment }, members, key);
+    return fleetRunAnswer(schedule, results, request.url.split('?')[0]);
+  }
+
+  /** Both single-run routes, once the appliance is known: the job, or the run's problem for the exception filter. */
+  private async runOne(
+    principal: Principal,
+    appliance: string,
+    schedule: string,
+    body: RunScheduleDto,
+    key: RunKey | undefined,
+  ): Promise<RunAnswer> {
+    const result = await this.runs.runOne(principal, appliance, { schedule, comment: body.comment }, key);
+    if ('error' in result) throw result.error;
+    return singleRunAnswer(schedule, result, '');
+  }
+}
