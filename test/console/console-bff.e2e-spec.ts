@@ -62,7 +62,7 @@ describe('console backend-for-frontend', () => {
     const session = await asConsole('/console/session', cookie);
     expect(await session.json()).toEqual({
       signedIn: true,
-      subject: 'alice',
+      subject: `jwt:${world.provider.issuer}:alice`,
       name: 'Alice Operator',
       via: 'oidc',
       scopes: ['backups:read', 'backups:run', 'audit:read'],

@@ -61,7 +61,7 @@ describe('console session lifetimes', () => {
     const { sessions, request, advance, open } = setup();
     const cookie = await open();
     advance(29 * MINUTE);
-    expect(await sessions.principal(request(cookie))).toMatchObject({ subject: 'apikey:lab', authMethod: 'session' });
+    expect(await sessions.principal(request(cookie))).toMatchObject({ caller: 'apikey:lab', authMethod: 'session' });
     advance(29 * MINUTE);
     expect(await sessions.principal(request(cookie))).toBeDefined();
     advance(30 * MINUTE);
