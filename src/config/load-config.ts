@@ -138,5 +138,24 @@ function crossFieldProblems(config: GatewayConfig): string[] {
   if (config.defaultAppliance !== undefined && !config.appliances.some((a) => a.id === config.defaultAppliance)) {
     problems.push(`defaultAppliance: ${config.defaultAppliance} is not one of the configured appliances`);
   }
+  problems.push(...consoleConfigProblems(config));
+  return problems;
+}
+
+/** The console's checks across sections; the console module runs them too, for configurations built in code. */
+export function consoleConfigProblems(config: GatewayConfig): string[] {
+  const settings = config.console;
+  if (!settings.enabled) return [];
+  const problems: string[] = [];
+  if (settings.oidc && !config.auth.jwt) {
+    problems.push(
+      'console.oidc: needs auth.jwt, which verifies the access tokens the provider issues to the console (a session may do what its token may)',
+    );
+  }
+  if (settings.oidc && settings.publicUrl === undefined) {
+    problems.push(
+      'console.publicUrl: required with console.oidc (the redirect URI is built from it, never from the Host header)',
+    );
+  }
   return problems;
 }

@@ -1,11 +1,16 @@
 import type { SessionRequest } from '../auth/session-lookup.js';
 import type { ConsoleConfig } from '../config/gateway-config.js';
 
+/**
+ * Exactly these names: a prefix rule (`127.`) would take `127.evil.example`, any name a DNS zone can hold, for the
+ * developer's own machine and drop `Secure` and `__Host-` there.
+ */
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
  * Where browsers reach the console, and what follows for its cookies. `console.publicUrl` when set (behind a proxy
- * the request's own Host and scheme may not be what the browser sees); otherwise the request's own origin.
+ * the request's own Host and scheme may not be what the browser sees; with OpenID sign-in it is required, so no
+ * redirect URI comes from a Host header); otherwise the request's own origin.
  */
 export class ConsoleOrigin {
   private readonly fixed: string | undefined;
@@ -37,5 +42,5 @@ export class ConsoleOrigin {
 
 function isLoopbackHttp(origin: string): boolean {
   const url = new URL(origin);
-  return url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'));
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
 }

@@ -4,6 +4,7 @@ import { SESSION_LOOKUP } from '../auth/session-lookup.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ConfigError } from '../config/config-errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import { consoleConfigProblems } from '../config/load-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { RedisConnection } from '../redis/redis-connection.js';
 import { ConsoleAssetRoutes } from './console-asset-routes.js';
@@ -26,13 +27,10 @@ import { SealedConsoleStore } from './sealed-console-store.js';
 export class ConsoleModule {
   static forConfig(config: GatewayConfig): DynamicModule {
     if (!config.console.enabled) return { module: ConsoleModule };
+    const problems = consoleConfigProblems(config);
+    if (problems.length > 0) throw new ConfigError('file', problems);
     const oidcConfig = config.console.oidc;
     const jwt = config.auth.jwt;
-    if (oidcConfig && !jwt) {
-      throw new ConfigError('file', [
-        'console.oidc: needs auth.jwt, which verifies the access tokens the provider issues to the console (a session may do what its token may)',
-      ]);
-    }
     const login = oidcConfig && new OidcLogin(oidcConfig);
     return {
       module: ConsoleModule,

@@ -140,29 +140,6 @@ describe('console backend-for-frontend', () => {
     expect(noCredentials.headers.get('www-authenticate')).toBe('Bearer realm="backup-gateway"');
   });
 
-  it('tokens are refreshed server side, and a user the provider disables is signed out at the next refresh', async () => {
-    // Access tokens living 31 s are within the gateway's 30 s refresh margin after one second.
-    const short = await startConsoleWorld({ accessTokenTtl: 31 });
-    try {
-      const trace = await loginOverHttp(short.gateway.url, 'alice', USERS.alice.password);
-      const cookie = `bg-session=${trace.jar.get(short.gateway.url, 'bg-session')}`;
-      const call = (path: string) =>
-        fetch(`${short.gateway.url}${path}`, { headers: { cookie, ...CONSOLE_HEADER, origin: short.gateway.url } });
-      expect(short.provider.grants).toEqual(['authorization_code']);
-      await new Promise((resolve) => setTimeout(resolve, 1200));
-      expect((await call('/appliances')).status).toBe(200);
-      expect(short.provider.grants).toEqual(['authorization_code', 'refresh_token']);
-
-      short.provider.disable('alice');
-      await new Promise((resolve) => setTimeout(resolve, 1200));
-      expect((await call('/appliances')).status).toBe(401);
-      expect(await (await call('/console/session')).json()).toMatchObject({ signedIn: false });
-      expect(short.gateway.logs.join('\n')).toContain('the identity provider no longer renews its tokens');
-    } finally {
-      await short.stop();
-    }
-  });
-
   it('logout ends the session, and sends the browser to end the provider session without any token in the URL', async () => {
     const trace = await loginOverHttp(world.gateway.url, 'alice', USERS.alice.password);
     const cookie = `bg-session=${trace.jar.get(world.gateway.url, 'bg-session')}`;
@@ -243,6 +220,31 @@ describe('console backend-for-frontend', () => {
     }
     expect(logs).toContain('console session opened');
   });
+
+  // Last: it starts a second gateway in this process, and passport's strategies are process-wide, so from then on
+  // the first gateway's session cookies would be looked up by the second's session strategy.
+  it('tokens are refreshed server side, and a user the provider disables is signed out at the next refresh', async () => {
+    // Access tokens living 31 s are within the gateway's 30 s refresh margin after one second.
+    const short = await startConsoleWorld({ accessTokenTtl: 31 });
+    try {
+      const trace = await loginOverHttp(short.gateway.url, 'alice', USERS.alice.password);
+      const cookie = `bg-session=${trace.jar.get(short.gateway.url, 'bg-session')}`;
+      const call = (path: string) =>
+        fetch(`${short.gateway.url}${path}`, { headers: { cookie, ...CONSOLE_HEADER, origin: short.gateway.url } });
+      expect(short.provider.grants).toEqual(['authorization_code']);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect((await call('/appliances')).status).toBe(200);
+      expect(short.provider.grants).toEqual(['authorization_code', 'refresh_token']);
+
+      short.provider.disable('alice');
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect((await call('/appliances')).status).toBe(401);
+      expect(await (await call('/console/session')).json()).toMatchObject({ signedIn: false });
+      expect(short.gateway.logs.join('\n')).toContain('the identity provider no longer renews its tokens');
+    } finally {
+      await short.stop();
+    }
+  });
 });
 
 describe('console configuration', () => {
@@ -296,6 +298,35 @@ describe('console configuration', () => {
     expect(login.headers.getSetCookie()).toEqual([]);
   });
 
+  it('a Host that merely starts with 127. is no loopback: Secure, __Host- cookies, and no sign-in over plain http', async () => {
+    gateway = await startGateway({ ...base, console: { apiKeyLogin: true } });
+    const port = new URL(gateway.url).port;
+    const as = (host: string) => ({ ...CONSOLE_HEADER, host: `${host}:${port}`, origin: `http://${host}:${port}` });
+    const login = await post(`${gateway.url}/console/api-key-session`, as('127.evil.example'), { apiKey: LAB_API_KEY });
+    expect(login.status).toBe(400);
+    expect(login.setCookie).toEqual([]);
+    const logout = await post(`${gateway.url}/console/logout`, as('127.evil.example'));
+    expect(logout.setCookie).toEqual(['__Host-bg-session=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0']);
+    // The developer's own machine keeps plain cookies, so the demo works over http.
+    const local = await post(`${gateway.url}/console/api-key-session`, as('localhost'), { apiKey: LAB_API_KEY });
+    expect(local.status).toBe(200);
+    expect(local.setCookie).toEqual([
+      expect.stringMatching(/^bg-session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/),
+    ]);
+  });
+
+  it('console.oidc needs console.publicUrl: the redirect URI never comes from a Host header', async () => {
+    const problem = startGateway({
+      ...base,
+      auth: {
+        ...base.auth,
+        jwt: { issuer: 'https://idp.example.test', audience: 'gw', jwksUri: 'https://idp.example.test/jwks' },
+      },
+      console: { oidc: { issuer: 'https://idp.example.test', clientId: 'c', clientSecret: 's' } },
+    });
+    await expect(problem).rejects.toThrow(/console\.publicUrl: required with console\.oidc/);
+  });
+
   it('API-key sign-in is off unless console.apiKeyLogin; console.enabled: false removes the console', async () => {
     gateway = await startGateway(base);
     const refused = await fetch(`${gateway.url}/console/api-key-session`, {
@@ -321,6 +352,33 @@ describe('console configuration', () => {
     ).rejects.toThrow(/console\.oidc: needs auth\.jwt/);
   });
 });
+
+/** A POST with a Host header of our choosing, which fetch does not send. */
+async function post(
+  url: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<{ status: number; setCookie: string[] }> {
+  const { request } = await import('node:http');
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    request(
+      url,
+      {
+        method: 'POST',
+        headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, setCookie: response.headers['set-cookie'] ?? [] }),
+        );
+      },
+    )
+      .on('error', reject)
+      .end(payload);
+  });
+}
 
 async function gzippedSize(url: string): Promise<number> {
   // fetch decompresses; node:http does not, so the bytes on the wire are counted there.

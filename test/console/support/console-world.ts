@@ -3,6 +3,7 @@
  * the console on (OpenID login and the demo's API-key login), accepting the provider's access tokens through
  * `auth.jwt` exactly as it accepts any bearer token.
  */
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
 import { startGateway, type TestGateway } from '../../support/gateway.js';
@@ -26,6 +27,7 @@ export const USERS: Record<string, TestUser> = {
 export interface ConsoleWorld {
   provider: TestOpenIdProvider;
   appliances: Record<string, ApplianceSimulator>;
+  /** Its `url` is the console's `publicUrl`: a loopback port forwarded to the gateway's own. */
   gateway: TestGateway;
   stop(): Promise<void>;
 }
@@ -50,6 +52,8 @@ export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Prom
     });
     await appliances[id].start();
   }
+  // console.oidc needs console.publicUrl, known before the gateway starts on a port of its own choosing.
+  const front = await forwarder();
   const gateway = await startGateway(
     {
       auth: {
@@ -83,6 +87,7 @@ export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Prom
       fleet: { probeTimeoutMs: 500 },
       console: {
         apiKeyLogin: true,
+        publicUrl: front.url,
         oidc: {
           issuer: provider.issuer,
           clientId: CONSOLE_CLIENT_ID,
@@ -95,16 +100,48 @@ export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Prom
     },
     { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD },
   );
-  const port = new URL(gateway.url).port;
-  provider.register([gateway.url, `http://localhost:${port}`]);
+  front.to(Number(new URL(gateway.url).port));
+  provider.register([front.url, `http://localhost:${new URL(front.url).port}`]);
   return {
     provider,
     appliances,
-    gateway,
+    gateway: { ...gateway, url: front.url },
     async stop() {
+      await front.close();
       await gateway.close();
       await Promise.all(Object.values(appliances).map((appliance) => appliance.stop()));
       await provider.stop();
     },
+  };
+}
+
+/** A loopback port whose connections go to another one, set once that one is known. */
+async function forwarder(): Promise<{ url: string; to(port: number): void; close(): Promise<void> }> {
+  let target = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    to(port) {
+      target = port;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
