@@ -157,5 +157,10 @@ export function consoleConfigProblems(config: GatewayConfig): string[] {
       'console.publicUrl: required with console.oidc (the redirect URI is built from it, never from the Host header)',
     );
   }
+  if (config.redis && settings.apiKeyLogin && !settings.oidc && settings.sessionSecret === undefined) {
+    problems.push(
+      'console.sessionSecret: required with redis.url and console.apiKeyLogin (it seals the sessions kept in Redis; console.oidc would use its client secret)',
+    );
+  }
   return problems;
 }

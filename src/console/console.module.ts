@@ -15,7 +15,7 @@ import { CONSOLE_STORE, type ConsoleStore } from './console-store.js';
 import { MemoryConsoleStore } from './memory-console-store.js';
 import { OidcLogin } from './oidc-login.js';
 import { RedisConsoleStore } from './redis-console-store.js';
-import { SealedConsoleStore } from './sealed-console-store.js';
+import { RecordSeal, SealedConsoleStore } from './sealed-console-store.js';
 
 /**
  * The operator console: its static files at /console, its backend-for-frontend (login, callback, logout, session)
@@ -32,6 +32,8 @@ export class ConsoleModule {
     const oidcConfig = config.console.oidc;
     const jwt = config.auth.jwt;
     const login = oidcConfig && new OidcLogin(oidcConfig);
+    const secret = config.console.sessionSecret ?? oidcConfig?.clientSecret;
+    const seal = secret === undefined ? undefined : new RecordSeal(secret);
     return {
       module: ConsoleModule,
       controllers: [ConsoleAuthController],
@@ -41,10 +43,12 @@ export class ConsoleModule {
           provide: CONSOLE_STORE,
           inject: [RedisConnection],
           useFactory: (redis: RedisConnection): ConsoleStore => {
-            if (!redis.client) return new MemoryConsoleStore();
-            const shared = new RedisConsoleStore(redis.client);
-            // Tokens never lie in Redis in the clear, and nobody who can write to it can forge a session.
-            return oidcConfig ? new SealedConsoleStore(shared, oidcConfig.clientSecret) : shared;
+            // No secret means no sign-in method (the config checks say so): no session is ever written, and none
+            // may be read from a Redis that others can write to.
+            if (!redis.client || !seal) return new MemoryConsoleStore();
+            // Whatever the sign-in method: tokens never lie in Redis in the clear, and whoever can write to it
+            // cannot forge a session.
+            return new SealedConsoleStore(new RedisConsoleStore(redis.client), seal);
           },
         },
         {

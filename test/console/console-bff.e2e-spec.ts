@@ -327,6 +327,16 @@ describe('console configuration', () => {
     await expect(problem).rejects.toThrow(/console\.publicUrl: required with console\.oidc/);
   });
 
+  it('API-key sign-in with sessions in Redis needs console.sessionSecret, of at least 32 characters', async () => {
+    const withRedis = { ...base, redis: { url: 'redis://127.0.0.1:1' } };
+    await expect(startGateway({ ...withRedis, console: { apiKeyLogin: true } })).rejects.toThrow(
+      /console\.sessionSecret: required with redis\.url and console\.apiKeyLogin/,
+    );
+    await expect(
+      startGateway({ ...withRedis, console: { apiKeyLogin: true, sessionSecret: 'too-short' } }),
+    ).rejects.toThrow(/console\.sessionSecret: must be at least 32 characters/);
+  });
+
   it('API-key sign-in is off unless console.apiKeyLogin; console.enabled: false removes the console', async () => {
     gateway = await startGateway(base);
     const refused = await fetch(`${gateway.url}/console/api-key-session`, {

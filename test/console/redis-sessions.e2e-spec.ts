@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
+import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../support/fixture.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { sha256Hex } from '../support/identity-provider.js';
 import { LAB_API_KEY } from './support/console-world.js';
@@ -160,3 +162,89 @@ async function waitForRedis(replicas: TestGateway[]): Promise<void> {
   }
   throw new Error('the replicas did not connect to Redis');
 }
+
+describeWithRedis('API-key sign-in with sessions in Redis: sealed with console.sessionSecret', () => {
+  const SESSION_SECRET = 'a-console-session-secret-0123456789abcdef';
+  let redis: TestRedis;
+  let appliance: ApplianceSimulator;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    appliance = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD });
+    await appliance.start();
+    gateway = await startGateway(
+      {
+        auth: { apiKeys: [{ id: 'lab', sha256: sha256Hex(LAB_API_KEY), scopes: ['backups:read'] }] },
+        appliances: [{ id: 'vc-a', url: appliance.url, username: '${VC_USER}', password: '${VC_PASSWORD}' }],
+        redis: { url: redis.url, keyPrefix: 'apikey-test:' },
+        console: { apiKeyLogin: true, sessionSecret: SESSION_SECRET },
+      },
+      { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD },
+    );
+    await waitForRedis([gateway]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await appliance?.stop();
+    await redis?.stop();
+  });
+
+  it('a session record with every scope written straight into Redis is no session: nothing runs', async () => {
+    const headers = { 'x-console-request': '1', origin: gateway.url };
+    const client = new Redis(redis.url);
+    try {
+      const chosen = 'm'.repeat(43);
+      const now = Date.now();
+      const forged = {
+        v: 2,
+        via: 'apiKey',
+        caller: 'apikey:mallory',
+        name: 'Mallory',
+        clientId: 'mallory',
+        scopes: ['backups:run', 'backups:read', 'audit:read'],
+        createdAt: now,
+        lastSeenAt: now,
+      };
+      await client.set(
+        `apikey-test:console:session:${createHash('sha256').update(chosen).digest('base64url')}`,
+        JSON.stringify(forged),
+        'PX',
+        60_000,
+      );
+      const cookie = `bg-session=${chosen}`;
+      const runs = appliance.counters.runs;
+      const run = await fetch(`${gateway.url}/appliances/vc-a/backups/schedules/default/run`, {
+        method: 'POST',
+        headers: { ...headers, cookie, 'content-type': 'application/json', 'idempotency-key': 'forged-run-1' },
+        body: JSON.stringify({ comment: 'forged' }),
+      });
+      expect(run.status).toBe(401);
+      expect((await fetch(`${gateway.url}/appliances`, { headers: { ...headers, cookie } })).status).toBe(401);
+      expect(
+        await (await fetch(`${gateway.url}/console/session`, { headers: { ...headers, cookie } })).json(),
+      ).toMatchObject({
+        signedIn: false,
+      });
+      expect(appliance.counters.runs).toBe(runs);
+
+      // A real session is sealed the same way, and works.
+      const login = await fetch(`${gateway.url}/console/api-key-session`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: LAB_API_KEY }),
+      });
+      const real = login.headers.getSetCookie()[0].split(';')[0];
+      const id = real.split('=')[1];
+      const stored = (await client.get(
+        `apikey-test:console:session:${createHash('sha256').update(id).digest('base64url')}`,
+      )) as string;
+      expect(stored).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
+      expect(stored).not.toContain('apikey:lab');
+      expect((await fetch(`${gateway.url}/appliances`, { headers: { ...headers, cookie: real } })).status).toBe(200);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
