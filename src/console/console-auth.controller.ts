@@ -9,17 +9,20 @@ import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { ApiKeyLoginDto } from './api-key-login.dto.js';
 import { identifyApiKey } from './api-key-login.js';
+import { clientAddress } from './client-address.js';
 import { ConsoleOrigin } from './console-origin.js';
 import type { ConsoleSessionView } from './console-session.js';
 import { ConsoleSessions } from './console-sessions.js';
-import { CONSOLE_STORE, type ConsoleStore } from './console-store.js';
 import { cookieName, LOGIN_COOKIE, readCookie, serializeCookie } from './cookies.js';
 import { reasonOf } from './error-reason.js';
+import {
+  LOGIN_TRANSACTIONS,
+  LOGIN_TTL_SECONDS,
+  type LoginTransactionStore,
+  refusalError,
+} from './login-transactions.js';
 import type { PendingLogin } from './oidc-login.js';
 import { loginKey, randomId } from './store-keys.js';
-
-/** A login started at the provider must come back within this (the user types a password, maybe a second factor). */
-const LOGIN_TTL_SECONDS = 600;
 
 interface SignedOut {
   signedIn: false;
@@ -42,28 +45,36 @@ export class ConsoleAuthController {
     private readonly config: GatewayConfig,
     private readonly sessions: ConsoleSessions,
     private readonly origin: ConsoleOrigin,
-    @Inject(CONSOLE_STORE) private readonly store: ConsoleStore,
+    @Inject(LOGIN_TRANSACTIONS) private readonly logins: LoginTransactionStore,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Starts the authorization code flow with PKCE: a login transaction kept server side, then off to the provider. */
+  /**
+   * Starts the authorization code flow with PKCE: a login transaction kept server side, then off to the provider.
+   * Anyone may call this, so the transaction must be admitted first (LoginTransactionStore's bounds, per client
+   * address after `trustedProxies`): a flood gets 429 (or 503 when everyone's bound is reached) and never reaches
+   * the provider or the sessions.
+   */
   @Get('login')
   async login(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const oidc = this.sessions.oidc;
     if (!oidc) throw new GatewayError('NOT_FOUND', 'OpenID Connect login is not configured (console.oidc).');
     this.assertUsableOrigin(request);
-    const origin = this.origin.of(request);
-    let started: Awaited<ReturnType<typeof oidc.login.start>>;
+    const pending = oidc.login.pending(`${this.origin.of(request)}/console/callback`);
+    const transaction = randomId();
+    const refusal = await this.logins.begin(clientAddress(request.ip), loginKey(transaction), JSON.stringify(pending));
+    if (refusal) throw refusalError(refusal);
+    let url: string;
     try {
-      started = await oidc.login.start(`${origin}/console/callback`);
+      url = await oidc.login.authorizationUrl(pending);
     } catch (error) {
+      // Its slot is given back: a provider that is down must not use up the address's sign-ins.
+      await this.logins.take(loginKey(transaction)).catch(() => undefined);
       this.logger.warn({ console: 'login', reason: reasonOf(error) }, 'identity provider discovery failed');
       throw new GatewayError('SERVICE_UNAVAILABLE', 'The identity provider does not answer; try again shortly.', {
         retryAfter: 5,
       });
     }
-    const transaction = randomId();
-    await this.store.set(loginKey(transaction), JSON.stringify(started.pending), LOGIN_TTL_SECONDS * 1000);
     const secure = this.origin.secure(request);
     reply
       .header(
@@ -76,7 +87,7 @@ export class ConsoleAuthController {
         }),
       )
       .header('cache-control', 'no-store')
-      .redirect(started.url, 303);
+      .redirect(url, 303);
   }
 
   /** The provider's answer: the code is exchanged (state, nonce, PKCE and issuer checked) and a session opens. */
@@ -87,7 +98,7 @@ export class ConsoleAuthController {
     const secure = this.origin.secure(request);
     const clearLogin = serializeCookie(cookieName(LOGIN_COOKIE, secure), '', { secure, sameSite: 'Lax', maxAge: 0 });
     const transaction = readCookie(request, cookieName(LOGIN_COOKIE, secure));
-    const raw = transaction === undefined ? undefined : await this.store.take(loginKey(transaction));
+    const raw = transaction === undefined ? undefined : await this.logins.take(loginKey(transaction));
     const signedOut = (reason: string) =>
       reply
         .header('set-cookie', clearLogin)

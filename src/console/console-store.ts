@@ -1,8 +1,8 @@
 /**
- * Where console sessions and pending logins live: a key-value store with expiry. In memory by default; in Redis when
- * `redis.url` is set, so every replica sees every session (a login may start on one replica and finish on another).
- * Keys are digests of the browser's random ids, never the ids themselves: whoever reads the store cannot replay a
- * cookie from it.
+ * Where console sessions live: a key-value store with expiry. In memory by default; in Redis when `redis.url` is
+ * set, so every replica sees every session, and then sealed (SealedConsoleStore). Keys are digests of the browser's
+ * random ids, never the ids themselves: whoever reads the store cannot replay a cookie from it. Only sign-ins write
+ * here; login transactions, which anyone can start, live apart (LoginTransactionStore).
  */
 export interface ConsoleStore {
   get(key: string): Promise<string | undefined>;

@@ -12,9 +12,12 @@ import { ConsoleAuthController } from './console-auth.controller.js';
 import { ConsoleOrigin } from './console-origin.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { CONSOLE_STORE, type ConsoleStore } from './console-store.js';
+import { LOGIN_TRANSACTIONS, type LoginTransactionStore, loginLimits } from './login-transactions.js';
 import { MemoryConsoleStore } from './memory-console-store.js';
+import { MemoryLoginTransactions } from './memory-login-transactions.js';
 import { OidcLogin } from './oidc-login.js';
 import { RedisConsoleStore } from './redis-console-store.js';
+import { RedisLoginTransactions } from './redis-login-transactions.js';
 import { RecordSeal, SealedConsoleStore } from './sealed-console-store.js';
 
 /**
@@ -34,6 +37,7 @@ export class ConsoleModule {
     const login = oidcConfig && new OidcLogin(oidcConfig);
     const secret = config.console.sessionSecret ?? oidcConfig?.clientSecret;
     const seal = secret === undefined ? undefined : new RecordSeal(secret);
+    const limits = loginLimits(config.console);
     return {
       module: ConsoleModule,
       controllers: [ConsoleAuthController],
@@ -50,6 +54,14 @@ export class ConsoleModule {
             // cannot forge a session.
             return new SealedConsoleStore(new RedisConsoleStore(redis.client), seal);
           },
+        },
+        {
+          provide: LOGIN_TRANSACTIONS,
+          inject: [RedisConnection],
+          useFactory: (redis: RedisConnection): LoginTransactionStore =>
+            redis.client && seal
+              ? new RedisLoginTransactions(redis.client, seal, limits)
+              : new MemoryLoginTransactions(limits),
         },
         {
           provide: ConsoleSessions,

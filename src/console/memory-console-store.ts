@@ -1,7 +1,10 @@
 import { LRUCache } from 'lru-cache';
 import type { ConsoleStore } from './console-store.js';
 
-/** Enough for every operator of a site; past it the least recently used session ends (it can log in again). */
+/**
+ * Enough for every operator of a site; past it the least recently used session ends (it can log in again). Only a
+ * sign-in adds an entry, never an anonymous request: login transactions are kept elsewhere.
+ */
 const MAX_ENTRIES = 10_000;
 
 /** One replica's sessions, in memory: gone on restart, which a console user survives by logging in again. */

@@ -29,24 +29,31 @@ export class OidcLogin {
 
   constructor(private readonly config: ConsoleOidcConfig) {}
 
-  async start(redirectUri: string): Promise<{ url: string; pending: PendingLogin }> {
-    const configuration = await this.provider();
-    const pending: PendingLogin = {
+  /**
+   * A new login's secrets, made without asking the provider: the transaction is admitted (or refused) before an
+   * anonymous request can make the gateway contact anyone.
+   */
+  pending(redirectUri: string): PendingLogin {
+    return {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
       codeVerifier: oidc.randomPKCECodeVerifier(),
       redirectUri,
     };
+  }
+
+  /** Where the browser goes to sign in at the provider for `pending`. */
+  async authorizationUrl(pending: PendingLogin): Promise<string> {
+    const configuration = await this.provider();
     const scopes = new Set(['openid', ...this.config.scopes]);
-    const url = oidc.buildAuthorizationUrl(configuration, {
-      redirect_uri: redirectUri,
+    return oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: pending.redirectUri,
       scope: [...scopes].join(' '),
       code_challenge: await oidc.calculatePKCECodeChallenge(pending.codeVerifier),
       code_challenge_method: 'S256',
       state: pending.state,
       nonce: pending.nonce,
-    });
-    return { url: url.href, pending };
+    }).href;
   }
 
   /** Exchanges the code of the provider's answer (`query`: the callback's query string) for tokens. */

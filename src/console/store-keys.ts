@@ -10,8 +10,9 @@ export function sessionKey(id: string): string {
   return `session:${digest(id)}`;
 }
 
+/** A login transaction's key, in its own store (login-transactions.ts). */
 export function loginKey(id: string): string {
-  return `login:${digest(id)}`;
+  return `tx:${digest(id)}`;
 }
 
 function digest(id: string): string {

@@ -52,7 +52,7 @@ describe('console backend-for-frontend', () => {
     const trace = await loginOverHttp(world.gateway.url, 'alice', USERS.alice.password);
     expect(trace.landedAt).toBe(`${world.gateway.url}/console/`);
     const [login] = trace.gatewayCookies.find((c) => c.path === '/console/login')?.setCookie ?? [];
-    expect(login).toMatch(/^bg-login=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=600$/);
+    expect(login).toMatch(/^bg-login=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=300$/);
     const callback = trace.gatewayCookies.find((c) => c.path === '/console/callback')?.setCookie ?? [];
     expect(callback).toEqual([
       'bg-login=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0',

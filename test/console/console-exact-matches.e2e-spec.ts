@@ -96,7 +96,7 @@ describe('console login over https (console.publicUrl)', () => {
     );
     const [setCookie] = start.headers.getSetCookie();
     expect(setCookie).toMatch(
-      /^__Host-bg-login=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=600$/,
+      /^__Host-bg-login=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=300$/,
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * With `redis.url`, console sessions and login transactions live in Redis: two replicas share them, logout on one
- * ends the session on both, the keys are digests, the values sealed, and a Redis that stops answering refuses sessions with a 503
- * rather than letting each replica make up its own.
+ * ends the session on both, the keys are digests, the values sealed (whatever the sign-in method), login
+ * transactions bounded apart from sessions, and a Redis that stops answering refuses sessions with a 503 rather than
+ * letting each replica make up its own.
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -24,6 +25,47 @@ const HEADERS = { 'x-console-request': '1', origin: PUBLIC_URL };
 
 const describeWithRedis = redisServerAvailable() ? describe : describe.skip;
 
+/** Login floods come through the trusted proxy (the test, on loopback) from these clients. */
+const FLOODER = '198.51.100.7';
+
+/** Statuses of `count` GET /console/login, `parallel` at a time, the i-th from `address(i)` on `gateway(i)`. */
+async function floodLogins(
+  count: number,
+  gateway: (i: number) => TestGateway,
+  address: (i: number) => string,
+  parallel = 32,
+): Promise<{ statuses: Record<number, number>; bodies: Map<number, Record<string, unknown>> }> {
+  const statuses = new Map<number, number>();
+  const bodies = new Map<number, Record<string, unknown>>();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const response = await fetch(`${gateway(i).url}/console/login`, {
+        redirect: 'manual',
+        headers: { 'x-forwarded-for': address(i) },
+      });
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      if (response.status !== 303 && !bodies.has(response.status)) {
+        bodies.set(response.status, {
+          ...((await response.json()) as Record<string, unknown>),
+          retryAfter: response.headers.get('retry-after'),
+        });
+      } else {
+        await response.arrayBuffer();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return { statuses: Object.fromEntries(statuses), bodies };
+}
+
+/** Every key under `pattern`, with its time to live (ms; -1: none). */
+async function keysWithTtl(client: Redis, pattern: string): Promise<Map<string, number>> {
+  const keys = await client.keys(pattern);
+  return new Map(await Promise.all(keys.map(async (key) => [key, await client.pttl(key)] as const)));
+}
+
 describeWithRedis('console sessions in Redis, shared by replicas', () => {
   let redis: TestRedis;
   let provider: TestOpenIdProvider;
@@ -38,6 +80,7 @@ describeWithRedis('console sessions in Redis, shared by replicas', () => {
         apiKeys: [{ id: 'lab', sha256: sha256Hex(LAB_API_KEY), scopes: ['backups:read'] }],
       },
       appliances: [],
+      trustedProxies: ['127.0.0.1'],
       redis: { url: redis.url, keyPrefix: 'console-test:' },
       console: {
         publicUrl: PUBLIC_URL,
@@ -141,6 +184,51 @@ describeWithRedis('console sessions in Redis, shared by replicas', () => {
     expect((await callback(a)).headers.get('location')).toBe('/console/#/signed-out?reason=login-expired');
   });
 
+  it('a flood of logins from one address, on both replicas: a bounded number of keys, sessions live on', async () => {
+    const [a, b] = replicas;
+    const login = await fetch(`${a.url}/console/api-key-session`, {
+      method: 'POST',
+      headers: { ...HEADERS, 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: LAB_API_KEY }),
+    });
+    const cookie = login.headers.getSetCookie()[0].split(';')[0];
+
+    const { statuses, bodies } = await floodLogins(
+      2_000,
+      (i) => replicas[i % 2],
+      () => FLOODER,
+    );
+
+    // The replicas count the address together: loginsPerAddressPerMinute (30) in all, not per replica.
+    expect(statuses).toEqual({ 303: 30, 429: 1_970 });
+    expect(bodies.get(429)).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.stringMatching(/^\d+$/) });
+    const client = new Redis(redis.url);
+    try {
+      const keys = await keysWithTtl(client, 'console-test:console:login:*');
+      const count = (part: string) => [...keys.keys()].filter((key) => key.includes(`:login:${part}`)).length;
+      expect(count('tx:')).toBe(30);
+      // Besides them: the set of all transactions, the flooder's set, and the rate counters of the flooder and of
+      // the address that started a login in the test before.
+      expect([count('all'), count('addr:'), count('rate:')]).toEqual([1, 1, 2]);
+      expect(keys.size).toBe(34);
+      for (const [key, ttl] of keys) {
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(key.includes(':rate:') ? 60_000 : 300_000);
+        // Addresses appear only as keyed digests.
+        expect(key).not.toContain(FLOODER);
+      }
+      expect(await client.zcard('console-test:console:login:all')).toBe(30);
+    } finally {
+      client.disconnect();
+    }
+    expect((await fetch(`${b.url}/appliances`, { headers: { ...HEADERS, cookie } })).status).toBe(200);
+    expect(await (await fetch(`${b.url}/console/session`, { headers: { ...HEADERS, cookie } })).json()).toMatchObject({
+      signedIn: true,
+    });
+    // Another address still starts its login.
+    expect((await fetch(`${a.url}/console/login`, { redirect: 'manual' })).status).toBe(303);
+  }, 60_000);
+
   it('when Redis stops answering, session requests get 503 (not a per-replica session), API keys still work', async () => {
     const [a] = replicas;
     await redis.stop();
@@ -162,6 +250,78 @@ async function waitForRedis(replicas: TestGateway[]): Promise<void> {
   }
   throw new Error('the replicas did not connect to Redis');
 }
+
+describeWithRedis('console login transactions in Redis, bounded in all', () => {
+  let redis: TestRedis;
+  let provider: TestOpenIdProvider;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    [redis, provider] = await Promise.all([startRedis(), new TestOpenIdProvider({ users: {} }).start()]);
+    provider.register([PUBLIC_URL]);
+    gateway = await startGateway({
+      auth: { jwt: { issuer: provider.issuer, audience: API_AUDIENCE, jwksUri: `${provider.issuer}/jwks` } },
+      appliances: [],
+      trustedProxies: ['127.0.0.1'],
+      redis: { url: redis.url, keyPrefix: 'bounded-test:' },
+      console: {
+        publicUrl: PUBLIC_URL,
+        oidc: { issuer: provider.issuer, clientId: CONSOLE_CLIENT_ID, clientSecret: CONSOLE_CLIENT_SECRET },
+        maxPendingLogins: 40,
+        pendingLoginsPerAddress: 5,
+        loginsPerAddressPerMinute: 1_000,
+      },
+    });
+    await waitForRedis([gateway]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await provider?.stop();
+    await redis?.stop();
+  });
+
+  it('10 logins from each of 100 addresses: 40 transactions, 5 per address, then 429 or 503; finishing one frees it', async () => {
+    const login = (address: string) =>
+      fetch(`${gateway.url}/console/login`, { redirect: 'manual', headers: { 'x-forwarded-for': address } });
+    const first = await login('192.0.2.50');
+    expect(first.status).toBe(303);
+    const { statuses, bodies } = await floodLogins(
+      1_000,
+      () => gateway,
+      (i) => `203.0.113.${Math.floor(i / 10)}`,
+      8,
+    );
+    expect(statuses[303]).toBe(39);
+    expect(statuses[303] + statuses[429] + statuses[503]).toBe(1_000);
+    expect(bodies.get(429)).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(bodies.get(503)).toMatchObject({ code: 'OVERLOADED', retryAfter: expect.stringMatching(/^\d+$/) });
+
+    const client = new Redis(redis.url);
+    try {
+      const keys = await keysWithTtl(client, 'bounded-test:console:login:*');
+      const count = (part: string) => [...keys.keys()].filter((key) => key.includes(`:login:${part}`)).length;
+      expect(count('tx:')).toBe(40);
+      expect(await client.zcard('bounded-test:console:login:all')).toBe(40);
+      // A set per address holding a transaction; a rate counter per address seen this minute (the 100 and the first).
+      expect(count('addr:')).toBeLessThanOrEqual(40);
+      expect(count('rate:')).toBe(101);
+      for (const ttl of keys.values()) expect(ttl).toBeGreaterThan(0);
+    } finally {
+      client.disconnect();
+    }
+
+    // Full: a new address is refused until a transaction ends. Its callback ends one, and its place is free again.
+    expect((await login('192.0.2.1')).status).toBe(503);
+    const callback = await fetch(`${gateway.url}/console/callback?code=x&state=y&iss=${provider.issuer}`, {
+      redirect: 'manual',
+      headers: { cookie: first.headers.getSetCookie()[0].split(';')[0] },
+    });
+    expect(callback.headers.get('location')).toBe('/console/#/signed-out?reason=login-failed');
+    expect((await login('192.0.2.1')).status).toBe(303);
+    expect((await login('192.0.2.2')).status).toBe(503);
+  }, 60_000);
+});
 
 describeWithRedis('API-key sign-in with sessions in Redis: sealed with console.sessionSecret', () => {
   const SESSION_SECRET = 'a-console-session-secret-0123456789abcdef';
