@@ -8,35 +8,34 @@ import { type Principal, principalFromApiKey } from './principal.js';
 export const API_KEY_STRATEGY = 'api-key';
 export const API_KEY_HEADER = 'X-API-Key';
 
-interface KnownKey {
-  digest: Buffer;
-  principal: Principal;
+/**
+ * The configured key a presented one is, if any: the SHA-256 of what is presented against every configured digest,
+ * in constant time and without an early exit, so neither timing nor the config file gives a key away. The one
+ * comparison for the X-API-Key header and the console's API-key sign-in.
+ */
+export function findApiKey<K extends Pick<ApiKeyConfig, 'sha256'>>(
+  keys: readonly K[],
+  presented: string,
+): K | undefined {
+  const digest = createHash('sha256').update(presented, 'utf8').digest();
+  let match: K | undefined;
+  for (const key of keys) {
+    if (timingSafeEqual(digest, Buffer.from(key.sha256, 'hex')) && match === undefined) match = key;
+  }
+  return match;
 }
 
-/**
- * Service accounts present `X-API-Key`. The config holds only each key's SHA-256; we hash what is
- * presented and compare against every configured digest in constant time (no early exit), so
- * neither timing nor the config file gives a key away.
- */
+/** Service accounts present `X-API-Key`; the config holds only each key's SHA-256 (see findApiKey). */
 @Injectable()
 export class ApiKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, API_KEY_STRATEGY) {
+  private readonly known: { sha256: string; principal: Principal }[];
+
   constructor(keys: ApiKeyConfig[]) {
-    const known: KnownKey[] = keys.map((key) => ({
-      digest: Buffer.from(key.sha256, 'hex'),
-      principal: principalFromApiKey(key),
-    }));
     super({ header: API_KEY_HEADER, prefix: '' }, false);
-    this.known = known;
+    this.known = keys.map((key) => ({ sha256: key.sha256, principal: principalFromApiKey(key) }));
   }
 
-  private known: KnownKey[];
-
   validate(apiKey: string): Principal | false {
-    const presented = createHash('sha256').update(apiKey, 'utf8').digest();
-    let match: Principal | false = false;
-    for (const key of this.known) {
-      if (timingSafeEqual(presented, key.digest) && match === false) match = key.principal;
-    }
-    return match;
+    return findApiKey(this.known, apiKey)?.principal ?? false;
   }
 }

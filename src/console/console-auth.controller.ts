@@ -1,15 +1,16 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Optional, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Public } from '../auth/auth.decorators.js';
+import { FAILED_AUTHENTICATIONS, type FailedAuthentications } from '../auth/failed-authentications.js';
 import { assertFromConsole } from '../auth/session.strategy.js';
+import { clientAddress } from '../common/client-address.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { ApiKeyLoginDto } from './api-key-login.dto.js';
 import { identifyApiKey } from './api-key-login.js';
-import { clientAddress } from './client-address.js';
 import { ConsoleOrigin } from './console-origin.js';
 import type { ConsoleSessionView } from './console-session.js';
 import { ConsoleSessions } from './console-sessions.js';
@@ -47,6 +48,7 @@ export class ConsoleAuthController {
     private readonly origin: ConsoleOrigin,
     @Inject(LOGIN_TRANSACTIONS) private readonly logins: LoginTransactionStore,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(FAILED_AUTHENTICATIONS) private readonly failures?: FailedAuthentications,
   ) {}
 
   /**
@@ -177,8 +179,20 @@ export class ConsoleAuthController {
     }
     assertFromConsole(request, this.origin.of(request));
     this.assertUsableOrigin(request);
+    // The same limit on guessing as the X-API-Key header: this route is public, so the guard does not apply it.
+    const retryAfter = this.failures?.retryAfter(request.ip) ?? 0;
+    if (retryAfter > 0) {
+      throw new GatewayError(
+        'RATE_LIMITED',
+        `Too many failed sign-ins from your address; retry after ${retryAfter} s.`,
+        {
+          retryAfter,
+        },
+      );
+    }
     const key = identifyApiKey(this.config.auth.apiKeys, body.apiKey);
     if (!key) {
+      this.failures?.failed(request.ip, 'apiKey');
       this.logger.info({ console: 'api-key login refused' }, 'console api-key login refused: unknown key');
       throw new GatewayError('UNAUTHENTICATED', 'That API key is not known to this gateway.');
     }

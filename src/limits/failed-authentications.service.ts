@@ -1,7 +1,7 @@
-import { isIPv6 } from 'node:net';
 import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { AuditRecorder } from '../audit/audit-recorder.js';
 import type { FailedAuthentications, PresentedCredential } from '../auth/failed-authentications.js';
+import { clientAddress } from '../common/client-address.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -66,7 +66,7 @@ export class FailedAuthenticationLimit
       credential,
       requestId: requestContext.currentRequestId(),
       userAgent: origin?.userAgent,
-      ip: key === OVERFLOW ? OVERFLOW : ip,
+      ip: key,
     });
   }
 
@@ -82,7 +82,7 @@ export class FailedAuthenticationLimit
   }
 
   private keyOf(ip: string, opening: boolean): string {
-    const key = isIPv6(ip) && !ip.startsWith('::ffff:') ? ipv6Prefix64(ip) : ip;
+    const key = clientAddress(ip);
     if (this.windows.has(key) || !opening || this.windows.size < MAX_ADDRESSES) return key;
     return OVERFLOW;
   }
@@ -115,16 +115,4 @@ export class FailedAuthenticationLimit
       ),
     );
   }
-}
-
-/** The first four groups of an IPv6 address, `::` expanded: the /64 a host is usually given. */
-function ipv6Prefix64(ip: string): string {
-  const [head, tail = ''] = ip.split('%')[0].toLowerCase().split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === '' ? [] : tail.split(':');
-  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
 }

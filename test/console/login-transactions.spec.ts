@@ -2,7 +2,7 @@
  * One replica's login transactions on a clock the test moves: bounded per client address (rate and live count) and
  * in all, freed when used or expired; and what a client address is (IPv6 by /64).
  */
-import { clientAddress } from '../../src/console/client-address.js';
+import { clientAddress } from '../../src/common/client-address.js';
 import { type LoginLimits, refusalError } from '../../src/console/login-transactions.js';
 import { MemoryLoginTransactions } from '../../src/console/memory-login-transactions.js';
 

@@ -20,7 +20,11 @@ describe('failed authentications per client address', () => {
   beforeAll(async () => {
     dir = tempDir('failed-auth-');
     world = await startWorld({
-      extra: { trustedProxies: TRUSTED_PROXIES, audit: { sqlite: { path: join(dir, 'audit.db') } } },
+      extra: {
+        trustedProxies: TRUSTED_PROXIES,
+        audit: { sqlite: { path: join(dir, 'audit.db') } },
+        console: { enabled: true, apiKeyLogin: true },
+      },
       configure: (document) => {
         (document.auth as Record<string, unknown>).failedAttemptsPerMinute = 5;
       },
@@ -61,6 +65,23 @@ describe('failed authentications per client address', () => {
     expect((await list('2001:db8:1:3::1', { 'x-api-key': API_KEY })).status).toBe(200);
   });
 
+  it("the console's API-key sign-in (a public route) counts toward the same limit", async () => {
+    const signIn = (from: string, apiKey: string) =>
+      request(world.gateway.url)
+        .post('/console/api-key-session')
+        .set('x-forwarded-for', from)
+        .set('x-console-request', '1')
+        .set('origin', world.gateway.url)
+        .send({ apiKey });
+    for (let i = 0; i < 5; i++) expect((await signIn('198.51.100.4', `bgk_guess_console_${i}`)).status).toBe(401);
+    const limited = await signIn('198.51.100.4', API_KEY);
+    expect(limited.status).toBe(429);
+    expect(limited.headers['set-cookie']).toBeUndefined();
+    // The header and the console count together: the address is refused on the API as well.
+    expect((await list('198.51.100.4', { 'x-api-key': API_KEY })).status).toBe(429);
+    expect((await signIn('198.51.100.5', API_KEY)).status).toBe(200);
+  });
+
   it('each address window is one denied entry with the number of failures (written at shutdown at the latest)', async () => {
     const config = JSON.parse(JSON.stringify(world.gateway.config));
     await world.gateway.close();
@@ -75,7 +96,7 @@ describe('failed authentications per client address', () => {
       const byAddress = Object.fromEntries(
         failures.map((e: { actor: { ip: string }; count: number }) => [e.actor.ip, e]),
       );
-      expect(Object.keys(byAddress).sort()).toEqual(['2001:db8:1:2::1', '203.0.113.7']);
+      expect(Object.keys(byAddress).sort()).toEqual(['198.51.100.4', '2001:db8:1:2::/64', '203.0.113.7']);
       expect(byAddress['203.0.113.7']).toMatchObject({
         stage: 'completed',
         outcome: 'denied',
