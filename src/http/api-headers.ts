@@ -5,6 +5,15 @@ import { ApiHeader } from '@nestjs/swagger';
  * response, so buildOpenApiDocument adds it to all of them rather than each controller.
  */
 
+/**
+ * The form of an Idempotency-Key, once for the check and the contract: 1–255 printable ASCII characters (the IETF
+ * draft "The Idempotency-Key HTTP Header Field" leaves the form to us).
+ */
+export const IDEMPOTENCY_KEY_FORM = { minLength: 1, maxLength: 255, characters: '\\x20-\\x7E' } as const;
+export const IDEMPOTENCY_KEY_PATTERN = new RegExp(
+  `^[${IDEMPOTENCY_KEY_FORM.characters}]{${IDEMPOTENCY_KEY_FORM.minLength},${IDEMPOTENCY_KEY_FORM.maxLength}}$`,
+);
+
 /** Run routes: the same key within the retention window returns the first answer instead of running again. */
 export const ApiIdempotencyKey = () =>
   ApiHeader({
@@ -17,9 +26,9 @@ export const ApiIdempotencyKey = () =>
       'IDEMPOTENCY_REQUEST_IN_PROGRESS.',
     schema: {
       type: 'string',
-      minLength: 1,
-      maxLength: 255,
-      pattern: '^[\\x20-\\x7E]+$',
+      minLength: IDEMPOTENCY_KEY_FORM.minLength,
+      maxLength: IDEMPOTENCY_KEY_FORM.maxLength,
+      pattern: `^[${IDEMPOTENCY_KEY_FORM.characters}]+$`,
       // No example: Swagger UI fills examples in, and one key on every try would make each later one a 422.
     },
   });

@@ -8,13 +8,12 @@ import { auditActor, runEntry } from '../../audit/run-entries.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
 import { requestContext } from '../../context/request-context.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../http/api-headers.js';
 import { PINO_LOGGER } from '../../logging/logger.js';
 import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { GatewayError } from '../../problems/gateway-error.js';
 import { type RunAnswer, storedResponseOf } from './run-answers.js';
 
-/** 1–255 printable ASCII characters (the IETF draft "The Idempotency-Key HTTP Header Field" leaves the form to us). */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7E]{1,255}$/;
 const HOUR_MS = 60 * 60 * 1000;
 /** Added to the time a run may take: the lease outlives a slow answer, never a dead request by much. */
 const LEASE_MARGIN_MS = 10_000;
