@@ -9,8 +9,16 @@ import { VapiClient } from './vapi-client.js';
 export interface ReloadResult {
   added: string[];
   removed: string[];
+  /** Connection settings changed (URL, credentials, TLS, timeout): a new client, the old one drained and logged out. */
   changed: string[];
+  /** Only what callers see changed (name, tags): applied in place, the session and breaker state kept. */
+  updated: string[];
+  /** Settings outside the appliance list that differ from the running ones: they take effect only after a restart. */
+  restartNeeded: string[];
 }
+
+/** Appliance fields that only describe it: changing them needs no new connection. */
+const DESCRIPTIVE = ['name', 'tags'] as const;
 
 /**
  * The configured appliances and one VapiClient each, and which one a request addresses. A reload (SIGHUP) swaps
@@ -77,10 +85,12 @@ export class ApplianceRegistry implements OnApplicationShutdown {
   /**
    * Applies a new, already validated configuration's appliance list: new appliances get clients,
    * removed ones are logged out once their in-flight requests end, changed ones (URL, credentials,
-   * TLS, timeout) are replaced. Caller-facing settings that depend on the list (defaultAppliance) follow.
+   * TLS, timeout) are replaced, and a new name or tags apply in place. Caller-facing settings that depend on the
+   * list (defaultAppliance) follow. Every other setting that differs is named in the result and in a warning: it
+   * is read once at start-up, and a reload that said "applied" while ignoring it would mislead the operator.
    */
   reload(next: GatewayConfig): ReloadResult {
-    const result: ReloadResult = { added: [], removed: [], changed: [] };
+    const result: ReloadResult = { added: [], removed: [], changed: [], updated: [], restartNeeded: [] };
     const wanted = new Map(next.appliances.map((appliance) => [appliance.id, appliance]));
     const clients = new Map<string, VapiClient>();
     for (const [id, client] of this.clients) {
@@ -93,6 +103,12 @@ export class ApplianceRegistry implements OnApplicationShutdown {
         this.retire(client);
         clients.set(id, this.createClient(replacement));
       } else {
+        if (DESCRIPTIVE.some((field) => !sameValue(replacement[field], client.config[field]))) {
+          result.updated.push(id);
+          // Only descriptive fields differ, so the client may keep its logged-in session, breaker and health state;
+          // the configuration objects are frozen, hence a new one rather than an edit.
+          (client as { config: ApplianceConfig }).config = replacement;
+        }
         clients.set(id, client);
       }
     }
@@ -105,6 +121,13 @@ export class ApplianceRegistry implements OnApplicationShutdown {
     // Insertion order of the config file, for listings.
     this.clients = new Map(next.appliances.map((appliance) => [appliance.id, clients.get(appliance.id) as VapiClient]));
     this.defaultAppliance = next.defaultAppliance;
+    result.restartNeeded = differingPaths(this.config, next, RELOADED);
+    if (result.restartNeeded.length > 0) {
+      this.logger.warn(
+        { restartNeeded: result.restartNeeded },
+        'configuration reload: these settings changed but take effect only after a restart',
+      );
+    }
     return result;
   }
 
@@ -135,8 +158,47 @@ export class ApplianceRegistry implements OnApplicationShutdown {
   }
 }
 
-/** What makes two appliance entries the same connection (credentials compared, never logged). */
+/**
+ * What makes two appliance entries the same connection (credentials compared, never logged): every field but the
+ * descriptive ones, so that a field added later replaces the client rather than being ignored by a reload.
+ */
 function fingerprint(appliance: ApplianceConfig): string {
-  const { id, url, username, password, timeoutMs, tls } = appliance;
-  return JSON.stringify([id, url, username, password, timeoutMs, tls.caFile, tls.fingerprint, tls.insecure]);
+  const connection: Record<string, unknown> = { ...appliance };
+  for (const field of DESCRIPTIVE) delete connection[field];
+  return canonical(connection);
+}
+
+/** The top-level settings a reload applies; any other difference is reported as needing a restart. */
+const RELOADED = new Set(['appliances', 'defaultAppliance']);
+
+/**
+ * Dotted paths of the settings that differ, down to the leaves of nested sections (a list counts as one value).
+ * Paths only: values may be secrets.
+ */
+function differingPaths(current: object, next: object, skip: ReadonlySet<string> = new Set(), prefix = ''): string[] {
+  const a = current as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.flatMap((key) => {
+    if (skip.has(key) || sameValue(a[key], b[key])) return [];
+    const path = `${prefix}${key}`;
+    return isSection(a[key]) && isSection(b[key]) ? differingPaths(a[key], b[key], new Set(), `${path}.`) : [path];
+  });
+}
+
+function isSection(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+/** JSON with keys sorted, so that the order keys were written in a file never reads as a change. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    isSection(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : inner,
+  );
 }
