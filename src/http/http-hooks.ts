@@ -1,6 +1,7 @@
 import { fastifyRequestContext } from '@fastify/request-context';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { boundedText, LOGGED_PATH_MAX, USER_AGENT_MAX } from '../logging/bounded.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
@@ -16,7 +17,8 @@ export async function installHttpHooks(
       return {
         requestId: request.id,
         ip: request.ip,
-        userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+        // It rides along with the request into audit entries and log lines: bounded once, here.
+        userAgent: typeof userAgent === 'string' ? boundedText(userAgent, USER_AGENT_MAX) : undefined,
       };
     },
   });
@@ -46,11 +48,15 @@ export async function installHttpHooks(
     );
     // The line's object is built only when it will be written (benchmarks and busy sites run at `warn`).
     if (!logger.isLevelEnabled('info')) return done();
+    const path = request.url.split('?')[0];
+    // Anyone can send a 15 KB path to a 404: unbounded, a flood of them fills the log disk faster than it fills
+    // anything else. The request id is already bounded (request-id.ts).
     logger.info(
       {
         requestId: request.id,
         method: request.method,
-        path: request.url.split('?')[0],
+        path: boundedText(path, LOGGED_PATH_MAX),
+        ...(path.length > LOGGED_PATH_MAX ? { pathLength: path.length } : {}),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
       },
