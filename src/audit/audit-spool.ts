@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { auditSpoolQuarantined } from '../metrics/gateway-metrics.js';
 import type { AuditDraft } from './audit-entry.js';
 import { logFields } from './audit-log-fields.js';
 
@@ -13,7 +14,13 @@ import { logFields } from './audit-log-fields.js';
  * spool left by another one picks its drafts up (load). One process per spool file.
  *
  * Every draft is also kept in memory, in order; should the file itself fail (a full disk), a draft lives in memory
- * only, as before there was a spool, and its log line says so.
+ * only, as before there was a spool, and its log line says so. A line is written by one write call on a file opened
+ * O_APPEND, its byte count checked and fsynced: a short write (a full disk) is a failure, never "spooled".
+ *
+ * A line that is not a whole, well-formed draft (hand-edited, or damaged) is set aside in the quarantine file beside
+ * the spool (`<spool>.quarantine`, never emptied by the gateway), logged and counted
+ * (`backup_gateway_audit_spool_quarantined_total`), and the spool is rewritten without it: one bad record must not
+ * hold back every completion after it until someone edits the file.
  */
 export class AuditSpool {
   private readonly drafts: AuditDraft[] = [];
@@ -27,10 +34,14 @@ export class AuditSpool {
   private bytes = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
+  readonly quarantinePath: string;
+
   constructor(
     readonly path: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.quarantinePath = `${path}.quarantine`;
+  }
 
   /** Drafts waiting, including those being added. */
   get size(): number {
@@ -63,21 +74,24 @@ export class AuditSpool {
       }
       this.bytes = complete.length;
       const lines = complete.toString('utf8').split('\n');
-      let found = 0;
+      const malformed: string[] = [];
+      const readable: string[] = [];
       lines.forEach((line, index) => {
         if (line === '') return;
         const draft = parseDraft(line);
         if (draft) {
           this.drafts.push(draft);
-          found++;
+          readable.push(line);
         } else {
+          malformed.push(line);
           this.logger.error(
-            { spool: this.path, line: index + 1, text: line },
-            'audit spool: an unreadable line is skipped',
+            { spool: this.path, line: index + 1, text: line, quarantine: this.quarantinePath },
+            'audit spool: an unreadable line is set aside in the quarantine file; the entries after it are written',
           );
         }
       });
-      return found;
+      if (malformed.length > 0) await this.quarantine(malformed, readable);
+      return readable.length;
     });
   }
 
@@ -85,12 +99,16 @@ export class AuditSpool {
   add(draft: AuditDraft): Promise<boolean> {
     this.adding++;
     return this.serialised(async () => {
-      const line = `${JSON.stringify(draft)}\n`;
+      const line = Buffer.from(`${JSON.stringify(draft)}\n`);
       try {
         const file = await this.opened();
-        await file.write(line);
+        // One write call on an O_APPEND file: the line lands whole at the end, or the count says it did not.
+        const { bytesWritten } = await file.write(line, 0, line.length);
+        if (bytesWritten !== line.length) {
+          throw new Error(`short write to the audit spool: ${bytesWritten} of ${line.length} bytes (disk full?)`);
+        }
         await file.sync();
-        this.bytes += Buffer.byteLength(line);
+        this.bytes += line.length;
         return true;
       } catch (error) {
         this.logger.error(
@@ -140,6 +158,47 @@ export class AuditSpool {
     });
   }
 
+  /**
+   * Appends the lines to the quarantine file (fsynced), then rewrites the spool without them (a new file renamed
+   * over it), so that the next start does not find them again. Should either fail, the spool is kept as it is,
+   * never emptied, for someone to look at: nothing is lost, and the good drafts are written meanwhile.
+   */
+  private async quarantine(lines: string[], readable: string[]): Promise<void> {
+    auditSpoolQuarantined.inc(lines.length);
+    try {
+      const text = Buffer.from(lines.map((line) => `${line}\n`).join(''));
+      const quarantine = await open(this.quarantinePath, 'a', 0o600);
+      try {
+        const { bytesWritten } = await quarantine.write(text, 0, text.length);
+        if (bytesWritten !== text.length) throw new Error(`short write: ${bytesWritten} of ${text.length} bytes`);
+        await quarantine.sync();
+      } finally {
+        await quarantine.close();
+      }
+      const kept = Buffer.from(readable.map((line) => `${line}\n`).join(''));
+      const next = `${this.path}.rewrite`;
+      const rewrite = await open(next, 'w', 0o600);
+      try {
+        const { bytesWritten } = await rewrite.write(kept, 0, kept.length);
+        if (bytesWritten !== kept.length) throw new Error(`short write: ${bytesWritten} of ${kept.length} bytes`);
+        await rewrite.sync();
+      } finally {
+        await rewrite.close();
+      }
+      await this.file?.close();
+      this.file = undefined;
+      await rename(next, this.path);
+      await syncDirectory(dirname(this.path));
+      this.bytes = kept.length;
+    } catch (error) {
+      this.keepFile = true;
+      this.logger.error(
+        { err: error, spool: this.path, quarantine: this.quarantinePath },
+        'audit spool: unreadable lines could not be set aside; the spool file is kept as it is for someone to look at',
+      );
+    }
+  }
+
   private async opened(): Promise<FileHandle> {
     if (this.file) return this.file;
     const directory = dirname(this.path);
@@ -172,17 +231,62 @@ export class AuditSpool {
 
 function parseDraft(line: string): AuditDraft | undefined {
   try {
-    const value = JSON.parse(line) as Partial<AuditDraft> | null;
-    const valid =
-      typeof value?.id === 'string' &&
-      typeof value.time === 'string' &&
-      typeof value.stage === 'string' &&
-      typeof value.actor === 'object' &&
-      value.actor !== null;
-    return valid ? (value as AuditDraft) : undefined;
+    const value = JSON.parse(line) as unknown;
+    return isDraft(value) ? value : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Every field of a draft with the type the store expects, so that a damaged record fails here, once, instead of in
+ * the store on every retry. Nullable fields may also be absent (spools written before they existed); values are not
+ * judged here: a value the store refuses for good is its DraftRejectedError, logged and dropped.
+ */
+function isDraft(value: unknown): value is AuditDraft {
+  if (!isRecord(value) || !isRecord(value.actor)) return false;
+  const actor = value.actor;
+  return (
+    ['id', 'time', 'stage', 'requestId', 'action', 'appliance', 'schedule'].every((key) => isString(value[key])) &&
+    ['subject', 'authMethod', 'ip'].every((key) => isString(actor[key])) &&
+    ['name', 'clientId', 'userAgent'].every((key) => isNullable(actor[key], isString)) &&
+    ['comment', 'outcome', 'code', 'jobId', 'fleetRequestId', 'requestedId', 'replayOf'].every((key) =>
+      isNullable(value[key], isString),
+    ) &&
+    ['httpStatus', 'durationMs', 'count'].every((key) => isNullable(value[key], isNumber)) &&
+    (value.settles === undefined || isSettlement(value.settles))
+  );
+}
+
+function isSettlement(value: unknown): boolean {
+  if (!isRecord(value) || !['caller', 'key', 'entryId'].every((key) => isString(value[key]))) return false;
+  if ('response' in value) {
+    const response = value.response;
+    return (
+      isRecord(response) &&
+      isNumber(response.status) &&
+      isString(response.body) &&
+      isRecord(response.headers) &&
+      Object.values(response.headers).every(isString)
+    );
+  }
+  return isString(value.member) && isString(value.memberResult);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isNullable(value: unknown, is: (inner: unknown) => boolean): boolean {
+  return value === undefined || value === null || is(value);
 }
 
 /** Best effort: not every platform can fsync a directory. */

@@ -9,6 +9,16 @@ export interface DetailedReadiness {
   result: unknown;
 }
 
+/**
+ * Spool lines set aside as unreadable (audit-spool.ts). Module-level because the spool is built by the recorder
+ * with its path and logger only; every GatewayMetrics registry exposes it (one spool per process).
+ */
+export const auditSpoolQuarantined = new Counter({
+  name: 'backup_gateway_audit_spool_quarantined_total',
+  help: 'Audit spool lines that were not readable drafts, set aside in the quarantine file beside the spool',
+  registers: [],
+});
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
@@ -103,6 +113,7 @@ export class GatewayMetrics {
   constructor(config: GatewayConfig) {
     // Process metrics (CPU, memory, event-loop lag, GC) sample on timers: only when someone can scrape them.
     if (config.metrics.enabled) collectDefaultMetrics({ register: this.registry, prefix: 'backup_gateway_' });
+    this.registry.registerMetric(auditSpoolQuarantined);
     this.bearerToken = config.metrics.bearerToken;
   }
 

@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AuditSpool } from '../../src/audit/audit-spool.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { auditSpoolQuarantined } from '../../src/metrics/gateway-metrics.js';
 import { draft } from '../support/drafts.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 
@@ -63,7 +65,7 @@ describe('AuditSpool', () => {
     await spool.close();
   });
 
-  it('picks up what a crashed process left: a torn last line cut off and logged, unreadable lines skipped and logged', async () => {
+  it('picks up what a crashed process left: a torn last line cut off and logged, unreadable lines set aside and logged', async () => {
     const path = join(dir(), 'spool.ndjson');
     const [first, second] = [draft({ comment: 'first' }), draft({ comment: 'second' })];
     const { actor: _actor, ...withoutActor } = draft();
@@ -88,7 +90,8 @@ describe('AuditSpool', () => {
     const spool = new AuditSpool(path, logger());
     expect(await spool.load()).toBe(2);
     expect(spool.oldest(10)).toEqual([first, second]);
-    expect(lines(path)).toBe(content);
+    const readable = `${JSON.stringify(first)}\n${JSON.stringify(second)}\n`;
+    expect(lines(path)).toBe(readable);
     expect(logs.map((line) => [line.level, line.line ?? line.torn])).toEqual([
       ['error', torn],
       ['error', 2],
@@ -103,16 +106,76 @@ describe('AuditSpool', () => {
     expect(logs[1]).toMatchObject({
       spool: path,
       text: 'not json at all',
-      msg: 'audit spool: an unreadable line is skipped',
+      quarantine: `${path}.quarantine`,
+      msg: 'audit spool: an unreadable line is set aside in the quarantine file; the entries after it are written',
     });
 
     // New drafts go after the complete lines; once all are done the file is emptied.
     const third = draft();
     await spool.add(third);
-    expect(lines(path)).toBe(`${content}${JSON.stringify(third)}\n`);
+    expect(lines(path)).toBe(`${readable}${JSON.stringify(third)}\n`);
     spool.remove(3);
     await spool.clearIfDone();
     expect(lines(path)).toBe('');
+    await spool.close();
+  });
+
+  it('sets a malformed record in the middle aside in the quarantine file: the records after it are delivered', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const [before, after] = [draft({ comment: 'before' }), draft({ comment: 'after' })];
+    // Shaped like a draft at a glance (id, time, stage, actor), yet the store could only fail on it, on every retry.
+    const malformed = [
+      JSON.stringify({ id: 'x-1', time: '2026-03-10T08:15:02.000Z', stage: 'completed', actor: { subject: 'a' } }),
+      JSON.stringify({ ...draft(), settles: { caller: 'c', key: 'k', entryId: 'e', response: null } }),
+      JSON.stringify({ ...draft(), httpStatus: '202' }),
+    ];
+    writeFileSync(path, [JSON.stringify(before), ...malformed, JSON.stringify(after)].map((l) => `${l}\n`).join(''));
+    const counted = (await auditSpoolQuarantined.get()).values[0]?.value ?? 0;
+
+    const spool = new AuditSpool(path, logger());
+    expect(await spool.load()).toBe(2);
+    expect(spool.oldest(10)).toEqual([before, after]);
+    expect(lines(`${path}.quarantine`)).toBe(malformed.map((l) => `${l}\n`).join(''));
+    expect(statSync(`${path}.quarantine`).mode & 0o777).toBe(0o600);
+    // The spool holds only what can be delivered: a restart before the drain does not find the bad lines again.
+    expect(lines(path)).toBe(`${JSON.stringify(before)}\n${JSON.stringify(after)}\n`);
+    expect(logs.filter((line) => line.level === 'error').map((line) => line.line)).toEqual([2, 3, 4]);
+    expect((await auditSpoolQuarantined.get()).values[0]?.value).toBe(counted + 3);
+
+    const again = new AuditSpool(path, logger());
+    expect(await again.load()).toBe(2);
+    expect(logs).toEqual([]);
+    await spool.close();
+    await again.close();
+  });
+
+  it('a short write (a full disk) is not spooled: the torn line is cut back and the draft waits in memory', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, logger());
+    const kept = draft({ comment: 'whole' });
+    expect(await spool.add(kept)).toBe(true);
+    const probe = await open(join(dir(), 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const realWrite = prototype.write;
+    // What write(2) does when the disk fills mid-line: part of the bytes, and no error.
+    prototype.write = function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      return realWrite.call(this, buffer, offset, Math.floor(length / 2));
+    };
+    const lost = draft({ comment: 'torn by a full disk' });
+    try {
+      expect(await spool.add(lost)).toBe(false);
+    } finally {
+      prototype.write = realWrite;
+    }
+    expect(spool.onDisk(lost)).toBe(false);
+    expect(spool.oldest(5)).toEqual([kept, lost]);
+    expect(lines(path)).toBe(`${JSON.stringify(kept)}\n`);
+    expect(logs).toEqual([expect.objectContaining({ level: 'error', written: false, id: lost.id })]);
+    const next = draft();
+    expect(await spool.add(next)).toBe(true);
+    expect(lines(path)).toBe(`${JSON.stringify(kept)}\n${JSON.stringify(next)}\n`);
     await spool.close();
   });
 
