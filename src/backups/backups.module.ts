@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
+import { DtoValidationPipe } from '../http/validation.pipe.js';
 import { ClusterJobStatus } from './cluster-job-status.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';

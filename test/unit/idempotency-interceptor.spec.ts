@@ -99,7 +99,7 @@ function call(
   const handler = new FakeHandler(request, () => (outcome instanceof Error ? throwError(() => outcome) : of(outcome)));
   // The route's metadata, set by the decorator the controller uses.
   const route = function run() {};
-  RunRoute(target)(route);
+  RunRoute({ target, ids: [], query: Object, body: Object })(route);
   const context = {
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply as unknown as FastifyReply }),
     getHandler: () => route,

@@ -7,7 +7,7 @@ import { GatewayConfig } from '../../config/gateway-config.js';
 import { StoredProblem } from '../../problems/stored-problem.js';
 import { IdempotentRuns } from './idempotent-runs.service.js';
 import type { RunAnswer } from './run-answers.js';
-import { describeRun, type RunHttpRequest, runTargetOf } from './run-route.js';
+import { describeRun, type RunHttpRequest, runRouteOf } from './run-route.js';
 
 /**
  * The Idempotency-Key of a run route, and the answer it stores, around the handler: a stored answer is replayed
@@ -27,7 +27,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   async intercept(context: ExecutionContext, next: CallHandler<RunAnswer>): Promise<Observable<unknown>> {
     const request = context.switchToHttp().getRequest<RunHttpRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const target = runTargetOf(context);
+    const { target } = runRouteOf(context);
     const fleet = target === 'fleet';
     const run = describeRun(request, target, (appliance) => this.registry.resolve(appliance));
     const key = request.headers['idempotency-key'];
@@ -36,7 +36,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       method: request.method,
       url: request.url,
       body: request.body ?? null,
-      run: { ...run, appliance: run.appliance ?? '*' },
+      run,
       // A fleet's lease covers the most members it may have.
       members: fleet ? Math.min(this.config.fleet.maxAppliances, this.config.appliances.length) : 1,
     });

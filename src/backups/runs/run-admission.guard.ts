@@ -1,27 +1,34 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import { describeRun, type RunHttpRequest, runTargetOf } from './run-route.js';
+import { IdentifierPipe } from '../../http/identifier.pipe.js';
+import { DtoValidationPipe } from '../../http/validation.pipe.js';
+import { describeRun, type RunHttpRequest, runRouteOf } from './run-route.js';
 import { RunsService } from './runs.service.js';
 
 /**
- * May this caller ask for this run at all? Decided after authentication and the caller's limits, before anything
- * else reads the request (its Idempotency-Key's stored answer included): the run use case admits or refuses, and a
- * refusal is audited there.
+ * At the door of every run route, before anything reads or records the request (its Idempotency-Key's stored answer
+ * included): its input is checked with the route's own pipes, so bad input is a 400 that records and claims nothing;
+ * then the run use case admits the caller or refuses it, and a refusal is audited there. Guards run before pipes and
+ * interceptors in Nest, hence the check here; the route's pipes find the input valid again.
  */
 @Injectable()
 export class RunAdmissionGuard implements CanActivate {
-  constructor(private readonly runs: RunsService) {}
+  private readonly identifiers = new IdentifierPipe();
+
+  constructor(
+    private readonly runs: RunsService,
+    private readonly validation: DtoValidationPipe,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RunHttpRequest>();
-    const target = runTargetOf(context);
-    const run = describeRun(request, target, (appliance) => this.runs.target(appliance));
-    // A malformed id: validation answers 400 before the handler, so nothing can run unadmitted.
-    if (run.appliance === undefined) return true;
-    const { schedule, comment } = run;
-    await this.runs.admit(request.user, target === 'fleet' ? 'fleet' : { appliance: run.appliance }, {
-      schedule,
-      comment,
-    });
+    const route = runRouteOf(context);
+    const params = request.params as Record<string, unknown>;
+    for (const id of route.ids) this.identifiers.transform(params[id], { type: 'param', data: id });
+    await this.validation.transform(request.query, { type: 'query', metatype: route.query });
+    await this.validation.transform(request.body, { type: 'body', metatype: route.body });
+    const { appliance, schedule, comment } = describeRun(request, route.target, (named) => this.runs.target(named));
+    const target = route.target === 'fleet' ? 'fleet' : { appliance };
+    await this.runs.admit(request.user, target, { schedule, comment });
     return true;
   }
 }

@@ -37,7 +37,7 @@ export class RunsController {
 
   @Post('appliances/:applianceId/backups/schedules/:scheduleId/run')
   @RequireScope('backups:run', 'use-case')
-  @RunRoute('path')
+  @RunRoute({ target: 'path', ids: ['applianceId', 'scheduleId'], query: NoQuery, body: RunScheduleDto })
   @HttpCode(202)
   @ApiOperation({ summary: 'Run a backup schedule on an appliance', operationId: 'runSchedule' })
   @ApiIdParams('applianceId', 'scheduleId')
@@ -57,7 +57,7 @@ export class RunsController {
 
   @Post('backups/schedules/:scheduleId/run')
   @RequireScope('backups:run', 'use-case')
-  @RunRoute('default')
+  @RunRoute({ target: 'default', ids: ['scheduleId'], query: TargetApplianceQuery, body: RunScheduleDto })
   @HttpCode(202)
   @ApiOperation({
     summary: 'Run a backup schedule on the default appliance (or ?appliance=)',
@@ -79,7 +79,7 @@ export class RunsController {
 
   @Post('backups/runs')
   @RequireScope('backups:run', 'use-case')
-  @RunRoute('fleet')
+  @RunRoute({ target: 'fleet', ids: [], query: NoQuery, body: FleetRunDto })
   @HttpCode(207)
   @ApiOperation({
     summary: 'Run a schedule on many appliances (by id or tag)',
