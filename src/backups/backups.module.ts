@@ -21,6 +21,7 @@ import { SchedulesService } from './schedules.service.js';
     RunsService,
     IdempotentRuns,
     RunAdmissionGuard,
+    DtoValidationPipe,
     IdempotencyInterceptor,
     JobsService,
     SchedulesService,
