@@ -1,7 +1,6 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
-  ArrayUnique,
   IsArray,
   IsBoolean,
   IsIn,
@@ -137,15 +136,25 @@ export class AuthConfig {
   failedAttemptsPerMinute = 30;
 }
 
+/**
+ * A pinned fingerprint as people paste it: the README has them run `openssl x509 -noout -fingerprint -sha256`, which
+ * prints `sha256 Fingerprint=AB:CD:…` (OpenSSL 3; 1.1 says `SHA256 Fingerprint=`). The label is dropped, the hex kept.
+ */
+export function withoutFingerprintLabel(fingerprint: string): string {
+  return fingerprint.trim().replace(/^sha-?256\s+fingerprint\s*=\s*/i, '');
+}
+
 export class TlsConfig {
   @IsOptional()
   @IsString()
   caFile?: string;
 
-  /** SHA-256 of the appliance's leaf certificate, hex with or without colons. */
+  /** SHA-256 of the appliance's leaf certificate, hex with or without colons, with or without openssl's label. */
   @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? withoutFingerprintLabel(value) : value))
   @Matches(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, {
-    message: 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)',
+    message:
+      'must be a SHA-256 fingerprint: 64 hex digits, colons allowed, as `openssl x509 -noout -fingerprint -sha256` prints it',
   })
   fingerprint?: string;
 
@@ -546,12 +555,13 @@ export class GatewayConfig {
   @Matches(/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/, { each: true, message: 'each value must be an IP address or CIDR range' })
   trustedProxies: string[] = [];
 
+  /** A default, so that a missing or empty `auth:` is told what it needs, not that it is missing. */
   @ValidateNested()
   @Type(() => AuthConfig)
-  auth!: AuthConfig;
+  auth: AuthConfig = new AuthConfig();
 
+  /** Ids are checked unique by the loader, which reports the duplicate's path (and skips ids already invalid). */
   @IsArray()
-  @ArrayUnique((a: ApplianceConfig) => a?.id, { message: 'appliance ids must be unique' })
   @ValidateNested({ each: true })
   @Type(() => ApplianceConfig)
   appliances!: ApplianceConfig[];

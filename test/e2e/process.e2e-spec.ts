@@ -134,7 +134,7 @@ describe('the gateway process', () => {
       'appliances[1].id: must match',
       'appliances[1].url: must be a URL',
       'appliances[1].timeoutMs:',
-      'appliances[1].colour: property colour should not exist',
+      'appliances[1].colour: unknown key',
     ]) {
       expect(out).toContain(problem);
     }
