@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -47,7 +47,10 @@ export class SqliteAuditStore extends KyselyAuditStore {
 
   protected async connect(): Promise<Kysely<AuditDatabase>> {
     const migrate = this.options.migrate ?? true;
-    if (migrate && this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    if (migrate && this.path !== ':memory:') {
+      mkdirSync(dirname(this.path), { recursive: true });
+      createPrivately(this.path);
+    }
     const database = new Database(this.path, {
       fileMustExist: !migrate,
       timeout: this.options.busyTimeoutMs ?? 2000,
@@ -90,5 +93,19 @@ export class SqliteAuditStore extends KyselyAuditStore {
         throw error;
       }
     });
+  }
+}
+
+/**
+ * The audit trail names callers, addresses and appliances: readable by its owner only, like the spool (0600).
+ * SQLite would create the file with 0644 under the usual umask; created empty here first, it is a new database to
+ * SQLite, and SQLite gives the -wal and -shm files it creates the database file's permissions. An existing file
+ * keeps the permissions it has.
+ */
+function createPrivately(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
