@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
-import type { TlsConfig } from '../config/gateway-config.js';
-import { FINGERPRINT_MISMATCH } from '../problems/appliance-errors.js';
+import { type TlsConfig, withoutFingerprintLabel } from '../config/gateway-config.js';
+import { FINGERPRINT_MISMATCH, TLS_TRUST, type TlsTrust } from '../problems/appliance-errors.js';
 
 function normalizeFingerprint(fingerprint: string): string {
-  return fingerprint.replaceAll(':', '').toUpperCase();
+  return withoutFingerprintLabel(fingerprint).replaceAll(':', '').toUpperCase();
 }
 
 /**
@@ -24,11 +24,17 @@ export function tlsConnector(tls: TlsConfig): buildConnector.connector {
     // A resumed TLS session would skip the certificate exchange we check below.
     maxCachedSessions: pin ? 0 : undefined,
   });
-  if (!pin) return base;
+  // A failed connection says how it trusted the appliance, so that its advice fits: "configure tls.caFile" is no
+  // help to whoever has set one, nor to an https URL that names a plain-http port.
+  const trust: TlsTrust = { caFile: tls.caFile, fingerprint: pin !== undefined, insecure: tls.insecure };
+  const failed = (error: Error, callback: buildConnector.Callback) => {
+    if (error !== null && typeof error === 'object') Object.assign(error, { [TLS_TRUST]: trust });
+    callback(error, null);
+  };
   return (options, callback) => {
     base(options, (error, socket) => {
-      if (error || !socket) return callback(error ?? new Error('no socket'), null);
-      if (options.protocol !== 'https:') return callback(null, socket);
+      if (error || !socket) return failed(error ?? new Error('no socket'), callback);
+      if (!pin || options.protocol !== 'https:') return callback(null, socket);
       const presented = (socket as TLSSocket).getPeerCertificate?.()?.fingerprint256;
       if (!presented || normalizeFingerprint(presented) !== pin) {
         socket.destroy();
@@ -38,7 +44,7 @@ export function tlsConnector(tls: TlsConfig): buildConnector.connector {
             code: FINGERPRINT_MISMATCH,
           },
         );
-        return callback(mismatch, null);
+        return failed(mismatch, callback);
       }
       callback(null, socket);
     });

@@ -51,6 +51,57 @@ export function errorCode(error: unknown): string | undefined {
   return typeof own === 'string' ? own : typeof cause === 'string' ? cause : undefined;
 }
 
+/**
+ * What the TLS connector attaches to a connection it could not establish: how that appliance is trusted, so the
+ * advice fits the case (set by src/appliances/tls-connector.ts).
+ */
+export const TLS_TRUST = 'applianceTlsTrust';
+export interface TlsTrust {
+  caFile?: string;
+  fingerprint: boolean;
+  insecure: boolean;
+}
+
+/** The peer did not answer in TLS at all: typically an https:// URL naming a plain-http port. */
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
+/** The certificate chains to nothing we trust: what tls.caFile or tls.fingerprint would fix. */
+const UNTRUSTED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+function tlsTrustOf(error: unknown): TlsTrust | undefined {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    const trust = (current as Record<string, unknown>)[TLS_TRUST];
+    if (trust) return trust as TlsTrust;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Why the appliance could not be trusted, and the one change that fixes it in this setup. */
+function tlsAdvice(code: string, error: unknown): string {
+  const trust = tlsTrustOf(error);
+  if (code === FINGERPRINT_MISMATCH) return 'its certificate does not match the pinned fingerprint (tls.fingerprint)';
+  if (NOT_TLS.has(code)) {
+    return `it did not answer in TLS (${code}): the URL says https:// but that port may serve plain HTTP; check the scheme and port of its url`;
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `its certificate does not name the host in its url (${code}); use a host name the certificate names, or pin tls.fingerprint`;
+  }
+  if (code.startsWith('ERR_SSL_')) return `the TLS handshake failed (${code})`;
+  // The file's path stays out: callers read this, and where the gateway keeps its files is not theirs to know.
+  if (UNTRUSTED.has(code) && trust?.caFile !== undefined) {
+    return `its certificate was not issued by a CA in its tls.caFile (${code}); that file must hold the CA that signed it (the appliance's VMCA root), or pin tls.fingerprint instead`;
+  }
+  if (trust?.caFile !== undefined || trust?.fingerprint) return `its certificate was not trusted (${code})`;
+  return `its certificate was not trusted (${code}); configure tls.caFile or tls.fingerprint`;
+}
+
 function isTls(code: string): boolean {
   return TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_');
 }
@@ -93,10 +144,7 @@ export function transportError(error: unknown, operation: VapiOperation, timeout
   const { appliance, description } = operation;
   const { hint, mayHaveStarted } = ifMayHaveStarted(operation, !neverReachedAppliance(error));
   if (isTls(code)) {
-    const why =
-      code === FINGERPRINT_MISMATCH
-        ? 'its certificate does not match the pinned fingerprint (tls.fingerprint)'
-        : `its certificate was not trusted (${code}); configure tls.caFile or tls.fingerprint`;
+    const why = tlsAdvice(code, error);
     return new GatewayError('APPLIANCE_TLS_ERROR', `Could not ${description} on appliance ${appliance}: ${why}.`, {
       appliance,
       cause: error,

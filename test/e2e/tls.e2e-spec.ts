@@ -13,6 +13,8 @@ import { tempDir } from '../support/temp-dir.js';
 describe('TLS to the appliance', () => {
   let idp: IdentityProvider;
   let sim: ApplianceSimulator;
+  /** Plain HTTP, named by an https:// URL: what a wrong scheme or port looks like. */
+  let plainSim: ApplianceSimulator;
   let auth: string;
   let gateway: TestGateway;
   const dir = tempDir('gw-tls-');
@@ -26,6 +28,8 @@ describe('TLS to the appliance', () => {
     idp = await new IdentityProvider().start();
     sim = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, tls: cert });
     await sim.start();
+    plainSim = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD });
+    await plainSim.start();
     auth = `Bearer ${await idp.token(RUN_AND_READ)}`;
     const fingerprint = new X509Certificate(cert.cert).fingerprint256;
     const wrongFingerprint = new X509Certificate(otherSelfSignedCert().cert).fingerprint256;
@@ -46,12 +50,18 @@ describe('TLS to the appliance', () => {
         appliance('pinned-lowercase-no-colons', { fingerprint: fingerprint.replaceAll(':', '').toLowerCase() }),
         appliance('wrong-pin', { fingerprint: wrongFingerprint }),
         appliance('insecure', { insecure: true }),
+        // As `openssl x509 -noout -fingerprint -sha256` prints it (OpenSSL 3, then 1.1), which the README has people run.
+        appliance('pinned-openssl', { fingerprint: `sha256 Fingerprint=${fingerprint}` }),
+        appliance('pinned-openssl-1.1', { fingerprint: `SHA256 Fingerprint=${fingerprint}` }),
+        { ...appliance('https-to-http-port'), url: plainSim.url.replace('http://', 'https://') },
+        { ...appliance('https-to-http-port-with-ca', { caFile }), url: plainSim.url.replace('http://', 'https://') },
       ],
     });
   });
   afterAll(async () => {
     await gateway.close();
     await sim.stop();
+    await plainSim.stop();
     await idp.stop();
   });
   afterEach(() => sim.finishRunningJobs());
@@ -75,7 +85,28 @@ describe('TLS to the appliance', () => {
     expect(response.body.detail).toMatch(/pinned fingerprint/);
   });
 
-  it.each(['with-ca', 'pinned', 'pinned-lowercase-no-colons', 'insecure'])(
+  it('gives advice that fits the case, never "configure tls.caFile" to whoever has one or to a plain-HTTP port', async () => {
+    const detail = async (id: string) => {
+      const response = await run(id);
+      expect([response.status, response.body.code]).toEqual([502, 'APPLIANCE_TLS_ERROR']);
+      return response.body.detail as string;
+    };
+    expect(await detail('default-trust')).toMatch(/not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); configure tls\.caFile/);
+    const wrongCa = await detail('wrong-ca');
+    expect(wrongCa).toMatch(/not issued by a CA in its tls\.caFile .*must hold the CA that signed it/);
+    expect(wrongCa).not.toMatch(/configure tls\.caFile/);
+    expect(wrongCa).not.toContain(wrongCaFile); // where the gateway keeps its files is not the caller's to know
+    for (const id of ['https-to-http-port', 'https-to-http-port-with-ca']) {
+      const plain = await detail(id);
+      expect(plain).toMatch(
+        /did not answer in TLS \(ERR_SSL_\w+\): the URL says https:\/\/ but that port may serve plain HTTP/,
+      );
+      expect(plain).not.toMatch(/configure tls\.caFile|tls\.caFile/);
+    }
+    expect(plainSim.counters.requests).toBe(0);
+  });
+
+  it.each(['with-ca', 'pinned', 'pinned-lowercase-no-colons', 'insecure', 'pinned-openssl', 'pinned-openssl-1.1'])(
     'accepts it when trusted (%s)',
     async (id) => {
       const response = await run(id);
