@@ -1,11 +1,7 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
 import { getMetadataStorage, type ValidationError, validate } from 'class-validator';
 import { type FieldError, GatewayError } from '../problems/gateway-error.js';
-import { rememberValidationMetadata } from './validation-metadata-cache.js';
-
-rememberValidationMetadata();
 
 type DtoClass = new () => object;
 
@@ -14,20 +10,15 @@ interface DtoFacts {
   known: ReadonlySet<string>;
   /** An absent body is acceptable when an empty one is: then there is nothing to validate. */
   emptyIsValid: boolean;
-  /** Some property converts its value (@Type, @Transform): class-transformer has work to do. */
-  converts: boolean;
 }
-
-/** class-transformer's TransformationType.PLAIN_TO_CLASS. */
-const PLAIN_TO_CLASS = 0;
 
 const VALIDATOR_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true };
 
 /**
  * The global pipe (APP_PIPE) for request bodies and query strings that are DTO classes. Facts about each DTO class
- * are worked out once, not per request; class-validator runs only when there is something to validate, and
- * class-transformer only when a property converts its value. Path identifiers do not come here: IdentifierPipe
- * checks them with one regular expression.
+ * are worked out once, not per request, and class-validator runs only when there is something to validate; both
+ * libraries only through their public API. Path identifiers do not come here: IdentifierPipe checks them with one
+ * regular expression.
  */
 @Injectable()
 export class DtoValidationPipe implements PipeTransform {
@@ -47,7 +38,7 @@ export class DtoValidationPipe implements PipeTransform {
     if (facts.known.size === 0) return new dto(); // a DTO that declares nothing (NoQuery): nothing else to check
     const illFormed = Object.entries(value).find(([, item]) => typeof item === 'string' && !item.isWellFormed());
     if (illFormed) throw failed([{ field: illFormed[0], message: `${illFormed[0]} must be well-formed Unicode` }]);
-    const instance = facts.converts ? plainToInstance(dto, value) : Object.assign(new dto(), value);
+    const instance = plainToInstance(dto, value);
     const errors = await validate(instance, VALIDATOR_OPTIONS);
     if (errors.length > 0) throw failed(errors.flatMap((error) => fieldErrors(error, '')));
     return instance;
@@ -61,18 +52,12 @@ export class DtoValidationPipe implements PipeTransform {
           .getTargetValidationMetadatas(dto, '', true, false)
           .map((m) => m.propertyName),
       );
-      const converts = [...known].some(
-        (property) =>
-          defaultMetadataStorage.findTypeMetadata(dto, property) !== undefined ||
-          defaultMetadataStorage.findTransformMetadatas(dto, property, PLAIN_TO_CLASS).length > 0,
-      );
       facts =
         known.size === 0
-          ? Promise.resolve({ known, emptyIsValid: true, converts })
+          ? Promise.resolve({ known, emptyIsValid: true })
           : validate(new dto(), VALIDATOR_OPTIONS).then((errors) => ({
               known,
               emptyIsValid: errors.length === 0,
-              converts,
             }));
       this.facts.set(dto, facts);
     }
