@@ -12,11 +12,11 @@ import { draft } from '../support/drafts.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 
 /** `npm run audit:verify` is `node dist/audit/verify-cli.js`: run the built CLI (npm test builds first). */
-function verifyCli(dir: string, audit: Record<string, unknown>) {
+function verifyCli(dir: string, audit: Record<string, unknown>, appliances: unknown[] = []) {
   const configFile = join(dir, 'gateway.yaml');
   const config = {
     auth: { apiKeys: [{ id: 'ops', sha256: 'a'.repeat(64), scopes: ['audit:read'] }] },
-    appliances: [],
+    appliances,
     audit,
   };
   writeFileSync(configFile, stringify(config));
@@ -60,6 +60,24 @@ describe('npm run audit:verify', () => {
     expect(unusable).toMatchObject({ status: 2, stdout: '' });
     expect(unusable.stderr).toContain('cannot read the sqlite audit store');
     expect(existsSync(missing)).toBe(false);
+  });
+
+  it("reads the audit section only: the appliances' secrets need not be in its environment", async () => {
+    const dir = dirOfTest();
+    const path = join(dir, 'audit.db');
+    await fill(new SqliteAuditStore(path), 2);
+    const appliances = [
+      { id: 'vc-a', url: 'https://vc-a.example', username: '${VC_USER_UNSET}', password: '${VC_PASSWORD_UNSET}' },
+    ];
+    const ok = verifyCli(dir, { sqlite: { path } }, appliances);
+    expect(ok).toMatchObject({ status: 0, stderr: '' });
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, count: 2 });
+
+    // What it does read is still checked, with its path.
+    const unset = verifyCli(dir, { sqlite: { path: '${AUDIT_PATH_UNSET}' } }, appliances);
+    expect(unset).toMatchObject({ status: 2, stdout: '' });
+    expect(unset.stderr).toContain('audit.sqlite.path: environment variable AUDIT_PATH_UNSET is not set');
+    expect(unset.stderr).not.toContain('VC_PASSWORD_UNSET');
   });
 
   const url = process.env.AUDIT_TEST_POSTGRES_URL;
