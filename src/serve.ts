@@ -1,5 +1,5 @@
 import { ApplianceRegistry } from './appliances/appliance-registry.service.js';
-import { ConfigError } from './config/config-errors.js';
+import { ConfigError, StartupRefused } from './config/config-errors.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { createApp } from './create-app.js';
 import { ShutdownState } from './health/shutdown-state.js';
@@ -22,11 +22,15 @@ export interface ServeOptions {
 export async function serve(config: GatewayConfig, options: ServeOptions = {}): Promise<{ port: number }> {
   const logger = createLogger(config.logging.level);
   const app = await createApp(config, logger);
-  await app.listen({ port: config.port, host: config.host });
+  await app
+    .listen({ port: config.port, host: config.host })
+    .catch((error) => Promise.reject(listenRefused(error, 'port', config.port, config.host)));
   const port = (app.getHttpServer().address() as { port: number }).port;
   const metricsServer =
     config.metrics.enabled && config.metrics.port !== undefined
-      ? await startMetricsServer(app.get(GatewayMetrics), config.metrics.port, config.host)
+      ? await startMetricsServer(app.get(GatewayMetrics), config.metrics.port, config.host).catch((error) =>
+          Promise.reject(listenRefused(error, 'metrics.port', config.metrics.port ?? 0, config.host)),
+        )
       : undefined;
   logger.info(
     { port, metricsPort: config.metrics.port, appliances: config.appliances.length },
@@ -75,4 +79,31 @@ export async function serve(config: GatewayConfig, options: ServeOptions = {}): 
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   return { port };
+}
+
+/**
+ * A port this host will not give us is the operator's to change: said in one line with the key and the way to pick
+ * another (main.ts exits 2), rather than as Node's stack trace.
+ */
+function listenRefused(error: unknown, key: 'port' | 'metrics.port', port: number, host: string): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const where = `${key} ${port} on ${host}`;
+  const other =
+    key === 'port'
+      ? `PORT=${port === 65535 ? 3000 : port + 1} (or port: in the configuration)`
+      : 'another metrics.port';
+  if (code === 'EADDRINUSE') {
+    return new StartupRefused(
+      `cannot listen: ${where} is already in use (another gateway, or another program, listens there); stop it, or choose another port, e.g. ${other}`,
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new StartupRefused(
+      `cannot listen: ${where} is not allowed for this user (${code}; ports below 1024 need privileges); choose another port, e.g. ${key === 'port' ? 'PORT=3000' : 'metrics.port: 9464'}`,
+    );
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new StartupRefused(`cannot listen: ${where}: this host has no such address (EADDRNOTAVAIL); check host`);
+  }
+  return error;
 }
