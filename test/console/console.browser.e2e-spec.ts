@@ -13,6 +13,11 @@ import { browserAvailable, launchBrowser } from '../support/chromium.js';
 import { type ConsoleWorld, LAB_API_KEY, startConsoleWorld, USERS } from './support/console-world.js';
 
 const SCREENSHOTS = 'docs/screenshots';
+/**
+ * The README's screenshots are tracked files: a test run takes every screenshot (a page that cannot render fails it)
+ * but writes them only when asked (`UPDATE_SCREENSHOTS=1 npm test -- test/console`), so tests leave the tree clean.
+ */
+const shotPath = (name: string) => (process.env.UPDATE_SCREENSHOTS === '1' ? `${SCREENSHOTS}/${name}` : undefined);
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const LAPTOP = { width: 1280, height: 800 };
@@ -65,7 +70,7 @@ describeWithBrowser('operator console in a browser', () => {
     await page.getByLabel('Status').selectOption('');
     await page.getByLabel('Tag').selectOption('');
     await expectAccessible(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/fleet.png` });
+    await page.screenshot({ path: shotPath('fleet.png') });
 
     // Of the gateway, the browser holds an opaque, HttpOnly, SameSite=Strict cookie and nothing else: no token
     // anywhere. (Cookies ignore ports: the provider's own, on the same loopback host, show up here too.)
@@ -97,7 +102,7 @@ describeWithBrowser('operator console in a browser', () => {
     await runNow.dblclick();
     await page.getByLabel(/Comment/).fill('console e2e run');
     await expectAccessible(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/run-confirmation.png` });
+    await page.screenshot({ path: shotPath('run-confirmation.png') });
     await page.getByRole('button', { name: 'Start backup' }).dblclick();
 
     const progress = page.locator('.job progress').first();
@@ -115,7 +120,7 @@ describeWithBrowser('operator console in a browser', () => {
     expect(world.appliances['vc-a'].counters.jobsStarted).toBe(1);
     await page.getByRole('row', { name: /SUCCEEDED 100%/ }).waitFor();
     await expectAccessible(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/appliance.png`, fullPage: true });
+    await page.screenshot({ path: shotPath('appliance.png'), fullPage: true });
     await page.close();
   });
 
@@ -152,7 +157,7 @@ describeWithBrowser('operator console in a browser', () => {
       .split('\n');
     expect(lines.map((line) => JSON.parse(line).stage).sort()).toEqual(['completed', 'requested']);
     await expectAccessible(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/audit.png`, fullPage: true });
+    await page.screenshot({ path: shotPath('audit.png'), fullPage: true });
     await page.close();
   });
 
@@ -172,7 +177,7 @@ describeWithBrowser('operator console in a browser', () => {
     expect(await refused.getByRole('alert').textContent()).toMatch(/503/);
     expect(world.appliances['vc-b'].counters.jobsStarted).toBe(1);
     await expectAccessible(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/fleet-run.png`, fullPage: true });
+    await page.screenshot({ path: shotPath('fleet-run.png'), fullPage: true });
     await page.close();
   });
 
@@ -185,7 +190,7 @@ describeWithBrowser('operator console in a browser', () => {
     await page.goto(`${world.gateway.url}/console/#/appliances/vc-a`);
     await page.getByRole('cell', { name: 'sftp://backup.example.test/vcsa' }).waitFor();
     expect(await page.getByRole('button', { name: /Run now/ }).count()).toBe(0);
-    await page.screenshot({ path: `${SCREENSHOTS}/read-only.png` });
+    await page.screenshot({ path: shotPath('read-only.png') });
     await page.goto(`${world.gateway.url}/console/#/audit`);
     const problem = page.getByRole('alert');
     await problem.waitFor();
@@ -277,7 +282,7 @@ describeWithBrowser('operator console in a browser', () => {
     await page.goto(`${world.gateway.url}/console/`);
     await page.getByLabel('API key').fill(LAB_API_KEY);
     await expectAccessible(page);
-    await page.screenshot({ path: `${SCREENSHOTS}/sign-in.png` });
+    await page.screenshot({ path: shotPath('sign-in.png') });
     await page.getByRole('button', { name: 'Sign in with API key' }).click();
     await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     expect(await page.getByText('Lab key').isVisible()).toBe(true);
@@ -298,11 +303,11 @@ describeWithBrowser('operator console in a browser', () => {
     await page.getByRole('button', { name: 'Sign in with API key' }).tap();
     await page.getByRole('row', { name: /vCenter A/ }).waitFor();
     expect(await overflowsHorizontally(page)).toBe(false);
-    await page.screenshot({ path: `${SCREENSHOTS}/fleet-tablet.png` });
+    await page.screenshot({ path: shotPath('fleet-tablet.png') });
     await page.goto(`${world.gateway.url}/console/#/appliances/vc-a`);
     await page.getByRole('heading', { name: 'Recent jobs' }).waitFor();
     expect(await overflowsHorizontally(page)).toBe(false);
-    await page.screenshot({ path: `${SCREENSHOTS}/appliance-tablet.png` });
+    await page.screenshot({ path: shotPath('appliance-tablet.png') });
     await tablet.close();
   });
 });
