@@ -448,26 +448,18 @@ function tlsProblems(tls: GatewayConfig['appliances'][number]['tls'], path: stri
   return problems;
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
+/**
+ * Only the marker is looked for: a block that does not parse is left to fail at connection time, because the
+ * Kubernetes template's placeholder (deploy/kubernetes/vmca-root.yaml) quotes the markers and must validate as shipped.
+ */
 function caFileProblem(content: Buffer): string | undefined {
-  const blocks = content.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) {
-    try {
-      new X509Certificate(content);
-      return 'holds a DER certificate; convert it to PEM: openssl x509 -inform der -in FILE -out FILE.pem';
-    } catch {
-      return "holds no PEM certificate (-----BEGIN CERTIFICATE-----): it must hold the appliance's CA (its VMCA root) in PEM";
-    }
+  if (content.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) return undefined;
+  try {
+    new X509Certificate(content);
+    return 'holds a DER certificate; convert it to PEM: openssl x509 -inform der -in FILE -out FILE.pem';
+  } catch {
+    return "holds no PEM certificate (-----BEGIN CERTIFICATE-----): it must hold the appliance's CA (its VMCA root) in PEM";
   }
-  for (const [index, block] of blocks.entries()) {
-    try {
-      new X509Certificate(block);
-    } catch {
-      return `holds a certificate that cannot be read (PEM block ${index + 1} of ${blocks.length})`;
-    }
-  }
-  return undefined;
 }
 
 function auditProblems(audit: AuditConfig): string[] {
