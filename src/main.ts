@@ -18,3 +18,19 @@ try {
   process.exit(2);
 }
 
+// `npm start` does not pass SIGHUP on, and a signal that ends npm leaves this process running alone, orphaned: no
+// drain, no logout, nobody to stop it. Under npm (npm_lifecycle_event is set for its scripts), a new parent is the
+// sign that whoever started us is gone: stop as on SIGTERM. Only under npm: `nohup node dist/main.js &` must outlive
+// its shell, and supervisors that run node directly (the image, Kubernetes, systemd) never change our parent anyway.
+if (process.env.npm_lifecycle_event) {
+  const parent = process.ppid;
+  let signalled = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (signalled = true));
+  const orphaned = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(orphaned);
+    // A stop already under way must not be hurried: a second signal exits without draining.
+    if (!signalled) process.kill(process.pid, 'SIGTERM');
+  }, 1000);
+  orphaned.unref();
+}
