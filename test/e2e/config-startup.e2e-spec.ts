@@ -127,6 +127,13 @@ describe('the gateway process and its configuration file', () => {
         result,
         new RegExp(`^cannot listen: port ${port} on 127\\.0\\.0\\.1 is already in use .*e\\.g\\. PORT=${port + 1}`),
       );
+      const metrics = `metrics: { port: ${port} }\naudit: { sqlite: { path: ${join(dir, 'metrics-port.db')} } }`;
+      expectRefusedInOneLine(
+        refusedStart(yaml(sim.url, metrics), await freePort()),
+        new RegExp(
+          `^cannot listen: metrics\\.port ${port} on 127\\.0\\.0\\.1 is already in use .*another metrics\\.port`,
+        ),
+      );
     } finally {
       await new Promise((done) => taken.close(done));
     }
