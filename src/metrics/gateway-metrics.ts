@@ -99,6 +99,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly redisAvailable = new Gauge({
+    name: 'backup_gateway_redis_available',
+    help: 'With redis.url: 1 while Redis answers, 0 while it is away or does not answer in time (each replica then works alone)',
+    registers: [this.registry],
+  });
+
   readonly watchers = new Gauge({
     name: 'backup_gateway_job_watchers',
     help: 'Open job event streams (SSE)',
