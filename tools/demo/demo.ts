@@ -12,6 +12,16 @@ const DEMO_API_KEY = 'demo-key-not-a-secret'; // its SHA-256 is in config/demo.y
 const DEMO_USER = 'backup-svc@vsphere.local';
 const DEMO_PASSWORD = 'demo-appliance-password';
 const PORT = process.env.PORT || '3000';
+/** config/demo.yaml's host: where the gateway listens. */
+const HOST = '127.0.0.1';
+
+const portTaken = () => {
+  const next = Number(PORT) >= 65535 ? 3001 : Number(PORT) + 1;
+  process.stderr.write(
+    `Port ${PORT} is already in use by another program: start the demo on another port, e.g. PORT=${next} npm run demo\n`,
+  );
+  process.exit(1);
+};
 
 const appliances = [
   new ApplianceSimulator({ username: DEMO_USER, password: DEMO_PASSWORD, jobDurationMs: 30_000 }),
@@ -20,7 +30,7 @@ const appliances = [
 await Promise.all(appliances.map((appliance) => appliance.start()));
 
 const gateway = spawn(process.execPath, [...startFlags(), 'dist/main.js'], {
-  stdio: ['ignore', 'inherit', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
   env: {
     ...process.env,
     GATEWAY_CONFIG: resolve(process.env.GATEWAY_CONFIG ?? 'config/demo.yaml'),
@@ -30,6 +40,23 @@ const gateway = spawn(process.execPath, [...startFlags(), 'dist/main.js'], {
     DEMO_VC_USER: DEMO_USER,
     DEMO_VC_PASSWORD: DEMO_PASSWORD,
   },
+});
+
+// Another program answering on the port must not pass for the demo's gateway (that printed the banner, and then the
+// gateway died): ready is when the gateway we started says it listens. Until then its stderr is held back, so that
+// a port already taken reads as one line saying how to start the demo elsewhere.
+let listening = false;
+let heldBack = '';
+let startup = '';
+gateway.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  if (listening) return;
+  startup += chunk.toString('utf8');
+  listening = startup.includes('"msg":"backup gateway listening"');
+});
+gateway.stderr.on('data', (chunk: Buffer) => {
+  if (listening) process.stderr.write(chunk);
+  else heldBack += chunk.toString('utf8');
 });
 
 let stopping = false;
@@ -43,16 +70,30 @@ const stop = (signal: NodeJS.Signals) => {
 };
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
+// npm passes SIGINT and SIGTERM on, not SIGHUP: should npm end, the demo must not run on alone.
+const parent = process.ppid;
+const orphaned = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(orphaned);
+  if (!stopping) stop('SIGTERM');
+}, 1000);
+orphaned.unref();
 gateway.on('exit', (code, signal) => {
+  if (!listening && /already in use|EADDRINUSE/.test(heldBack)) portTaken();
+  process.stderr.write(heldBack);
+  heldBack = '';
   void Promise.all(appliances.map((a) => a.stop())).then(() => process.exit(code ?? (signal ? 1 : 0)));
 });
 
+// Ready: our gateway said it listens, and answers on its own address.
 const base = `http://localhost:${PORT}`;
 for (let i = 0; i < 300 && gateway.exitCode === null; i++) {
-  const ready = await fetch(`${base}/health/ready`).then(
-    (response) => response.ok,
-    () => false,
-  );
+  const ready =
+    listening &&
+    (await fetch(`http://${HOST}:${PORT}/health/ready`).then(
+      (response) => response.ok,
+      () => false,
+    ));
   if (ready) {
     process.stderr.write(banner(base));
     break;
