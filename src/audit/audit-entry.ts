@@ -4,6 +4,7 @@
  * credential: the actor is who called, not how they proved it.
  */
 
+import type { AuthMethod } from '../auth/principal.js';
 import type { KeySettlement } from './idempotency-keys.js';
 
 /** `auth.authenticate`: failed authentications from one client address, counted over a window (`count`). */
@@ -29,9 +30,8 @@ export const AUDIT_OUTCOMES = [
 ] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-/** How the caller proved who it is: a bearer token, an API key, or a console session (a person in the browser). */
-export const AUTH_METHODS = ['jwt', 'apiKey', 'session'] as const;
-export type AuthMethod = (typeof AUTH_METHODS)[number];
+/** The auth methods, as auth/ declares them (one vocabulary: the trail names what authentication knows). */
+export { AUTH_METHODS, type AuthMethod } from '../auth/principal.js';
 
 export interface AuditActor {
   subject: string;

@@ -2,7 +2,9 @@ import { canonicalText } from '../common/text.js';
 import type { ApiKeyConfig } from '../config/gateway-config.js';
 import { apiKeyCaller, type CallerId, jwtCaller } from './caller-id.js';
 
-export type AuthMethod = 'jwt' | 'apiKey' | 'session';
+/** How a caller proved who it is: a bearer token, an API key, or a console session (a person in the browser). */
+export const AUTH_METHODS = ['jwt', 'apiKey', 'session'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** The authenticated caller, as every later stage (scopes, limits, audit) sees it. Never holds the credential itself. */
 export interface Principal {
@@ -10,7 +12,6 @@ export interface Principal {
   caller: CallerId;
   name?: string;
   clientId?: string;
-  /** `session`: a person signed in to the operator console (a server-side session behind a cookie). */
   authMethod: AuthMethod;
   scopes: ReadonlySet<string>;
 }

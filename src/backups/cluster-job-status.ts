@@ -4,8 +4,8 @@ import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { RedisConnection } from '../redis/redis-connection.js';
+import { isTerminal } from './job-states.js';
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED']);
 /** A finished job never changes: every replica may keep its status this long. */
 const TERMINAL_TTL_MS = 60 * 60_000;
 /** The last status known, served while another replica fetches the next one. */
@@ -74,7 +74,7 @@ export class ClusterJobStatus {
     const client = this.redis?.client;
     if (!client || !this.config) return;
     const text = JSON.stringify(status);
-    const ttl = TERMINAL.has(status.state) ? TERMINAL_TTL_MS : this.config.jobs.pollIntervalMs;
+    const ttl = isTerminal(status) ? TERMINAL_TTL_MS : this.config.jobs.pollIntervalMs;
     await client.multi().set(`${key}:status`, text, 'PX', ttl).set(`${key}:last`, text, 'PX', LAST_TTL_MS).exec();
   }
 

@@ -3,6 +3,7 @@ import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { ClusterJobStatus } from './cluster-job-status.js';
+import { isTerminal } from './job-states.js';
 
 interface Tracked {
   status?: VapiJobStatus;
@@ -10,12 +11,7 @@ interface Tracked {
   pending?: Promise<VapiJobStatus>;
 }
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED']);
 const MAX_TRACKED = 10_000;
-
-export function isTerminal(status: VapiJobStatus): boolean {
-  return TERMINAL.has(status.state);
-}
 
 /**
  * One view of each job for every watcher. Concurrent requests for a job share one upstream call;

@@ -6,7 +6,8 @@ import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { JobDto } from './dto/job.dto.js';
 import { toJob } from './job-mapper.js';
-import { isTerminal, JobTracker } from './job-tracker.service.js';
+import { isTerminal } from './job-states.js';
+import { JobTracker } from './job-tracker.service.js';
 
 export interface JobEvent {
   type: 'progress' | 'end' | 'error';
