@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
@@ -29,6 +30,7 @@ export class ClusterJobStatus {
     @Optional() private readonly redis?: RedisConnection,
     @Optional() private readonly config?: GatewayConfig,
     @Optional() @Inject(PINO_LOGGER) private readonly logger?: Logger,
+    @Optional() private readonly registry?: ApplianceRegistry,
   ) {}
 
   async fetch(appliance: string, jobId: string, poll: () => Promise<VapiJobStatus>): Promise<VapiJobStatus> {
@@ -78,9 +80,12 @@ export class ClusterJobStatus {
     await client.multi().set(`${key}:status`, text, 'PX', ttl).set(`${key}:last`, text, 'PX', LAST_TTL_MS).exec();
   }
 
-  /** As long as the appliance may take to answer a status request (its timeout), at least one interval. */
+  /**
+   * As long as the appliance may take to answer a status request (its timeout, as the registry holds it now: SIGHUP
+   * may have changed it), at least one interval.
+   */
   private leaseMs(appliance: string): number {
-    const timeout = this.config?.appliances.find((a) => a.id === appliance)?.timeoutMs ?? 10_000;
+    const timeout = this.registry?.has(appliance) ? this.registry.client(appliance).config.timeoutMs : 10_000;
     return Math.max(timeout, this.config?.jobs.pollIntervalMs ?? 1000) + 1000;
   }
 

@@ -182,6 +182,15 @@ export class FakeRegistry {
     return this.config.appliances.some((appliance) => appliance.id === id);
   }
 
+  get size(): number {
+    return this.config.appliances.length;
+  }
+
+  /** The clients' configs, as the registry holds them (IdempotentRuns reads their timeouts). */
+  all(): { config: GatewayConfig['appliances'][number] }[] {
+    return this.config.appliances.map((config) => ({ config }));
+  }
+
   withAnyTag(tags: readonly string[]): string[] {
     return this.config.appliances
       .filter((appliance) => appliance.tags.some((tag) => tags.includes(tag)))

@@ -36,8 +36,9 @@ function world(logger: Logger = silentLogger()) {
   const keys = new RecordingKeys();
   const audit = new RecordingAudit();
   const metrics = new GatewayMetrics(config);
-  const runs = new IdempotentRuns(keys, audit, config, metrics, logger);
-  const interceptor = new IdempotencyInterceptor(runs, new FakeRegistry(config).asRegistry(), config);
+  const registry = new FakeRegistry(config).asRegistry();
+  const runs = new IdempotentRuns(keys, registry, audit, config, metrics, logger);
+  const interceptor = new IdempotencyInterceptor(runs, registry, config);
   const replays = async () => (await metrics.idempotentReplays.get()).values[0]?.value ?? 0;
   return { keys, audit, runs, interceptor, replays };
 }

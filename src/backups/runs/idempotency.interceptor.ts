@@ -38,7 +38,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       body: request.body ?? null,
       run,
       // A fleet's lease covers the most members it may have.
-      members: fleet ? Math.min(this.config.fleet.maxAppliances, this.config.appliances.length) : 1,
+      members: fleet ? Math.min(this.config.fleet.maxAppliances, this.registry.size) : 1,
     });
     if ('replay' in begun) {
       const { status, headers, body } = begun.replay;

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { ApplianceRegistry } from '../../appliances/appliance-registry.service.js';
 import { canonicalJson } from '../../audit/audit-chain.js';
 import { AuditRecorder } from '../../audit/audit-recorder.js';
 import { IdempotencyKeys, type StoredMember } from '../../audit/idempotency-keys.js';
@@ -60,6 +61,7 @@ export type KeyBegin = { hold: KeyHold | undefined } | { replay: RunAnswer };
 export class IdempotentRuns {
   constructor(
     private readonly keys: IdempotencyKeys,
+    private readonly registry: ApplianceRegistry,
     private readonly audit: AuditRecorder,
     private readonly config: GatewayConfig,
     private readonly metrics: GatewayMetrics,
@@ -147,9 +149,12 @@ export class IdempotentRuns {
     if (hold) await this.keys.release(hold.caller, hold.key, hold.owner).catch(() => undefined);
   }
 
-  /** A login and the run itself, each under the slowest appliance's timeout, per round of the fleet; plus a margin. */
+  /**
+   * A login and the run itself, each under the slowest appliance's timeout (as the registry holds it now: SIGHUP may
+   * have changed it), per round of the fleet; plus a margin.
+   */
   private leaseMs(members: number): number {
-    const slowest = Math.max(0, ...this.config.appliances.map((appliance) => appliance.timeoutMs));
+    const slowest = Math.max(0, ...this.registry.all().map((client) => client.config.timeoutMs));
     const rounds = Math.ceil(members / this.config.fleet.concurrency);
     return Math.min(MAX_LEASE_MS, rounds * 2 * slowest + LEASE_MARGIN_MS);
   }
