@@ -8,6 +8,8 @@
 #   export AUDIT_TEST_POSTGRES_URL=postgres://gateway_test:...@127.0.0.1:5432/gateway_test
 #
 # Usage: eval "$(.ci/postgres.sh)" && npm test -- test/audit
+#        bash .ci/postgres.sh --stop    stops the server this script started (CI leaves the machine as it found it)
+# When it started the server itself it also prints `export AUDIT_PG_STARTED=1`.
 # Idempotent: when a server already answers on the port it is reused and only the role and database are ensured.
 # Needs root (or sudo) for apt-get and to run the server as the `postgres` user. Progress goes to stderr.
 set -euo pipefail
@@ -35,6 +37,13 @@ server_bin() { find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type 
 cd /
 
 BIN="$(server_bin)"
+if [ "${1:-}" = "--stop" ]; then
+  if [ -n "$BIN" ] && [ -s "$DATA_DIR/postmaster.pid" ]; then
+    log "stopping the server in $DATA_DIR"
+    as_postgres "$BIN/pg_ctl" -D "$DATA_DIR" -m fast -w stop >&2
+  fi
+  exit 0
+fi
 if [ -z "$BIN" ] || [ ! -x "$BIN/pg_ctl" ]; then
   log "installing postgresql from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -50,9 +59,11 @@ fi
 as_root mkdir -p "$SOCKET_DIR"
 as_root chown postgres:postgres "$SOCKET_DIR"
 
+STARTED=0
 if as_postgres "$BIN/pg_isready" -q -h "$HOST" -p "$PORT"; then
   log "a server already answers on $HOST:$PORT; reusing it"
 else
+  STARTED=1
   if [ ! -s "$DATA_DIR/PG_VERSION" ]; then
     log "initialising a cluster in $DATA_DIR"
     as_root mkdir -p "$DATA_DIR"
@@ -92,3 +103,4 @@ if ! PGPASSWORD="$PASSWORD" as_postgres "$BIN/psql" "$URL" -v ON_ERROR_STOP=1 -q
 fi
 log "ready"
 echo "export AUDIT_TEST_POSTGRES_URL=$URL"
+if [ "$STARTED" = 1 ]; then echo "export AUDIT_PG_STARTED=1"; fi
