@@ -140,6 +140,15 @@ describe('audit drafts', () => {
     expect(JSON.stringify(draft)).not.toMatch(/secret|hunter2/);
   });
 
+  it('a comment longer than its limit is cut between characters: an emoji straddling the limit goes whole', () => {
+    // 1 + 1,000 emoji = 2,001 UTF-16 units: the last emoji's high surrogate sits at the 2,000th unit.
+    const comment = `a${'😀'.repeat(1000)}`;
+    const cut = deniedDraft({ ...run, comment, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 }).comment ?? '';
+    expect(cut).toBe(`a${'😀'.repeat(999)}`);
+    expect(cut.length).toBe(FIELD_LIMITS.comment - 1);
+    expect(cut.isWellFormed()).toBe(true);
+  });
+
   it('every string is canonical (lone surrogates and U+0000 replaced) and cut to its field’s limit', () => {
     const long = (n: number) => 'x'.repeat(n + 10);
     const draft = completedDraft({
