@@ -117,8 +117,10 @@ export class GatewayMetrics {
   private readinessReport: (() => Promise<DetailedReadiness>) | undefined;
 
   constructor(config: GatewayConfig) {
-    // Process metrics (CPU, memory, event-loop lag, GC) sample on timers: only when someone can scrape them.
-    if (config.metrics.enabled) collectDefaultMetrics({ register: this.registry, prefix: 'backup_gateway_' });
+    // Process metrics (CPU, memory, event-loop lag, GC) sample on timers: only when someone can scrape them. Under
+    // their stock names (process_cpu_seconds_total, nodejs_heap_size_used_bytes…), which the usual Node.js
+    // dashboards and alerts query; only the gateway's own series carry its prefix.
+    if (config.metrics.enabled) collectDefaultMetrics({ register: this.registry });
     this.registry.registerMetric(auditSpoolQuarantined);
     this.bearerToken = config.metrics.bearerToken;
   }

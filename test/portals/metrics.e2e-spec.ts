@@ -89,7 +89,11 @@ describe('GET /metrics', () => {
     expect(sample(text, 'backup_gateway_appliance_breaker_state', { appliance: 'vc-b' })).toBe(0);
     expect(text).toMatch(/^backup_gateway_audit_spool_depth 0$/m);
     expect(text).toMatch(/^backup_gateway_job_watchers 0$/m);
-    expect(text).toMatch(/^backup_gateway_process_resident_memory_bytes \d+/m);
+    // Node's process metrics under the names stock Node.js dashboards query, not under the gateway's prefix.
+    expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
+    expect(text).not.toMatch(/^backup_gateway_(process|nodejs)_/m);
     // Nothing a caller sent became a label value.
     expect(text).not.toContain('made-up-path-12345');
     expect(text).not.toContain('invented-appliance-9');
