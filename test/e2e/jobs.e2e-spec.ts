@@ -150,8 +150,28 @@ describe('jobs and schedules', () => {
     expect(new Set(progress).size).toBe(progress.length);
   });
 
-  it('refuses the event stream without the scope, before it starts', async () => {
+  it('refuses the event stream without credentials (401), before it starts', async () => {
     const response = await fetch(`${world.gateway.url}/appliances/vc-a/backups/jobs/20200101-000000-1/events`);
     expect(response.status).toBe(401);
+  });
+
+  it("refuses the event stream of another appliance's job to a caller scoped to one appliance (403), before it starts", async () => {
+    sim().finishRunningJobs();
+    const jobId = (await run().expect(202)).body.job.id;
+    const elsewhere = `Bearer ${await world.idp.token({ sub: 'vc-b-team', scope: 'backups:read:vc-b' })}`;
+    const refused = await fetch(`${world.gateway.url}/appliances/vc-a/backups/jobs/${jobId}/events`, {
+      headers: { authorization: elsewhere },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await refused.json()) as { code: string }).code).toBe('FORBIDDEN');
+    // The scope for that appliance is enough: the refusal was about the scope, not the job.
+    const own = `Bearer ${await world.idp.token({ sub: 'vc-a-team', scope: 'backups:read:vc-a' })}`;
+    const allowed = await fetch(`${world.gateway.url}/appliances/vc-a/backups/jobs/${jobId}/events`, {
+      headers: { authorization: own },
+    });
+    expect(allowed.status).toBe(200);
+    await allowed.body?.cancel();
+    sim().finishRunningJobs();
   });
 });
