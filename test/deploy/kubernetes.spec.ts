@@ -28,6 +28,9 @@ import { tempDir } from '../support/temp-dir.js';
 const manifests = kustomizeBuild();
 const secret = readManifests(SECRET_TEMPLATE)[0];
 const deployment = find(manifests, 'Deployment');
+const hpa = find(manifests, 'HorizontalPodAutoscaler');
+/** The replicas serving when nothing scales up: the autoscaler's floor, since it owns the count. */
+const minReplicas: number = hpa.spec.minReplicas;
 const pod = deployment.spec.template.spec;
 const container = pod.containers[0];
 const podLabels: Record<string, string> = deployment.spec.template.metadata.labels;
@@ -122,13 +125,23 @@ describe('deploy/kubernetes', () => {
     expect(schemaProblems(broken)).toEqual([expect.stringContaining('replicas must be integer')]);
   });
 
-  it('Deployment: 2 replicas, readiness on /health/ready and liveness on /health/live at the port the image listens on', () => {
-    expect(deployment.spec.replicas).toBe(2);
+  it('Deployment: readiness on /health/ready and liveness on /health/live at the port the image listens on', () => {
     expect(selects(deployment.spec.selector)).toBe(true);
     expect(String(containerPort('http'))).toBe(stageEnv('gateway').PORT);
     expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+  });
+
+  it('a Deployment an autoscaler scales leaves `replicas` unset: each `kubectl apply` would reset the count', () => {
+    const scaled = manifests
+      .filter((m) => m.kind === 'HorizontalPodAutoscaler' && m.spec.scaleTargetRef.kind === 'Deployment')
+      .map((m) => m.spec.scaleTargetRef.name);
+    expect(scaled).toContain(deployment.metadata.name);
+    const pinned = manifests
+      .filter((m) => m.kind === 'Deployment' && scaled.includes(m.metadata.name) && m.spec.replicas !== undefined)
+      .map((m) => `${m.file}: replicas ${m.spec.replicas}`);
+    expect(pinned).toEqual([]);
   });
 
   it('Deployment: CPU and memory requests and limits, requests within limits', () => {
@@ -181,17 +194,16 @@ describe('deploy/kubernetes', () => {
     const budget = find(manifests, 'PodDisruptionBudget');
     expect(selects(budget.spec.selector)).toBe(true);
     expect(budget.spec.minAvailable).toBeGreaterThanOrEqual(1);
-    expect(budget.spec.minAvailable).toBeLessThan(deployment.spec.replicas);
+    expect(budget.spec.minAvailable).toBeLessThan(minReplicas);
   });
 
   it('HorizontalPodAutoscaler scales the Deployment from 2, up to a small ceiling (replicas x appliances sessions)', () => {
-    const hpa = find(manifests, 'HorizontalPodAutoscaler');
     expect(hpa.spec.scaleTargetRef).toEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       name: deployment.metadata.name,
     });
-    expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+    expect(hpa.spec.minReplicas).toBe(2);
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
     // Every replica holds a session on every appliance; the README ("How many sessions on each vCenter") has the arithmetic.
     expect(hpa.spec.maxReplicas * gatewayConfig().appliances.length).toBeLessThanOrEqual(20);
