@@ -49,8 +49,11 @@ describe('rate limits per caller', () => {
     // Another caller has a budget of its own.
     world.appliances['vc-a'].finishRunningJobs();
     expect((await run(await token('bob-runs'))).status).toBe(202);
-    // Reads are counted apart: alice may still read.
-    await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${alice}`).expect(200);
+    // Runs stay out of the read budget: alice, out of runs, still has all 5 reads, and no more.
+    for (let i = 0; i < 5; i++) {
+      await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${alice}`).expect(200);
+    }
+    expectRateLimited(await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${alice}`), 5);
   });
 
   it('reads: the read budget is its own', async () => {
@@ -59,6 +62,9 @@ describe('rate limits per caller', () => {
       await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${carol}`).expect(200);
     }
     expectRateLimited(await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${carol}`), 5);
+    // Reads stay out of the run budget: carol, out of reads, may still run.
+    world.appliances['vc-a'].finishRunningJobs();
+    expect((await run(carol)).status).toBe(202);
   });
 
   it('health probes are never limited', async () => {
