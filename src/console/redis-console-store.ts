@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { GatewayError } from '../problems/gateway-error.js';
 import type { ConsoleStore } from './console-store.js';
+import { unlessRedisFails } from './redis-unavailable.js';
 
 const PREFIX = 'console:';
 
@@ -45,15 +45,7 @@ export class RedisConsoleStore implements ConsoleStore {
     });
   }
 
-  private async call<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw new GatewayError(
-        'SERVICE_UNAVAILABLE',
-        'Console sessions are kept in Redis, which does not answer; try again shortly (API tokens and keys still work).',
-        { retryAfter: 5, cause: error },
-      );
-    }
+  private call<T>(operation: () => Promise<T>): Promise<T> {
+    return unlessRedisFails('Console sessions are kept in', operation);
   }
 }

@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { GatewayError } from '../problems/gateway-error.js';
 import {
   LOGIN_RATE_WINDOW_MS,
   LOGIN_TTL_SECONDS,
@@ -7,6 +6,7 @@ import {
   type LoginRefusal,
   type LoginTransactionStore,
 } from './login-transactions.js';
+import { unlessRedisFails } from './redis-unavailable.js';
 import type { RecordSeal } from './sealed-console-store.js';
 
 /**
@@ -103,15 +103,7 @@ export class RedisLoginTransactions implements LoginTransactionStore {
     });
   }
 
-  private async call<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw new GatewayError(
-        'SERVICE_UNAVAILABLE',
-        'Console sign-in needs Redis, which does not answer; try again shortly (API tokens and keys still work).',
-        { retryAfter: 5, cause: error },
-      );
-    }
+  private call<T>(operation: () => Promise<T>): Promise<T> {
+    return unlessRedisFails('Console sign-in needs', operation);
   }
 }
