@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
+import { interpolate } from '../support/compose-env.js';
 import {
   buildTarget,
   containerEnv,
@@ -21,7 +22,7 @@ import {
 import { readStages } from '../support/dockerfile.js';
 import { inBuildContext } from '../support/dockerignore.js';
 
-const { compose, env, problems } = loadCompose();
+const { compose, raw, env, problems } = loadCompose();
 const services = Object.entries(compose.services);
 const gateways = services.filter(([, service]) => buildTarget(service) === 'gateway');
 const nginxConf = readFileSync('deploy/compose/nginx.conf', 'utf8');
@@ -116,6 +117,23 @@ describe('docker-compose.yml', () => {
     expect(publishing).toEqual(['nginx']);
     const target = String(compose.services.nginx.ports?.[0]).split(':').at(-1);
     expect(nginxConf).toMatch(new RegExp(`^\\s*listen ${target};`, 'm'));
+  });
+
+  it('publishes on 127.0.0.1 only unless told otherwise: the placeholder credentials are not on every interface', () => {
+    const hostAddresses = services.flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => {
+        if (typeof port === 'object') return `${name} ${(port as { host_ip?: string }).host_ip ?? '(every interface)'}`;
+        const parts = String(port).split(':');
+        // HOST:CONTAINER or CONTAINER alone bind every interface; only IP:HOST:CONTAINER names an address.
+        return `${name} ${parts.length === 3 ? parts[0] : '(every interface)'}`;
+      }),
+    );
+    expect(hostAddresses).toEqual(['nginx 127.0.0.1']);
+    // Another GATEWAY_PORT keeps the address; only GATEWAY_ADDRESS, said explicitly, changes it.
+    const nginxPorts = (extra: Record<string, string>) =>
+      interpolate(raw.services.nginx.ports, { ...env, ...extra }, []);
+    expect(nginxPorts({ GATEWAY_PORT: '9090' })).toEqual(['127.0.0.1:9090:8080']);
+    expect(nginxPorts({ GATEWAY_ADDRESS: '0.0.0.0' })).toEqual(['0.0.0.0:8080:8080']);
   });
 
   it("nginx's upstream is every gateway replica at the port its config listens on", () => {
