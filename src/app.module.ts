@@ -24,7 +24,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
-        MetricsModule,
+        MetricsModule.forConfig(config),
         RedisModule,
         AuthModule.forConfig(config),
         LimitsModule.forConfig(config), // after AuthModule: its guards need the principal
