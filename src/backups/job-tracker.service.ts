@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
@@ -26,7 +26,7 @@ export class JobTracker {
   constructor(
     private readonly registry: ApplianceRegistry,
     private readonly config: GatewayConfig,
-    @Optional() private readonly cluster: ClusterJobStatus = new ClusterJobStatus(),
+    private readonly cluster: ClusterJobStatus,
   ) {}
 
   status(appliance: string, jobId: string): Promise<VapiJobStatus> {

@@ -1,5 +1,6 @@
 import type { ApplianceRegistry } from '../../src/appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../../src/appliances/vapi-client.js';
+import { ClusterJobStatus } from '../../src/backups/cluster-job-status.js';
 import { JobTracker } from '../../src/backups/job-tracker.service.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 
@@ -11,7 +12,9 @@ describe('JobTracker', () => {
   const registry = {
     client: () => ({ getJob: (jobId: string) => answer(jobId) }),
   } as unknown as ApplianceRegistry;
-  const tracker = (pollIntervalMs = 60_000) => new JobTracker(registry, { jobs: { pollIntervalMs } } as GatewayConfig);
+  // Without Redis the cluster status polls locally: each tracker is its own replica.
+  const tracker = (pollIntervalMs = 60_000) =>
+    new JobTracker(registry, { jobs: { pollIntervalMs } } as GatewayConfig, new ClusterJobStatus());
 
   beforeEach(() => {
     gets = [];

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ClusterJobStatus } from '../../src/backups/cluster-job-status.js';
 import { toJob } from '../../src/backups/job-mapper.js';
 import { JobTracker } from '../../src/backups/job-tracker.service.js';
 import type { KeyHold } from '../../src/backups/runs/idempotent-runs.service.js';
@@ -31,7 +32,7 @@ function world(logger: Logger = silentLogger()) {
   const registry = new FakeRegistry(config);
   const audit = new RecordingAudit();
   // The real tracker (cheap: a map): a seeded job is read back without asking the appliance.
-  const tracker = new JobTracker(registry.asRegistry(), config);
+  const tracker = new JobTracker(registry.asRegistry(), config, new ClusterJobStatus());
   const budget = new FakeBudget();
   const metrics = new GatewayMetrics(config);
   const service = new RunsService(registry.asRegistry(), audit, tracker, budget.asBudget(), config, logger, metrics);
