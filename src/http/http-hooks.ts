@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { boundedText, LOGGED_PATH_MAX, USER_AGENT_MAX } from '../logging/bounded.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
+import { sendProblem } from '../problems/problem.filter.js';
 
 /** What every request goes through at the HTTP edge, before Nest routes it. */
 export async function installHttpHooks(
@@ -32,6 +33,20 @@ export async function installHttpHooks(
       return;
     }
     done();
+  });
+
+  // A path the gateway routes, asked with a method it does not route there, is a 405 naming the methods it does
+  // (RFC 9110, 15.5.6), not the 404 of a path that does not exist. Only requests no route matched pay for the lookup.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) return done();
+    const allowed = allowedMethods(fastify, request.url.split('?')[0]);
+    if (allowed.length === 0) return done();
+    reply.header('allow', allowed.join(', '));
+    sendProblem(
+      request,
+      reply,
+      new GatewayError('METHOD_NOT_ALLOWED', `This path is served with ${allowed.join(', ')} only (see Allow).`),
+    );
   });
 
   fastify.addHook('onSend', (request, reply, _payload, done) => {
@@ -63,6 +78,19 @@ export async function installHttpHooks(
       'request completed',
     );
     done();
+  });
+}
+
+/**
+ * The methods some route serves `path` with. A route matching every path (CORS' preflight route, `OPTIONS *`) says
+ * nothing about this one: were it counted, every unknown path would be a 405 instead of a 404.
+ */
+function allowedMethods(fastify: FastifyInstance, path: string): string[] {
+  return fastify.supportedMethods.filter((method) => {
+    const route = fastify.findRoute({ method, url: path });
+    if (route === null) return false;
+    const wildcard = (route.params as Record<string, string | undefined>)['*'];
+    return wildcard === undefined || `/${wildcard.replace(/^\//, '')}` !== path;
   });
 }
 

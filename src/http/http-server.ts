@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { newRequestId } from '../context/request-id.js';
 import { GatewayError } from '../problems/gateway-error.js';
-import { problemDocument } from '../problems/problem-document.js';
+import { answerProblem, writeRawProblem } from './raw-problem.js';
 
 const IN_FLIGHT = Symbol('requests in flight on this connection');
 const REFUSING = Symbol('this connection is being closed for pipelining too much');
@@ -14,6 +13,12 @@ type CountedSocket = Socket & { [IN_FLIGHT]?: number; [REFUSING]?: boolean; [DRO
 const MAX_DROPPED = 16;
 
 /**
+ * The request line and headers together (README, "Limits and fairness"). Set here rather than left to Node's
+ * default, which `--max-http-header-size` (in NODE_OPTIONS, say) changes for the whole process.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
  * The Node HTTP server under Fastify (its serverFactory), with the limits that must act before Fastify allocates
  * anything for a request: timeouts for slow clients, and a bound on the requests under way on one connection.
  *
@@ -22,6 +27,10 @@ const MAX_DROPPED = 16;
  * the limit is answered 503 OVERLOADED with `Connection: close` (in order, after the ones before it), the socket
  * stops being read, and the requests Node had already parsed from it are never handed to Fastify: the connection
  * closes after that 503, and they go with it; a client that had pipelined many more loses the connection at once.
+ *
+ * Node answers a few requests itself, with a bare status line and no body: an HTTP/1.1 request without Host (400),
+ * an Expect other than 100-continue (417), CONNECT (the connection dropped unanswered). Those are answered here, as
+ * problem documents like every other answer.
  */
 export function httpServerFactory(config: GatewayConfig) {
   const limit = config.limits.maxInFlightPerConnection;
@@ -33,6 +42,9 @@ export function httpServerFactory(config: GatewayConfig) {
         keepAliveTimeout: config.keepAliveTimeoutMs,
         // Node checks the two timeouts above only this often (default 30 s); check often enough to keep them.
         connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs / 2),
+        maxHeaderSize: MAX_HEADER_BYTES,
+        // Checked below instead, so that the 400 is a problem document.
+        requireHostHeader: false,
       },
       (request: IncomingMessage, response: ServerResponse) => {
         const socket = request.socket as CountedSocket;
@@ -54,27 +66,45 @@ export function httpServerFactory(config: GatewayConfig) {
           refuse(request, response, limit);
           return;
         }
+        // HTTP/1.1 requires Host (RFC 9112, 3.2); HTTP/1.0 predates it.
+        if (request.httpVersion === '1.1' && request.headers.host === undefined) {
+          answerProblem(
+            request,
+            response,
+            new GatewayError('VALIDATION_FAILED', 'An HTTP/1.1 request must have a Host header.'),
+          );
+          return;
+        }
         handler(request, response);
       },
     );
     server.maxConnections = config.maxConnections;
+    // Expect: 100-continue is met as Node does by default (100 Continue, then the request is served); any other
+    // expectation is refused, which RFC 9110 (10.1.1) allows with a 400 as well as a 417.
+    server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+      answerProblem(
+        request,
+        response,
+        new GatewayError('VALIDATION_FAILED', 'The only Expect the gateway meets is 100-continue.'),
+      );
+    });
+    // A tunnel to anywhere is no method of any resource here: an empty Allow (RFC 9110, 10.2.1).
+    server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+      writeRawProblem(
+        socket,
+        new GatewayError('METHOD_NOT_ALLOWED', 'CONNECT is not supported: the gateway is not a proxy.'),
+        { Allow: '' },
+      );
+      socket.destroy();
+    });
     return server;
   };
 }
 
 function refuse(request: IncomingMessage, response: ServerResponse, limit: number): void {
-  const requestId = newRequestId();
   const error = new GatewayError(
     'OVERLOADED',
     `More than ${limit} requests were under way on this connection; open another, or wait for the answers.`,
   );
-  const body = JSON.stringify(problemDocument(error, (request.url ?? '').split('?')[0].slice(0, 512), requestId));
-  response.writeHead(503, {
-    'content-type': 'application/problem+json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'retry-after': '1',
-    'x-request-id': requestId,
-    connection: 'close',
-  });
-  response.end(body);
+  answerProblem(request, response, error, { 'retry-after': '1' });
 }

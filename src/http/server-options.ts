@@ -5,7 +5,7 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { requestIdFor } from '../context/request-id.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { sendProblem } from '../problems/problem.filter.js';
-import { httpServerFactory } from './http-server.js';
+import { httpServerFactory, MAX_HEADER_BYTES } from './http-server.js';
 import { writeRawProblem } from './raw-problem.js';
 
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -41,7 +41,10 @@ function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void 
       new GatewayError('REQUEST_TIMEOUT', 'The request did not arrive in time; send it whole, and faster.'),
     );
   } else if (error.code === 'HPE_HEADER_OVERFLOW') {
-    writeRawProblem(socket, new GatewayError('HEADERS_TOO_LARGE', 'The request headers exceed the limit of 16 KiB.'));
+    writeRawProblem(
+      socket,
+      new GatewayError('HEADERS_TOO_LARGE', `The request headers exceed the limit of ${MAX_HEADER_BYTES / 1024} KiB.`),
+    );
   } else {
     writeRawProblem(socket, new GatewayError('VALIDATION_FAILED', 'The request is not valid HTTP/1.1.'));
   }
