@@ -56,7 +56,10 @@ describe('the gateway process and its configuration file', () => {
       cwd: dir,
       env: { PATH: process.env.PATH, GATEWAY_CONFIG: configFile, PORT: String(port), ...env },
       encoding: 'utf8',
-      timeout: 30_000,
+      // A gateway that wrongly starts is killed outright: on SIGTERM it would log its sessions out on the simulator,
+      // which cannot answer while this process waits here.
+      timeout: 20_000,
+      killSignal: 'SIGKILL',
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
