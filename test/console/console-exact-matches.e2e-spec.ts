@@ -5,7 +5,7 @@
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { sha256Hex } from '../support/identity-provider.js';
 import { type ConsoleWorld, LAB_API_KEY, startConsoleWorld, USERS } from './support/console-world.js';
-import { CookieJar } from './support/http-login.js';
+import { CookieJar, loginOverHttp } from './support/http-login.js';
 
 const CONSOLE_HEADER = { 'x-console-request': '1' };
 const CONSOLE_ORIGIN = 'https://console.example.test';
@@ -130,33 +130,11 @@ describe('console login: the OpenID state must be the one the login started with
    * really issued for this login, its state, its issuer) and the browser's cookies.
    */
   async function untilCallback(user: string): Promise<{ jar: CookieJar; callback: URL }> {
-    const jar = new CookieJar();
-    let url = `${world.gateway.url}/console/login`;
-    let init: RequestInit = {};
-    for (let hop = 0; hop < 20; hop++) {
-      const response = await fetch(url, {
-        ...init,
-        redirect: 'manual',
-        headers: { ...(init.headers as Record<string, string>), cookie: jar.header(url) },
-      });
-      jar.take(url, response);
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location) {
-        url = new URL(location, url).href;
-        init = {};
-        if (url.startsWith(`${world.gateway.url}/console/callback?`)) return { jar, callback: new URL(url) };
-        continue;
-      }
-      const form = /<form method="post" action="([^"]+)"/.exec(await response.text());
-      if (response.status !== 200 || !form) throw new Error(`login stopped at ${response.status} ${url}`);
-      url = new URL(form[1], url).href;
-      init = {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ username: user, password: USERS[user].password }).toString(),
-      };
-    }
-    throw new Error('login did not reach the callback in 20 redirects');
+    const trace = await loginOverHttp(world.gateway.url, user, USERS[user].password, new CookieJar(), {
+      stopAtCallback: true,
+    });
+    if (!trace.callbackUrl) throw new Error('login did not reach the callback');
+    return { jar: trace.jar, callback: new URL(trace.callbackUrl) };
   }
 
   const deliver = (jar: CookieJar, callback: URL) =>

@@ -45,6 +45,8 @@ export async function loginOverHttp(
   user: string,
   password: string,
   jar = new CookieJar(),
+  /** Stop at the provider's redirect back, not followed: `callbackUrl` is the genuine callback (code, state, iss). */
+  options: { stopAtCallback?: boolean } = {},
 ): Promise<LoginTrace> {
   const trace: LoginTrace = { jar, gatewayCookies: [], landedAt: '' };
   let url = `${gatewayUrl}/console/login`;
@@ -64,6 +66,10 @@ export async function loginOverHttp(
     if (response.status >= 300 && response.status < 400 && location) {
       url = new URL(location, url).href;
       init = {};
+      if (options.stopAtCallback && url.startsWith(`${gatewayUrl}/console/callback?`)) {
+        trace.callbackUrl = url;
+        return trace;
+      }
       if (url.startsWith(`${gatewayUrl}/console/`) && !url.includes('/console/callback')) {
         trace.landedAt = url;
         return trace;
