@@ -86,6 +86,13 @@ function httpRequest(target: RunTarget, key: string | string[] | undefined, body
     query: {},
     body,
     user: runner,
+    // What RunAdmissionGuard leaves on the request it admitted.
+    admitted: {
+      body: body as object,
+      appliance: fleet ? '*' : 'vc-a',
+      schedule: fleet ? ((body as { schedule?: string } | null)?.schedule ?? '*') : 'daily',
+      comment: (body as { comment?: string } | null)?.comment,
+    },
   } as unknown as RunHttpRequest;
 }
 

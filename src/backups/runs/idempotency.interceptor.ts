@@ -7,7 +7,7 @@ import { GatewayConfig } from '../../config/gateway-config.js';
 import { StoredProblem } from '../../problems/stored-problem.js';
 import { IdempotentRuns } from './idempotent-runs.service.js';
 import type { RunAnswer } from './run-answers.js';
-import { describeRun, type RunHttpRequest, runRouteOf } from './run-route.js';
+import { type AdmittedRun, type RunHttpRequest, runRouteOf } from './run-route.js';
 
 /**
  * The Idempotency-Key of a run route, and the answer it stores, around the handler: a stored answer is replayed
@@ -29,7 +29,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const { target } = runRouteOf(context);
     const fleet = target === 'fleet';
-    const run = describeRun(request, target, (appliance) => this.registry.resolve(appliance));
+    const { body: _body, ...run } = admittedRun(request);
     const key = request.headers['idempotency-key'];
     const begun = await this.keys.begin(request.user, {
       key: Array.isArray(key) ? key.join(',') : key,
@@ -59,4 +59,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
       catchError((error: unknown) => from(this.keys.abandon(hold)).pipe(mergeMap(() => throwError(() => error)))),
     );
   }
+}
+
+function admittedRun(request: RunHttpRequest): AdmittedRun {
+  if (!request.admitted) throw new Error('a run route without RunAdmissionGuard');
+  return request.admitted;
 }

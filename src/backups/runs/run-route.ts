@@ -24,27 +24,44 @@ export function runRouteOf(context: ExecutionContext): RunRouteSpec {
   return Reflect.getMetadata(RUN_ROUTE, context.getHandler()) as RunRouteSpec;
 }
 
-/** A run request as the guard and interceptor see it: after authentication, before validation. */
-export type RunHttpRequest = FastifyRequest & { user: Principal; runKey?: KeyHold };
+/** What the admission guard found a run request to ask, once: its validated body, the appliance, the audit words. */
+export interface AdmittedRun {
+  body: object;
+  /** The appliance of a single run (the short form's resolved), `*` for a fleet. */
+  appliance: string;
+  schedule: string;
+  comment?: string;
+}
+
+/** A run request as the guard, the interceptor and the handler see it. */
+export type RunHttpRequest = FastifyRequest & { user: Principal; admitted?: AdmittedRun; runKey?: KeyHold };
 
 /**
  * What a run request asks, for the audit entries of its admission and of its key (a refusal or a replay), read from
- * the request the admission guard has checked.
+ * the input the admission guard has just checked.
  */
 export function describeRun(
   request: RunHttpRequest,
   target: RunTarget,
+  body: object,
   resolve: (appliance?: string) => string,
-): { appliance: string; schedule: string; comment?: string } {
+): AdmittedRun {
   const params = request.params as Record<string, unknown>;
-  const body = (request.body ?? {}) as Record<string, unknown>;
+  const fields = body as Record<string, unknown>;
   const query = (request.query ?? {}) as Record<string, unknown>;
-  const schedule = text(params.scheduleId) ?? text(body.schedule) ?? '*';
-  const comment = text(body.comment);
-  if (target === 'fleet') return { appliance: '*', schedule, comment };
+  const schedule = text(params.scheduleId) ?? text(fields.schedule) ?? '*';
+  const comment = text(fields.comment);
+  if (target === 'fleet') return { body, appliance: '*', schedule, comment };
   const named = target === 'path' ? text(params.applianceId) : text(query.appliance);
-  return { appliance: target === 'path' ? (named ?? '') : resolve(named), schedule, comment };
+  return { body, appliance: target === 'path' ? (named ?? '') : resolve(named), schedule, comment };
 }
+
+/** The run as the admission guard admitted it (its body validated once, there). */
+export const Admitted = createParamDecorator((_data: unknown, context: ExecutionContext): AdmittedRun => {
+  const admitted = context.switchToHttp().getRequest<RunHttpRequest>().admitted;
+  if (!admitted) throw new Error('a run route without RunAdmissionGuard');
+  return admitted;
+});
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;

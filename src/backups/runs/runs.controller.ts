@@ -1,11 +1,10 @@
-import { Body, Controller, HttpCode, Param, Post, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Controller, HttpCode, Post, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../../auth/auth.decorators.js';
 import type { Principal } from '../../auth/principal.js';
 import { ApiIdempotencyKey, IDEMPOTENT_REPLAYED, LOCATION } from '../../http/api-headers.js';
 import { ApiIdParams } from '../../http/api-id-param.decorator.js';
-import { IdentifierPipe } from '../../http/identifier.pipe.js';
 import { NoQuery } from '../../http/no-query.dto.js';
 import { ApiProblems } from '../../problems/api-problems.decorator.js';
 import { RunAcceptedDto } from '../dto/job.dto.js';
@@ -15,7 +14,7 @@ import { TargetApplianceQuery } from './dto/target-appliance.query.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { RunAdmissionGuard } from './run-admission.guard.js';
 import { fleetRunAnswer, type RunAnswer, singleRunAnswer } from './run-answers.js';
-import { HeldKey, RunRoute } from './run-route.js';
+import { Admitted, type AdmittedRun, HeldKey, RunRoute } from './run-route.js';
 import { type RunKey, RunsService } from './runs.service.js';
 
 const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 429, 502, 503, 504];
@@ -45,14 +44,11 @@ export class RunsController {
   @ApiAcceptedResponse(ACCEPTED)
   @ApiProblems(...RUN_PROBLEMS)
   async run(
-    @Param('applianceId', IdentifierPipe) appliance: string,
-    @Param('scheduleId', IdentifierPipe) schedule: string,
-    @Query() _query: NoQuery,
-    @Body() body: RunScheduleDto,
+    @Admitted() run: AdmittedRun,
     @CurrentPrincipal() principal: Principal,
     @HeldKey() key: RunKey | undefined,
   ): Promise<RunAnswer> {
-    return this.runOne(principal, appliance, schedule, body, key);
+    return this.runOne(principal, run, key);
   }
 
   @Post('backups/schedules/:scheduleId/run')
@@ -68,13 +64,13 @@ export class RunsController {
   @ApiAcceptedResponse(ACCEPTED)
   @ApiProblems(...RUN_PROBLEMS)
   async runOnDefault(
-    @Param('scheduleId', IdentifierPipe) schedule: string,
-    @Query() query: TargetApplianceQuery,
-    @Body() body: RunScheduleDto,
+    // Declared for the OpenAPI document (`?appliance=`); the guard has checked it and resolved the appliance.
+    @Query() _query: TargetApplianceQuery,
+    @Admitted() run: AdmittedRun,
     @CurrentPrincipal() principal: Principal,
     @HeldKey() key: RunKey | undefined,
   ): Promise<RunAnswer> {
-    return this.runOne(principal, this.runs.target(query.appliance), schedule, body, key);
+    return this.runOne(principal, run, key);
   }
 
   @Post('backups/runs')
@@ -97,27 +93,23 @@ export class RunsController {
     headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED },
   })
   @ApiProblems(400, 'IDEMPOTENCY_REQUEST_IN_PROGRESS', 413, 415, 'IDEMPOTENCY_KEY_REUSED', 429, 503)
+  @ApiBody({ type: FleetRunDto })
   async runFleet(
-    @Body() body: FleetRunDto,
+    @Admitted() run: AdmittedRun,
     @CurrentPrincipal() principal: Principal,
     @HeldKey() key: RunKey | undefined,
     @Req() request: FastifyRequest,
   ): Promise<RunAnswer> {
-    const { schedule, comment, appliances, tags } = body;
+    const { schedule, comment, appliances, tags } = run.body as FleetRunDto;
     const members = this.runs.members(principal, { appliances, tags });
     const results = await this.runs.runFleet(principal, { schedule, comment }, members, key);
     return fleetRunAnswer(schedule, results, request.url.split('?')[0]);
   }
 
   /** Both single-run routes, once the appliance is known: the job, or the run's problem for the exception filter. */
-  private async runOne(
-    principal: Principal,
-    appliance: string,
-    schedule: string,
-    body: RunScheduleDto,
-    key: RunKey | undefined,
-  ): Promise<RunAnswer> {
-    const result = await this.runs.runOne(principal, appliance, { schedule, comment: body.comment }, key);
+  private async runOne(principal: Principal, run: AdmittedRun, key: RunKey | undefined): Promise<RunAnswer> {
+    const { appliance, schedule, comment } = run;
+    const result = await this.runs.runOne(principal, appliance, { schedule, comment }, key);
     if ('error' in result) throw result.error;
     return singleRunAnswer(schedule, result, '');
   }
