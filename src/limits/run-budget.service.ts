@@ -29,7 +29,11 @@ export class RunBudget {
     const limit = this.config.rateLimit.runsPerMinute;
     const key = budgetKey(RUNS, principal.caller);
     let hit = { isBlocked: false, timeToBlockExpire: 0 };
-    for (let i = 0; i < runs; i++) hit = await this.storage.increment(key, MINUTE_MS, limit, MINUTE_MS, RUNS);
+    // One storage call per run: ThrottlerStorage has no weighted increment (a Redis round trip each with redis.url).
+    // Past the budget the request is refused whole, so counting stops at the first blocked hit.
+    for (let i = 0; i < runs && !hit.isBlocked; i++) {
+      hit = await this.storage.increment(key, MINUTE_MS, limit, MINUTE_MS, RUNS);
+    }
     if (!hit.isBlocked) return;
     this.metrics.rateLimited.inc({ kind: RUNS });
     this.refusedRuns.note(principal);
