@@ -7,7 +7,7 @@ import { GatewayConfig } from '../../config/gateway-config.js';
 import { StoredProblem } from '../../problems/stored-problem.js';
 import { IdempotentRuns } from './idempotent-runs.service.js';
 import type { RunAnswer } from './run-answers.js';
-import { type AdmittedRun, type RunHttpRequest, runRouteOf } from './run-route.js';
+import { admittedRun, type RunHttpRequest, runRouteOf } from './run-route.js';
 
 /**
  * The Idempotency-Key of a run route, and the answer it stores, around the handler: a stored answer is replayed
@@ -59,9 +59,4 @@ export class IdempotencyInterceptor implements NestInterceptor {
       catchError((error: unknown) => from(this.keys.abandon(hold)).pipe(mergeMap(() => throwError(() => error)))),
     );
   }
-}
-
-function admittedRun(request: RunHttpRequest): AdmittedRun {
-  if (!request.admitted) throw new Error('a run route without RunAdmissionGuard');
-  return request.admitted;
 }

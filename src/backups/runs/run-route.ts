@@ -57,11 +57,14 @@ export function describeRun(
 }
 
 /** The run as the admission guard admitted it (its body validated once, there). */
-export const Admitted = createParamDecorator((_data: unknown, context: ExecutionContext): AdmittedRun => {
-  const admitted = context.switchToHttp().getRequest<RunHttpRequest>().admitted;
-  if (!admitted) throw new Error('a run route without RunAdmissionGuard');
-  return admitted;
-});
+export function admittedRun(request: RunHttpRequest): AdmittedRun {
+  if (!request.admitted) throw new Error('a run route without RunAdmissionGuard');
+  return request.admitted;
+}
+
+export const Admitted = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): AdmittedRun => admittedRun(context.switchToHttp().getRequest()),
+);
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
