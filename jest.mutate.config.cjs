@@ -13,9 +13,8 @@ module.exports = {
   testMatch: ['<rootDir>/test/unit/**/*.spec.ts', '<rootDir>/test/audit/**/*.spec.ts'],
   testPathIgnorePatterns: [
     '/node_modules/',
-    // Their store is the SQLite worker thread, which runs dist/.
+    // The one store suite on the SQLite worker thread, which runs dist/.
     '<rootDir>/test/audit/sqlite-worker-audit-store.spec.ts',
-    '<rootDir>/test/audit/audit-recorder.spec.ts',
     // Random samples: whether a mutant lives would depend on the draw.
     '\\.property\\.spec\\.ts$',
   ],

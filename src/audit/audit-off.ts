@@ -12,7 +12,7 @@ import type { AuditEventsPage } from './audit-reader.js';
 import { AuditReader } from './audit-reader.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { auditUnavailable } from './audit-unavailable.js';
-import { MemoryIdempotencyKeys } from './memory-idempotency-keys.js';
+import { MemoryIdempotencyKeys } from './store/memory-idempotency-keys.js';
 
 @Injectable()
 export class OffAuditRecorder extends AuditRecorder implements OnModuleInit {

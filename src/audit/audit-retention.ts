@@ -2,8 +2,8 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Logger } from 'pino';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
-import type { PurgeResult } from './audit-store.js';
-import { AuditStoreHandle } from './audit-store-handle.js';
+import type { PurgeResult } from './store/audit-store.js';
+import { AuditStoreHandle } from './store/audit-store-handle.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

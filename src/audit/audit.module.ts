@@ -7,15 +7,15 @@ import { OffAuditReader, OffAuditRecorder } from './audit-off.js';
 import { AuditReader } from './audit-reader.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { AuditRetention } from './audit-retention.js';
-import { AUDIT_STORE, type AuditStore } from './audit-store.js';
-import { createAuditStore } from './audit-store-factory.js';
-import { AuditStoreHandle } from './audit-store-handle.js';
 import { DurableAuditRecorder } from './durable-audit-recorder.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
-import { MemoryIdempotencyKeys } from './memory-idempotency-keys.js';
 import { RateLimitedRuns } from './refused-runs.js';
+import { AUDIT_STORE, type AuditStore } from './store/audit-store.js';
+import { createAuditStore } from './store/audit-store-factory.js';
+import { AuditStoreHandle } from './store/audit-store-handle.js';
+import { MemoryIdempotencyKeys } from './store/memory-idempotency-keys.js';
+import { StoredIdempotencyKeys } from './store/stored-idempotency-keys.js';
 import { StoreAuditReader } from './store-audit-reader.js';
-import { StoredIdempotencyKeys } from './stored-idempotency-keys.js';
 
 /**
  * The audit trail: AuditRecorder for the run path and /health/ready, AuditReader for GET /audit/events and

@@ -18,9 +18,9 @@ import type {
 import { logFields } from './audit-log-fields.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { AuditSpool } from './audit-spool.js';
-import { DraftRejectedError } from './audit-store.js';
-import { AuditStoreHandle } from './audit-store-handle.js';
 import { auditUnavailable } from './audit-unavailable.js';
+import { DraftRejectedError, GROUP_COMMIT_MAX } from './store/audit-store.js';
+import { AuditStoreHandle } from './store/audit-store-handle.js';
 
 /** A run waits this long for its `requested` entry before it is refused (fail closed, never hang). */
 const REQUESTED_TIMEOUT_MS = 5000;
@@ -32,8 +32,6 @@ const COMPLETED_TIMEOUT_MS = 5000;
 /** Spooled entries are retried with exponential backoff between these bounds. */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 30_000;
-/** Spooled entries appended together, so that they share group commits. */
-const DRAIN_CHUNK = 100;
 const REFUSED = 'The audit trail cannot be written, so the run was not sent to the appliance. Retry later.';
 
 /** `audit.spoolPath`, else `audit-spool.ndjson` beside the SQLite database, else `data/audit-spool.ndjson`. */
@@ -230,10 +228,10 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
     this.retryTimer.unref();
   }
 
-  /** Oldest first, a chunk at a time; stops at the first entry the store does not take, and backs off. */
+  /** Oldest first, one group commit's worth at a time (appended together, so they share it); stops at the first entry the store does not take, and backs off. */
   private async drain(): Promise<void> {
     for (;;) {
-      const chunk = this.spool.oldest(DRAIN_CHUNK);
+      const chunk = this.spool.oldest(GROUP_COMMIT_MAX);
       if (chunk.length === 0) break;
       const store = await this.handle.open();
       if (!store) return this.backOff(new Error('the audit store is not open'));

@@ -6,9 +6,9 @@ import { GatewayError } from '../problems/gateway-error.js';
 import { decodeCursor, encodeCursor } from './audit-cursor.js';
 import type { AuditFilter, VerifyResult } from './audit-entry.js';
 import { type AuditEventsPage, AuditReader } from './audit-reader.js';
-import type { AuditStore } from './audit-store.js';
-import { AuditStoreHandle } from './audit-store-handle.js';
 import { auditUnavailable } from './audit-unavailable.js';
+import type { AuditStore } from './store/audit-store.js';
+import { AuditStoreHandle } from './store/audit-store-handle.js';
 
 /**
  * Entries per page of the NDJSON export. The page's bytes are made where the rows are read: on the SQLite worker

@@ -2,10 +2,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditActor, AuditCompletedInput, AuditRequestedInput } from '../../src/audit/audit-entry.js';
-import { WorkerAuditStore } from '../../src/audit/worker-audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/store/sqlite-audit-store.js';
 import { GatewayError } from '../../src/problems/gateway-error.js';
 import { auditTrail } from '../support/audit-trail.js';
-import { assertBuildIsFresh } from '../support/built.js';
 import { ALICE, DAY_MS } from '../support/drafts.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
@@ -42,13 +41,14 @@ const spoolLines = (path: string) =>
         .map((line) => JSON.parse(line))
     : [];
 
-/** The recorder, the reader and the retention purge on the SQLite store as the gateway runs it (on its worker). */
+/**
+ * The recorder, the reader and the retention purge on a real SQLite file, the store from the sources on this thread
+ * (so an edit to the store or the recorder is tested without a build; the worker suite runs the built thread).
+ */
 describe('the audit trail (recorder, reader, retention)', () => {
   const dir = tempDirPerTest('audit-recorder-');
   const store = (path = join(dir(), 'audit.db'), busyTimeoutMs?: number) =>
-    new WorkerAuditStore({ path, busyTimeoutMs });
-
-  beforeAll(() => assertBuildIsFresh('dist/audit/sqlite-audit-worker.js'));
+    new SqliteAuditStore(path, { busyTimeoutMs });
 
   it('records requested, completed and denied entries, pairs them, logs each one, and stores no secret', async () => {
     const { recorder, reader, logs, start, stop } = auditTrail(store(), dir());

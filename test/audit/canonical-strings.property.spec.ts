@@ -4,12 +4,11 @@ import fc from 'fast-check';
 import { entryHash } from '../../src/audit/audit-chain.js';
 import { FIELD_LIMITS } from '../../src/audit/audit-draft.js';
 import type { AuditAction, AuditActor, AuditEvent } from '../../src/audit/audit-entry.js';
-import type { AuditStore } from '../../src/audit/audit-store.js';
-import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
-import { WorkerAuditStore } from '../../src/audit/worker-audit-store.js';
+import type { AuditStore } from '../../src/audit/store/audit-store.js';
+import { PostgresAuditStore } from '../../src/audit/store/postgres-audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/store/sqlite-audit-store.js';
 import { canonicalText } from '../../src/common/text.js';
 import { type AuditTrailUnderTest, auditTrail } from '../support/audit-trail.js';
-import { assertBuildIsFresh } from '../support/built.js';
 import { dropSchema, freshSchema } from '../support/postgres.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -55,7 +54,7 @@ type Run = typeof runs extends fc.Arbitrary<infer T> ? T : never;
 
 const postgresUrl = process.env.AUDIT_TEST_POSTGRES_URL;
 const stores: { name: string; store: (dir: string, schema: string) => AuditStore }[] = [
-  { name: 'SQLite', store: (dir) => new WorkerAuditStore({ path: join(dir, 'audit.db') }) },
+  { name: 'SQLite', store: (dir) => new SqliteAuditStore(join(dir, 'audit.db')) },
 ];
 if (postgresUrl)
   stores.push({ name: 'PostgreSQL', store: (_, schema) => new PostgresAuditStore(postgresUrl, { schema }) });
@@ -79,7 +78,6 @@ describe.each(stores)('any text in any audited field ($name)', ({ store }) => {
   let trail: AuditTrailUnderTest;
 
   beforeAll(async () => {
-    assertBuildIsFresh('dist/audit/sqlite-audit-worker.js');
     dir = tempDir('audit-property-');
     trail = auditTrail(store(dir, schema), dir);
     await trail.start();

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, type KyselyPlugin, SqliteDialect, sql } from 'kysely';
-import { type AuditDatabase, migrateAuditSchema } from '../../src/audit/audit-schema.js';
-import { type Clock, claimKey, releaseKey } from '../../src/audit/kysely-idempotency-keys.js';
+import { type AuditDatabase, migrateAuditSchema } from '../../src/audit/store/audit-schema.js';
+import { type Clock, claimKey, releaseKey } from '../../src/audit/store/kysely-idempotency-keys.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 
 const NOW = '2026-03-10T08:00:00.000Z';

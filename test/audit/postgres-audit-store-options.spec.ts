@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
+import { PostgresAuditStore } from '../../src/audit/store/postgres-audit-store.js';
 import { draft } from '../support/drafts.js';
 import { describePostgres, dropSchema, freshSchema } from '../support/postgres.js';
 

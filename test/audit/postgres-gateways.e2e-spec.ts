@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
+import { PostgresAuditStore } from '../../src/audit/store/postgres-audit-store.js';
 import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { auditClient, byRequestId } from '../support/audit-client.js';
 import { assertBuildIsFresh } from '../support/built.js';
@@ -21,7 +21,7 @@ describePostgres('two gateway processes sharing one PostgreSQL audit store', (ur
   const gateways: GatewayProcess[] = [];
 
   beforeAll(async () => {
-    assertBuildIsFresh('dist/main.js', 'dist/audit/verify-cli.js');
+    assertBuildIsFresh('dist/main.js', 'dist/audit/store/verify-cli.js');
     idp = await new IdentityProvider().start();
     // Jobs end at once, so every run is accepted however many arrive together.
     sim = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, jobDurationMs: 0 });
@@ -92,7 +92,7 @@ describePostgres('two gateway processes sharing one PostgreSQL audit store', (ur
     expect(writers.filter((writer, i) => i > 0 && writer !== writers[i - 1]).length).toBeGreaterThan(2);
 
     // `npm run audit:verify` reads the same schema from the same config.
-    const cli = spawnSync(process.execPath, ['dist/audit/verify-cli.js'], {
+    const cli = spawnSync(process.execPath, ['dist/audit/store/verify-cli.js'], {
       env: { PATH: process.env.PATH, GATEWAY_CONFIG: configPath, ...APPLIANCE_ENV },
       encoding: 'utf8',
       timeout: 20_000,

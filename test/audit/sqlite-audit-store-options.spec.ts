@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { DraftRejectedError } from '../../src/audit/audit-store.js';
-import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
+import { DraftRejectedError } from '../../src/audit/store/audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/store/sqlite-audit-store.js';
 import { draft } from '../support/drafts.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 

@@ -1,6 +1,6 @@
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/store/sqlite-audit-store.js';
 import { draft } from '../support/drafts.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { stringify } from 'yaml';
-import type { AuditStore } from '../../src/audit/audit-store.js';
-import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
-import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
+import type { AuditStore } from '../../src/audit/store/audit-store.js';
+import { PostgresAuditStore } from '../../src/audit/store/postgres-audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/store/sqlite-audit-store.js';
 import { assertBuildIsFresh } from '../support/built.js';
 import { draft } from '../support/drafts.js';
 import { tempDirPerTest } from '../support/temp-dir.js';
 
-/** `npm run audit:verify` is `node dist/audit/verify-cli.js`: run the built CLI (npm test builds first). */
+/** `npm run audit:verify` is `node dist/audit/store/verify-cli.js`: run the built CLI (npm test builds first). */
 function verifyCli(dir: string, audit: Record<string, unknown>, appliances: unknown[] = []) {
   const configFile = join(dir, 'gateway.yaml');
   const config = {
@@ -20,8 +20,8 @@ function verifyCli(dir: string, audit: Record<string, unknown>, appliances: unkn
     audit,
   };
   writeFileSync(configFile, stringify(config));
-  assertBuildIsFresh('dist/audit/verify-cli.js');
-  const result = spawnSync(process.execPath, ['dist/audit/verify-cli.js'], {
+  assertBuildIsFresh('dist/audit/store/verify-cli.js');
+  const result = spawnSync(process.execPath, ['dist/audit/store/verify-cli.js'], {
     env: { ...process.env, GATEWAY_CONFIG: configFile },
     encoding: 'utf8',
     timeout: 20_000,

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 
 const [kind, location, schema, countText, tag] = process.argv.slice(2);
-const { SqliteAuditStore } = await import('../../dist/audit/sqlite-audit-store.js');
-const { PostgresAuditStore } = await import('../../dist/audit/postgres-audit-store.js');
+const { SqliteAuditStore } = await import('../../dist/audit/store/sqlite-audit-store.js');
+const { PostgresAuditStore } = await import('../../dist/audit/store/postgres-audit-store.js');
 const { NOT_YET_KNOWN } = await import('../../dist/audit/audit-entry.js');
 const store = kind === 'sqlite' ? new SqliteAuditStore(location) : new PostgresAuditStore(location, { schema });
 await store.open();

@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { AuditRetention } from '../../src/audit/audit-retention.js';
-import type { AuditStore } from '../../src/audit/audit-store.js';
-import { AuditStoreHandle } from '../../src/audit/audit-store-handle.js';
 import { DurableAuditRecorder, spoolPath } from '../../src/audit/durable-audit-recorder.js';
+import type { AuditStore } from '../../src/audit/store/audit-store.js';
+import { AuditStoreHandle } from '../../src/audit/store/audit-store-handle.js';
 import { StoreAuditReader } from '../../src/audit/store-audit-reader.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logging/logger.js';

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { GENESIS_HASH, sealEntry } from '../../src/audit/audit-chain.js';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
-import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/store/sqlite-audit-store.js';
 import { completion, draft } from './drafts.js';
 
 export async function fillSqliteChain(path: string, count: number): Promise<void> {

@@ -17,7 +17,7 @@ import type {
 } from '../../src/audit/audit-entry.js';
 import { AuditRecorder } from '../../src/audit/audit-recorder.js';
 import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../../src/audit/idempotency-keys.js';
-import { MemoryIdempotencyKeys } from '../../src/audit/memory-idempotency-keys.js';
+import { MemoryIdempotencyKeys } from '../../src/audit/store/memory-idempotency-keys.js';
 import { apiKeyCaller } from '../../src/auth/caller-id.js';
 import type { Principal } from '../../src/auth/principal.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';

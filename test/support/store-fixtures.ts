@@ -11,10 +11,10 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { AuditStore } from '../../src/audit/audit-store.js';
-import { PostgresAuditStore } from '../../src/audit/postgres-audit-store.js';
-import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.js';
-import { WorkerAuditStore } from '../../src/audit/worker-audit-store.js';
+import type { AuditStore } from '../../src/audit/store/audit-store.js';
+import { PostgresAuditStore } from '../../src/audit/store/postgres-audit-store.js';
+import { SqliteAuditStore } from '../../src/audit/store/sqlite-audit-store.js';
+import { WorkerAuditStore } from '../../src/audit/store/worker-audit-store.js';
 import { assertBuildIsFresh } from './built.js';
 
 export interface ChildJob {
@@ -30,10 +30,7 @@ export interface StoreFixture {
   kind: 'sqlite' | 'postgres';
   /** A new store on this fixture's database, not yet opened. */
   newStore(): SuiteStore;
-  /**
-   * Another store on the same database that can write while a newStore() one does: better-sqlite3 waits for a lock
-   * synchronously, so two SQLite stores on one thread cannot both be mid-transaction; this one is on its own thread.
-   */
+  /** Another store of the same kind on the same database (another connection; the worker fixture's, another thread). */
   rivalStore(): SuiteStore;
   /** Runs SQL directly on the database. */
   sql(statement: string): Promise<void>;
@@ -47,25 +44,28 @@ export interface StoreFixture {
 
 export type FixtureFactory = () => Promise<StoreFixture>;
 
-export const sqliteFixture: FixtureFactory = () => sqliteFiles((path) => new SqliteAuditStore(path), false);
+/** The SQLite store from the sources, on this thread (its rival, a second connection, never races it: see SuiteOptions). */
+export const sqliteFixture: FixtureFactory = () => sqliteFiles((path) => new SqliteAuditStore(path));
 
-/** The SQLite store as the gateway runs it: on a worker thread, reached by messages. */
-export const sqliteWorkerFixture: FixtureFactory = () => sqliteFiles((path) => new WorkerAuditStore({ path }), true);
+/**
+ * The SQLite store as the gateway runs it: on a worker thread, reached by messages, with a rival on a thread of its
+ * own. The thread runs the built worker (dist/): this is the one suite that needs the build.
+ */
+export const sqliteWorkerFixture: FixtureFactory = () => {
+  assertBuildIsFresh(WORKER);
+  return sqliteFiles((path) => new WorkerAuditStore({ path }));
+};
 
-/** `newStore` runs on the built worker (dist/) when `onWorker`; the rival store always does. */
-async function sqliteFiles(newStore: (path: string) => SuiteStore, onWorker: boolean): Promise<StoreFixture> {
-  const worker = 'dist/audit/sqlite-audit-worker.js';
-  if (onWorker) assertBuildIsFresh(worker);
+const WORKER = 'dist/audit/store/sqlite-audit-worker.js';
+
+async function sqliteFiles(newStore: (path: string) => SuiteStore): Promise<StoreFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'audit-store-'));
   // A directory that does not exist yet: the store creates it.
   const path = join(dir, 'data', 'audit.db');
   return {
     kind: 'sqlite',
     newStore: () => newStore(path),
-    rivalStore: () => {
-      assertBuildIsFresh(worker);
-      return new WorkerAuditStore({ path });
-    },
+    rivalStore: () => newStore(path),
     async sql(statement) {
       const db = new Database(path);
       try {
@@ -104,7 +104,7 @@ export function postgresFixture(url: string): FixtureFactory {
 const CHILD = resolve('test/support/append-child.mjs');
 
 async function runChildren(jobs: ChildJob[], args: string[]): Promise<void> {
-  assertBuildIsFresh('dist/audit/sqlite-audit-store.js', 'dist/audit/postgres-audit-store.js');
+  assertBuildIsFresh('dist/audit/store/sqlite-audit-store.js', 'dist/audit/store/postgres-audit-store.js');
   const children = jobs.map((job) =>
     spawn(process.execPath, [CHILD, ...args, String(job.count), job.tag], { stdio: ['pipe', 'pipe', 'pipe'] }),
   );

@@ -22,6 +22,18 @@ function folderOf(file: string): string | undefined {
   return parts.length > 1 ? parts[0] : undefined;
 }
 
+/** Each relative import of `files`, resolved to the path it names. */
+function importsOf(files: string[]): { from: string; to: string }[] {
+  return files.flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((match) => ({
+      from: file,
+      to: resolve(dirname(file), match[1]),
+    })),
+  );
+}
+
+const IMPORT = /(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g;
+
 function folderGraph(): Map<string, Set<string>> {
   const graph = new Map<string, Set<string>>();
   for (const file of sourceFiles(SRC)) {
@@ -29,8 +41,8 @@ function folderGraph(): Map<string, Set<string>> {
     if (from === undefined) continue;
     const edges = graph.get(from) ?? new Set<string>();
     graph.set(from, edges);
-    for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
-      const to = folderOf(resolve(dirname(file), match[1]));
+    for (const { to: target } of importsOf([file])) {
+      const to = folderOf(target);
       if (to !== undefined && to !== from) edges.add(to);
     }
   }
@@ -75,6 +87,14 @@ describe('the import graph of src/', () => {
     const leaves = ['config', 'common', 'context'];
     for (const leaf of leaves) for (const to of graph.get(leaf) ?? []) expect([...leaves, 'problems']).toContain(to);
     for (const to of graph.get('problems') ?? []) expect(['common', 'context', 'logging']).toContain(to);
+  });
+
+  it('audit/store/ (the stores, their worker, schema and CLI) is reached only from audit/: the rest sees the trail', () => {
+    const outside = importsOf(sourceFiles(SRC).filter((file) => !file.startsWith(join(SRC, 'audit'))));
+    expect(outside.filter(({ to }) => to.startsWith(join(SRC, 'audit', 'store')))).toEqual([]);
+    // The check reads imports at all: audit/ itself does reach its stores.
+    const inside = importsOf(sourceFiles(join(SRC, 'audit')).filter((file) => !file.includes('/store/')));
+    expect(inside.some(({ to }) => to.startsWith(join(SRC, 'audit', 'store')))).toBe(true);
   });
 
   it('the check sees imports at all (a broken parser would pass the others)', () => {

@@ -1,14 +1,12 @@
 /**
  * The SQLite audit store's thread (node:worker_threads, started by WorkerAuditStore). better-sqlite3 answers
  * synchronously: here its statements, fsyncs and hash-chain walks take this thread's time, never the gateway's event
- * loop. The store is the same SqliteAuditStore (group commit included): a batch of appends that arrives in one message
- * is appended in one turn, so it shares one transaction.
+ * loop. The store is the same SqliteAuditStore, group commit included: appends whose messages arrive before its next
+ * turn share one transaction.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AuditDraft } from './audit-entry.js';
 import type { NdjsonPage } from './audit-store.js';
 import {
-  type AppendResult,
   type SqliteWorkerOptions,
   serializeError,
   WORKER_CALLS,
@@ -36,7 +34,6 @@ function transferable(reply: WorkerReply): ArrayBuffer[] {
 
 async function answer(request: WorkerRequest): Promise<WorkerReply> {
   try {
-    if (request.call === 'appendBatch') return { id: request.id, value: await appendBatch(request.drafts) };
     if (!calls.has(request.call)) throw new Error(`unknown audit store call ${request.call}`);
     if (request.purgeBatch !== undefined) store.purgeBatch = request.purgeBatch;
     const method = store[request.call] as (...args: unknown[]) => Promise<unknown>;
@@ -44,11 +41,4 @@ async function answer(request: WorkerRequest): Promise<WorkerReply> {
   } catch (error) {
     return { id: request.id, error: serializeError(error) };
   }
-}
-
-async function appendBatch(drafts: AuditDraft[]): Promise<AppendResult[]> {
-  const settled = await Promise.allSettled(drafts.map((draft) => store.append(draft)));
-  return settled.map((result) =>
-    result.status === 'fulfilled' ? { entry: result.value } : { error: serializeError(result.reason) },
-  );
 }

@@ -4,7 +4,7 @@
  * Migrations are append-only: never edit one that has shipped, add the next.
  */
 import { type ColumnType, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { GENESIS_HASH } from './audit-chain.js';
+import { GENESIS_HASH } from '../audit-chain.js';
 
 /** PostgreSQL returns int8 as a string; the stores convert with Number() (seq stays far below 2^53). */
 type Int8 = ColumnType<number | string, number, number>;

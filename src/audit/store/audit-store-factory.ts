@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { AuditConfig } from '../config/gateway-config.js';
+import type { AuditConfig } from '../../config/gateway-config.js';
 import type { AuditStore } from './audit-store.js';
 
 export interface AuditStoreOptions {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { withTimeout } from '../common/with-timeout.js';
-import { PINO_LOGGER } from '../logging/logger.js';
+import { withTimeout } from '../../common/with-timeout.js';
+import { PINO_LOGGER } from '../../logging/logger.js';
 import { AUDIT_STORE, type AuditStore } from './audit-store.js';
 
 /** After a failed open, the next caller tries again no sooner than this. */

@@ -1,8 +1,15 @@
-import type { ChainSource } from './audit-chain.js';
-import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from './audit-entry.js';
-import type { IdempotencyKeyStore } from './idempotency-keys.js';
+import type { ChainSource } from '../audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
+import type { IdempotencyKeyStore } from '../idempotency-keys.js';
 
 export const AUDIT_STORE = Symbol('AUDIT_STORE');
+
+/**
+ * The most entries one group commit writes: the one batch size of the audit path (the store cuts its commits at it,
+ * the spool drains this many at a time). 24 columns each stays far below SQLite's and PostgreSQL's bound-parameter
+ * limits.
+ */
+export const GROUP_COMMIT_MAX = 200;
 
 export interface PurgeResult {
   deleted: number;

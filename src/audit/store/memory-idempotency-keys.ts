@@ -6,7 +6,7 @@ import {
   type KeySettlement,
   type StoredMember,
   type StoredResponse,
-} from './idempotency-keys.js';
+} from '../idempotency-keys.js';
 
 interface Held {
   fingerprint: string;

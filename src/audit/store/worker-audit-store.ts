@@ -1,39 +1,31 @@
 import { Worker } from 'node:worker_threads';
-import type { ChainHead } from './audit-chain.js';
-import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from './audit-entry.js';
+import type { ChainHead } from '../audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
+import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
 import type { AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
 import {
-  type AppendResult,
   deserializeError,
   type SqliteWorkerOptions,
   type WorkerCall,
   type WorkerReply,
   type WorkerRequest,
 } from './audit-worker-protocol.js';
-import type { ClaimRequest, IdempotencyClaim, KeySettlement } from './idempotency-keys.js';
 
 interface Waiting {
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
 
-interface PendingAppend {
-  draft: AuditDraft;
-  resolve(entry: AuditEntry): void;
-  reject(error: unknown): void;
-}
-
-type WorkerRequestBody =
-  | { call: WorkerCall; args: unknown[]; purgeBatch?: number }
-  | { call: 'appendBatch'; drafts: AuditDraft[] };
+type WorkerRequestBody = { call: WorkerCall; args: unknown[]; purgeBatch?: number };
 
 /**
  * The SQLite store as the gateway uses it: a SqliteAuditStore on a worker thread (sqlite-audit-worker.ts), reached by
  * messages. better-sqlite3 works synchronously, so on the event loop every statement, fsync and chain walk stalled
  * every request (a verification of 67,000 entries: 1.4 s); here the event loop only posts and receives messages.
  *
- * Group commit is kept end to end: appends made in one event-loop turn travel as one message, which the worker appends
- * in one turn, so they share one transaction. Should the worker die, calls under way fail and the next call starts a
+ * Each append is one message, in call order; batching is the store's alone (its group commit): the worker reads every
+ * message that arrived before its next turn, so appends made together still share one transaction. Should the worker
+ * die, calls under way fail and the next call starts a
  * new one. While no call is under way the worker does not keep the process alive, like the synchronous store it
  * wraps.
  */
@@ -49,8 +41,6 @@ export class WorkerAuditStore implements AuditStore {
   private wanted = false;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
-  private readonly appends: PendingAppend[] = [];
-  private appendsScheduled = false;
 
   constructor(private readonly options: SqliteWorkerOptions) {}
 
@@ -64,8 +54,8 @@ export class WorkerAuditStore implements AuditStore {
   }
 
   async close(): Promise<void> {
-    // Appends already accepted are committed first (their message may still be waiting for its turn).
-    if (this.appendsScheduled) this.sendAppends();
+    // Appends already called are committed first: their messages go out before this one (both wait for the same
+    // worker, in call order), and the store's close waits for its queued writes.
     this.wanted = false;
     const worker = await this.ready?.catch(() => undefined);
     this.ready = undefined;
@@ -79,13 +69,7 @@ export class WorkerAuditStore implements AuditStore {
   }
 
   append(draft: AuditDraft): Promise<AuditEntry> {
-    return new Promise<AuditEntry>((resolve, reject) => {
-      this.appends.push({ draft, resolve, reject });
-      if (this.appendsScheduled) return;
-      this.appendsScheduled = true;
-      this.refresh();
-      setImmediate(() => this.sendAppends());
-    });
+    return this.call('append', draft) as Promise<AuditEntry>;
   }
 
   query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]> {
@@ -171,27 +155,6 @@ export class WorkerAuditStore implements AuditStore {
     }
   }
 
-  private sendAppends(): void {
-    this.appendsScheduled = false;
-    const batch = this.appends.splice(0);
-    if (batch.length === 0) return;
-    const settleAll = (results: AppendResult[]) =>
-      batch.forEach((append, i) => {
-        const result = results[i];
-        if (result && 'entry' in result) append.resolve(result.entry);
-        else append.reject(deserializeError(result?.error ?? { name: 'Error', message: 'no answer for this append' }));
-      });
-    this.started()
-      .then((worker) => this.send(worker, { call: 'appendBatch', drafts: batch.map((append) => append.draft) }))
-      .then(
-        (results) => settleAll(results as AppendResult[]),
-        (error: unknown) => {
-          for (const append of batch) append.reject(error);
-        },
-      )
-      .finally(() => this.refresh());
-  }
-
   private send(worker: Worker, body: WorkerRequestBody): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -223,7 +186,7 @@ export class WorkerAuditStore implements AuditStore {
   /** The worker keeps the process alive exactly while something waits for it. */
   private refresh(): void {
     if (!this.worker) return;
-    if (this.waiting.size > 0 || this.appends.length > 0) this.worker.ref();
+    if (this.waiting.size > 0) this.worker.ref();
     else this.worker.unref();
   }
 }
@@ -232,6 +195,6 @@ export class WorkerAuditStore implements AuditStore {
 function workerScript(): URL {
   const here = new URL(import.meta.url);
   return here.pathname.endsWith('.ts')
-    ? new URL('../../dist/audit/sqlite-audit-worker.js', here)
+    ? new URL('../../../dist/audit/store/sqlite-audit-worker.js', here)
     : new URL('./sqlite-audit-worker.js', here);
 }

@@ -6,8 +6,8 @@
  * SQLite serialises the transactions. Every time is the database's (`Clock`), never the caller's process.
  */
 import type { Kysely, RawBuilder, Selectable } from 'kysely';
+import type { ClaimRequest, IdempotencyClaim, KeySettlement, StoredMember } from '../idempotency-keys.js';
 import type { AuditDatabase, IdempotencyKeysTable } from './audit-schema.js';
-import type { ClaimRequest, IdempotencyClaim, KeySettlement, StoredMember } from './idempotency-keys.js';
 
 /** The database's time as ISO 8601 UTC text (as stored), `offsetMs` from now. */
 export type Clock = (offsetMs?: number) => RawBuilder<string>;

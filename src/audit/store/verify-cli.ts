@@ -5,9 +5,9 @@
  * It reads the `audit` section only: whoever verifies a restored trail need not hold every appliance's password.
  */
 import 'reflect-metadata';
-import { ConfigError } from '../config/config-errors.js';
-import type { AuditConfig } from '../config/gateway-config.js';
-import { configPath, loadAuditConfig } from '../config/load-config.js';
+import { ConfigError } from '../../config/config-errors.js';
+import type { AuditConfig } from '../../config/gateway-config.js';
+import { configPath, loadAuditConfig } from '../../config/load-config.js';
 import { createAuditStore } from './audit-store-factory.js';
 
 async function main(): Promise<number> {

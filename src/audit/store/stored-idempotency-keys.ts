@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { auditUnavailable } from '../audit-unavailable.js';
+import { type ClaimRequest, type IdempotencyClaim, IdempotencyKeys, type KeySettlement } from '../idempotency-keys.js';
 import { AuditStoreHandle } from './audit-store-handle.js';
-import { auditUnavailable } from './audit-unavailable.js';
-import { type ClaimRequest, type IdempotencyClaim, IdempotencyKeys, type KeySettlement } from './idempotency-keys.js';
 
 const UNAVAILABLE = 'The audit store holding Idempotency-Keys is unavailable; nothing was sent.';
 

@@ -1,16 +1,20 @@
 import { type ExpressionBuilder, type Insertable, Kysely, type Selectable, sql } from 'kysely';
-import { type ChainHead, sealEntry, verifyChain } from './audit-chain.js';
-import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from './audit-entry.js';
+import { type ChainHead, sealEntry, verifyChain } from '../audit-chain.js';
+import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from '../audit-entry.js';
+import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
 import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
-import { type AuditStore, DraftRejectedError, type NdjsonPage, type PurgeResult } from './audit-store.js';
-import type { ClaimRequest, IdempotencyClaim, KeySettlement } from './idempotency-keys.js';
+import {
+  type AuditStore,
+  DraftRejectedError,
+  GROUP_COMMIT_MAX,
+  type NdjsonPage,
+  type PurgeResult,
+} from './audit-store.js';
 import { type Clock, claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
 
 const UTF8 = new TextEncoder();
 /** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
 const PURGE_BATCH = 5000;
-/** Entries per group commit: 24 columns each stays far below SQLite's and PostgreSQL's bound-parameter limits. */
-const MAX_BATCH = 200;
 
 interface PendingAppend {
   draft: AuditDraft;
@@ -115,7 +119,7 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   private async flushPending(): Promise<void> {
     this.flushScheduled = false;
-    const batch = this.pending.splice(0, MAX_BATCH);
+    const batch = this.pending.splice(0, GROUP_COMMIT_MAX);
     if (this.pending.length > 0) this.scheduleFlush();
     if (batch.length === 0) return;
     try {

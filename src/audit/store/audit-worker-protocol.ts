@@ -1,14 +1,14 @@
 /**
  * Messages between WorkerAuditStore (the event loop's side) and the SQLite audit worker. Calls are store methods by
- * name with their arguments (structured clone); appends travel as batches, one message per event-loop turn.
+ * name with their arguments (structured clone), one message each.
  */
-import type { AuditDraft, AuditEntry } from './audit-entry.js';
 import { DraftRejectedError } from './audit-store.js';
 
-/** The store methods the worker answers, besides `appendBatch`. */
+/** The store methods the worker answers. */
 export const WORKER_CALLS = [
   'open',
   'close',
+  'append',
   'query',
   'queryNdjson',
   'verify',
@@ -29,14 +29,9 @@ export interface SqliteWorkerOptions {
   migrate?: boolean;
 }
 
-export type WorkerRequest =
-  | { id: number; call: WorkerCall; args: unknown[]; purgeBatch?: number }
-  | { id: number; call: 'appendBatch'; drafts: AuditDraft[] };
+export type WorkerRequest = { id: number; call: WorkerCall; args: unknown[]; purgeBatch?: number };
 
 export type WorkerReply = { id: number; value: unknown } | { id: number; error: SerializedError };
-
-/** One result per draft of an appendBatch, in order. */
-export type AppendResult = { entry: AuditEntry } | { error: SerializedError };
 
 /** Errors cross as data: what the event loop's side needs to log them and to tell a rejected draft from a failure. */
 export interface SerializedError {
