@@ -20,6 +20,10 @@ export interface SuiteOptions {
   concurrent: boolean;
 }
 
+interface Transactional {
+  inWriteTransaction(...args: unknown[]): Promise<unknown>;
+}
+
 export function describeAuditStore(name: string, makeFixture: FixtureFactory, { concurrent }: SuiteOptions): void {
   describe(name, () => {
     let fixture: StoreFixture;
@@ -69,7 +73,12 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       const drafts = Array.from({ length: 450 }, (_, i) => draft({ comment: `burst ${i}` }));
       const unsealable = draft({ durationMs: 1.5 }); // no canonical form for a non-integer
       const twice = drafts[7];
+      // The store's transactions, where the test can see them (not on the worker's thread).
+      const transactions =
+        'inWriteTransaction' in store ? jest.spyOn(store as unknown as Transactional, 'inWriteTransaction') : undefined;
       const results = await Promise.allSettled([...drafts, unsealable, twice].map((d) => store.append(d)));
+      // 452 appends made in one turn are three group commits (200, 200, 52), not one transaction each.
+      if (transactions) expect(transactions.mock.calls).toHaveLength(3);
       const entries = results.slice(0, drafts.length).map((r) => (r as PromiseFulfilledResult<AuditEntry>).value);
       expect(entries.map((e) => e.seq)).toEqual(drafts.map((_, i) => i + 1));
       expect(entries.map((e) => e.comment)).toEqual(drafts.map((d) => d.comment));
