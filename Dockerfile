@@ -4,7 +4,7 @@
 #   docker build --target simulator -t backup-gateway-simulator .     the appliance simulator (docker-compose.yml)
 #
 # Node: the image runs Node 24, the active LTS (22 is in maintenance, 20 is past end of life). CI machines test on
-# Node 20, which package.json still allows; test/deploy checks that every production package supports this image's
+# Node 20, which package.json still allows; test/*/deploy/ checks that every production package supports this image's
 # Node (no EBADENGINE). The README's "Running in production" has the support matrix.
 ARG NODE_VERSION=24
 ARG DEBIAN_RELEASE=trixie
@@ -68,5 +68,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself; the gateway drains in-flight requests (shutdownGraceMs),
 # logs its appliance sessions out and exits 0.
-# The V8 flags of package.json's start script (test/deploy/dockerfile.spec.ts keeps them equal).
+# The V8 flags of package.json's start script (test/process/deploy/dockerfile.spec.ts keeps them equal).
 CMD ["node", "--max-semi-space-size=16", "--max-old-space-size=160", "dist/main.js"]

@@ -7,7 +7,7 @@
 #
 #   export AUDIT_TEST_POSTGRES_URL=postgres://gateway_test:...@127.0.0.1:5432/gateway_test
 #
-# Usage: eval "$(.ci/postgres.sh)" && npm test -- test/audit
+# Usage: eval "$(.ci/postgres.sh)" && npm test -- test/pure/audit test/app/audit
 #        bash .ci/postgres.sh --stop    stops the server this script started (CI leaves the machine as it found it)
 # When it started the server itself it also prints `export AUDIT_PG_STARTED=1`.
 # Idempotent: when a server already answers on the port it is reused and only the role and database are ensured.

@@ -1,0 +1,487 @@
+import { asyncLocalStorage } from '@fastify/request-context';
+import pino from 'pino';
+import { VapiClient } from '../../../src/appliances/vapi-client.js';
+import { parseConfig } from '../../../src/config/load-config.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { GatewayMetrics } from '../../../src/metrics/gateway-metrics.js';
+import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
+
+const USER = 'svc-backup@vsphere.local';
+const PASSWORD = 's3cret:with:colons';
+const RUN_PATH = '/api/appliance/recovery/backup/schedules/default?action=run';
+const JOBS_PATH = '/api/appliance/recovery/backup/job';
+
+/**
+ * The vAPI client against the appliance simulator over loopback HTTP: sessions, replays, retries, error mapping and
+ * shutdown as the appliance sees them (its counters and request log).
+ */
+describe('VapiClient', () => {
+  let sim: ApplianceSimulator;
+  let logs: Record<string, unknown>[] = [];
+  const clients: VapiClient[] = [];
+
+  beforeEach(async () => {
+    sim = new ApplianceSimulator({ username: USER, password: PASSWORD, jobDurationMs: 60_000 });
+    await sim.start();
+    logs = [];
+  });
+  afterEach(async () => {
+    await sim.stop();
+    await Promise.all(clients.splice(0).map((c) => c.close(0)));
+  });
+
+  function client(appliance: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): VapiClient {
+    const config = parseConfig(
+      {
+        auth: { apiKeys: [{ id: 'unused', sha256: '0'.repeat(64), scopes: [] }] },
+        appliances: [{ id: 'vc-a', url: sim.url, username: USER, password: PASSWORD, timeoutMs: 2000, ...appliance }],
+        ...rest,
+      },
+      {},
+    );
+    const logger = createLogger('info', {
+      write: (line: string) => void logs.push(JSON.parse(line)),
+    } as pino.DestinationStream);
+    const created = new VapiClient(
+      config.appliances[0],
+      logger,
+      config.breaker,
+      config.limits,
+      new GatewayMetrics(config),
+    );
+    clients.push(created);
+    return created;
+  }
+
+  const requestsTo = (method: string, path: string) =>
+    sim.requests.filter((r) => r.method === method && r.path === path);
+
+  describe('calls', () => {
+    it('runs a schedule: logs in with Basic credentials, then POSTs the run with the session, comment and request id', async () => {
+      const vc = client();
+      const job = await asyncLocalStorage.run({ requestId: 'req-42' } as never, () =>
+        vc.runSchedule('default', 'before the upgrade'),
+      );
+      expect(job).toMatchObject({ id: expect.any(String), state: 'INPROGRESS' });
+      const [login] = requestsTo('POST', '/api/session');
+      expect(login.headers.authorization).toBe(`Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`);
+      const [run] = requestsTo('POST', RUN_PATH);
+      expect(run.json).toEqual({ comment: 'before the upgrade' });
+      expect(run.headers['content-type']).toBe('application/json');
+      expect(run.headers['x-request-id']).toBe('req-42');
+      expect(run.headers['vmware-api-session-id']).toMatch(/^[0-9a-f]{32}$/);
+      expect(run.headers.accept).toBe('application/json');
+      expect(sim.startedJobs()).toEqual([expect.objectContaining({ id: job.id, schedule: 'default' })]);
+      expect(logs).toContainEqual(expect.objectContaining({ appliance: 'vc-a', msg: 'appliance session created' }));
+    });
+
+    it('a run without a comment sends no body; outside a request it sends no request id', async () => {
+      await client().runSchedule('default', undefined);
+      const [run] = requestsTo('POST', RUN_PATH);
+      expect(run.body).toBe('');
+      expect(run.headers['content-type']).not.toBe('application/json');
+      expect(run.headers).not.toHaveProperty('x-request-id');
+    });
+
+    it('path parameters are percent-encoded: a schedule id cannot reach another resource', async () => {
+      await expect(client().runSchedule('a/b c', undefined)).rejects.toMatchObject({ code: 'SCHEDULE_NOT_FOUND' });
+      expect(sim.requests.map((r) => r.path)).toContain(
+        '/api/appliance/recovery/backup/schedules/a%2Fb%20c?action=run',
+      );
+      await expect(client().getJob('x/../y')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+      expect(sim.requests.map((r) => r.path)).toContain(`${JOBS_PATH}/x%2F..%2Fy`);
+    });
+
+    it('reads jobs and schedules', async () => {
+      const vc = client();
+      const job = await vc.runSchedule('default', undefined);
+      expect(await vc.listJobs()).toEqual([job.id]);
+      expect(await vc.getJob(job.id)).toMatchObject({ id: job.id, state: 'INPROGRESS' });
+      expect(Object.keys(await vc.listSchedules())).toEqual(['default']);
+      expect(requestsTo('GET', JOBS_PATH)).toHaveLength(1);
+      expect(requestsTo('GET', '/api/appliance/recovery/backup/schedules')).toHaveLength(1);
+      expect(requestsTo('GET', `${JOBS_PATH}/${job.id}`)).toHaveLength(1);
+    });
+
+    it('an appliance URL with a trailing slash works the same', async () => {
+      expect(await client({ url: `${sim.url}/` }).listJobs()).toEqual([]);
+    });
+
+    it('an appliance behind a path prefix (a reverse proxy) keeps it, without a doubled slash', async () => {
+      await expect(client({ url: `${sim.url}/vcenter//` }).listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+      });
+      expect(sim.requests.map((r) => r.path)).toEqual(['/vcenter/api/session']);
+    });
+
+    it('each operation names itself in what the caller reads', async () => {
+      const vc = client();
+      await vc.listJobs();
+      const malformed = (path: string) => sim.faults.set({ kind: 'status', status: 200, rawBody: '{', path, times: 1 });
+      malformed('?action=run');
+      await expect(vc.runSchedule('nightly', undefined)).rejects.toMatchObject({
+        detail: expect.stringMatching(
+          /^Appliance vc-a sent a malformed answer when asked to run backup schedule nightly\./,
+        ),
+      });
+      malformed(`${JOBS_PATH}/`);
+      await expect(vc.getJob('j-1')).rejects.toMatchObject({
+        detail: 'Appliance vc-a sent a malformed answer when asked to read backup job j-1.',
+      });
+      malformed('/backup/schedules');
+      await expect(vc.listSchedules()).rejects.toMatchObject({
+        detail: 'Appliance vc-a sent a malformed answer when asked to list backup schedules.',
+      });
+    });
+
+    it('a 404 to a list is the appliance failing, not a missing schedule or job', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 404, errorType: 'NOT_FOUND', times: 2 });
+      await expect(vc.listSchedules()).rejects.toMatchObject({ code: 'APPLIANCE_ERROR' });
+      await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_ERROR' });
+    });
+
+    it('only 2xx answers are results: a 300 is an error, whatever its body', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 300, rawBody: '[]', path: JOBS_PATH, times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+        details: { upstream: { status: 300 } },
+      });
+    });
+  });
+
+  describe('one session, one login', () => {
+    it('concurrent calls on a cold client share one login, and later calls reuse its session', async () => {
+      const vc = client();
+      expect(vc.hasSession).toBe(false);
+      await Promise.all(Array.from({ length: 20 }, () => vc.listJobs()));
+      await vc.listJobs();
+      expect(sim.counters).toMatchObject({ loginAttempts: 1, maxConcurrentLogins: 1, jobLists: 21 });
+      expect(vc.hasSession).toBe(true);
+      const tokens = new Set(requestsTo('GET', JOBS_PATH).map((r) => r.headers['vmware-api-session-id']));
+      expect(tokens.size).toBe(1);
+    });
+
+    it('twenty calls refused with the same expired session cause one new login, and each is answered', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.expireAllSessions();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => vc.listJobs()));
+      expect(answers).toHaveLength(20);
+      expect(sim.counters).toMatchObject({ loginAttempts: 2, maxConcurrentLogins: 1, rejectedSessions: 20 });
+    });
+
+    it('a run refused because its session expired is replayed once, on a fresh session: one backup', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.expireAllSessions();
+      await vc.runSchedule('default', undefined);
+      expect(sim.counters).toMatchObject({ runs: 2, jobsStarted: 1, loginAttempts: 2 });
+      const [refused, replayed] = requestsTo('POST', RUN_PATH);
+      expect(replayed.headers['vmware-api-session-id']).not.toBe(refused.headers['vmware-api-session-id']);
+    });
+
+    it('refused again right after a fresh login: no second replay, the account may be disabled', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'rejectCredentials', path: '?action=run' });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_AUTH_FAILED',
+        detail: expect.stringMatching(/refused the gateway's session right after a fresh login/),
+      });
+      expect(sim.counters).toMatchObject({ runs: 2, jobsStarted: 0, loginAttempts: 2 });
+      expect(vc.hasSession).toBe(false);
+    });
+
+    it('a rejected service account is held back: one attempt, one log line, callers told when to come back', async () => {
+      const vc = client();
+      sim.faults.set({ kind: 'rejectCredentials', path: '/api/session', method: 'POST' });
+      const first = vc.listJobs();
+      const second = vc.listJobs();
+      await expect(first).rejects.toMatchObject({
+        code: 'APPLIANCE_AUTH_FAILED',
+        details: { retryAfter: 60, upstream: { status: 401, errorType: 'UNAUTHENTICATED' } },
+      });
+      await expect(second).rejects.toMatchObject({ code: 'APPLIANCE_AUTH_FAILED' });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_AUTH_FAILED',
+        details: { retryAfter: expect.any(Number) },
+      });
+      expect(sim.counters).toMatchObject({ loginAttempts: 1, runs: 0 });
+      expect(logs.filter((l) => l.retryInMs !== undefined)).toEqual([
+        expect.objectContaining({ level: 'error', appliance: 'vc-a', retryInMs: 60_000 }),
+      ]);
+      expect(vc.health.view()).toMatchObject({ status: 'auth_failed', lastError: 'APPLIANCE_AUTH_FAILED' });
+    });
+
+    it('a login refused for another reason (the session limit) is not held back', async () => {
+      const vc = client();
+      sim.faults.set({ kind: 'sessionLimit', times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_UNAVAILABLE',
+        detail: expect.stringMatching(/limit of concurrent API sessions/),
+      });
+      expect(await vc.listJobs()).toEqual([]);
+      expect(sim.counters.loginAttempts).toBe(2);
+    });
+
+    it.each([
+      ['not JSON', '{"token": '],
+      ['not a string', '{"value": "abc"}'],
+      ['an empty string', '""'],
+    ])('a login answered with %s is a malformed answer', async (_name, rawBody) => {
+      const vc = client();
+      sim.faults.set({ kind: 'status', status: 201, rawBody, path: '/api/session', times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+        detail: 'Appliance vc-a sent a malformed answer when asked to log in.',
+      });
+      expect(vc.hasSession).toBe(false);
+    });
+
+    it('a login answered 200 instead of 201 is fine', async () => {
+      sim.faults.set({
+        kind: 'status',
+        status: 200,
+        rawBody: '"0123456789abcdef0123456789abcdef"',
+        path: '/api/session',
+      });
+      const vc = client();
+      await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_AUTH_FAILED' }); // the simulator never issued it
+      expect(requestsTo('GET', JOBS_PATH)[0].headers['vmware-api-session-id']).toBe('0123456789abcdef0123456789abcdef');
+    });
+  });
+
+  describe('failures', () => {
+    it('reads are retried after a lost connection (twice, after 100 and 300 ms); a third loss is the answer', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.resetCounters();
+      sim.faults.set({ kind: 'reset', path: JOBS_PATH, times: 2 });
+      const started = Date.now();
+      expect(await vc.listJobs()).toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+      expect(sim.counters.jobLists).toBe(3);
+      sim.resetCounters();
+      sim.faults.set({ kind: 'reset', path: JOBS_PATH });
+      await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_UNAVAILABLE', details: { retryAfter: 10 } });
+      expect(sim.counters.jobLists).toBe(3);
+    });
+
+    it('every read is retried after a lost connection: a job, the schedules', async () => {
+      const vc = client();
+      const job = await vc.runSchedule('default', undefined);
+      sim.faults.set({ kind: 'reset', path: `${JOBS_PATH}/`, times: 1 });
+      expect(await vc.getJob(job.id)).toMatchObject({ id: job.id });
+      sim.faults.set({ kind: 'reset', path: '/backup/schedules', times: 1 });
+      expect(Object.keys(await vc.listSchedules())).toEqual(['default']);
+      expect(sim.counters).toMatchObject({ jobGets: 2, scheduleLists: 2 });
+    });
+
+    it('a run is never retried after a lost connection, and may have started', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'reset', path: '?action=run', phase: 'after' });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_UNAVAILABLE',
+        details: { mayHaveStarted: true },
+      });
+      expect(sim.counters).toMatchObject({ runs: 1, jobsStarted: 1 });
+    });
+
+    it('a read that times out is not retried (the appliance is slow, not gone) and says how long it waited', async () => {
+      const vc = client({ timeoutMs: 300 });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'hang', path: JOBS_PATH });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_TIMEOUT',
+        detail: expect.stringMatching(/within 300 ms/),
+      });
+      expect(sim.counters.jobLists).toBe(2);
+    });
+
+    it('a login that times out says so', async () => {
+      const vc = client({ timeoutMs: 300 });
+      sim.faults.set({ kind: 'hang', path: '/api/session' });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_TIMEOUT',
+        detail: 'Appliance vc-a did not answer within 300 ms when asked to log in.',
+      });
+    });
+
+    it('error answers are mapped with what the appliance said; an HTML page from a proxy is no vAPI error', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({
+        kind: 'status',
+        status: 502,
+        rawBody: '<html>Bad Gateway</html>',
+        contentType: 'text/html',
+        times: 1,
+      });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+        details: { upstream: { status: 502, messages: [] }, mayHaveStarted: true },
+      });
+      sim.faults.set({ kind: 'status', status: 400, errorType: 'FEATURE_IN_USE', message: 'busy', times: 1 });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'BACKUP_IN_PROGRESS',
+        details: { upstream: { status: 400, errorType: 'FEATURE_IN_USE' }, mayHaveStarted: false },
+      });
+    });
+
+    it('an error type named like an Object property is the appliance refusing, not a gateway failure', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 400, rawBody: '{"error_type":"constructor","messages":[]}', times: 1 });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_REJECTED',
+        details: { upstream: { status: 400, errorType: 'constructor' }, mayHaveStarted: false },
+      });
+    });
+
+    it.each([
+      ['not JSON', '{"id": '],
+      ['nested deeper than 32 levels', `${'['.repeat(40)}${']'.repeat(40)}`],
+    ])('a 2xx answer that is %s is malformed', async (_name, rawBody) => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 200, rawBody, path: JOBS_PATH, times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+        detail: 'Appliance vc-a sent a malformed answer when asked to list backup jobs.',
+      });
+    });
+
+    it('a 2xx answer of the wrong shape is malformed too; an empty one is no job', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'status', status: 200, rawBody: '', path: '?action=run', times: 1 });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+        details: { mayHaveStarted: true },
+      });
+    });
+
+    it('the breaker opens after consecutive connection failures: then calls fail at once, nothing sent', async () => {
+      const down = new ApplianceSimulator({ username: USER, password: PASSWORD });
+      await down.start();
+      const url = down.url;
+      await down.stop();
+      const vc = client({ url }, { breaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({ code: 'APPLIANCE_UNAVAILABLE' });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({ code: 'APPLIANCE_UNAVAILABLE' });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+        code: 'APPLIANCE_UNAVAILABLE',
+        detail: expect.stringMatching(/failed 2 times in a row/),
+        details: { retryAfter: 60 },
+      });
+      expect(vc.health.view()).toMatchObject({ status: 'unreachable' });
+    });
+
+    it('reads get the connections runs do not reserve: beyond them and their queue, OVERLOADED at once', async () => {
+      const vc = client({}, { limits: { upstreamConnections: 2, reservedRunConnections: 1 } });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'latency', ms: 300, path: JOBS_PATH });
+      // One connection for reads, one waiting in the queue: the third is refused without being sent.
+      const reads = [vc.listJobs(), vc.listJobs(), vc.listJobs()];
+      const results = await Promise.allSettled(reads);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect((results[2] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'OVERLOADED',
+        detail: expect.stringMatching(/for reads is busy/),
+      });
+      // Meanwhile a run has its own connection.
+      sim.faults.set({ kind: 'latency', ms: 300, path: JOBS_PATH });
+      const slowRead = vc.listJobs();
+      await vc.runSchedule('default', undefined);
+      await slowRead;
+    });
+  });
+
+  describe('probes, health and shutdown', () => {
+    it('a probe checks the session within its own timeout, records the outcome and never throws', async () => {
+      const vc = client({ timeoutMs: 5000 });
+      await vc.probe(1000);
+      expect(vc.health.view()).toMatchObject({ status: 'ok', lastError: null });
+      expect(sim.counters.sessionGets).toBe(1);
+      sim.faults.set({ kind: 'hang', path: '/api/session', method: 'GET' });
+      const started = Date.now();
+      await vc.probe(200);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(vc.health.view()).toMatchObject({ status: 'unreachable', lastError: 'APPLIANCE_TIMEOUT' });
+      expect(sim.counters.sessionGets).toBe(2); // a probe is not retried, not even after a reset:
+      sim.faults.set({ kind: 'reset', path: '/api/session', method: 'GET', times: 1 });
+      await vc.probe(1000);
+      expect(sim.counters.sessionGets).toBe(3);
+      expect(vc.health.view()).toMatchObject({ status: 'unreachable', lastError: 'APPLIANCE_UNAVAILABLE' });
+    });
+
+    it('close logs the session out, refuses further calls, and is safe to call twice', async () => {
+      const vc = client();
+      await vc.listJobs();
+      const [login] = requestsTo('GET', JOBS_PATH);
+      await vc.close();
+      expect(sim.counters.logouts).toBe(1);
+      expect(sim.openSessions()).toBe(0);
+      const [logout] = requestsTo('DELETE', '/api/session');
+      expect(logout.headers['vmware-api-session-id']).toBe(login.headers['vmware-api-session-id']);
+      expect(logs).toContainEqual(
+        expect.objectContaining({ appliance: 'vc-a', status: 204, msg: 'appliance session logged out' }),
+      );
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        details: { appliance: 'vc-a' },
+      });
+      await vc.close();
+      expect(sim.counters.logouts).toBe(1);
+      expect(vc.hasSession).toBe(false);
+    });
+
+    it('close without a session sends nothing', async () => {
+      await client().close();
+      expect(sim.requests).toEqual([]);
+    });
+
+    it('close waits for the calls under way, then logs out', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'latency', ms: 200, path: JOBS_PATH });
+      const read = vc.listJobs();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await vc.close();
+      expect(await read).toEqual([]);
+      expect(sim.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET', 'DELETE']);
+    });
+
+    it('close stops waiting for calls under way after drainMs, and logs out while they still hang', async () => {
+      const vc = client({ timeoutMs: 1500 });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'hang', path: JOBS_PATH });
+      const read = vc.listJobs().catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      const closed = vc.close(150);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Logged out after ~150 ms, with the read still hanging (its pool closes once it ends).
+      const [logout] = requestsTo('DELETE', '/api/session');
+      expect(logout.receivedAt - started).toBeGreaterThanOrEqual(140);
+      expect(logout.receivedAt - started).toBeLessThan(600);
+      await closed;
+      expect(await read).toMatchObject({ code: 'APPLIANCE_TIMEOUT' });
+    });
+
+    it('a logout that fails is logged, and close still finishes', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'reset', method: 'DELETE' });
+      await vc.close();
+      expect(logs).toContainEqual(
+        expect.objectContaining({ level: 'warn', appliance: 'vc-a', msg: 'appliance session logout failed' }),
+      );
+    });
+  });
+});

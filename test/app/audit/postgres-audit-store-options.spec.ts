@@ -1,0 +1,163 @@
+import pg from 'pg';
+import { PostgresAuditStore } from '../../../src/audit/store/postgres-audit-store.js';
+import { draft } from '../../support/drafts.js';
+import { describePostgres, dropSchema, freshSchema } from '../../support/postgres.js';
+
+describe('PostgreSQL audit store: schema names', () => {
+  it.each([
+    'Audit', // upper case: PostgreSQL would fold it, so the name would not be the one configured
+    '1audit',
+    'audit-log',
+    'audit;drop table x',
+    'a'.repeat(64),
+    '',
+    ' audit',
+    'audit ',
+  ])('refuses %j before connecting (it goes into SQL and connection options)', (schema) => {
+    expect(() => new PostgresAuditStore('postgres://nowhere.invalid/x', { schema })).toThrow(
+      `invalid schema name ${JSON.stringify(schema)}`,
+    );
+  });
+
+  it.each(['audit', '_audit', 'audit_2026', `a${'b'.repeat(62)}`])('accepts %j', (schema) => {
+    expect(() => new PostgresAuditStore('postgres://nowhere.invalid/x', { schema })).not.toThrow();
+  });
+});
+
+describePostgres('PostgreSQL audit store: connection and schema', (url) => {
+  const schemas: string[] = [];
+  const stores: PostgresAuditStore[] = [];
+  const store = (storeUrl: string, options: ConstructorParameters<typeof PostgresAuditStore>[1] = {}) => {
+    const created = new PostgresAuditStore(storeUrl, options);
+    stores.push(created);
+    return created;
+  };
+  const schema = (prefix: string) => {
+    const name = freshSchema(prefix);
+    schemas.push(name);
+    return name;
+  };
+  const withSearchPath = (name: string) =>
+    `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${name}`)}`;
+
+  async function sql<T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(text, values)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  }
+  const tablesIn = async (name: string) =>
+    (
+      await sql<{ table_name: string }>(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+        [name],
+      )
+    ).map((r) => r.table_name);
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    for (const name of schemas.splice(0)) await dropSchema(url, name);
+  });
+
+  it('without a schema option the tables go to the connection’s current schema (search_path in the URL)', async () => {
+    const name = schema('audit_default');
+    await sql(`CREATE SCHEMA ${name}`);
+    const s = store(withSearchPath(name));
+    await s.open();
+    await s.append(draft());
+    expect(await tablesIn(name)).toEqual(
+      expect.arrayContaining(['audit_chain_head', 'audit_entries', 'audit_migration', 'idempotency_keys']),
+    );
+    expect(await s.verify()).toEqual({ ok: true, count: 1 });
+  });
+
+  it('a search_path naming no existing schema is refused with the fix', async () => {
+    const name = schema('audit_missing');
+    await expect(store(withSearchPath(name)).open()).rejects.toThrow(
+      'no schema of the search_path exists; create one or set search_path',
+    );
+  });
+
+  it('migrate: false uses the schema as it is: it creates nothing', async () => {
+    const name = schema('audit_as_is');
+    const s = store(url, { schema: name, migrate: false });
+    await s.open();
+    expect(await sql('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name])).toEqual([]);
+    await expect(s.head()).rejects.toThrow(/does not exist/);
+  });
+
+  it('replicas starting together on a new schema all open it (the losers of CREATE SCHEMA’s race included)', async () => {
+    const name = schema('audit_race');
+    const replicas = Array.from({ length: 12 }, () => store(url, { schema: name, poolSize: 1 }));
+    await Promise.all(replicas.map((r) => r.open()));
+    await Promise.all(replicas.map((r) => r.append(draft())));
+    expect(await replicas[0].verify()).toEqual({ ok: true, count: 12 });
+  });
+
+  it('opens while other applications create and drop schemas in the same database', async () => {
+    // Another tenant of the database (or another test worker) churning schemas full of tables: what the store looks
+    // at while it migrates must not be theirs, or a schema dropped mid-look fails our start-up.
+    const churners = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        return client;
+      }),
+    );
+    let churning = true;
+    const churn = churners.map(async (client) => {
+      while (churning) {
+        const name = freshSchema('churn');
+        const tables = Array.from({ length: 20 }, (_, i) => `CREATE TABLE ${name}.t${i} (id serial, a text, b int);`);
+        await client.query(`CREATE SCHEMA ${name}; ${tables.join(' ')}`);
+        await client.query(`DROP SCHEMA ${name} CASCADE`);
+      }
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const s = store(url, { schema: schema('audit_churn'), poolSize: 1 });
+        await s.open();
+        await s.close();
+      }
+    } finally {
+      churning = false;
+      await Promise.all(churn);
+      await Promise.all(churners.map((client) => client.end()));
+    }
+  }, 60_000);
+
+  it('two stores appending at once serialise on the chain head row: one gapless chain', async () => {
+    const name = schema('audit_two');
+    const [a, b] = [store(url, { schema: name }), store(url, { schema: name })];
+    await a.open();
+    await b.open();
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([
+        ...Array.from({ length: 10 }, () => a.append(draft({ comment: 'a' }))),
+        ...Array.from({ length: 10 }, () => b.append(draft({ comment: 'b' }))),
+      ]);
+    }
+    expect(await a.verify()).toEqual({ ok: true, count: 100 });
+    expect((await b.head()).lastSeq).toBe(100);
+  });
+
+  it('which errors are for good (data exceptions, NOT NULL, CHECK, too large for an index) and which may pass later', () => {
+    class Classifier extends PostgresAuditStore {
+      permanent(error: unknown): boolean {
+        return this.rejectsForGood(error);
+      }
+    }
+    const classifier = new Classifier(url);
+    for (const code of ['22021', '22001', '22P02', '23502', '23514', '54000']) {
+      expect({ code, permanent: classifier.permanent({ code }) }).toEqual({ code, permanent: true });
+    }
+    for (const code of ['23505', '40001', '40P01', '57014', '08006', '53300', '122021', undefined]) {
+      expect({ code, permanent: classifier.permanent({ code }) }).toEqual({ code, permanent: false });
+    }
+    expect(classifier.permanent(null)).toBe(false);
+    expect(classifier.permanent(new Error('connection terminated'))).toBe(false);
+  });
+});

@@ -1,4 +1,0 @@
-import { sqliteFixture } from '../support/store-fixtures.js';
-import { describeAuditStore } from '../support/store-suite.js';
-
-describeAuditStore('SQLite audit store', sqliteFixture, { concurrent: false });

@@ -1,0 +1,242 @@
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { AuditSpool } from '../../../src/audit/audit-spool.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { auditSpoolQuarantined } from '../../../src/metrics/gateway-metrics.js';
+import { draft } from '../../support/drafts.js';
+import { tempDirPerTest } from '../../support/temp-dir.js';
+
+/** The spool on real files: what it writes, what it reads back after a crash, and what it does when the disk fails. */
+describe('AuditSpool', () => {
+  const dir = tempDirPerTest('audit-spool-');
+  let logs: Record<string, unknown>[];
+  const logger = () => {
+    logs = [];
+    return createLogger('info', {
+      write: (line: string) => void logs.push(JSON.parse(line)),
+    } as pino.DestinationStream);
+  };
+  const lines = (path: string) => readFileSync(path, 'utf8');
+
+  it('a missing file is an empty spool, and reading it creates nothing', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, logger());
+    expect(await spool.load()).toBe(0);
+    await spool.clearIfDone();
+    expect(existsSync(path)).toBe(false);
+    expect(spool.size).toBe(0);
+  });
+
+  it('adds each draft as one JSON line, in order, in a file only its owner can read (directories created)', async () => {
+    const path = join(dir(), 'nested', 'deeper', 'spool.ndjson');
+    const spool = new AuditSpool(path, logger());
+    const drafts = [draft({ comment: 'one' }), draft({ comment: 'two' }), draft({ comment: 'three' })];
+    const added = drafts.map((d) => spool.add(d));
+    expect(spool.size).toBe(3); // counted while still being written
+    expect(await Promise.all(added)).toEqual([true, true, true]);
+    expect(lines(path)).toBe(drafts.map((d) => `${JSON.stringify(d)}\n`).join(''));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(spool.oldest(2)).toEqual(drafts.slice(0, 2));
+    expect(spool.oldest(10)).toEqual(drafts);
+    expect(drafts.every((d) => spool.onDisk(d))).toBe(true);
+    await spool.close();
+  });
+
+  it('keeps the file while any draft is left, and empties it once every one is done with', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, logger());
+    const [a, b] = [draft(), draft()];
+    await spool.add(a);
+    await spool.add(b);
+    spool.remove(1);
+    expect(spool.oldest(5)).toEqual([b]);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe(`${JSON.stringify(a)}\n${JSON.stringify(b)}\n`);
+    spool.remove(1);
+    expect(spool.size).toBe(0);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe('');
+    // Appending after an emptying starts the file over.
+    const c = draft();
+    await spool.add(c);
+    expect(lines(path)).toBe(`${JSON.stringify(c)}\n`);
+    await spool.close();
+  });
+
+  it('picks up what a crashed process left: a torn last line cut off and logged, unreadable lines set aside and logged', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const [first, second] = [draft({ comment: 'first' }), draft({ comment: 'second' })];
+    const { actor: _actor, ...withoutActor } = draft();
+    const content = [
+      JSON.stringify(first),
+      'not json at all',
+      'null',
+      JSON.stringify({ ...draft(), id: 7 }),
+      JSON.stringify({ ...draft(), time: null }),
+      JSON.stringify({ ...draft(), stage: 1 }),
+      JSON.stringify({ ...draft(), actor: null }),
+      JSON.stringify({ ...draft(), actor: 'alice' }),
+      JSON.stringify(withoutActor),
+      '',
+      JSON.stringify(second),
+    ]
+      .map((line) => `${line}\n`)
+      .join('');
+    const torn = JSON.stringify(draft()).slice(0, 40);
+    writeFileSync(path, content + torn);
+
+    const spool = new AuditSpool(path, logger());
+    expect(await spool.load()).toBe(2);
+    expect(spool.oldest(10)).toEqual([first, second]);
+    const readable = `${JSON.stringify(first)}\n${JSON.stringify(second)}\n`;
+    expect(lines(path)).toBe(readable);
+    expect(logs.map((line) => [line.level, line.line ?? line.torn])).toEqual([
+      ['error', torn],
+      ['error', 2],
+      ['error', 3],
+      ['error', 4],
+      ['error', 5],
+      ['error', 6],
+      ['error', 7],
+      ['error', 8],
+      ['error', 9],
+    ]);
+    expect(logs[1]).toMatchObject({
+      spool: path,
+      text: 'not json at all',
+      quarantine: `${path}.quarantine`,
+      msg: 'audit spool: an unreadable line is set aside in the quarantine file; the entries after it are written',
+    });
+
+    // New drafts go after the complete lines; once all are done the file is emptied.
+    const third = draft();
+    await spool.add(third);
+    expect(lines(path)).toBe(`${readable}${JSON.stringify(third)}\n`);
+    spool.remove(3);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe('');
+    await spool.close();
+  });
+
+  it('sets a malformed record in the middle aside in the quarantine file: the records after it are delivered', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const [before, after] = [draft({ comment: 'before' }), draft({ comment: 'after' })];
+    // Shaped like a draft at a glance (id, time, stage, actor), yet the store could only fail on it, on every retry.
+    const malformed = [
+      JSON.stringify({ id: 'x-1', time: '2026-03-10T08:15:02.000Z', stage: 'completed', actor: { subject: 'a' } }),
+      JSON.stringify({ ...draft(), settles: { caller: 'c', key: 'k', entryId: 'e', response: null } }),
+      JSON.stringify({ ...draft(), httpStatus: '202' }),
+    ];
+    writeFileSync(path, [JSON.stringify(before), ...malformed, JSON.stringify(after)].map((l) => `${l}\n`).join(''));
+    const counted = (await auditSpoolQuarantined.get()).values[0]?.value ?? 0;
+
+    const spool = new AuditSpool(path, logger());
+    expect(await spool.load()).toBe(2);
+    expect(spool.oldest(10)).toEqual([before, after]);
+    expect(lines(`${path}.quarantine`)).toBe(malformed.map((l) => `${l}\n`).join(''));
+    expect(statSync(`${path}.quarantine`).mode & 0o777).toBe(0o600);
+    // The spool holds only what can be delivered: a restart before the drain does not find the bad lines again.
+    expect(lines(path)).toBe(`${JSON.stringify(before)}\n${JSON.stringify(after)}\n`);
+    expect(logs.filter((line) => line.level === 'error').map((line) => line.line)).toEqual([2, 3, 4]);
+    expect((await auditSpoolQuarantined.get()).values[0]?.value).toBe(counted + 3);
+
+    const again = new AuditSpool(path, logger());
+    expect(await again.load()).toBe(2);
+    expect(logs).toEqual([]);
+    await spool.close();
+    await again.close();
+  });
+
+  it('a short write (a full disk) is not spooled: the torn line is cut back and the draft waits in memory', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, logger());
+    const kept = draft({ comment: 'whole' });
+    expect(await spool.add(kept)).toBe(true);
+    const probe = await open(join(dir(), 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const realWrite = prototype.write;
+    // What write(2) does when the disk fills mid-line: part of the bytes, and no error.
+    prototype.write = function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      return realWrite.call(this, buffer, offset, Math.floor(length / 2));
+    };
+    const lost = draft({ comment: 'torn by a full disk' });
+    try {
+      expect(await spool.add(lost)).toBe(false);
+    } finally {
+      prototype.write = realWrite;
+    }
+    expect(spool.onDisk(lost)).toBe(false);
+    expect(spool.oldest(5)).toEqual([kept, lost]);
+    expect(lines(path)).toBe(`${JSON.stringify(kept)}\n`);
+    expect(logs).toEqual([expect.objectContaining({ level: 'error', written: false, id: lost.id })]);
+    const next = draft();
+    expect(await spool.add(next)).toBe(true);
+    expect(lines(path)).toBe(`${JSON.stringify(kept)}\n${JSON.stringify(next)}\n`);
+    await spool.close();
+  });
+
+  it('a file without a torn line is read as it is, nothing logged', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const d = draft();
+    writeFileSync(path, `${JSON.stringify(d)}\n`);
+    const spool = new AuditSpool(path, logger());
+    expect(await spool.load()).toBe(1);
+    expect(logs).toEqual([]);
+    expect(lines(path)).toBe(`${JSON.stringify(d)}\n`);
+  });
+
+  it('a spool that cannot be written keeps the draft in memory only, and its log line holds the whole entry', async () => {
+    const blocker = join(dir(), 'a-file');
+    writeFileSync(blocker, '');
+    const spool = new AuditSpool(join(blocker, 'spool.ndjson'), logger());
+    const d = draft({ comment: 'kept in memory' });
+    expect(await spool.add(d)).toBe(false);
+    expect(spool.onDisk(d)).toBe(false);
+    expect(spool.oldest(1)).toEqual([d]);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        audit: true,
+        written: false,
+        id: d.id,
+        comment: 'kept in memory',
+        entryTime: d.time,
+        spool: join(blocker, 'spool.ndjson'),
+      }),
+    ]);
+    spool.remove(1);
+    expect(spool.onDisk(d)).toBe(true); // no longer in the spool at all
+  });
+
+  it('a file that could not be read is never emptied: whatever it holds stays for someone to look at', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    mkdirSync(path); // reading fails (EISDIR)...
+    const spool = new AuditSpool(path, logger());
+    await expect(spool.load()).rejects.toMatchObject({ code: 'EISDIR' });
+    // ...and by the time the next draft comes, the path is a file again, holding who knows what.
+    rmdirSync(path);
+    writeFileSync(path, 'unread\n');
+    const d = draft();
+    expect(await spool.add(d)).toBe(true);
+    spool.remove(1);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe(`unread\n${JSON.stringify(d)}\n`);
+    await spool.close();
+  });
+
+  it('closing lets a later add open the file again and append', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, logger());
+    const [a, b] = [draft(), draft()];
+    await spool.add(a);
+    await spool.close();
+    await spool.add(b);
+    expect(lines(path)).toBe(`${JSON.stringify(a)}\n${JSON.stringify(b)}\n`);
+    await spool.close();
+    await spool.close();
+  });
+});

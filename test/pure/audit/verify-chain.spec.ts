@@ -1,0 +1,182 @@
+import {
+  type ChainHead,
+  type ChainSource,
+  entryHash,
+  GENESIS_HASH,
+  sealEntry,
+  verifyChain,
+} from '../../../src/audit/audit-chain.js';
+import type { AuditEntry, AuditEntryBody } from '../../../src/audit/audit-entry.js';
+import { draft } from '../../support/drafts.js';
+
+/**
+ * A chain held in memory, tampered with the way someone with write access to the database would: rows edited with
+ * their hashes recomputed, rows deleted, the head row edited. Verification only sees the ChainSource interface, so
+ * this is what any store hands it.
+ */
+class MemoryChain implements ChainSource {
+  entries: AuditEntry[] = [];
+  anchor = { seq: 0, hash: GENESIS_HASH };
+  /** Overrides of the head row, as someone editing it would leave it. */
+  headEdits: Partial<ChainHead> = {};
+  readonly pages: { afterSeq: number; upToSeq: number; limit: number }[] = [];
+  heads = 0;
+
+  static of(length: number): MemoryChain {
+    const chain = new MemoryChain();
+    for (let i = 0; i < length; i++) chain.append();
+    return chain;
+  }
+
+  append(): AuditEntry {
+    const last = this.entries.at(-1) ?? { seq: this.anchor.seq, hash: this.anchor.hash };
+    const entry = sealEntry(draft({ comment: `entry ${this.entries.length + 1}` }), last);
+    this.entries.push(entry);
+    return entry;
+  }
+
+  /** Replaces the entry at `seq` with `edit` applied and its own hash recomputed: it verifies on its own. */
+  forge(seq: number, edit: Partial<AuditEntryBody>): AuditEntry {
+    const index = this.entries.findIndex((e) => e.seq === seq);
+    const { hash: _old, ...body } = { ...this.entries[index], ...edit };
+    const forged = { ...body, hash: entryHash(body) };
+    this.entries[index] = forged;
+    return forged;
+  }
+
+  async head(): Promise<ChainHead> {
+    this.heads++;
+    const last = this.entries.at(-1);
+    return {
+      lastSeq: last?.seq ?? this.anchor.seq,
+      lastId: last?.id ?? null,
+      lastHash: last?.hash ?? this.anchor.hash,
+      anchorSeq: this.anchor.seq,
+      anchorHash: this.anchor.hash,
+      ...this.headEdits,
+    };
+  }
+
+  async entriesBetween(afterSeq: number, upToSeq: number, limit: number): Promise<AuditEntry[]> {
+    this.pages.push({ afterSeq, upToSeq, limit });
+    return this.entries.filter((e) => e.seq > afterSeq && e.seq <= upToSeq).slice(0, limit);
+  }
+}
+
+describe('verifyChain', () => {
+  it('walks an intact chain page by page, from the anchor to the head', async () => {
+    const chain = MemoryChain.of(5);
+    expect(await verifyChain(chain, 2)).toEqual({ ok: true, count: 5 });
+    expect(chain.pages).toEqual([
+      { afterSeq: 0, upToSeq: 5, limit: 2 },
+      { afterSeq: 2, upToSeq: 5, limit: 2 },
+      { afterSeq: 4, upToSeq: 5, limit: 2 },
+    ]);
+    expect(await verifyChain(new MemoryChain())).toEqual({ ok: true, count: 0 });
+  });
+
+  it('a middle entry forged with its hash recomputed is caught by the next entry’s link, and only there', async () => {
+    const chain = MemoryChain.of(5);
+    const next = chain.entries[3];
+    const forged = chain.forge(3, {
+      comment: 'nothing to see here',
+      actor: { ...chain.entries[2].actor, subject: 'x' },
+    });
+    expect(entryHash(forged)).toBe(forged.hash); // it verifies on its own...
+    expect(next.prevHash).not.toBe(forged.hash); // ...but the entry after it still names the original
+    expect(await verifyChain(chain, 2)).toEqual({ ok: false, count: 3, firstBad: { id: next.id, reason: 'link' } });
+  });
+
+  it('an entry whose own hash does not match its content is reported as `hash`, before anything after it', async () => {
+    const chain = MemoryChain.of(4);
+    const target = chain.entries[1];
+    chain.entries[1] = { ...target, comment: 'edited without rehashing' };
+    expect(await verifyChain(chain)).toEqual({ ok: false, count: 1, firstBad: { id: target.id, reason: 'hash' } });
+  });
+
+  it('seq must be gapless: an entry deleted and its successor relinked over it (hashes recomputed) is a broken link', async () => {
+    const chain = MemoryChain.of(5);
+    const [first, second, , fourth] = chain.entries;
+    chain.entries.splice(2, 1);
+    // The successor now names the entry before the deleted one, and everything after it is rehashed to match.
+    const relinked = chain.forge(4, { prevHash: second.hash });
+    chain.forge(5, { prevHash: relinked.hash });
+    expect(relinked.id).toBe(fourth.id);
+    expect(await verifyChain(chain)).toEqual({ ok: false, count: 2, firstBad: { id: fourth.id, reason: 'link' } });
+    expect(first.seq).toBe(1);
+  });
+
+  it('a chain shorter than its head says ends in a broken link on the id the head names', async () => {
+    const chain = MemoryChain.of(4);
+    const last = chain.entries[3];
+    chain.entries.pop();
+    chain.headEdits = { lastSeq: 4, lastId: last.id, lastHash: last.hash };
+    expect(await verifyChain(chain)).toEqual({ ok: false, count: 3, firstBad: { id: last.id, reason: 'link' } });
+    // The walk stops at the first empty page instead of asking again.
+    expect(chain.pages).toHaveLength(2);
+  });
+
+  it('a head naming another hash than the last entry’s is a broken link, (unknown) when it names no id', async () => {
+    const chain = MemoryChain.of(3);
+    chain.headEdits = { lastHash: 'f'.repeat(64) };
+    expect(await verifyChain(chain)).toEqual({
+      ok: false,
+      count: 3,
+      firstBad: { id: chain.entries[2].id, reason: 'link' },
+    });
+    chain.headEdits = { lastHash: 'f'.repeat(64), lastId: null };
+    expect(await verifyChain(chain)).toEqual({ ok: false, count: 3, firstBad: { id: '(unknown)', reason: 'link' } });
+  });
+
+  it('after a retention purge the walk starts at the anchor and trusts its hash', async () => {
+    const chain = MemoryChain.of(6);
+    const purged = chain.entries.splice(0, 3);
+    chain.anchor = { seq: 3, hash: purged[2].hash };
+    expect(await verifyChain(chain, 2)).toEqual({ ok: true, count: 3 });
+    expect(chain.pages[0]).toEqual({ afterSeq: 3, upToSeq: 6, limit: 2 });
+    chain.anchor = { seq: 3, hash: purged[1].hash };
+    expect(await verifyChain(chain)).toEqual({
+      ok: false,
+      count: 0,
+      firstBad: { id: chain.entries[0].id, reason: 'link' },
+    });
+  });
+
+  describe('a purge moving the anchor while the walk runs', () => {
+    /** Entries purged after the walk read the head: the walk finds its first entry missing. */
+    function purgingDuringEveryWalk(chain: MemoryChain, walks: number): void {
+      const read = chain.entriesBetween.bind(chain);
+      let purges = 0;
+      chain.entriesBetween = async (afterSeq, upToSeq, limit) => {
+        if (purges < walks && afterSeq === chain.anchor.seq) {
+          purges++;
+          const gone = chain.entries.shift() as AuditEntry;
+          chain.anchor = { seq: gone.seq, hash: gone.hash };
+        }
+        return read(afterSeq, upToSeq, limit);
+      };
+    }
+
+    it('starts over, and a walk after the purge verifies', async () => {
+      const chain = MemoryChain.of(5);
+      purgingDuringEveryWalk(chain, 1);
+      expect(await verifyChain(chain)).toEqual({ ok: true, count: 4 });
+      expect(chain.heads).toBe(3); // walk, check the anchor, walk again
+    });
+
+    it('gives up after three walks and reports the last one', async () => {
+      const chain = MemoryChain.of(6);
+      purgingDuringEveryWalk(chain, 10);
+      const result = await verifyChain(chain);
+      expect(result).toEqual({ ok: false, count: 0, firstBad: { id: chain.entries[0].id, reason: 'link' } });
+      expect(chain.heads).toBe(5);
+    });
+
+    it('does not walk again when the anchor stayed: the chain is broken', async () => {
+      const chain = MemoryChain.of(4);
+      chain.forge(2, { comment: 'forged' });
+      await verifyChain(chain);
+      expect(chain.heads).toBe(2);
+    });
+  });
+});

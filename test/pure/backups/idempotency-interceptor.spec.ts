@@ -1,0 +1,456 @@
+import type { CallHandler, ExecutionContext } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { lastValueFrom, type Observable, of, throwError } from 'rxjs';
+import { IdempotencyInterceptor } from '../../../src/backups/runs/idempotency.interceptor.js';
+import { IdempotentRuns, type KeyHold } from '../../../src/backups/runs/idempotent-runs.service.js';
+import { type RunAnswer, storedResponseOf } from '../../../src/backups/runs/run-answers.js';
+import { type RunHttpRequest, RunRoute, type RunTarget } from '../../../src/backups/runs/run-route.js';
+import { RunsController } from '../../../src/backups/runs/runs.controller.js';
+import { GatewayMetrics } from '../../../src/metrics/gateway-metrics.js';
+import { GatewayError } from '../../../src/problems/gateway-error.js';
+import { StoredProblem } from '../../../src/problems/stored-problem.js';
+import {
+  capturingLogger,
+  FakeRegistry,
+  inRequest,
+  principal,
+  RecordingAudit,
+  RecordingKeys,
+  runConfig,
+  silentLogger,
+} from '../../support/run-fakes.js';
+
+/**
+ * The Idempotency-Key of a run route (IdempotencyInterceptor over the real IdempotentRuns and the in-memory key
+ * store), driven as Nest drives it: an ExecutionContext whose handler carries the run-target metadata, a CallHandler
+ * that answers (or fails) as the controller would, a reply that records its headers.
+ */
+const config = runConfig();
+const runner = principal('backups:run');
+const SINGLE_URL = '/appliances/vc-a/backups/schedules/daily/run';
+const FLEET_URL = '/backups/runs';
+const HOUR_MS = 60 * 60 * 1000;
+
+function world(logger: Logger = silentLogger()) {
+  const keys = new RecordingKeys();
+  const audit = new RecordingAudit();
+  const metrics = new GatewayMetrics(config);
+  const registry = new FakeRegistry(config).asRegistry();
+  const runs = new IdempotentRuns(keys, registry, audit, config, metrics, logger);
+  const interceptor = new IdempotencyInterceptor(runs, registry, config);
+  const replays = async () => (await metrics.idempotentReplays.get()).values[0]?.value ?? 0;
+  return { keys, audit, runs, interceptor, replays };
+}
+
+class FakeReply {
+  readonly headers: [string, string][] = [];
+
+  header(name: string, value: string): this {
+    this.headers.push([name, value]);
+    return this;
+  }
+}
+
+/** The controller as a CallHandler: counts its calls and sees the request as the handler would (its runKey). */
+class FakeHandler implements CallHandler<RunAnswer> {
+  calls = 0;
+  heldKeys: (KeyHold | undefined)[] = [];
+
+  constructor(
+    private readonly request: RunHttpRequest,
+    private readonly answer: () => Observable<RunAnswer>,
+  ) {}
+
+  handle(): Observable<RunAnswer> {
+    this.calls += 1;
+    this.heldKeys.push(this.request.runKey);
+    return this.answer();
+  }
+}
+
+interface Call {
+  request: RunHttpRequest;
+  reply: FakeReply;
+  handler: FakeHandler;
+  context: ExecutionContext;
+}
+
+function httpRequest(target: RunTarget, key: string | string[] | undefined, body: unknown): RunHttpRequest {
+  const fleet = target === 'fleet';
+  return {
+    method: 'POST',
+    url: fleet ? FLEET_URL : SINGLE_URL,
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+    params: fleet ? {} : { applianceId: 'vc-a', scheduleId: 'daily' },
+    query: {},
+    body,
+    user: runner,
+    // What RunAdmissionGuard leaves on the request it admitted.
+    admitted: {
+      body: body as object,
+      appliance: fleet ? '*' : 'vc-a',
+      schedule: fleet ? ((body as { schedule?: string } | null)?.schedule ?? '*') : 'daily',
+      comment: (body as { comment?: string } | null)?.comment,
+    },
+  } as unknown as RunHttpRequest;
+}
+
+function call(
+  target: RunTarget,
+  key: string | string[] | undefined,
+  outcome: RunAnswer | Error,
+  body: unknown = target === 'fleet' ? { schedule: 'daily', appliances: ['vc-a', 'vc-b'] } : { comment: 'nightly' },
+): Call {
+  const request = httpRequest(target, key, body);
+  const reply = new FakeReply();
+  const handler = new FakeHandler(request, () => (outcome instanceof Error ? throwError(() => outcome) : of(outcome)));
+  // The route's metadata, set by the decorator the controller uses.
+  const route = function run() {};
+  RunRoute({ target, ids: [], query: Object, body: Object })(route);
+  const context = {
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply as unknown as FastifyReply }),
+    getHandler: () => route,
+    getClass: () => RunsController,
+  } as unknown as ExecutionContext;
+  return { request, reply, handler, context };
+}
+
+async function run(interceptor: IdempotencyInterceptor, { context, handler }: Call): Promise<unknown> {
+  return lastValueFrom(await interceptor.intercept(context, handler));
+}
+
+async function failureOf(work: Promise<unknown>): Promise<unknown> {
+  return work.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error,
+  );
+}
+
+const accepted: RunAnswer = {
+  status: 202,
+  headers: { location: '/appliances/vc-a/backups/jobs/job-1' },
+  body: { appliance: 'vc-a', schedule: 'daily', job: { id: 'job-1', state: 'INPROGRESS' }, requestId: 'unknown' },
+  entryId: 'e-run',
+  final: true,
+};
+
+function fleetAnswer(final: boolean): RunAnswer {
+  return {
+    status: 207,
+    headers: {},
+    body: {
+      schedule: 'daily',
+      requestId: 'unknown',
+      results: [
+        { appliance: 'vc-a', status: 202, job: { id: 'job-a' } },
+        {
+          appliance: 'vc-b',
+          status: final ? 404 : 504,
+          problem: { code: final ? 'SCHEDULE_NOT_FOUND' : 'APPLIANCE_TIMEOUT' },
+        },
+      ],
+    },
+    entryId: 'e-fleet',
+    final,
+  };
+}
+
+/** What the audit entry recording a single run's answer does with its key (the recorder writes it with the entry). */
+async function settleSingle(keys: RecordingKeys, key: string, response: RunAnswer, entryId: string): Promise<void> {
+  await keys.complete({ caller: runner.caller, key, entryId, response: storedResponseOf(response) });
+}
+
+describe('IdempotencyInterceptor without a key', () => {
+  it("calls the handler, claims nothing, and sets the answer's headers", async () => {
+    const { interceptor, keys, audit } = world();
+    const first = call('path', undefined, accepted);
+    await expect(run(interceptor, first)).resolves.toEqual(accepted.body);
+    expect(first.handler.calls).toBe(1);
+    expect(first.handler.heldKeys).toEqual([undefined]);
+    expect(keys.claims).toEqual([]);
+    expect(audit.calls).toEqual([]);
+    expect(first.reply.headers).toEqual([['location', '/appliances/vc-a/backups/jobs/job-1']]);
+  });
+});
+
+describe('IdempotencyInterceptor with a key', () => {
+  it.each([
+    ['empty', ''],
+    ['256 characters', 'k'.repeat(256)],
+    ['a control character', 'key\t1'],
+    ['non-ASCII', 'clé'],
+  ])('refuses a malformed key (%s) with 400 VALIDATION_FAILED before claiming or running', async (_name, key) => {
+    const { interceptor, keys } = world();
+    const first = call('path', key, accepted);
+    const error = await failureOf(run(interceptor, first));
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+    expect(keys.claims).toEqual([]);
+    expect(first.handler.calls).toBe(0);
+  });
+
+  it('the first request claims the key (for the caller, for idempotency.ttlHours) and the handler gets the hold', async () => {
+    const { interceptor, keys } = world();
+    const first = call('path', 'key-1', accepted);
+    await inRequest('req-1', () => run(interceptor, first));
+    expect(first.handler.calls).toBe(1);
+    expect(first.handler.heldKeys).toEqual([
+      { caller: 'apikey:ops', key: 'key-1', owner: expect.stringMatching(/:req-1$/), members: {} },
+    ]);
+    expect(keys.claims).toEqual([
+      expect.objectContaining({
+        caller: 'apikey:ops',
+        key: 'key-1',
+        ttlMs: 24 * HOUR_MS,
+        owner: first.request.runKey?.owner,
+      }),
+    ]);
+  });
+
+  it('the lease covers a login and a run per fleet round under the slowest timeout, plus 10 s', async () => {
+    const { interceptor, keys } = world();
+    await run(interceptor, call('path', 'key-1', accepted));
+    // A fleet may have min(maxAppliances 3, 4 appliances) members: two rounds at concurrency 2.
+    await run(interceptor, call('fleet', 'key-2', fleetAnswer(true)));
+    expect(keys.claims.map((claim) => claim.leaseMs)).toEqual([2 * 10_000 + 10_000, 2 * 2 * 10_000 + 10_000]);
+  });
+
+  it('several Idempotency-Key headers are one key, joined as HTTP joins them', async () => {
+    const { interceptor, keys } = world();
+    await run(interceptor, call('path', ['a', 'b'], accepted));
+    expect(keys.claims.map((claim) => claim.key)).toEqual(['a,b']);
+  });
+
+  it('a done key replays its stored 2xx answer without the handler, marked idempotent-replayed: true', async () => {
+    const { interceptor, keys, audit, replays } = world();
+    await run(interceptor, call('path', 'key-1', accepted));
+    await settleSingle(keys, 'key-1', accepted, 'e-original');
+
+    const retry = call('path', 'key-1', new Error('the handler must not run'));
+    await expect(run(interceptor, retry)).resolves.toEqual(accepted.body);
+    expect(retry.handler.calls).toBe(0);
+    expect(retry.reply.headers).toEqual([
+      ['location', '/appliances/vc-a/backups/jobs/job-1'],
+      ['idempotent-replayed', 'true'],
+    ]);
+    expect(audit.of('replayed')).toEqual([
+      expect.objectContaining({
+        appliance: 'vc-a',
+        schedule: 'daily',
+        comment: 'nightly',
+        httpStatus: 202,
+        jobId: 'job-1',
+        replayOf: 'e-original',
+      }),
+    ]);
+    expect(await replays()).toBe(1);
+  });
+
+  it('a done key whose stored answer is a 4xx throws StoredProblem with the stored status, headers and body', async () => {
+    const { interceptor, keys, audit } = world();
+    await run(interceptor, call('path', 'key-1', accepted));
+    const problem: RunAnswer = {
+      status: 404,
+      headers: {},
+      body: { status: 404, code: 'SCHEDULE_NOT_FOUND', instance: SINGLE_URL, requestId: 'req-1' },
+      entryId: 'e-404',
+      final: true,
+    };
+    await settleSingle(keys, 'key-1', problem, 'e-404');
+
+    const retry = call('path', 'key-1', new Error('the handler must not run'));
+    const error = await failureOf(run(interceptor, retry));
+    expect(error).toBeInstanceOf(StoredProblem);
+    expect(error).toMatchObject({ status: 404, headers: {}, body: JSON.stringify(problem.body) });
+    expect(retry.handler.calls).toBe(0);
+    expect(retry.reply.headers).toEqual([]);
+    expect(audit.of('replayed')).toEqual([
+      expect.objectContaining({ httpStatus: 404, jobId: undefined, replayOf: 'e-404' }),
+    ]);
+  });
+
+  it('the same key for another request is 422 IDEMPOTENCY_KEY_REUSED, audited as a rejected refusal', async () => {
+    const { interceptor, audit } = world();
+    await run(interceptor, call('path', 'key-1', accepted, { comment: 'nightly' }));
+
+    const other = call('path', 'key-1', accepted, { comment: 'something else' });
+    const error = await failureOf(run(interceptor, other));
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 422 });
+    expect(other.handler.calls).toBe(0);
+    expect(audit.of('denied')).toEqual([
+      expect.objectContaining({
+        outcome: 'rejected',
+        httpStatus: 422,
+        code: 'IDEMPOTENCY_KEY_REUSED',
+        appliance: 'vc-a',
+        schedule: 'daily',
+        comment: 'something else',
+      }),
+    ]);
+  });
+
+  it('a retry while the first request runs is 409 IDEMPOTENCY_REQUEST_IN_PROGRESS with retryAfter, audited', async () => {
+    const { interceptor, audit } = world();
+    const first = call('path', 'key-1', accepted);
+    // Claimed and not yet answered: the first request's handler has not been subscribed to.
+    await interceptor.intercept(first.context, first.handler);
+
+    const retry = call('path', 'key-1', accepted);
+    const error = await failureOf(run(interceptor, retry));
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS', status: 409, details: { retryAfter: 1 } });
+    expect(retry.handler.calls).toBe(0);
+    expect(audit.of('denied')).toEqual([
+      expect.objectContaining({ outcome: 'rejected', httpStatus: 409, code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS' }),
+    ]);
+  });
+});
+
+describe('IdempotencyInterceptor after the handler', () => {
+  it('a final single-run answer is left to the audit entry that settles it: neither stored here nor released', async () => {
+    const { interceptor, keys } = world();
+    await run(interceptor, call('path', 'key-1', accepted));
+    expect(keys.completions).toEqual([]);
+    expect(keys.releases).toEqual([]);
+  });
+
+  it('a fleet answer that is not final releases the key: a retry claims it and runs', async () => {
+    const { interceptor, keys } = world();
+    const first = call('fleet', 'key-1', fleetAnswer(false));
+    await expect(run(interceptor, first)).resolves.toEqual(fleetAnswer(false).body);
+    expect(keys.releases).toEqual([{ caller: 'apikey:ops', key: 'key-1', owner: first.request.runKey?.owner }]);
+
+    const retry = call('fleet', 'key-1', fleetAnswer(true));
+    await run(interceptor, retry);
+    expect(retry.handler.calls).toBe(1);
+    expect(retry.handler.heldKeys[0]).toMatchObject({ key: 'key-1' });
+  });
+
+  it('a retry after a partly final fleet holds the members settled before (to replay them)', async () => {
+    const { interceptor, keys } = world();
+    const first = call('fleet', 'key-1', fleetAnswer(false));
+    const member = { result: '{"appliance":"vc-a","status":202,"job":{"id":"job-a"}}', entryId: 'e-a' };
+    first.handler = new FakeHandler(first.request, () => {
+      // What vc-a's completed entry settles while the fleet runs.
+      void keys.complete({
+        caller: runner.caller,
+        key: 'key-1',
+        entryId: 'e-a',
+        member: 'vc-a',
+        memberResult: member.result,
+      });
+      return of(fleetAnswer(false));
+    });
+    await run(interceptor, first);
+
+    const retry = call('fleet', 'key-1', fleetAnswer(true));
+    await run(interceptor, retry);
+    expect(retry.handler.heldKeys[0]?.members).toEqual({ 'vc-a': member });
+  });
+
+  it('a final fleet answer is stored whole: a retry gets it replayed, without the handler', async () => {
+    const { interceptor, keys } = world();
+    const first = call('fleet', 'key-1', fleetAnswer(true));
+    await run(interceptor, first);
+    expect(keys.completions).toEqual([
+      expect.objectContaining({
+        caller: 'apikey:ops',
+        key: 'key-1',
+        entryId: 'e-fleet',
+        response: { status: 207, headers: {}, body: JSON.stringify(fleetAnswer(true).body) },
+      }),
+    ]);
+    expect(keys.releases).toEqual([]);
+
+    const retry = call('fleet', 'key-1', new Error('the handler must not run'));
+    await expect(run(interceptor, retry)).resolves.toEqual(fleetAnswer(true).body);
+    expect(retry.handler.calls).toBe(0);
+    expect(retry.reply.headers).toEqual([['idempotent-replayed', 'true']]);
+  });
+
+  it('a handler error frees the key and reaches the caller unchanged: a retry claims it', async () => {
+    const { interceptor, keys } = world();
+    const busy = new GatewayError('BACKUP_IN_PROGRESS', 'Appliance vc-a is already running a backup.');
+    const first = call('path', 'key-1', busy);
+    await expect(run(interceptor, first)).rejects.toBe(busy);
+    expect(keys.releases).toEqual([{ caller: 'apikey:ops', key: 'key-1', owner: first.request.runKey?.owner }]);
+
+    const retry = call('path', 'key-1', accepted);
+    await run(interceptor, retry);
+    expect(retry.handler.calls).toBe(1);
+  });
+
+  it("a key store failing while a handler's error frees the key never replaces that error", async () => {
+    const { interceptor, keys } = world();
+    keys.failRelease = RecordingAudit.unavailable();
+    const bug = new Error('handler bug');
+    await expect(run(interceptor, call('path', 'key-1', bug))).rejects.toBe(bug);
+  });
+
+  it('a key store failing in finish() is logged and never fails the caller, who gets the answer', async () => {
+    const { logger, lines } = capturingLogger();
+    const { interceptor, keys } = world(logger);
+    keys.failRelease = RecordingAudit.unavailable();
+    keys.failComplete = RecordingAudit.unavailable();
+
+    await expect(
+      inRequest('req-1', () => run(interceptor, call('fleet', 'key-1', fleetAnswer(false)))),
+    ).resolves.toEqual(fleetAnswer(false).body);
+    await expect(
+      inRequest('req-2', () => run(interceptor, call('fleet', 'key-2', fleetAnswer(true)))),
+    ).resolves.toEqual(fleetAnswer(true).body);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        requestId: 'req-1',
+        err: expect.objectContaining({ message: expect.stringContaining('AUDIT_UNAVAILABLE') }),
+      }),
+      expect.objectContaining({ level: 40, requestId: 'req-2' }),
+    ]);
+    expect(String(lines[0].msg)).toContain('could not be updated');
+  });
+});
+
+describe('IdempotentRuns', () => {
+  const request = {
+    key: 'key-1',
+    method: 'POST',
+    url: FLEET_URL,
+    body: { schedule: 'daily', tags: ['prod'] },
+    run: { appliance: '*', schedule: 'daily' },
+    members: 1,
+  };
+
+  it('no key: no hold, nothing claimed', async () => {
+    const { runs, keys } = world();
+    await expect(runs.begin(runner, { ...request, key: undefined })).resolves.toEqual({ hold: undefined });
+    expect(keys.claims).toEqual([]);
+  });
+
+  it('a lease is at most ten minutes, however many rounds a fleet has', async () => {
+    const { runs, keys } = world();
+    await runs.begin(runner, { ...request, members: 1_000 });
+    expect(keys.claims[0].leaseMs).toBe(10 * 60_000);
+  });
+
+  it('the query is part of the request: the same key on another query is reuse (422)', async () => {
+    const { runs } = world();
+    await runs.begin(runner, request);
+    await expect(runs.begin(runner, { ...request, url: `${FLEET_URL}?x=1` })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+  });
+
+  it('finish and abandon without a hold touch no key, and have nothing to warn about', async () => {
+    const { logger, lines } = capturingLogger();
+    const { runs, keys } = world(logger);
+    await runs.finish(undefined, fleetAnswer(false), true);
+    await runs.finish(undefined, fleetAnswer(true), true);
+    await runs.abandon(undefined);
+    expect(keys.completions).toEqual([]);
+    expect(keys.releases).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+});

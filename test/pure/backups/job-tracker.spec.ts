@@ -1,0 +1,75 @@
+import type { ApplianceRegistry } from '../../../src/appliances/appliance-registry.service.js';
+import type { VapiJobStatus } from '../../../src/appliances/vapi-client.js';
+import { ClusterJobStatus } from '../../../src/backups/cluster-job-status.js';
+import { JobTracker } from '../../../src/backups/job-tracker.service.js';
+import type { GatewayConfig } from '../../../src/config/gateway-config.js';
+
+/** The tracker against a fake appliance (the narrow interface it uses: getJob), so polling rules are exact. */
+describe('JobTracker', () => {
+  let gets: string[];
+  let state: string;
+  let answer: (jobId: string) => Promise<VapiJobStatus>;
+  const registry = {
+    client: () => ({ getJob: (jobId: string) => answer(jobId) }),
+  } as unknown as ApplianceRegistry;
+  // Without Redis the cluster status polls locally: each tracker is its own replica.
+  const tracker = (pollIntervalMs = 60_000) =>
+    new JobTracker(registry, { jobs: { pollIntervalMs } } as GatewayConfig, new ClusterJobStatus());
+
+  beforeEach(() => {
+    gets = [];
+    state = 'INPROGRESS';
+    answer = async (jobId) => {
+      gets.push(jobId);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return { id: jobId, state, progress: 10 };
+    };
+  });
+
+  it('concurrent readers of one job share one upstream call', async () => {
+    const t = tracker();
+    const statuses = await Promise.all(Array.from({ length: 100 }, () => t.status('vc-a', 'j1')));
+    expect(gets).toEqual(['j1']);
+    expect(new Set(statuses).size).toBe(1);
+  });
+
+  it('a status is reused within the poll interval, then asked for again', async () => {
+    const t = tracker(50);
+    await t.status('vc-a', 'j1');
+    await t.status('vc-a', 'j1');
+    expect(gets).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await t.status('vc-a', 'j1');
+    expect(gets).toHaveLength(2);
+  });
+
+  it('a finished job is never asked for again', async () => {
+    const t = tracker(1);
+    state = 'SUCCEEDED';
+    await t.status('vc-a', 'j1');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await t.status('vc-a', 'j1');
+    expect(gets).toHaveLength(1);
+  });
+
+  it('a run seeds the job: the first reader gets it without an upstream call', async () => {
+    const t = tracker();
+    t.seed('vc-a', { id: 'j2', state: 'INPROGRESS', progress: 0 });
+    expect((await t.status('vc-a', 'j2')).progress).toBe(0);
+    expect(gets).toEqual([]);
+  });
+
+  it('a failed read is not remembered: the next reader asks again', async () => {
+    const t = tracker();
+    answer = () => Promise.reject(new Error('down'));
+    await expect(t.status('vc-a', 'j3')).rejects.toThrow('down');
+    answer = async (jobId) => ({ id: jobId, state: 'INPROGRESS', progress: 1 });
+    expect((await t.status('vc-a', 'j3')).progress).toBe(1);
+  });
+
+  it('jobs of different appliances are different jobs', async () => {
+    const t = tracker();
+    await Promise.all([t.status('vc-a', 'j1'), t.status('vc-b', 'j1')]);
+    expect(gets).toEqual(['j1', 'j1']);
+  });
+});
