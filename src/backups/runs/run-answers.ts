@@ -6,11 +6,20 @@ import type { StoredResponse } from '../../audit/idempotency-keys.js';
 import { requestContext } from '../../context/request-context.js';
 import { GatewayError } from '../../problems/gateway-error.js';
 import { problemDocument } from '../../problems/problem-document.js';
-import type { RunAcceptedDto } from '../dto/job.dto.js';
+import type { JobDto, RunAcceptedDto } from '../dto/job.dto.js';
 import type { FleetRunDto207 } from './dto/fleet-run.dto.js';
-import type { RunResult } from './runs.service.js';
 
 export type FleetMemberResult = FleetRunDto207['results'][number];
+
+/**
+ * One appliance's run: the job it started, the problem the single run would have answered, or (a fleet retry under
+ * an Idempotency-Key) the final answer it had before; and the audit entry that recorded the answer.
+ */
+export type RunResult = { appliance: string; requestId: string; entryId: string } & (
+  | { job: JobDto }
+  | { error: GatewayError }
+  | { replayed: FleetMemberResult }
+);
 
 export interface RunAnswer {
   status: number;

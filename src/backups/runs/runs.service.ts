@@ -21,6 +21,7 @@ import {
   type FleetMemberResult,
   isFinalResult,
   memberAnswer,
+  type RunResult,
   singleRunAnswer,
   storedResponseOf,
 } from './run-answers.js';
@@ -36,16 +37,6 @@ export interface FleetSelection {
   appliances?: string[];
   tags?: string[];
 }
-
-/**
- * One appliance's run: the job it started, the problem the single run would have answered, or (a fleet retry under
- * an Idempotency-Key) the final answer it had before; and the audit entry that recorded the answer.
- */
-export type RunResult = { appliance: string; requestId: string; entryId: string } & (
-  | { job: JobDto }
-  | { error: GatewayError }
-  | { replayed: FleetMemberResult }
-);
 
 /** The Idempotency-Key a run goes under: its answers settle the key as they are recorded. */
 export interface RunKey {

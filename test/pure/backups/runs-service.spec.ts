@@ -3,7 +3,8 @@ import { ClusterJobStatus } from '../../../src/backups/cluster-job-status.js';
 import { toJob } from '../../../src/backups/job-mapper.js';
 import { JobTracker } from '../../../src/backups/job-tracker.service.js';
 import type { KeyHold } from '../../../src/backups/runs/idempotent-runs.service.js';
-import { type RunKey, type RunRequest, type RunResult, RunsService } from '../../../src/backups/runs/runs.service.js';
+import type { RunResult } from '../../../src/backups/runs/run-answers.js';
+import { type RunKey, type RunRequest, RunsService } from '../../../src/backups/runs/runs.service.js';
 import { GatewayMetrics } from '../../../src/metrics/gateway-metrics.js';
 import { GatewayError } from '../../../src/problems/gateway-error.js';
 import {
