@@ -201,11 +201,6 @@ export class VapiClient {
     }).catch(() => undefined);
   }
 
-  /** True while we hold a session on the appliance. */
-  get hasSession(): boolean {
-    return this.session.active;
-  }
-
   /**
    * Ends our session on the appliance (vCenter caps them) and closes the pools, after the requests
    * already under way have finished (an appliance removed by a reload must not cut them off). Safe to call twice.

@@ -75,8 +75,4 @@ export class VapiSession {
     this.token = undefined;
     return token;
   }
-
-  get active(): boolean {
-    return this.token !== undefined;
-  }
 }
