@@ -51,6 +51,18 @@ describe('CORS with cors.origins set', () => {
     expect(runRequests(world)).toBe(0);
   });
 
+  it('serves a request that needs no preflight from another origin, without the CORS headers that would let it read', async () => {
+    const token = await world.idp.token(RUN_AND_READ);
+    const response = await request(world.gateway.url)
+      .get('/appliances')
+      .set('origin', ELSEWHERE)
+      .set('authorization', `Bearer ${token}`)
+      .expect(200);
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+    expect(response.headers['access-control-expose-headers']).toBeUndefined();
+    expect(response.headers.vary).toMatch(/Origin/);
+  });
+
   it('lets the allowed origin read answers and problems, with the exposed headers', async () => {
     const token = await world.idp.token(RUN_AND_READ);
     const run = await request(world.gateway.url)
