@@ -2,8 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, type PathItemObject, SwaggerModule } from '@nestjs/swagger';
 import { API_KEY_HEADER } from './auth/api-key.strategy.js';
 import { REQUEST_ID_HEADER, REQUEST_ID_PARAMETER, REQUEST_ID_RESPONSE_HEADER } from './http/api-headers.js';
+import { extensibleEnum } from './http/extensible-enum.js';
 import { PROBLEM_EXAMPLES_PREFIX, RETRY_AFTER_HEADER } from './problems/api-problems.decorator.js';
-import type { ProblemCode } from './problems/problem-codes.js';
+import { PROBLEM_CODES, type ProblemCode } from './problems/problem-codes.js';
 import { ProblemDocument } from './problems/problem-document.js';
 import { problemExample } from './problems/problem-examples.js';
 
@@ -73,6 +74,14 @@ function completeOperations(document: OpenAPIObject): OpenAPIObject {
     parameters: { ...document.components?.parameters, RequestId: REQUEST_ID_PARAMETER },
     headers: { ...document.components?.headers, RequestId: REQUEST_ID_RESPONSE_HEADER, RetryAfter: RETRY_AFTER_HEADER },
     examples: Object.fromEntries([...usedCodes].sort().map((code) => [code, problemExample(code)])),
+    schemas: {
+      ...document.components?.schemas,
+      ProblemCode: {
+        ...extensibleEnum(PROBLEM_CODES),
+        description:
+          'Stable: program against it (the error table in the README); new codes may appear in a minor version',
+      },
+    },
   };
   return document;
 }

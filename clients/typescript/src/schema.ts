@@ -241,10 +241,7 @@ export interface components {
             lastError: string | null;
             /** @example vCenter A */
             name: string;
-            /**
-             * @description From the last call to the appliance, or a light probe when that is older than fleet.statusMaxAgeMs
-             * @enum {string}
-             */
+            /** @description From the last call to the appliance, or a light probe when that is older than fleet.statusMaxAgeMs */
             status: "ok" | "unreachable" | "auth_failed" | "tls_error" | "unknown";
             /**
              * @example [
@@ -257,7 +254,6 @@ export interface components {
             items: components["schemas"]["ApplianceDto"][];
         };
         AuditActorDto: {
-            /** @enum {string} */
             authMethod: "jwt" | "apiKey" | "session";
             /** @example portal */
             clientId: string | null;
@@ -274,7 +270,6 @@ export interface components {
             userAgent: string | null;
         };
         AuditEventDto: {
-            /** @enum {string} */
             action: "backup.schedule.run" | "auth.authenticate";
             actor: components["schemas"]["AuditActorDto"];
             /** @example vc-prod-3 */
@@ -293,10 +288,7 @@ export interface components {
             count: number | null;
             /** @example 412 */
             durationMs: number | null;
-            /**
-             * @description Derived when read, not hashed: a completed entry's outcome; for a requested entry, its completed entry's outcome, or `unknown` while there is none (in flight, or the gateway died before the outcome was known)
-             * @enum {string}
-             */
+            /** @description Derived when read, not hashed: a completed entry's outcome; for a requested entry, its completed entry's outcome, or `unknown` while there is none (in flight, or the gateway died before the outcome was known) */
             finalOutcome: "accepted" | "denied" | "rejected" | "failed" | "unknown" | "replayed" | "rate_limited";
             /** @description Set when the run was one of a fleet request */
             fleetRequestId: string | null;
@@ -311,11 +303,8 @@ export interface components {
             id: string;
             /** @example 20260310-081502-00000001 */
             jobId: string | null;
-            /**
-             * @description Set on `completed` entries
-             * @enum {string|null}
-             */
-            outcome: "accepted" | "denied" | "rejected" | "failed" | "unknown" | "replayed" | "rate_limited" | null;
+            /** @description Set on `completed` entries */
+            outcome: ("accepted" | "denied" | "rejected" | "failed" | "unknown" | "replayed" | "rate_limited") | null;
             /** @description The previous entry's hash */
             prevHash: string;
             /**
@@ -354,10 +343,7 @@ export interface components {
         AuditFirstBadDto: {
             /** @description The first entry that does not verify (for a truncated end: the id the head names) */
             id: string;
-            /**
-             * @description `hash`: the entry was altered; `link`: an entry before it is missing, added or reordered
-             * @enum {string}
-             */
+            /** @description `hash`: the entry was altered; `link`: an entry before it is missing, added or reordered */
             reason: "hash" | "link";
         };
         AuditVerifyResultDto: {
@@ -391,13 +377,6 @@ export interface components {
              */
             tags?: string[];
         };
-        FleetRunDto207: {
-            /** @description Shared by every appliance run of this request (each has `{requestId}.{applianceId}`) */
-            requestId: string;
-            results: components["schemas"]["FleetRunResultDto"][];
-            /** @example default */
-            schedule: string;
-        };
         FleetRunResultDto: {
             /** @example vc-a */
             appliance: string;
@@ -408,6 +387,13 @@ export interface components {
              * @example 202
              */
             status: number;
+        };
+        FleetRunResultsDto: {
+            /** @description Shared by every appliance run of this request (each has `{requestId}.{applianceId}`) */
+            requestId: string;
+            results: components["schemas"]["FleetRunResultDto"][];
+            /** @example default */
+            schedule: string;
         };
         JobDto: {
             /**
@@ -422,10 +408,7 @@ export interface components {
             progress: number;
             /** Format: date-time */
             startTime: string | null;
-            /**
-             * @example INPROGRESS
-             * @enum {string}
-             */
+            /** @example INPROGRESS */
             state: "FAILED" | "INPROGRESS" | "NONE" | "SUCCEEDED";
         };
         JobListDto: {
@@ -448,10 +431,7 @@ export interface components {
             /** @example 3f0c9a52-4d0e-4d8e-9a51-0f3b2f8e7a11 */
             requestId?: string;
         };
-        /**
-         * @description Stable: program against it (the error table in the README)
-         * @enum {string}
-         */
+        /** @description Stable: program against it (the error table in the README); new codes may appear in a minor version */
         ProblemCode: "UNAUTHENTICATED" | "FORBIDDEN" | "ORIGIN_NOT_ALLOWED" | "VALIDATION_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "APPLIANCE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND" | "BACKUP_IN_PROGRESS" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "APPLIANCE_REJECTED" | "APPLIANCE_AUTH_FAILED" | "APPLIANCE_PERMISSION_DENIED" | "APPLIANCE_ERROR" | "APPLIANCE_UNAVAILABLE" | "APPLIANCE_TLS_ERROR" | "APPLIANCE_TIMEOUT" | "AUDIT_UNAVAILABLE" | "OVERLOADED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
         ProblemDocument: {
             /** @example vc-a */
@@ -1404,7 +1384,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FleetRunDto207"];
+                    "application/json": components["schemas"]["FleetRunResultsDto"];
                 };
             };
             /** @description Problem document (RFC 9457); code: VALIDATION_FAILED */

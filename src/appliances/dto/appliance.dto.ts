@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { extensibleEnum } from '../../http/extensible-enum.js';
 
 /** What a caller may know of an appliance: never its URL, username or password. */
 export class ApplianceDto {
@@ -7,7 +8,7 @@ export class ApplianceDto {
   @ApiProperty({ example: 'vCenter A' }) name!: string;
   @ApiProperty({ type: [String], example: ['prod'] }) tags!: string[];
   @ApiProperty({
-    enum: ['ok', 'unreachable', 'auth_failed', 'tls_error', 'unknown'],
+    ...extensibleEnum(['ok', 'unreachable', 'auth_failed', 'tls_error', 'unknown']),
     description: 'From the last call to the appliance, or a light probe when that is older than fleet.statusMaxAgeMs',
   })
   status!: string;

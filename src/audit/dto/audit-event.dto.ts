@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { extensibleEnum } from '../../http/extensible-enum.js';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDIT_STAGES, AUTH_METHODS } from '../audit-entry.js';
 
 const NULLABLE_STRING = { type: String, nullable: true } as const;
@@ -8,7 +9,7 @@ export class AuditActorDto {
   @ApiProperty({ example: 'alice', description: 'JWT `sub`, or the API key id' }) subject!: string;
   @ApiProperty({ ...NULLABLE_STRING, example: 'Alice Example' }) name!: string | null;
   @ApiProperty({ ...NULLABLE_STRING, example: 'portal' }) clientId!: string | null;
-  @ApiProperty({ enum: AUTH_METHODS }) authMethod!: string;
+  @ApiProperty(extensibleEnum(AUTH_METHODS)) authMethod!: string;
   @ApiProperty({ example: '10.0.4.17' }) ip!: string;
   @ApiProperty({ ...NULLABLE_STRING, example: 'curl/8.5.0' }) userAgent!: string | null;
 }
@@ -21,12 +22,12 @@ export class AuditEventDto {
   @ApiProperty({ format: 'date-time', example: '2026-03-10T08:15:02.113Z' }) time!: string;
   @ApiProperty({ enum: AUDIT_STAGES }) stage!: string;
   @ApiProperty({ example: '3f0c9a52-4d0e-4d8e-9a51-0f3b2f8e7a11' }) requestId!: string;
-  @ApiProperty({ enum: AUDIT_ACTIONS }) action!: string;
+  @ApiProperty(extensibleEnum(AUDIT_ACTIONS)) action!: string;
   @ApiProperty({ type: AuditActorDto }) actor!: AuditActorDto;
   @ApiProperty({ example: 'vc-prod-3' }) appliance!: string;
   @ApiProperty({ example: 'default' }) schedule!: string;
   @ApiProperty({ ...NULLABLE_STRING, example: 'before upgrade to 8.0.3' }) comment!: string | null;
-  @ApiProperty({ enum: AUDIT_OUTCOMES, nullable: true, description: 'Set on `completed` entries' })
+  @ApiProperty({ ...extensibleEnum(AUDIT_OUTCOMES), nullable: true, description: 'Set on `completed` entries' })
   outcome!: string | null;
   @ApiProperty({ ...NULLABLE_INTEGER, example: 202, description: 'The status we answered with' })
   httpStatus!: number | null;
@@ -57,7 +58,7 @@ export class AuditEventDto {
   })
   hash!: string;
   @ApiProperty({
-    enum: AUDIT_OUTCOMES,
+    ...extensibleEnum(AUDIT_OUTCOMES),
     description:
       "Derived when read, not hashed: a completed entry's outcome; for a requested entry, its completed entry's " +
       'outcome, or `unknown` while there is none (in flight, or the gateway died before the outcome was known)',

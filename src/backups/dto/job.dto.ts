@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { extensibleEnum } from '../../http/extensible-enum.js';
 
 export class JobMessageDto {
   @ApiProperty({ example: 'com.vmware.applmgmt.backup.job.started' }) id!: string;
@@ -9,7 +10,8 @@ export class JobMessageDto {
 /** The appliance's BackupJobStatus in camelCase; further fields the appliance sends are passed on, camelCased. */
 export class JobDto {
   @ApiProperty({ example: '20261126-120000-00000001' }) id!: string;
-  @ApiProperty({ enum: ['FAILED', 'INPROGRESS', 'NONE', 'SUCCEEDED'], example: 'INPROGRESS' }) state!: string;
+  @ApiProperty({ ...extensibleEnum(['FAILED', 'INPROGRESS', 'NONE', 'SUCCEEDED']), example: 'INPROGRESS' })
+  state!: string;
   @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, example: 0 }) progress!: number;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) startTime!: string | null;
   @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'null until the job ends' })

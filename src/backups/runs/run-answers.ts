@@ -7,9 +7,9 @@ import { requestContext } from '../../context/request-context.js';
 import { GatewayError } from '../../problems/gateway-error.js';
 import { problemDocument } from '../../problems/problem-document.js';
 import type { JobDto, RunAcceptedDto } from '../dto/job.dto.js';
-import type { FleetRunDto207 } from './dto/fleet-run.dto.js';
+import type { FleetRunResultsDto } from './dto/fleet-run.dto.js';
 
-export type FleetMemberResult = FleetRunDto207['results'][number];
+export type FleetMemberResult = FleetRunResultsDto['results'][number];
 
 /**
  * One appliance's run: the job it started, the problem the single run would have answered, or (a fleet retry under
@@ -57,7 +57,7 @@ export function singleRunAnswer(schedule: string, result: RunResult, instance: s
 
 /** A fleet run's 207: per appliance, the status and the job or problem document the single run would give. */
 export function fleetRunAnswer(schedule: string, results: RunResult[], instance: string): RunAnswer {
-  const body: FleetRunDto207 = {
+  const body: FleetRunResultsDto = {
     schedule,
     requestId: requestContext.currentRequestId(),
     results: results.map((result) => memberAnswer(result, instance)),

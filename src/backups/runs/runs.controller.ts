@@ -8,7 +8,7 @@ import { ApiIdParams } from '../../http/api-id-param.decorator.js';
 import { NoQuery } from '../../http/no-query.dto.js';
 import { ApiProblems } from '../../problems/api-problems.decorator.js';
 import { RunAcceptedDto } from '../dto/job.dto.js';
-import { FleetRunDto, FleetRunDto207 } from './dto/fleet-run.dto.js';
+import { FleetRunDto, FleetRunResultsDto } from './dto/fleet-run.dto.js';
 import { RunScheduleDto } from './dto/run-schedule.dto.js';
 import { TargetApplianceQuery } from './dto/target-appliance.query.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
@@ -88,7 +88,7 @@ export class RunsController {
   })
   @ApiResponse({
     status: 207,
-    type: FleetRunDto207,
+    type: FleetRunResultsDto,
     description: 'Multi-Status',
     headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED },
   })

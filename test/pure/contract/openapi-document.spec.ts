@@ -169,4 +169,49 @@ describe('the OpenAPI document', () => {
     }
     expect(examples('runFleet', '409')).toEqual(['IDEMPOTENCY_REQUEST_IN_PROGRESS']);
   });
+
+  it('gives answer values that may grow as x-extensible-enum, never a closed enum that strict generators would fail on', () => {
+    const schemas = document.components?.schemas as Record<string, SchemaLike>;
+    const extensible: Record<string, SchemaLike> = {
+      ProblemCode: schemas.ProblemCode,
+      'ApplianceDto.status': schemas.ApplianceDto.properties?.status ?? {},
+      'AuditActorDto.authMethod': schemas.AuditActorDto.properties?.authMethod ?? {},
+      'AuditEventDto.action': schemas.AuditEventDto.properties?.action ?? {},
+      'AuditEventDto.outcome': schemas.AuditEventDto.properties?.outcome ?? {},
+      'AuditEventDto.finalOutcome': schemas.AuditEventDto.properties?.finalOutcome ?? {},
+      'AuditFirstBadDto.reason': schemas.AuditFirstBadDto.properties?.reason ?? {},
+      'JobDto.state': schemas.JobDto.properties?.state ?? {},
+    };
+    for (const [name, schema] of Object.entries(extensible)) {
+      expect({ name, type: schema.type, enum: schema.enum }).toEqual({ name, type: 'string', enum: undefined });
+      expect({ name, values: schema['x-extensible-enum'] }).toEqual({ name, values: expect.arrayContaining([]) });
+      expect((schema['x-extensible-enum'] as unknown[]).length).toBeGreaterThan(1);
+    }
+    expect(extensible.ProblemCode['x-extensible-enum']).toEqual(PROBLEM_CODES);
+    // Every other enum of an answer is closed on purpose: an entry is requested or completed, nothing else.
+    const closed = Object.entries(schemas).flatMap(([name, schema]) =>
+      Object.entries(schema.properties ?? {})
+        .filter(([, property]) => property.enum !== undefined)
+        .map(([property]) => `${name}.${property}`),
+    );
+    expect(closed).toEqual(['AuditEventDto.stage']);
+  });
+
+  it('keeps a nullable enum nullable (a closed nullable enum would list null), and names no schema after a status code', () => {
+    const schemas = document.components?.schemas as Record<string, SchemaLike>;
+    expect(schemas.AuditEventDto.properties?.outcome).toMatchObject({ type: 'string', nullable: true });
+    for (const { schema } of schemasIn(document)) {
+      const { nullable, enum: values } = schema as SchemaLike;
+      if (nullable === true && values !== undefined) expect(values).toContain(null);
+    }
+    expect(Object.keys(schemas).filter((name) => /\d{3}$/.test(name))).toEqual([]);
+  });
 });
+
+interface SchemaLike {
+  type?: string;
+  enum?: unknown[];
+  nullable?: boolean;
+  properties?: Record<string, SchemaLike>;
+  'x-extensible-enum'?: unknown;
+}

@@ -52,7 +52,7 @@ export class FleetRunResultDto {
   @ApiPropertyOptional({ type: ProblemDocument }) problem?: ProblemDocument;
 }
 
-export class FleetRunDto207 {
+export class FleetRunResultsDto {
   @ApiProperty({ example: 'default' }) schedule!: string;
   @ApiProperty({ description: 'Shared by every appliance run of this request (each has `{requestId}.{applianceId}`)' })
   requestId!: string;
