@@ -1,6 +1,13 @@
 import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
 import type { components, paths } from './schema.js';
 
+export {
+  FollowJobError,
+  type FollowJobOptions,
+  followJob,
+  type JobStreamEvent,
+  type JobUpdate,
+} from './job-events.js';
 export type { components, operations, paths } from './schema.js';
 
 type Schemas = components['schemas'];

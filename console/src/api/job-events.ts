@@ -1,13 +1,12 @@
-import { api, asProblem, type Job, type Problem } from './client';
+import { FollowJobError, followJob, type JobUpdate } from '../../../clients/typescript/src/job-events.js';
+import { asProblem, CONSOLE_HEADERS, type Problem, SESSION_ENDED } from './client';
 
-export type JobEvent =
-  | { type: 'progress' | 'end'; job: Job }
-  | { type: 'error'; code: string }
-  | { type: 'failed'; problem: Problem };
+export type JobEvent = JobUpdate | { type: 'reconnecting'; reason: string } | { type: 'failed'; problem: Problem };
 
 /**
- * Follows a job's Server-Sent Events (progress, end, error). Read with fetch rather than EventSource: EventSource
- * cannot send the X-Console-Request header the session needs, and it would reconnect forever on a refusal.
+ * Follows a job to its end with the portals' own follower (the typed client's followJob): it reconnects when the
+ * gateway ends the stream early or the connection drops, reading the job's state first, so the bar never stays on a
+ * "Running" the job has left. Only a final refusal stops it (the session ended: the sign-in page takes over).
  */
 export async function watchJob(
   appliance: string,
@@ -15,53 +14,24 @@ export async function watchJob(
   onEvent: (event: JobEvent) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  let response: Response;
   try {
-    const result = await api.GET('/appliances/{applianceId}/backups/jobs/{jobId}/events', {
-      params: { path: { applianceId: appliance, jobId } },
-      headers: { Accept: 'text/event-stream' },
-      parseAs: 'stream',
+    await followJob({
+      baseUrl: '',
+      applianceId: appliance,
+      jobId,
+      headers: () => ({ ...CONSOLE_HEADERS }),
+      credentials: 'same-origin',
       signal,
+      onUpdate: onEvent,
+      onReconnect: (_attempt, reason) => onEvent({ type: 'reconnecting', reason }),
     });
-    response = result.response;
   } catch (error) {
-    if (!signal.aborted) onEvent({ type: 'failed', problem: asProblem(error) });
-    return;
-  }
-  if (!response.ok || !response.body) {
-    const body = await response.json().catch(() => undefined);
-    onEvent({ type: 'failed', problem: asProblem(body, response.status) });
-    return;
-  }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value.replaceAll('\r\n', '\n');
-      let end = buffer.indexOf('\n\n');
-      while (end !== -1) {
-        dispatch(buffer.slice(0, end), onEvent);
-        buffer = buffer.slice(end + 2);
-        end = buffer.indexOf('\n\n');
-      }
+    if (signal.aborted) return;
+    if (error instanceof FollowJobError) {
+      if (error.status === 401) window.dispatchEvent(new Event(SESSION_ENDED));
+      onEvent({ type: 'failed', problem: asProblem(error.problem, error.status) });
+    } else {
+      onEvent({ type: 'failed', problem: asProblem(error) });
     }
-  } catch (error) {
-    if (!signal.aborted) onEvent({ type: 'failed', problem: asProblem(error) });
   }
-}
-
-/** One SSE block: `event:` names it, `data:` lines carry JSON. */
-function dispatch(block: string, onEvent: (event: JobEvent) => void): void {
-  let type = 'message';
-  const data: string[] = [];
-  for (const line of block.split('\n')) {
-    if (line.startsWith('event:')) type = line.slice(6).trim();
-    else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-  }
-  if (data.length === 0) return;
-  const payload = JSON.parse(data.join('\n')) as { job?: Job; code?: string };
-  if ((type === 'progress' || type === 'end') && payload.job) onEvent({ type, job: payload.job });
-  else if (type === 'error') onEvent({ type: 'error', code: payload.code ?? 'INTERNAL_ERROR' });
 }

@@ -11,8 +11,9 @@ const STATE_WORDS: Record<Job['state'], string> = {
 };
 
 /**
- * A job's progress bar, fed by the job's event stream while it runs, with its messages and its end state. The
- * stream closes when the job ends or the component goes away (the gateway then stops polling for this watcher).
+ * A job's progress bar, fed by the job's event stream while it runs, with its messages and its end state. A stream
+ * that stops early is followed again (watchJob); it closes when the job ends or the component goes away (the
+ * gateway then stops polling for this watcher).
  */
 export function JobProgress({
   appliance,
@@ -25,7 +26,7 @@ export function JobProgress({
 }) {
   const [job, setJob] = useState(initial);
   const [problem, setProblem] = useState<Problem | undefined>();
-  const [streamError, setStreamError] = useState<string | undefined>();
+  const [reconnecting, setReconnecting] = useState(false);
   const running = job.state === 'INPROGRESS' || job.state === 'NONE';
 
   useEffect(() => {
@@ -35,12 +36,13 @@ export function JobProgress({
       appliance,
       initial.id,
       (event) => {
+        if (event.type === 'reconnecting') return setReconnecting(true);
+        setReconnecting(false);
         if (event.type === 'progress') setJob(event.job);
         else if (event.type === 'end') {
           setJob(event.job);
           onEnd?.(event.job);
-        } else if (event.type === 'error') setStreamError(event.code);
-        else if (event.type === 'failed') setProblem(event.problem);
+        } else if (event.type === 'failed') setProblem(event.problem);
       },
       abort.signal,
     );
@@ -68,7 +70,11 @@ export function JobProgress({
           ))}
         </ul>
       )}
-      {streamError && <p class="problem">Progress could not be read: {streamError}</p>}
+      {reconnecting && running && (
+        <p class="muted" role="status">
+          Progress paused: reconnecting to the gateway (the backup itself goes on)…
+        </p>
+      )}
       {problem && <ProblemMessage problem={problem} context="Progress" />}
     </div>
   );

@@ -161,6 +161,28 @@ describeWithBrowser('operator console in a browser', () => {
     await page.close();
   });
 
+  it('a progress stream the gateway ends early is followed again: the bar reaches the end, never a stale Running', async () => {
+    const page = await alice.newPage();
+    const jobReads: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'GET' && /\/backups\/jobs\/[^/]+(\/events)?$/.test(request.url()))
+        jobReads.push(request.url().endsWith('/events') ? 'stream' : 'state');
+    });
+    await page.goto(`${world.gateway.url}/console/#/appliances/vc-a`);
+    await page.getByRole('button', { name: 'Run now default' }).click();
+    await page.getByRole('button', { name: 'Start backup' }).click();
+    await page.locator('.job progress').first().waitFor();
+    // The appliance fails the next status read: the gateway sends `error` and ends the stream.
+    world.appliances['vc-a'].faults.set({ kind: 'status', status: 503, path: '/backup/job/', method: 'GET', times: 1 });
+    await page.locator('.job.job-succeeded').first().waitFor({ timeout: 15_000 });
+    await page.locator('.job.job-succeeded progress[value="100"]').first().waitFor();
+    // After the early end: the job's state read again, then (unless it had ended meanwhile) a new stream.
+    expect(jobReads[0]).toBe('stream');
+    expect(jobReads).toContain('state');
+    expect(world.appliances['vc-a'].faults.active()).toEqual([]);
+    await page.close();
+  });
+
   it('a fleet run shows one result per appliance: a started job with its own progress, a problem with its code', async () => {
     const page = await alice.newPage();
     await page.goto(`${world.gateway.url}/console/#/fleet-run`);
