@@ -46,15 +46,19 @@ describeRedis('a Redis that stops answering', () => {
       const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
       return /^backup_gateway_redis_available (\d)$/m.exec(await response.text())?.[1];
     };
-    const stalledLines = () =>
+    const linesWith = (text: string) =>
       gateway
         .output()
         .split('\n')
-        .filter((line) => line.includes('redis does not answer'));
+        .filter((line) => line.includes(text));
     try {
       await waitFor(() => gateway.output().includes('redis connected'), 10_000);
       await read();
       expect(await available()).toBe('1');
+      // A busy machine may have cost the start-up one outage already (the connection's ready check timing out).
+      const before = linesWith('redis unavailable').length;
+      const connected = linesWith('redis connected').length;
+      const outageLines = () => linesWith('redis unavailable').slice(before);
 
       redis.stall();
       // The first read waits out one command timeout (250 ms) and marks Redis stalled; the rest never ask it.
@@ -62,14 +66,14 @@ describeRedis('a Redis that stops answering', () => {
       expect(await read()).toBeLessThan(750);
       for (let i = 0; i < 4; i++) expect(await read()).toBeLessThan(200);
       expect(await available()).toBe('0');
-      expect(stalledLines()).toHaveLength(1);
-      expect(JSON.parse(stalledLines()[0])).toMatchObject({ level: 'warn', redis: 'stalled' });
+      expect(outageLines()).toHaveLength(1);
+      expect(JSON.parse(outageLines()[0])).toMatchObject({ level: 'warn', redis: 'stalled' });
 
       redis.resume();
-      await waitFor(() => gateway.output().includes('redis answers again'), 5000);
+      await waitFor(() => linesWith('redis connected').length === connected + 1, 5000);
       expect(await available()).toBe('1');
       expect(await read()).toBeLessThan(300);
-      expect(stalledLines()).toHaveLength(1);
+      expect(outageLines()).toHaveLength(1);
     } finally {
       redis.resume();
       gateway.child.kill('SIGTERM');
