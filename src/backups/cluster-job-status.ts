@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
@@ -24,19 +24,17 @@ const WAIT_STEP_MS = 20;
 @Injectable()
 export class ClusterJobStatus {
   constructor(
-    @Optional() private readonly state?: SharedState,
-    @Optional() private readonly config?: GatewayConfig,
-    @Optional() private readonly registry?: ApplianceRegistry,
+    private readonly state: SharedState,
+    private readonly config: GatewayConfig,
+    private readonly registry: ApplianceRegistry,
   ) {}
 
   fetch(appliance: string, jobId: string, poll: () => Promise<VapiJobStatus>): Promise<VapiJobStatus> {
-    if (!this.state) return poll();
     return this.state.orAlone((store) => this.fetchShared(store, `job:${appliance}:${jobId}`, appliance, poll), poll);
   }
 
   /** A run's answer is the job's first status: every replica's watchers start from it. */
-  async seed(appliance: string, status: VapiJobStatus): Promise<void> {
-    if (!this.state) return;
+  seed(appliance: string, status: VapiJobStatus): Promise<void> {
     return this.state.orAlone(
       (store) => this.publish(store, `job:${appliance}:${status.id}`, status),
       () => undefined,
@@ -75,7 +73,7 @@ export class ClusterJobStatus {
 
   private publish(store: SharedStore, key: string, status: VapiJobStatus): Promise<void> {
     const value = JSON.stringify(status);
-    const ttlMs = isTerminal(status) ? TERMINAL_TTL_MS : (this.config?.jobs.pollIntervalMs ?? 1000);
+    const ttlMs = isTerminal(status) ? TERMINAL_TTL_MS : this.config.jobs.pollIntervalMs;
     return store.setAll([
       { key: `${key}:status`, value, ttlMs },
       { key: `${key}:last`, value, ttlMs: LAST_TTL_MS },
@@ -87,8 +85,8 @@ export class ClusterJobStatus {
    * may have changed it), at least one interval.
    */
   private leaseMs(appliance: string): number {
-    const timeout = this.registry?.has(appliance) ? this.registry.client(appliance).config.timeoutMs : 10_000;
-    return Math.max(timeout, this.config?.jobs.pollIntervalMs ?? 1000) + 1000;
+    const timeout = this.registry.has(appliance) ? this.registry.client(appliance).config.timeoutMs : 10_000;
+    return Math.max(timeout, this.config.jobs.pollIntervalMs) + 1000;
   }
 }
 
