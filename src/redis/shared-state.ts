@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis, ReplyError } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
@@ -46,8 +46,10 @@ export class SharedState implements OnApplicationShutdown {
   private readonly client: Redis | undefined;
   private readonly store: SharedStore | undefined;
   private liveness: Liveness = 'connecting';
-  /** When the outage now under way was logged; undefined while there is none. */
+  /** When the outage now under way began (Redis away or stalled); undefined while there is none. */
   private outageSince: number | undefined;
+  /** A command refused while the connection is up has been logged: once, until Redis next comes back. */
+  private refusalLogged = false;
   private probe: NodeJS.Timeout | undefined;
   /** Shutting down: the connection closing is no outage. */
   private closing = false;
@@ -116,27 +118,30 @@ export class SharedState implements OnApplicationShutdown {
     } catch (error) {
       const message = (error as Error).message;
       if (message === TIMED_OUT) this.away('stalled', `does not answer within ${REDIS_COMMAND_TIMEOUT_MS} ms`);
-      // Redis refused it (out of memory, a read-only replica): this command falls back, Redis stays up for the rest.
-      else if (error instanceof ReplyError) this.logOutage('refused', message);
-      // The connection broke under it: its 'error' event follows, unless it reconnects at once (logged then too).
-      else this.logOutage('down', message);
+      // The connection broke under it: an outage from now, not from the client's next reconnection attempt.
+      else if (this.client?.status !== 'ready') this.away('down', message);
+      // Redis answered with an error (out of memory, a read-only replica): this command falls back, the rest go on.
+      else this.refused(message);
       throw new RedisUnavailable(message, { cause: error });
     }
   }
 
   private away(why: 'down' | 'stalled', reason: string): void {
     if (this.closing || this.liveness === 'down' || this.liveness === 'stalled') return;
+    const starting = this.liveness === 'connecting';
     this.liveness = why;
     this.metrics.redisAvailable.set(0);
-    this.logOutage(why, reason);
     if (why === 'stalled') this.startProbe();
+    this.outageSince = Date.now();
+    this.logOutage(why, starting ? `at start: ${reason}` : reason);
   }
 
   private up(): void {
+    if (this.liveness === 'up') return;
     const since = this.outageSince;
-    if (this.liveness === 'up' && since === undefined) return;
     this.liveness = 'up';
     this.outageSince = undefined;
+    this.refusalLogged = false;
     this.stopProbe();
     this.metrics.redisAvailable.set(1);
     this.logger.info(
@@ -145,10 +150,14 @@ export class SharedState implements OnApplicationShutdown {
     );
   }
 
-  /** The one line of an outage, however it shows first (an event of the connection, or a command failing). */
+  private refused(reason: string): void {
+    if (this.closing || this.refusalLogged) return;
+    this.refusalLogged = true;
+    this.logOutage('refused', reason);
+  }
+
+  /** The one line of an outage (once per outage: `away` and `refused` see to that), whatever showed it first. */
   private logOutage(why: 'down' | 'stalled' | 'refused', reason: string): void {
-    if (this.closing || this.outageSince !== undefined) return;
-    this.outageSince = Date.now();
     this.logger.warn(
       { redis: why, err: { message: reason }, ...(why === 'stalled' ? { timeoutMs: REDIS_COMMAND_TIMEOUT_MS } : {}) },
       `redis unavailable (${reason}): rate limits and job polling fall back to this replica alone, and console sessions answer 503, until it is back`,

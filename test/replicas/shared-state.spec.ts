@@ -1,4 +1,5 @@
 import { Test, type TestingModule } from '@nestjs/testing';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { parseConfig } from '../../src/config/load-config.js';
@@ -129,6 +130,27 @@ describeRedis('SharedState on a real Redis', () => {
     await expect(failing).rejects.toThrow('the appliance said no');
     expect(alone).toBe(0);
     expect(outages(a.lines)).toHaveLength(before);
+  });
+
+  it('refusing (out of memory): what it refuses falls back, logged once; Redis stays up for the rest', async () => {
+    const before = outages(a.lines).length;
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      for (let i = 0; i < 5; i++) expect(await count(a.state, 'oom:c')).toEqual({ where: 'alone', count: 0 });
+      const lines = outages(a.lines).slice(before);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 40, redis: 'refused', err: { message: expect.stringMatching(/^OOM/) } });
+      expect(await a.available()).toBe(1);
+      // What it still answers goes on: a read.
+      expect(await a.state.required((store) => store.get('oom:none'))).toBeUndefined();
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+    expect(await count(a.state, 'oom:c')).toEqual({ where: 'redis', count: 1 });
+    expect(outages(a.lines).slice(before)).toHaveLength(1);
   });
 
   it('killed: callers fall back at once, required work fails, one warning per outage; back, it is shared again', async () => {
