@@ -44,7 +44,10 @@ export class SharedState implements OnApplicationShutdown {
   /** Whether replicas share state (`redis.url` is set): known at start, the same for the life of the process. */
   readonly shared: boolean;
   private readonly client: Redis | undefined;
+  /** Operations for what may degrade: none is sent while Redis is away or stalled. */
   private readonly store: SharedStore | undefined;
+  /** Operations for what may not: each is sent while the connection is open, even to a Redis marked stalled. */
+  private readonly requiredStore: SharedStore | undefined;
   private liveness: Liveness = 'connecting';
   /** When the outage now under way began (Redis away or stalled); undefined while there is none. */
   private outageSince: number | undefined;
@@ -72,7 +75,8 @@ export class SharedState implements OnApplicationShutdown {
       retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
     });
     this.client = client;
-    this.store = new RedisStore(client, (command) => this.send(command));
+    this.store = new RedisStore(client, (command) => this.send(command, true));
+    this.requiredStore = new RedisStore(client, (command) => this.send(command, false));
     metrics.redisAvailable.set(0);
     client.on('ready', () => this.up());
     client.on('error', (error: Error) => this.away('down', error.message));
@@ -96,12 +100,14 @@ export class SharedState implements OnApplicationShutdown {
 
   /**
    * For state that must be the same on every replica or not be at all: `work` on Redis, rejecting with
-   * RedisUnavailable at once while Redis is away or stalled. Only where `shared`: without Redis the consumer keeps
-   * its state alone from the start, and never reaches here.
+   * RedisUnavailable when it is away (at once: the client queues nothing) or does not answer in time. Each call asks
+   * Redis even while it is marked stalled, as the console did before there was a mark: a timeout under load is one
+   * refused request, not a second of them, and an answer ends the stall for everyone. Only where `shared`: without
+   * Redis the consumer keeps its state alone from the start, and never comes here.
    */
   async required<T>(work: (store: SharedStore) => Promise<T>): Promise<T> {
-    if (!this.store) throw new Error('state is not shared: redis.url is not set');
-    return work(this.store);
+    if (!this.requiredStore) throw new Error('state is not shared: redis.url is not set');
+    return work(this.requiredStore);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -110,11 +116,16 @@ export class SharedState implements OnApplicationShutdown {
     if (this.client) await this.client.quit().catch(() => this.client?.disconnect());
   }
 
-  /** The one gate of every command: none is sent unless Redis is up, and how each fails says what Redis is doing. */
-  private async send<T>(command: () => Promise<T>): Promise<T> {
-    if (this.liveness !== 'up') throw new RedisUnavailable(`redis is ${this.liveness}`);
+  /**
+   * The one gate of every command: how each fails says what Redis is doing. `degrading` commands are not sent unless
+   * Redis is up; the others are, and one answered while Redis is marked stalled shows it answers again.
+   */
+  private async send<T>(command: () => Promise<T>, degrading: boolean): Promise<T> {
+    if (degrading && this.liveness !== 'up') throw new RedisUnavailable(`redis is ${this.liveness}`);
     try {
-      return await command();
+      const answer = await command();
+      if (this.liveness === 'stalled') this.up();
+      return answer;
     } catch (error) {
       const message = (error as Error).message;
       if (message === TIMED_OUT) this.away('stalled', `does not answer within ${REDIS_COMMAND_TIMEOUT_MS} ms`);
