@@ -86,8 +86,8 @@ describe('SharedState without redis.url', () => {
 });
 
 /**
- * Against a real redis-server, killed and stalled (SIGSTOP): what may degrade falls back, what may not fails at once,
- * an outage is logged once however many callers meet it, and Redis answering again brings sharing back.
+ * Against a real redis-server, refusing, killed and stalled (SIGSTOP): what may degrade falls back, what may not
+ * fails, an outage is logged once however many callers meet it, and Redis answering again brings sharing back.
  */
 describeRedis('SharedState on a real Redis', () => {
   let redis: TestRedis;
