@@ -23,7 +23,7 @@ const TIMED_OUT = 'Command timed out';
 /** A shared operation that did not happen: Redis is away, stalled, or refused it. */
 export class RedisUnavailable extends Error {}
 
-/** Where the connection stands: only `up` sends commands. */
+/** Where the connection stands: what may degrade is sent to Redis only while it is `up`. */
 type Liveness = 'connecting' | 'up' | 'down' | 'stalled';
 
 /**
