@@ -1,10 +1,9 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { Logger } from 'pino';
+import { Injectable } from '@nestjs/common';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
-import { PINO_LOGGER } from '../logging/logger.js';
-import { RedisConnection } from '../redis/redis-connection.js';
+import { SharedState } from '../redis/shared-state.js';
+import type { SharedStore } from '../redis/shared-store.js';
 import { isTerminal } from './job-states.js';
 
 /** A finished job never changes: every replica may keep its status this long. */
@@ -15,69 +14,70 @@ const WAIT_STEP_MS = 20;
 
 /**
  * Cluster-wide job polling: with `redis.url`, replicas share one poller per running job. The status of a job is a
- * Redis key that lives one poll interval (or an hour once the job ended); whoever finds it gone takes a short lease
- * (SET NX, as long as the appliance may take to answer) and is the one replica that asks the appliance, then writes
- * the status for every other replica to read; the others meanwhile serve the last status known. So any number of
- * watchers on any number of replicas cost the appliance at most one status request per interval.
- * Without Redis, or while it is unavailable, each replica polls on its own (its JobTracker still shares one request
- * per interval among its own watchers): degraded, never down.
+ * shared key that lives one poll interval (or an hour once the job ended); whoever finds it gone takes a short lease
+ * (set if absent, as long as the appliance may take to answer) and is the one replica that asks the appliance, then
+ * writes the status for every other replica to read; the others meanwhile serve the last status known. So any number
+ * of watchers on any number of replicas cost the appliance at most one status request per interval.
+ * Without Redis, or while it is unavailable, each replica polls on its own (SharedState.orAlone; its JobTracker still
+ * shares one request per interval among its own watchers): degraded, never down.
  */
 @Injectable()
 export class ClusterJobStatus {
-  private warned = false;
-
   constructor(
-    @Optional() private readonly redis?: RedisConnection,
-    @Optional() private readonly config?: GatewayConfig,
-    @Optional() @Inject(PINO_LOGGER) private readonly logger?: Logger,
-    @Optional() private readonly registry?: ApplianceRegistry,
+    private readonly state: SharedState,
+    private readonly config: GatewayConfig,
+    private readonly registry: ApplianceRegistry,
   ) {}
 
-  async fetch(appliance: string, jobId: string, poll: () => Promise<VapiJobStatus>): Promise<VapiJobStatus> {
-    const client = this.redis?.available ? this.redis.client : undefined;
-    if (!client || !this.config) return poll();
-    const key = `job:${appliance}:${jobId}`;
-    try {
-      const fresh = await client.get(`${key}:status`);
-      if (fresh !== null) return JSON.parse(fresh) as VapiJobStatus;
-      const leaseMs = this.leaseMs(appliance);
-      if ((await client.set(`${key}:lease`, '1', 'PX', leaseMs, 'NX')) === 'OK') {
-        try {
-          const status = await poll();
-          await this.publish(key, status);
-          return status;
-        } finally {
-          await client.del(`${key}:lease`).catch(() => undefined);
-        }
-      }
-      // Another replica is asking the appliance right now.
-      const last = await client.get(`${key}:last`);
-      if (last !== null) return JSON.parse(last) as VapiJobStatus;
-      for (let waited = 0; waited < leaseMs; waited += WAIT_STEP_MS) {
-        await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
-        const arrived = await client.get(`${key}:status`);
-        if (arrived !== null) return JSON.parse(arrived) as VapiJobStatus;
-      }
-      return poll(); // the holder died with its lease: ask ourselves
-    } catch (error) {
-      this.warnOnce(error);
-      return poll();
-    }
+  fetch(appliance: string, jobId: string, poll: () => Promise<VapiJobStatus>): Promise<VapiJobStatus> {
+    return this.state.orAlone((store) => this.fetchShared(store, `job:${appliance}:${jobId}`, appliance, poll), poll);
   }
 
   /** A run's answer is the job's first status: every replica's watchers start from it. */
-  async seed(appliance: string, status: VapiJobStatus): Promise<void> {
-    const client = this.redis?.available ? this.redis.client : undefined;
-    if (!client) return;
-    await this.publish(`job:${appliance}:${status.id}`, status).catch((error: unknown) => this.warnOnce(error));
+  seed(appliance: string, status: VapiJobStatus): Promise<void> {
+    return this.state.orAlone(
+      (store) => this.publish(store, `job:${appliance}:${status.id}`, status),
+      () => undefined,
+    );
   }
 
-  private async publish(key: string, status: VapiJobStatus): Promise<void> {
-    const client = this.redis?.client;
-    if (!client || !this.config) return;
-    const text = JSON.stringify(status);
-    const ttl = isTerminal(status) ? TERMINAL_TTL_MS : this.config.jobs.pollIntervalMs;
-    await client.multi().set(`${key}:status`, text, 'PX', ttl).set(`${key}:last`, text, 'PX', LAST_TTL_MS).exec();
+  private async fetchShared(
+    store: SharedStore,
+    key: string,
+    appliance: string,
+    poll: () => Promise<VapiJobStatus>,
+  ): Promise<VapiJobStatus> {
+    const fresh = parsed(await store.get(`${key}:status`));
+    if (fresh !== undefined) return fresh;
+    const leaseMs = this.leaseMs(appliance);
+    if (await store.setIfAbsent(`${key}:lease`, '1', leaseMs)) {
+      try {
+        const status = await poll();
+        // Redis failing now costs the other replicas this status, not this caller: it has it, and no second poll.
+        await this.publish(store, key, status).catch(() => undefined);
+        return status;
+      } finally {
+        await store.delete(`${key}:lease`).catch(() => undefined);
+      }
+    }
+    // Another replica is asking the appliance right now.
+    const last = parsed(await store.get(`${key}:last`));
+    if (last !== undefined) return last;
+    for (let waited = 0; waited < leaseMs; waited += WAIT_STEP_MS) {
+      await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+      const arrived = parsed(await store.get(`${key}:status`));
+      if (arrived !== undefined) return arrived;
+    }
+    return poll(); // the holder died with its lease: ask ourselves
+  }
+
+  private publish(store: SharedStore, key: string, status: VapiJobStatus): Promise<void> {
+    const value = JSON.stringify(status);
+    const ttlMs = isTerminal(status) ? TERMINAL_TTL_MS : this.config.jobs.pollIntervalMs;
+    return store.setAll([
+      { key: `${key}:status`, value, ttlMs },
+      { key: `${key}:last`, value, ttlMs: LAST_TTL_MS },
+    ]);
   }
 
   /**
@@ -85,16 +85,17 @@ export class ClusterJobStatus {
    * may have changed it), at least one interval.
    */
   private leaseMs(appliance: string): number {
-    const timeout = this.registry?.has(appliance) ? this.registry.client(appliance).config.timeoutMs : 10_000;
-    return Math.max(timeout, this.config?.jobs.pollIntervalMs ?? 1000) + 1000;
+    const timeout = this.registry.has(appliance) ? this.registry.client(appliance).config.timeoutMs : 10_000;
+    return Math.max(timeout, this.config.jobs.pollIntervalMs) + 1000;
   }
+}
 
-  private warnOnce(error: unknown): void {
-    if (this.warned) return;
-    this.warned = true;
-    this.logger?.warn(
-      { err: { message: (error as Error).message } },
-      'job polling falls back to this replica alone while redis is unavailable',
-    );
+/** A stored status, or undefined for none or for what is not one (written by something else): asked for anew. */
+function parsed(text: string | undefined): VapiJobStatus | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as VapiJobStatus;
+  } catch {
+    return undefined;
   }
 }

@@ -6,7 +6,7 @@ import { ConfigError } from '../config/config-errors.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { consoleConfigProblems } from '../config/load-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
-import { RedisConnection } from '../redis/redis-connection.js';
+import { SharedState } from '../redis/shared-state.js';
 import { ConsoleAssetRoutes } from './console-asset-routes.js';
 import { ConsoleAuthController } from './console-auth.controller.js';
 import { ConsoleOrigin } from './console-origin.js';
@@ -43,24 +43,26 @@ export class ConsoleModule {
       controllers: [ConsoleAuthController],
       providers: [
         { provide: ConsoleOrigin, useValue: new ConsoleOrigin(config.console) },
+        // Where the console's state lives is chosen once, at start: shared by replicas (Redis) or this replica's own.
+        // Never both: a console store does not fall back to memory while Redis is away (it answers 503).
         {
           provide: CONSOLE_STORE,
-          inject: [RedisConnection],
-          useFactory: (redis: RedisConnection): ConsoleStore => {
+          inject: [SharedState],
+          useFactory: (state: SharedState): ConsoleStore => {
             // No secret means no sign-in method (the config checks say so): no session is ever written, and none
             // may be read from a Redis that others can write to.
-            if (!redis.client || !seal) return new MemoryConsoleStore();
+            if (!state.shared || !seal) return new MemoryConsoleStore();
             // Whatever the sign-in method: tokens never lie in Redis in the clear, and whoever can write to it
             // cannot forge a session.
-            return new SealedConsoleStore(new RedisConsoleStore(redis.client), seal);
+            return new SealedConsoleStore(new RedisConsoleStore(state), seal);
           },
         },
         {
           provide: LOGIN_TRANSACTIONS,
-          inject: [RedisConnection],
-          useFactory: (redis: RedisConnection): LoginTransactionStore =>
-            redis.client && seal
-              ? new RedisLoginTransactions(redis.client, seal, limits)
+          inject: [SharedState],
+          useFactory: (state: SharedState): LoginTransactionStore =>
+            state.shared && seal
+              ? new RedisLoginTransactions(state, seal, limits)
               : new MemoryLoginTransactions(limits),
         },
         {

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { SharedState } from '../redis/shared-state.js';
+import type { SharedStore } from '../redis/shared-store.js';
 import {
   LOGIN_RATE_WINDOW_MS,
   LOGIN_TTL_SECONDS,
@@ -60,50 +61,44 @@ export class RedisLoginTransactions implements LoginTransactionStore {
   private readonly ttlMs = LOGIN_TTL_SECONDS * 1000;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly state: SharedState,
     private readonly seal: RecordSeal,
     private readonly limits: LoginLimits,
   ) {}
 
   begin(address: string, key: string, value: string): Promise<LoginRefusal | undefined> {
     const tag = this.seal.tag(address);
-    return this.call(async () => {
-      const [outcome, ms] = (await this.redis.eval(
+    return this.call(async (store) => {
+      const [outcome, ms] = (await store.script(
         BEGIN,
-        4,
-        ALL,
-        BY_ADDRESS + tag,
-        RATE + tag,
-        PREFIX + key,
-        // The address's tag rides along, so that take() finds the address's set without knowing the address.
-        `${tag} ${this.seal.seal(PREFIX + key, value)}`,
-        this.ttlMs,
-        this.limits.max,
-        this.limits.perAddress,
-        this.limits.perAddressPerWindow,
-        LOGIN_RATE_WINDOW_MS,
-        key,
+        [ALL, BY_ADDRESS + tag, RATE + tag, PREFIX + key],
+        [
+          // The address's tag rides along, so that take() finds the address's set without knowing the address.
+          `${tag} ${this.seal.seal(PREFIX + key, value)}`,
+          this.ttlMs,
+          this.limits.max,
+          this.limits.perAddress,
+          this.limits.perAddressPerWindow,
+          LOGIN_RATE_WINDOW_MS,
+          key,
+        ],
       )) as [string, number];
       return outcome === 'ok' ? undefined : { reason: outcome as LoginRefusal['reason'], retryAfterMs: Number(ms) };
     });
   }
 
   take(key: string): Promise<string | undefined> {
-    return this.call(async () => {
-      const stored = await this.redis.getdel(PREFIX + key);
-      if (stored === null) return undefined;
+    return this.call(async (store) => {
+      const stored = await store.take(PREFIX + key);
+      if (stored === undefined) return undefined;
       const space = stored.indexOf(' ');
       // Its slot is free again at once (a replica dying in between leaves a member that expires with its score).
-      await this.redis
-        .multi()
-        .zrem(ALL, key)
-        .zrem(BY_ADDRESS + stored.slice(0, space), key)
-        .exec();
+      await store.removeMember(key, [ALL, BY_ADDRESS + stored.slice(0, space)]);
       return this.seal.open(PREFIX + key, stored.slice(space + 1));
     });
   }
 
-  private call<T>(operation: () => Promise<T>): Promise<T> {
-    return unlessRedisFails('Console sign-in needs', operation);
+  private call<T>(operation: (store: SharedStore) => Promise<T>): Promise<T> {
+    return unlessRedisFails('Console sign-in needs', () => this.state.required(operation));
   }
 }

@@ -1,7 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import { RedisConnection } from './redis-connection.js';
+import { SharedState } from './shared-state.js';
 
-/** The shared Redis connection (or none), for every module that shares state between replicas. */
+/**
+ * What replicas share (SharedState: on Redis with `redis.url`, else each replica alone), for every module that
+ * shares state. The Redis connection is SharedState's own: no module reaches it any other way.
+ */
 @Global()
-@Module({ providers: [RedisConnection], exports: [RedisConnection] })
+@Module({ providers: [SharedState], exports: [SharedState] })
 export class RedisModule {}

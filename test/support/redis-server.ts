@@ -1,6 +1,6 @@
 /**
  * A throwaway Redis (Debian's redis-server, which .ci/run installs) on a free loopback port, without
- * persistence, that a test can stop and start again to see the gateway degrade and recover.
+ * persistence, that a test can stop and start again, or stall, to see the gateway degrade and recover.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { freePort } from './gateway-process.js';
@@ -8,7 +8,12 @@ import { freePort } from './gateway-process.js';
 export interface TestRedis {
   url: string;
   stop(): Promise<void>;
+  /** Starts it again on the same port, so that clients reconnect. */
   start(): Promise<void>;
+  /** SIGSTOP: its connections stay open and nothing answers, as with a Redis swapping or behind a stuck network. */
+  stall(): void;
+  /** SIGCONT: it answers again, the commands it was sent meanwhile first. */
+  resume(): void;
 }
 
 export function redisAvailable(): boolean {
@@ -50,9 +55,12 @@ export async function startRedis(): Promise<TestRedis> {
       const running = child;
       if (!running || running.exitCode !== null) return;
       const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGCONT');
       running.kill('SIGTERM');
       await exited;
       child = undefined;
     },
+    stall: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
   };
 }

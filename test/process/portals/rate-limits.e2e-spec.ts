@@ -145,14 +145,21 @@ describeRedis('rate limits shared by replicas through Redis', () => {
 
   it('Redis going away degrades to per-replica limits with a warning, never to errors; back, it is shared again', async () => {
     const erin = await world.idp.token({ sub: 'erin', scope: 'backups:read' });
+    const linesWith = (text: string) => world.gateway.logs.filter((line) => line.includes(text));
+    // Counted from here: a busy machine may have cost the start-up an outage of its own.
+    const before = linesWith('redis unavailable').length;
+    const connected = linesWith('redis connected').length;
+    const outage = () => linesWith('redis unavailable').slice(before);
     await redis.stop();
-    await waitFor(() => world.gateway.logs.some((line) => line.includes('redis unavailable')));
+    await waitFor(() => outage().length > 0);
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await reads(world.gateway, erin)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
-    expect(world.gateway.logs.some((line) => line.includes("fall back to this replica's memory"))).toBe(true);
+    // One line for the outage, however many requests fell back during it.
+    expect(outage()).toHaveLength(1);
+    expect(outage()[0]).toMatch(/fall back to this replica alone/);
     await redis.start();
-    await waitFor(() => world.gateway.logs.filter((line) => line.includes('redis connected')).length >= 2);
+    await waitFor(() => linesWith('redis connected').length > connected);
     const frank = await world.idp.token({ sub: 'frank', scope: 'backups:read' });
     for (let i = 0; i < 5; i++) await reads(i % 2 === 0 ? world.gateway : second, frank).expect(200);
     expectRateLimited(await reads(second, frank), 5);

@@ -1,8 +1,7 @@
 import type { ApplianceRegistry } from '../../../src/appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../../../src/appliances/vapi-client.js';
-import { ClusterJobStatus } from '../../../src/backups/cluster-job-status.js';
-import { JobTracker } from '../../../src/backups/job-tracker.service.js';
 import type { GatewayConfig } from '../../../src/config/gateway-config.js';
+import { jobTracker } from '../../support/job-tracker.js';
 
 /** The tracker against a fake appliance (the narrow interface it uses: getJob), so polling rules are exact. */
 describe('JobTracker', () => {
@@ -12,9 +11,10 @@ describe('JobTracker', () => {
   const registry = {
     client: () => ({ getJob: (jobId: string) => answer(jobId) }),
   } as unknown as ApplianceRegistry;
-  // Without Redis the cluster status polls locally: each tracker is its own replica.
+  // Without Redis the cluster status polls locally: each tracker is its own replica. Intervals below the config's
+  // minimum keep the tests fast, hence a config of the parts the tracker reads.
   const tracker = (pollIntervalMs = 60_000) =>
-    new JobTracker(registry, { jobs: { pollIntervalMs } } as GatewayConfig, new ClusterJobStatus());
+    jobTracker(registry, { jobs: { pollIntervalMs }, metrics: { enabled: false } } as GatewayConfig);
 
   beforeEach(() => {
     gets = [];
@@ -27,14 +27,14 @@ describe('JobTracker', () => {
   });
 
   it('concurrent readers of one job share one upstream call', async () => {
-    const t = tracker();
+    const t = await tracker();
     const statuses = await Promise.all(Array.from({ length: 100 }, () => t.status('vc-a', 'j1')));
     expect(gets).toEqual(['j1']);
     expect(new Set(statuses).size).toBe(1);
   });
 
   it('a status is reused within the poll interval, then asked for again', async () => {
-    const t = tracker(50);
+    const t = await tracker(50);
     await t.status('vc-a', 'j1');
     await t.status('vc-a', 'j1');
     expect(gets).toHaveLength(1);
@@ -44,7 +44,7 @@ describe('JobTracker', () => {
   });
 
   it('a finished job is never asked for again', async () => {
-    const t = tracker(1);
+    const t = await tracker(1);
     state = 'SUCCEEDED';
     await t.status('vc-a', 'j1');
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -53,14 +53,14 @@ describe('JobTracker', () => {
   });
 
   it('a run seeds the job: the first reader gets it without an upstream call', async () => {
-    const t = tracker();
+    const t = await tracker();
     t.seed('vc-a', { id: 'j2', state: 'INPROGRESS', progress: 0 });
     expect((await t.status('vc-a', 'j2')).progress).toBe(0);
     expect(gets).toEqual([]);
   });
 
   it('a failed read is not remembered: the next reader asks again', async () => {
-    const t = tracker();
+    const t = await tracker();
     answer = () => Promise.reject(new Error('down'));
     await expect(t.status('vc-a', 'j3')).rejects.toThrow('down');
     answer = async (jobId) => ({ id: jobId, state: 'INPROGRESS', progress: 1 });
@@ -68,7 +68,7 @@ describe('JobTracker', () => {
   });
 
   it('jobs of different appliances are different jobs', async () => {
-    const t = tracker();
+    const t = await tracker();
     await Promise.all([t.status('vc-a', 'j1'), t.status('vc-b', 'j1')]);
     expect(gets).toEqual(['j1', 'j1']);
   });

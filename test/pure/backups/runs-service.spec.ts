@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
-import { ClusterJobStatus } from '../../../src/backups/cluster-job-status.js';
 import { toJob } from '../../../src/backups/job-mapper.js';
-import { JobTracker } from '../../../src/backups/job-tracker.service.js';
 import type { KeyHold } from '../../../src/backups/runs/idempotent-runs.service.js';
 import type { RunResult } from '../../../src/backups/runs/run-answers.js';
 import { type RunKey, type RunRequest, RunsService } from '../../../src/backups/runs/runs.service.js';
 import { GatewayMetrics } from '../../../src/metrics/gateway-metrics.js';
 import { GatewayError } from '../../../src/problems/gateway-error.js';
+import { jobTracker } from '../../support/job-tracker.js';
 import {
   capturingLogger,
   deferred,
@@ -29,11 +28,11 @@ const config = runConfig();
 const request: RunRequest = { schedule: 'daily', comment: 'before the upgrade' };
 const INSTANCE = '/appliances/vc-a/backups/schedules/daily/run';
 
-function world(logger: Logger = silentLogger()) {
+async function world(logger: Logger = silentLogger()) {
   const registry = new FakeRegistry(config);
   const audit = new RecordingAudit();
   // The real tracker (cheap: a map): a seeded job is read back without asking the appliance.
-  const tracker = new JobTracker(registry.asRegistry(), config, new ClusterJobStatus());
+  const tracker = await jobTracker(registry.asRegistry(), config);
   const budget = new FakeBudget();
   const metrics = new GatewayMetrics(config);
   const service = new RunsService(registry.asRegistry(), audit, tracker, budget.asBudget(), config, logger, metrics);
@@ -82,14 +81,14 @@ function errorOf(result: RunResult): GatewayError {
 
 describe('RunsService.admit', () => {
   it('admits a single run for a principal holding the run scope of that appliance, and writes nothing', async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     await expect(service.admit(principal('backups:run:vc-a'), { appliance: 'vc-a' }, request)).resolves.toBeUndefined();
     expect(audit.calls).toEqual([]);
     expect(registry.runs).toEqual([]);
   });
 
   it('refuses a single run without the run scope: 403, one denied entry, nothing sent, counted as denied', async () => {
-    const { service, audit, registry, runCounts } = world();
+    const { service, audit, registry, runCounts } = await world();
     const error = await failureOf(service.admit(principal('backups:read'), { appliance: 'vc-a' }, request));
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ code: 'FORBIDDEN', status: 403, details: { appliance: 'vc-a' } });
@@ -110,7 +109,7 @@ describe('RunsService.admit', () => {
   });
 
   it('refuses a fleet run without any run scope: one denied entry for appliance *, never a metric label', async () => {
-    const { service, audit, runCounts } = world();
+    const { service, audit, runCounts } = await world();
     const error = await failureOf(service.admit(principal('backups:read', 'audit:read'), 'fleet', request));
     expect(error).toMatchObject({ code: 'FORBIDDEN', status: 403 });
     expect((error as GatewayError).details.appliance).toBeUndefined();
@@ -120,13 +119,13 @@ describe('RunsService.admit', () => {
   });
 
   it('admits a fleet run for a principal holding the run scope of a single appliance', async () => {
-    const { service, audit } = world();
+    const { service, audit } = await world();
     await expect(service.admit(principal('backups:run:vc-b'), 'fleet', request)).resolves.toBeUndefined();
     expect(audit.calls).toEqual([]);
   });
 
   it('does not admit vc-a on scope backups:run:vc-a2 (ids compare exactly, not by prefix)', async () => {
-    const { service, audit } = world();
+    const { service, audit } = await world();
     const scoped = principal('backups:run:vc-a2');
     await expect(service.admit(scoped, { appliance: 'vc-a2' }, request)).resolves.toBeUndefined();
     await expect(service.admit(scoped, { appliance: 'vc-a' }, request)).rejects.toMatchObject({ status: 403 });
@@ -138,7 +137,7 @@ describe('RunsService.runOne', () => {
   const runner = principal('backups:run');
 
   it('an accepted run writes requested, then completed (accepted, 202, the job id), and answers with the job', async () => {
-    const { service, audit, registry, runCounts } = world();
+    const { service, audit, registry, runCounts } = await world();
     const status = jobStatus('job-7', { progress: 3, extra_field: 'kept' });
     registry.behaviour.set('vc-a', async () => status);
     const result = await service.runOne(runner, 'vc-a', request);
@@ -163,7 +162,7 @@ describe('RunsService.runOne', () => {
   });
 
   it("seeds the job tracker with the appliance's answer: the first watcher reads it without asking the appliance", async () => {
-    const { service, registry, tracker } = world();
+    const { service, registry, tracker } = await world();
     const status = jobStatus('job-7');
     registry.behaviour.set('vc-a', async () => status);
     await service.runOne(runner, 'vc-a', request);
@@ -173,7 +172,7 @@ describe('RunsService.runOne', () => {
   });
 
   it("under a key, the completed entry settles it with the caller, the key and the 202 answer (the job's id)", async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     const status = jobStatus('job-7');
     registry.behaviour.set('vc-a', async () => status);
     await service.runOne(runner, 'vc-a', request, keyOf());
@@ -190,7 +189,7 @@ describe('RunsService.runOne', () => {
   });
 
   it('an appliance busy with another backup (409) is completed as rejected and does not settle the key (not final)', async () => {
-    const { service, audit, registry, runCounts } = world();
+    const { service, audit, registry, runCounts } = await world();
     const busy = refusals.busy();
     registry.behaviour.set('vc-a', () => Promise.reject(busy));
     const result = await service.runOne(runner, 'vc-a', request, keyOf());
@@ -210,7 +209,7 @@ describe('RunsService.runOne', () => {
   });
 
   it('a timeout after sending (504, mayHaveStarted) is completed as unknown and does not settle the key', async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     const timeout = refusals.timeout();
     registry.behaviour.set('vc-a', () => Promise.reject(timeout));
     const result = await service.runOne(runner, 'vc-a', request, keyOf());
@@ -222,7 +221,7 @@ describe('RunsService.runOne', () => {
   });
 
   it('a final refusal (404 SCHEDULE_NOT_FOUND) settles the key with the problem document the caller gets', async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     registry.behaviour.set('vc-a', () => Promise.reject(refusals.noSchedule()));
     await service.runOne(runner, 'vc-a', request, keyOf());
 
@@ -244,7 +243,7 @@ describe('RunsService.runOne', () => {
   });
 
   it('when requested cannot be written (AUDIT_UNAVAILABLE) the run is refused and nothing reaches the appliance', async () => {
-    const { service, audit, registry, runCounts } = world();
+    const { service, audit, registry, runCounts } = await world();
     const unavailable = RecordingAudit.unavailable();
     audit.failRequested = unavailable;
     const result = await service.runOne(runner, 'vc-a', request, keyOf());
@@ -256,7 +255,7 @@ describe('RunsService.runOne', () => {
   });
 
   it('an unexpected failure writing requested is rethrown, and nothing reaches the appliance', async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     const bug = new Error('audit recorder bug');
     audit.failRequested = bug;
     await expect(service.runOne(runner, 'vc-a', request)).rejects.toBe(bug);
@@ -265,7 +264,7 @@ describe('RunsService.runOne', () => {
   });
 
   it('a plain Error from the appliance client is rethrown after a completed entry with outcome unknown (500)', async () => {
-    const { service, audit, registry, runCounts } = world();
+    const { service, audit, registry, runCounts } = await world();
     const bug = new TypeError('cannot read properties of undefined');
     registry.behaviour.set('vc-a', () => Promise.reject(bug));
     await expect(service.runOne(runner, 'vc-a', request, keyOf())).rejects.toBe(bug);
@@ -279,7 +278,7 @@ describe('RunsService.runOne', () => {
   });
 
   it('an appliance that is not configured is a rejected 404 run, counted as not_configured (never its id)', async () => {
-    const { service, audit, runCounts } = world();
+    const { service, audit, runCounts } = await world();
     const result = await service.runOne(runner, 'vc-nope', request);
     expect(errorOf(result)).toMatchObject({ code: 'APPLIANCE_NOT_FOUND', status: 404 });
     expect(audit.of('completed')[0]).toMatchObject({ appliance: 'vc-nope', outcome: 'rejected', httpStatus: 404 });
@@ -292,7 +291,7 @@ describe('RunsService.runFleet', () => {
   const four = ['vc-a', 'vc-a2', 'vc-b', 'vc-c'];
 
   it('runs at most fleet.concurrency members at once, and answers one result per member in member order', async () => {
-    const { service, registry } = world();
+    const { service, registry } = await world();
     const gate = deferred();
     let active = 0;
     let most = 0;
@@ -317,7 +316,7 @@ describe('RunsService.runFleet', () => {
   });
 
   it('runs each member under its own request id {requestId}.{appliance}, which the appliance receives', async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     const results = await inRequest('req-9', () => service.runFleet(runner, request, ['vc-a', 'vc-b']));
     expect(registry.runs.map((run) => run.requestId)).toEqual(['req-9.vc-a', 'req-9.vc-b']);
     expect(audit.of('requested')).toEqual([
@@ -332,7 +331,7 @@ describe('RunsService.runFleet', () => {
   });
 
   it('a member the principal may not run is a 403 result with a denied entry, and receives nothing', async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     const results = await inRequest('req-9', () =>
       service.runFleet(principal('backups:run:vc-a'), request, ['vc-a', 'vc-b']),
     );
@@ -357,7 +356,7 @@ describe('RunsService.runFleet', () => {
   });
 
   it('a member whose final answer the key holds is replayed: a replayed entry naming the original, no call', async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     const stored = { appliance: 'vc-a', status: 202, job: asJson(toJob(jobStatus('job-old'))) };
     const key = keyOf({ 'vc-a': { result: JSON.stringify(stored), entryId: 'old-1' } }, '/backups/runs');
     const results = await inRequest('req-9', () => service.runFleet(runner, request, ['vc-a', 'vc-b'], key));
@@ -379,7 +378,7 @@ describe('RunsService.runFleet', () => {
   });
 
   it("each final member's completed entry settles that member; a member busy or timed out settles nothing", async () => {
-    const { service, audit, registry } = world();
+    const { service, audit, registry } = await world();
     registry.behaviour.set('vc-a2', () => Promise.reject(refusals.busy()));
     registry.behaviour.set('vc-b', () => Promise.reject(refusals.noSchedule()));
     registry.behaviour.set('vc-c', () => Promise.reject(refusals.timeout()));
@@ -413,13 +412,13 @@ describe('RunsService.runFleet', () => {
   });
 
   it('spends one run per member beyond the first on the run budget (the guard counted the request once)', async () => {
-    const { service, budget } = world();
+    const { service, budget } = await world();
     await service.runFleet(runner, request, ['vc-a', 'vc-a2', 'vc-b']);
     expect(budget.spends).toEqual([{ caller: 'apikey:ops', runs: 2 }]);
   });
 
   it('does not spend replayed members: they run nothing', async () => {
-    const { service, budget } = world();
+    const { service, budget } = await world();
     const stored = JSON.stringify({ appliance: 'vc-a', status: 202, job: asJson(toJob(jobStatus('job-old'))) });
     const key = keyOf({ 'vc-a': { result: stored, entryId: 'old-1' } }, '/backups/runs');
     await service.runFleet(runner, request, ['vc-a', 'vc-a2', 'vc-b'], key);
@@ -427,7 +426,7 @@ describe('RunsService.runFleet', () => {
   });
 
   it('a fleet past the run budget is refused whole: nothing is written or sent', async () => {
-    const { service, budget, audit, registry } = world();
+    const { service, budget, audit, registry } = await world();
     budget.refuse = new GatewayError('RATE_LIMITED', 'Past the budget.', { retryAfter: 30 });
     await expect(service.runFleet(runner, request, ['vc-a', 'vc-b'])).rejects.toBe(budget.refuse);
     expect(audit.calls).toEqual([]);
@@ -436,7 +435,7 @@ describe('RunsService.runFleet', () => {
 
   it("logs a member's 5xx (its own request id, appliance, code), not its 4xx: no exception filter sees them", async () => {
     const { logger, lines } = capturingLogger();
-    const { service, registry } = world(logger);
+    const { service, registry } = await world(logger);
     registry.behaviour.set('vc-a', () => Promise.reject(refusals.timeout()));
     registry.behaviour.set('vc-b', () => Promise.reject(refusals.busy()));
     await inRequest('req-9', () => service.runFleet(runner, request, ['vc-a', 'vc-b']));
@@ -453,30 +452,30 @@ describe('RunsService.runFleet', () => {
 });
 
 describe('RunsService.members', () => {
-  it('a tag selects only appliances the principal may read or run', () => {
-    const { service } = world();
+  it('a tag selects only appliances the principal may read or run', async () => {
+    const { service } = await world();
     // vc-a2 carries the tag too, but this caller may neither run nor read it: it is not named.
     const members = service.members(principal('backups:run:vc-a', 'backups:read:vc-b'), { tags: ['prod'] });
     expect(members).toEqual(['vc-a', 'vc-b']);
   });
 
-  it('a tag no appliance the principal may see carries is 400 VALIDATION_FAILED', () => {
-    const { service } = world();
+  it('a tag no appliance the principal may see carries is 400 VALIDATION_FAILED', async () => {
+    const { service } = await world();
     expect(() => service.members(principal('backups:run:vc-c'), { tags: ['prod'] })).toThrow(
       expect.objectContaining({ code: 'VALIDATION_FAILED', status: 400 }),
     );
   });
 
-  it("named appliances are the caller's own words: kept once each, in order, whatever the scopes", () => {
-    const { service } = world();
+  it("named appliances are the caller's own words: kept once each, in order, whatever the scopes", async () => {
+    const { service } = await world();
     expect(service.members(principal('backups:run:vc-a'), { appliances: ['vc-b', 'vc-a', 'vc-b'] })).toEqual([
       'vc-b',
       'vc-a',
     ]);
   });
 
-  it('up to fleet.maxAppliances members are allowed; more is 400 VALIDATION_FAILED naming the field', () => {
-    const { service } = world();
+  it('up to fleet.maxAppliances members are allowed; more is 400 VALIDATION_FAILED naming the field', async () => {
+    const { service } = await world();
     const runner = principal('backups:run');
     expect(service.members(runner, { appliances: ['vc-a', 'vc-a2', 'vc-b'] })).toHaveLength(3);
     expect(() => service.members(runner, { appliances: ['vc-a', 'vc-a2', 'vc-b', 'vc-c'] })).toThrow(
@@ -494,8 +493,8 @@ describe('RunsService.members', () => {
     );
   });
 
-  it('appliances and tags together are 400 VALIDATION_FAILED', () => {
-    const { service } = world();
+  it('appliances and tags together are 400 VALIDATION_FAILED', async () => {
+    const { service } = await world();
     expect(() => service.members(principal('backups:run'), { appliances: ['vc-a'], tags: ['prod'] })).toThrow(
       expect.objectContaining({ code: 'VALIDATION_FAILED', status: 400 }),
     );
@@ -503,8 +502,8 @@ describe('RunsService.members', () => {
 });
 
 describe('RunsService.target', () => {
-  it("a single run addresses the appliance it names, else the registry's default", () => {
-    const { service } = world();
+  it("a single run addresses the appliance it names, else the registry's default", async () => {
+    const { service } = await world();
     expect(service.target('vc-b')).toBe('vc-b');
     expect(service.target()).toBe('vc-a');
   });
