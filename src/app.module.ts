@@ -7,7 +7,6 @@ import { AuthModule } from './auth/auth.module.js';
 import { BackupsModule } from './backups/backups.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
-import { ConsoleModule } from './console/console.module.js';
 import { HealthModule } from './health/health.module.js';
 import { DtoValidationPipe } from './http/validation.pipe.js';
 import { LimitsModule } from './limits/limits.module.js';
@@ -18,7 +17,7 @@ import { RedisModule } from './redis/redis.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+  static async forRoot(config: GatewayConfig, logger: Logger): Promise<DynamicModule> {
     return {
       module: AppModule,
       imports: [
@@ -32,7 +31,7 @@ export class AppModule {
         AuditModule.register(config),
         BackupsModule,
         HealthModule,
-        ConsoleModule.forConfig(config),
+        ...(await optionalModules(config)),
       ],
       providers: [
         { provide: APP_PIPE, useClass: DtoValidationPipe },
@@ -40,4 +39,14 @@ export class AppModule {
       ],
     };
   }
+}
+
+/**
+ * What the configuration turns on and most gateways leave off, loaded only then: the console brings its OpenID
+ * client and its static files, and module loading is most of the gateway's start-up time.
+ */
+async function optionalModules(config: GatewayConfig): Promise<DynamicModule[]> {
+  if (!config.console.enabled) return [];
+  const { ConsoleModule } = await import('./console/console.module.js');
+  return [ConsoleModule.forConfig(config)];
 }

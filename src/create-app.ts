@@ -17,7 +17,7 @@ import { mountOpenApi } from './openapi.js';
  */
 export async function createApp(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, logger),
+    await AppModule.forRoot(config, logger),
     new FastifyAdapter(serverOptions(config)),
     { logger: new PinoNestLogger(logger), bodyParser: false, abortOnError: false },
   );

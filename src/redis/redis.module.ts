@@ -1,10 +1,14 @@
 import { Global, Module } from '@nestjs/common';
-import { SharedState } from './shared-state.js';
+import { GatewayConfig } from '../config/gateway-config.js';
+import { connectRedis, REDIS_CLIENT, SharedState } from './shared-state.js';
 
 /**
  * What replicas share (SharedState: on Redis with `redis.url`, else each replica alone), for every module that
  * shares state. The Redis connection is SharedState's own: no module reaches it any other way.
  */
 @Global()
-@Module({ providers: [SharedState], exports: [SharedState] })
+@Module({
+  providers: [{ provide: REDIS_CLIENT, inject: [GatewayConfig], useFactory: connectRedis }, SharedState],
+  exports: [SharedState],
+})
 export class RedisModule {}

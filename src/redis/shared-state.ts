@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { GatewayConfig } from '../config/gateway-config.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { RedisStore, type SharedStore } from './shared-store.js';
@@ -19,6 +19,28 @@ export const REDIS_COMMAND_TIMEOUT_MS = 250;
 const STALL_PROBE_MS = 1000;
 /** What ioredis rejects a command with when `commandTimeout` passes. */
 const TIMED_OUT = 'Command timed out';
+
+/** The Redis connection SharedState owns (undefined without `redis.url`); provided by RedisModule. */
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+
+/**
+ * The connection for `redis.url`, or none. ioredis is loaded only then: a gateway without Redis (one replica, the
+ * demo) never pays for loading it at start-up.
+ */
+export async function connectRedis(config: GatewayConfig): Promise<Redis | undefined> {
+  const redis = config.redis;
+  if (!redis) return undefined;
+  const { Redis } = await import('ioredis');
+  return new Redis(redis.url, {
+    keyPrefix: redis.keyPrefix,
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+  });
+}
 
 /** A shared operation that did not happen: Redis is away, stalled, or refused it. */
 export class RedisUnavailable extends Error {}
@@ -58,22 +80,12 @@ export class SharedState implements OnApplicationShutdown {
   private closing = false;
 
   constructor(
-    config: GatewayConfig,
+    @Inject(REDIS_CLIENT) client: Redis | undefined,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
     private readonly metrics: GatewayMetrics,
   ) {
-    const redis = config.redis;
-    this.shared = redis !== undefined;
-    if (!redis) return;
-    const client = new Redis(redis.url, {
-      keyPrefix: redis.keyPrefix,
-      lazyConnect: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-    });
+    this.shared = client !== undefined;
+    if (!client) return;
     this.client = client;
     this.store = new RedisStore(client, (command) => this.send(command, true));
     this.requiredStore = new RedisStore(client, (command) => this.send(command, false));
@@ -81,6 +93,8 @@ export class SharedState implements OnApplicationShutdown {
     client.on('ready', () => this.up());
     client.on('error', (error: Error) => this.away('down', error.message));
     client.on('end', () => this.away('down', 'connection ended'));
+    // The connection opened before this was built (RedisModule connects while Nest builds other providers).
+    if (client.status === 'ready') this.up();
   }
 
   /**
