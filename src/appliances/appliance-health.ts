@@ -15,7 +15,10 @@ const STATUS_BY_CODE: Partial<Record<ProblemCode, ApplianceStatus>> = {
 export interface ApplianceHealthView {
   status: ApplianceStatus;
   lastCheckedAt: string | null;
-  /** The problem code of the last call, if it failed. Never a message: messages may carry appliance details. */
+  /**
+   * Why the appliance itself is not ok (unreachable, login, TLS), as a problem code; null when it is. Never a
+   * message: messages may carry appliance details.
+   */
   lastError: ProblemCode | null;
 }
 
@@ -31,8 +34,14 @@ export class ApplianceHealth {
     this.checkedAt = Date.now();
   }
 
+  /**
+   * A failed call. Only what it says about the appliance itself is kept: a caller's mistake the appliance answered
+   * (JOB_NOT_FOUND, BACKUP_IN_PROGRESS) shows it reachable and logged in, and must not appear as its last error.
+   */
   failed(error: GatewayError): void {
-    this.status = STATUS_BY_CODE[error.code] ?? 'ok';
+    const status = STATUS_BY_CODE[error.code];
+    if (status === undefined) return this.succeeded();
+    this.status = status;
     this.lastError = error.code;
     this.checkedAt = Date.now();
   }

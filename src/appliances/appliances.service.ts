@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { ApplianceRegistry } from './appliance-registry.service.js';
+import { BackupFreshness } from './backup-freshness.service.js';
 import type { ApplianceDto } from './dto/appliance.dto.js';
-import type { VapiClient } from './vapi-client.js';
 
 /** The fleet as callers see it: identity and live status, never URLs or credentials. */
 @Injectable()
@@ -11,6 +11,7 @@ export class AppliancesService {
   constructor(
     private readonly registry: ApplianceRegistry,
     private readonly config: GatewayConfig,
+    private readonly freshness: BackupFreshness,
   ) {}
 
   /**
@@ -29,11 +30,10 @@ export class AppliancesService {
         .filter((client) => client.health.ageMs() > statusMaxAgeMs)
         .map((client) => limit(() => client.probe(probeTimeoutMs))),
     );
-    return clients.map(toDto);
+    const now = Date.now();
+    return clients.map((client) => {
+      const { id, name, tags } = client.config;
+      return { id, name: name ?? id, tags, ...client.health.view(), backup: this.freshness.view(id, now) };
+    });
   }
-}
-
-function toDto(client: VapiClient): ApplianceDto {
-  const { id, name, tags } = client.config;
-  return { id, name: name ?? id, tags, ...client.health.view() };
 }

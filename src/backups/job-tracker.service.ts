@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
+import { BackupFreshness } from '../appliances/backup-freshness.service.js';
 import type { VapiJobStatus } from '../appliances/vapi-client.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { ClusterJobStatus } from './cluster-job-status.js';
@@ -27,6 +28,7 @@ export class JobTracker {
     private readonly registry: ApplianceRegistry,
     private readonly config: GatewayConfig,
     private readonly cluster: ClusterJobStatus,
+    private readonly freshness: BackupFreshness,
   ) {}
 
   status(appliance: string, jobId: string): Promise<VapiJobStatus> {
@@ -44,6 +46,7 @@ export class JobTracker {
     entry.pending = this.cluster
       .fetch(appliance, jobId, () => client.getJob(jobId))
       .then((status) => {
+        this.freshness.observed(appliance, status);
         entry.status = status;
         entry.fetchedAt = Date.now();
         return status;

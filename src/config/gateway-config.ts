@@ -265,6 +265,22 @@ export class JobsConfig {
   pollIntervalMs = 1000;
 }
 
+export class FreshnessConfig {
+  /** How often each appliance's job list is read for its last successful backup (a slow, light refresh). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(24 * 60)
+  refreshMinutes = 15;
+
+  /** A last successful backup older than this (or none at all) is stale: red and first in the console. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(24 * 365)
+  maxAgeHours = 26;
+}
+
 export class FleetConfig {
   /** Appliances called at once by a fleet-wide run or a status probe. */
   @IsOptional()
@@ -624,6 +640,11 @@ export class GatewayConfig {
   @ValidateNested()
   @Type(() => FleetConfig)
   fleet: FleetConfig = new FleetConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => FreshnessConfig)
+  freshness: FreshnessConfig = new FreshnessConfig();
 
   @IsOptional()
   @ValidateNested()

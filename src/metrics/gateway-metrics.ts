@@ -99,6 +99,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly lastSuccessfulBackup = new Gauge({
+    name: 'backup_gateway_last_successful_backup_timestamp_seconds',
+    help: "End of each appliance's newest successful backup, from its job list (alert on time() minus this)",
+    labelNames: ['appliance'] as const,
+    registers: [this.registry],
+  });
+
   readonly redisAvailable = new Gauge({
     name: 'backup_gateway_redis_available',
     help: 'With redis.url: 1 while Redis answers, 0 while it is away or does not answer in time (each replica then works alone)',

@@ -1,6 +1,7 @@
 import { Test } from '@nestjs/testing';
 import type { Logger } from 'pino';
 import { ApplianceRegistry } from '../../src/appliances/appliance-registry.service.js';
+import { BackupFreshness } from '../../src/appliances/backup-freshness.service.js';
 import { ClusterJobStatus } from '../../src/backups/cluster-job-status.js';
 import { JobTracker } from '../../src/backups/job-tracker.service.js';
 import { ConfigModule } from '../../src/config/config.module.js';
@@ -26,7 +27,7 @@ export async function jobTracker(
       MetricsModule.forConfig(config),
       RedisModule,
     ],
-    providers: [JobTracker, ClusterJobStatus, { provide: ApplianceRegistry, useValue: registry }],
+    providers: [JobTracker, ClusterJobStatus, BackupFreshness, { provide: ApplianceRegistry, useValue: registry }],
   }).compile();
   return module.get(JobTracker);
 }

@@ -230,12 +230,13 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         ApplianceDto: {
+            backup: components["schemas"]["BackupFreshnessDto"];
             /** @example vc-a */
             id: string;
             /** Format: date-time */
             lastCheckedAt: string | null;
             /**
-             * @description Problem code of the last failed call
+             * @description Why the appliance is not ok (unreachable, login, TLS) as a problem code; null when it is
              * @example null
              */
             lastError: string | null;
@@ -352,6 +353,22 @@ export interface components {
             /** @description Present when ok is false */
             firstBad?: components["schemas"]["AuditFirstBadDto"];
             ok: boolean;
+        };
+        BackupFreshnessDto: {
+            /** @example 3600 */
+            ageSeconds: number | null;
+            /**
+             * Format: date-time
+             * @description When the job list was last read
+             */
+            checkedAt: string | null;
+            /**
+             * Format: date-time
+             * @description End time; null when it reports none
+             */
+            lastSuccessAt: string | null;
+            /** @description Older than freshness.maxAgeHours, or none at all; null until the job list was first read */
+            stale: boolean | null;
         };
         FieldErrorDto: {
             /** @example comment */

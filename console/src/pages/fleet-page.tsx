@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type Appliance, api, asProblem, type Problem } from '../api/client';
+import { BackupAge, staleFirst } from '../components/backup-age';
 import { ProblemMessage } from '../components/problem-message';
 import { APPLIANCE_STATUSES, StatusBadge, statusLabel } from '../components/status-badge';
 import { TimeText } from '../components/time-text';
@@ -34,7 +35,7 @@ export function FleetPage() {
   }, []);
 
   const tags = [...new Set((appliances ?? []).flatMap((a) => a.tags))].sort();
-  const shown = (appliances ?? []).filter(
+  const shown = staleFirst(appliances ?? []).filter(
     (a) => (tag === '' || a.tags.includes(tag)) && (status === '' || a.status === status),
   );
   return (
@@ -79,6 +80,7 @@ export function FleetPage() {
               <tr>
                 <th scope="col">Appliance</th>
                 <th scope="col">Status</th>
+                <th scope="col">Last backup</th>
                 <th scope="col">Tags</th>
                 <th scope="col">Last check</th>
                 <th scope="col">Last error</th>
@@ -95,6 +97,9 @@ export function FleetPage() {
                   </th>
                   <td>
                     <StatusBadge status={appliance.status} />
+                  </td>
+                  <td>
+                    <BackupAge backup={appliance.backup} />
                   </td>
                   <td>
                     {appliance.tags.map((t) => (

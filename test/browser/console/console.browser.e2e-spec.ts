@@ -161,6 +161,28 @@ describeWithBrowser('operator console in a browser', () => {
     await page.close();
   });
 
+  it('the fleet shows when each appliance was last backed up, those without a recent backup first and in red', async () => {
+    const page = await alice.newPage();
+    await page.goto(`${world.gateway.url}/console/#/fleet`);
+    // vc-a was just backed up by the run above; the other simulators report no backup at all.
+    await page
+      .getByRole('row', { name: /vCenter A/ })
+      .getByText(/min ago/)
+      .waitFor();
+    const stale = page.getByRole('row', { name: /vCenter B/ }).getByText('No successful backup reported');
+    await stale.waitFor();
+    // In the page: the cast only satisfies tsc (the test's types have no DOM).
+    const color = await stale.evaluate(
+      (element) =>
+        (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(element).color,
+    );
+    expect(color).toBe('rgb(164, 14, 38)');
+    const names = await page.locator('tbody tr th a').allTextContents();
+    expect(names.at(-1)).toMatch(/vCenter A/);
+    await expectAccessible(page);
+    await page.close();
+  });
+
   it('a progress stream the gateway ends early is followed again: the bar reaches the end, never a stale Running', async () => {
     const page = await alice.newPage();
     const jobReads: string[] = [];
