@@ -40,7 +40,10 @@ export class ApplianceHealth {
    */
   failed(error: GatewayError): void {
     const status = STATUS_BY_CODE[error.code];
-    if (status === undefined) return this.succeeded();
+    if (status === undefined) {
+      this.succeeded();
+      return;
+    }
     this.status = status;
     this.lastError = error.code;
     this.checkedAt = Date.now();
