@@ -50,7 +50,8 @@ export function App() {
   const scopes = new Scopes(session.scopes ?? []);
   return (
     <ScopesContext.Provider value={scopes}>
-      <a class="skip" href="#main">
+      {/* The hash is the router's: following #main would leave the page. Focus the content instead. */}
+      <a class="skip" href="#main" onClick={skipToContent}>
         Skip to content
       </a>
       <header class="top">
@@ -106,4 +107,9 @@ async function logout(): Promise<void> {
   const { redirect } = response.ok ? ((await response.json()) as { redirect: string }) : { redirect: '/console/' };
   location.assign(redirect);
   if (redirect.startsWith('/console/')) location.reload();
+}
+
+function skipToContent(event: MouseEvent): void {
+  event.preventDefault();
+  document.getElementById('main')?.focus();
 }

@@ -161,6 +161,18 @@ describeWithBrowser('operator console in a browser', () => {
     await page.close();
   });
 
+  it('"Skip to content" moves focus to the page\'s content and stays on the page', async () => {
+    const page = await alice.newPage();
+    await page.goto(`${world.gateway.url}/console/#/audit`);
+    await page.getByRole('heading', { name: 'Audit', exact: true }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main');
+    expect(new URL(page.url()).hash).toBe('#/audit');
+    await page.close();
+  });
+
   it('the fleet shows when each appliance was last backed up, those without a recent backup first and in red', async () => {
     const page = await alice.newPage();
     await page.goto(`${world.gateway.url}/console/#/fleet`);
