@@ -50,10 +50,10 @@ export function App() {
   const scopes = new Scopes(session.scopes ?? []);
   return (
     <ScopesContext.Provider value={scopes}>
-      {/* The hash is the router's: following #main would leave the page. Focus the content instead. */}
-      <a class="skip" href="#main" onClick={skipToContent}>
+      {/* A button, not a link to #main: the hash is the router's, and following it would leave the page. */}
+      <button type="button" class="skip" onClick={skipToContent}>
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <span class="brand">Backup Gateway</span>
         <nav aria-label="Console">
@@ -109,7 +109,6 @@ async function logout(): Promise<void> {
   if (redirect.startsWith('/console/')) location.reload();
 }
 
-function skipToContent(event: MouseEvent): void {
-  event.preventDefault();
+function skipToContent(): void {
   document.getElementById('main')?.focus();
 }

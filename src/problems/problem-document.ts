@@ -38,11 +38,18 @@ export class ProblemDocument {
   @ApiPropertyOptional({ example: 'vc-a' }) appliance?: string;
   @ApiPropertyOptional({ type: [FieldErrorDto] }) errors?: FieldErrorDto[];
   @ApiPropertyOptional({ type: UpstreamDto }) upstream?: UpstreamDto;
+  @ApiPropertyOptional({
+    description:
+      'true when a run may have started although it failed (a timeout or a lost answer after sending): check the ' +
+      "appliance's jobs before trying again, or retry with the same Idempotency-Key",
+    example: true,
+  })
+  mayHaveStarted?: boolean;
 }
 
 /** The document for an error; the filter sends it, fleet results embed it, pre-routing answers write it raw. */
 export function problemDocument(error: GatewayError, instance: string, requestId: string): ProblemDocument {
-  const { appliance, errors, upstream } = error.details;
+  const { appliance, errors, upstream, mayHaveStarted } = error.details;
   return {
     type: problemType(error.code),
     title: PROBLEM_TABLE[error.code].title,
@@ -54,5 +61,6 @@ export function problemDocument(error: GatewayError, instance: string, requestId
     ...(appliance !== undefined && { appliance }),
     ...(errors !== undefined && { errors }),
     ...(upstream !== undefined && { upstream }),
+    ...(mayHaveStarted === true && { mayHaveStarted }),
   };
 }

@@ -463,6 +463,11 @@ export interface components {
             errors?: components["schemas"]["FieldErrorDto"][];
             /** @example /appliances/vc-a/backups/schedules/default/run */
             instance: string;
+            /**
+             * @description true when a run may have started although it failed (a timeout or a lost answer after sending): check the appliance's jobs before trying again, or retry with the same Idempotency-Key
+             * @example true
+             */
+            mayHaveStarted?: boolean;
             /** @example 3f0c9a52-4d0e-4d8e-9a51-0f3b2f8e7a11 */
             requestId: string;
             /** @example 409 */

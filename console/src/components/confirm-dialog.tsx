@@ -9,6 +9,8 @@ export function ConfirmDialog(props: {
   title: string;
   confirmLabel: string;
   busy: boolean;
+  /** false: no confirm button (what it would do is not safe now, e.g. after an unknown outcome). */
+  canConfirm?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
   children: ComponentChildren;
@@ -32,7 +34,7 @@ export function ConfirmDialog(props: {
         method="dialog"
         onSubmit={(event) => {
           event.preventDefault();
-          props.onConfirm();
+          if (props.canConfirm !== false) props.onConfirm();
         }}
       >
         <h2 id="confirm-title">{props.title}</h2>
@@ -41,9 +43,11 @@ export function ConfirmDialog(props: {
           <button type="button" class="secondary" onClick={props.onCancel} disabled={props.busy}>
             Cancel
           </button>
-          <button type="submit" class="primary" disabled={props.busy}>
-            {props.busy ? 'Starting…' : props.confirmLabel}
-          </button>
+          {props.canConfirm !== false && (
+            <button type="submit" class="primary" disabled={props.busy}>
+              {props.busy ? 'Starting…' : props.confirmLabel}
+            </button>
+          )}
         </div>
       </form>
     </dialog>

@@ -3,6 +3,7 @@ import { type Appliance, api, asProblem, type Job, type Problem, type Schedule }
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { JobProgress } from '../components/job-progress';
 import { ProblemMessage } from '../components/problem-message';
+import { RunFailure } from '../components/run-failure';
 import { StatusBadge } from '../components/status-badge';
 import { TimeText } from '../components/time-text';
 import { type RunOutcome, useConfirmedRun } from '../components/use-confirmed-run';
@@ -90,6 +91,11 @@ export function AppliancePage({ id }: { id: string }) {
                           setStarted((list) => [job, ...list]);
                           void loadJobs();
                         }}
+                        onUnknown={() => {
+                          void loadJobs();
+                          // After the dialog has closed: closing gives focus back to its opener.
+                          setTimeout(() => document.getElementById('recent-jobs')?.focus(), 0);
+                        }}
                       />
                     </td>
                   )}
@@ -109,7 +115,9 @@ export function AppliancePage({ id }: { id: string }) {
         </>
       )}
 
-      <h2>Recent jobs</h2>
+      <h2 id="recent-jobs" tabIndex={-1}>
+        Recent jobs
+      </h2>
       {jobs === undefined && <p aria-busy="true">Loading jobs…</p>}
       {jobs && 'problem' in jobs && <ProblemMessage problem={jobs.problem} context="Jobs" />}
       {jobs && 'data' in jobs && jobs.data.length === 0 && <p class="muted">No backup jobs yet.</p>}
@@ -161,10 +169,13 @@ function RunNow({
   appliance,
   schedule,
   onStarted,
+  onUnknown,
 }: {
   appliance: string;
   schedule: string;
   onStarted: (job: Job) => void;
+  /** The run's outcome is unknown: the operator goes to the job list. */
+  onUnknown: () => void;
 }) {
   const [open, setOpen] = useState(false);
   const [comment, setComment] = useState('');
@@ -201,6 +212,7 @@ function RunNow({
           title={`Run schedule ${schedule} on ${appliance}?`}
           confirmLabel="Start backup"
           busy={busy}
+          canConfirm={!(run.state.status === 'failed' && run.state.kind === 'unknown')}
           onConfirm={() => void run.confirm()}
           onCancel={() => {
             setOpen(false);
@@ -218,12 +230,17 @@ function RunNow({
             onInput={(event) => setComment(event.currentTarget.value)}
           />
           {run.state.status === 'failed' && (
-            <>
-              <ProblemMessage problem={run.state.problem} context="Not started" />
-              <button type="button" class="secondary" onClick={() => void run.retry()}>
-                Try again
-              </button>
-            </>
+            <RunFailure
+              problem={run.state.problem}
+              kind={run.state.kind}
+              onRetry={() => void run.retry()}
+              onShowJobs={() => {
+                setOpen(false);
+                run.reset();
+                onUnknown();
+              }}
+              jobsLabel="Show the recent jobs"
+            />
           )}
         </ConfirmDialog>
       )}

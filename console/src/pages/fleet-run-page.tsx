@@ -3,6 +3,7 @@ import { type Appliance, api, asProblem, type FleetResult, type Problem } from '
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { JobProgress } from '../components/job-progress';
 import { ProblemMessage } from '../components/problem-message';
+import { RunFailure } from '../components/run-failure';
 import { type RunOutcome, useConfirmedRun } from '../components/use-confirmed-run';
 import { applianceHref } from '../router';
 import { useScopes } from '../session';
@@ -149,6 +150,7 @@ export function FleetRunPage() {
           title={`Run schedule ${schedule} on ${selected.length} appliance${selected.length === 1 ? '' : 's'}?`}
           confirmLabel="Start backups"
           busy={run.state.status === 'sending'}
+          canConfirm={!(run.state.status === 'failed' && run.state.kind === 'unknown')}
           onConfirm={() => {
             setResults(undefined);
             setPending(selected);
@@ -158,12 +160,16 @@ export function FleetRunPage() {
         >
           <p>{selected.join(', ')}</p>
           {run.state.status === 'failed' && (
-            <>
-              <ProblemMessage problem={run.state.problem} context="Not started" />
-              <button type="button" class="secondary" onClick={() => void run.retry()}>
-                Try again
-              </button>
-            </>
+            <RunFailure
+              problem={run.state.problem}
+              kind={run.state.kind}
+              onRetry={() => void run.retry()}
+              onShowJobs={() => {
+                setConfirming(false);
+                location.hash = '#/fleet';
+              }}
+              jobsLabel="Go to the fleet"
+            />
           )}
         </ConfirmDialog>
       )}

@@ -312,6 +312,45 @@ describeWithBrowser('operator console in a browser', () => {
     await otherSite.close();
   });
 
+  it('after a refusal "Try again" is a new request (a new key); after an unknown outcome the jobs come first, not a retry', async () => {
+    const page = await alice.newPage();
+    const keys: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/run'))
+        keys.push(request.headers()['idempotency-key']);
+    });
+    const sim = world.appliances['vc-a'];
+    await page.goto(`${world.gateway.url}/console/#/appliances/vc-a`);
+    await page.getByRole('button', { name: 'Run now default' }).click();
+
+    // The appliance refuses once (503 before doing anything): nothing started, so trying again is a new request.
+    sim.faults.set({ kind: 'status', status: 503, path: '?action=run', times: 1 });
+    await page.getByRole('button', { name: 'Start backup' }).click();
+    await page.getByText(/Refused, nothing started/).waitFor();
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await page.locator('.job').first().waitFor();
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).not.toBe(keys[0]);
+    await page.locator('.job.job-succeeded').first().waitFor();
+
+    // The answer is lost after the appliance started the backup: the outcome is unknown. No retry, no confirm:
+    // another click could start a second backup; the jobs come first.
+    sim.faults.set({ kind: 'reset', path: '?action=run', phase: 'after', times: 1 });
+    const jobsBefore = sim.counters.jobsStarted;
+    await page.getByRole('button', { name: 'Run now default' }).click();
+    await page.getByRole('button', { name: 'Start backup' }).click();
+    await page.getByText(/Unknown: the backup may have started/).waitFor();
+    expect(await page.getByRole('button', { name: 'Try again' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Start backup' }).count()).toBe(0);
+    expect(sim.counters.jobsStarted).toBe(jobsBefore + 1);
+    await expectAccessible(page);
+    await page.getByRole('button', { name: 'Show the recent jobs' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    expect(await page.evaluate('document.activeElement?.id')).toBe('recent-jobs');
+    await page.close();
+  });
+
   it('logging out ends the session here and at the provider; the old cookie is refused', async () => {
     const page = await alice.newPage();
     await page.goto(`${world.gateway.url}/console/#/fleet`);
