@@ -9,6 +9,7 @@
 // BENCH_RATE_ROUNDS (3), BENCH_BURST_CONNECTIONS (10), BENCH_WATCHERS_SECONDS (10), BENCH_FLEET_RUNS (5),
 // BENCH_EXPORT_ENTRIES (100000), BENCH_LIVENESS_ENTRIES (1000000), BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
 // BENCH_PROJECT_ROOT (another built checkout),
+// BENCH_PIN=off (servers and load generator share every CPU instead of one CPU each),
 // BENCH_INSTALL=1 (apt-get install nginx if missing), BENCH_SCENARIOS=hotPath,jobStatus,... (a subset;
 // then latest.json is not touched),
 // BENCH_WAIT_QUIET=seconds (wait up to that long for other processes to leave the CPUs idle),
@@ -23,6 +24,7 @@ import { otherLoad } from './lib/compare.mjs';
 import { cpuMark, cpuSince } from './lib/cpu.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { ensureNginx, startNginx } from './lib/nginx.mjs';
+import { pinCpus } from './lib/pin.mjs';
 import { freePort, installExitHandlers } from './lib/procs.mjs';
 import { COLUMNS } from './lib/report.mjs';
 import { startFloor, startGateway, startUpstream } from './lib/servers.mjs';
@@ -126,6 +128,12 @@ async function otherLoadNow() {
 
 try {
   log(`bench: temporary files in ${tmp}`);
+  ctx.pinning = pinCpus();
+  log(
+    ctx.pinning.skipped
+      ? `bench: servers and load share every CPU (${ctx.pinning.skipped})`
+      : `bench: servers on CPU ${ctx.pinning.servers}, load generator on CPU ${ctx.pinning.load}`,
+  );
   const waitQuiet = num('BENCH_WAIT_QUIET', 0);
   let busy = await otherLoadNow();
   for (let waited = 1; busy > 0.25 && waited < waitQuiet; waited++) busy = await otherLoadNow();
@@ -206,6 +214,7 @@ const output = {
     loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
     otherProcessesCoresAtStart: otherLoadAtStart,
     otherProcessesMaxCores: Math.round(otherLoad.maxCores * 100) / 100,
+    pinning: ctx.pinning,
   },
   gateway: { ...gitInfo(), startCommand: `node ${[...(ctx.gateway?.nodeFlags ?? []), 'dist/main.js'].join(' ')}` },
   settings: opts,
