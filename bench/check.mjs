@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench:check`: compares bench/results/latest.json (or the file given as argument) with
+// `npm run bench:check`: compares the newest result in bench/results/ (or the file given as argument) with
 // the gateway's performance budget (the lines below: CPU and requests/s against the Node floor, added latency at
 // a fixed rate, memory, start-up, logins, the audit trail, watchers, the fleet run), prints each line as
 // pass / FAIL / skip with the measured value, and exits 1 when any line is missed (2 when there is no result
@@ -9,7 +9,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const file = path.resolve(process.argv[2] ?? path.join(benchDir, 'results', 'latest.json'));
+const resultsDir = path.join(benchDir, 'results');
+
+/**
+ * The newest run's file by the date it records: a subset run (BENCH_SCENARIOS) leaves latest.json alone and writes
+ * only its dated partial file, which is the one to check right after it. latest.json on a tie or when nothing else is.
+ */
+function newestResult() {
+  let newest = { file: path.join(resultsDir, 'latest.json'), date: '' };
+  for (const name of fs.existsSync(resultsDir) ? fs.readdirSync(resultsDir) : []) {
+    if (!name.endsWith('.json')) continue;
+    try {
+      const { date } = JSON.parse(fs.readFileSync(path.join(resultsDir, name), 'utf8'));
+      if (date > newest.date || (date === newest.date && name === 'latest.json'))
+        newest = { file: path.join(resultsDir, name), date };
+    } catch {
+      /* not a result file */
+    }
+  }
+  return newest.file;
+}
+
+const file = path.resolve(process.argv[2] ?? newestResult());
 let data;
 try {
   data = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -24,9 +45,11 @@ const num = (v, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.
 
 /**
  * One budget line. `scenario` is the result object the value comes from: missing → FAIL (nothing
- * measured), { skipped } → skip, { error } → FAIL.
+ * measured), or skip in a subset run (BENCH_SCENARIOS left it out); { skipped } → skip, { error } → FAIL.
  */
 function line(label, scenario, measure) {
+  if (scenario === undefined && data.partial)
+    return lines.push({ status: 'skip', label, detail: 'not in this run (a BENCH_SCENARIOS subset)' });
   if (scenario === undefined)
     return lines.push({ status: 'FAIL', label, detail: 'not measured (scenario missing from the result file)' });
   if (scenario.skipped) return lines.push({ status: 'skip', label, detail: scenario.skipped });
