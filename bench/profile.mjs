@@ -5,6 +5,8 @@
 //
 //   node bench/profile.mjs [--seconds 8] [--method POST|GET] [--target gateway|floor] [--level warn|info] [--audit off|sqlite] [--top 30] [--keep]
 //   node bench/profile.mjs --startup      (where the time from spawn to ready goes, no load)
+//   node bench/profile.mjs --startup --modules   (also: the modules it loaded, by package; the hook that counts them
+//                                                  slows every module load, so start-up times are longer with it)
 //   (BENCH_PROJECT_ROOT=/other/checkout profiles another build)
 //
 // Needs `npm run build` first. The .cpuprofile is written to bench/profiles/ (git-ignored) with --keep
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     startup: { type: 'boolean', default: false },
     level: { type: 'string', default: 'warn' },
     audit: { type: 'string', default: 'off' },
+    modules: { type: 'boolean', default: false },
   },
 });
 installExitHandlers({ deadlineMs: 120_000 });
@@ -48,6 +51,11 @@ try {
   ctx.upstream = await startUpstream(ctx);
   const before = new Set(fs.readdirSync(profDir));
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+  const moduleCountFile = path.join(tmp, 'modules.json');
+  if (values.modules) {
+    process.env.BENCH_MODULE_COUNT_FILE = moduleCountFile; // inherited by the server, read by the preload
+    nodeArgs.push('--import', path.join(benchDir, 'lib', 'module-count.mjs'));
+  }
   if (values.target !== 'gateway' && values.target !== 'floor') throw new Error('--target gateway|floor');
   const gateway =
     values.target === 'floor'
@@ -110,6 +118,14 @@ try {
   console.log('\ninclusive time by function (frames from node_modules and dist/):');
   for (const f of summary.inclusiveByFunction.filter((f) => /node_modules|dist\//.test(f.name)).slice(0, top))
     console.log(`  ${fmt(f.ms, busy)}  ${f.name}`);
+  if (values.modules) {
+    const { total, byPackage } = JSON.parse(fs.readFileSync(moduleCountFile, 'utf8'));
+    console.log(`\nmodules loaded by the time it exited: ${total} files`);
+    for (const [name, count] of Object.entries(byPackage)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top))
+      console.log(`  ${String(count).padStart(7)}  ${name}`);
+  }
 } finally {
   await ctx.upstream?.stop();
   await ctx.idp?.close();

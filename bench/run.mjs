@@ -8,7 +8,8 @@
 // BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_RATE (500), BENCH_RATE_SECONDS (4),
 // BENCH_RATE_ROUNDS (3), BENCH_BURST_CONNECTIONS (10), BENCH_WATCHERS_SECONDS (10), BENCH_FLEET_RUNS (5),
 // BENCH_EXPORT_ENTRIES (100000), BENCH_LIVENESS_ENTRIES (1000000), BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
-// BENCH_PROJECT_ROOT (another built checkout),
+// BENCH_PROJECT_ROOT (another built checkout), BENCH_BASELINE_ROOT (an earlier built checkout, run beside this one),
+// BENCH_PIN=off (servers and load generator share every CPU instead of one CPU each),
 // BENCH_INSTALL=1 (apt-get install nginx if missing), BENCH_SCENARIOS=hotPath,jobStatus,... (a subset;
 // then latest.json is not touched),
 // BENCH_WAIT_QUIET=seconds (wait up to that long for other processes to leave the CPUs idle),
@@ -23,6 +24,7 @@ import { otherLoad } from './lib/compare.mjs';
 import { cpuMark, cpuSince } from './lib/cpu.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { ensureNginx, startNginx } from './lib/nginx.mjs';
+import { pinCpus } from './lib/pin.mjs';
 import { freePort, installExitHandlers } from './lib/procs.mjs';
 import { COLUMNS } from './lib/report.mjs';
 import { startFloor, startGateway, startUpstream } from './lib/servers.mjs';
@@ -43,6 +45,16 @@ import { watchers } from './scenarios/watchers.mjs';
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 // BENCH_PROJECT_ROOT: benchmark another checkout's build (e.g. before/after a change) with this bench.
 const root = path.resolve(process.env.BENCH_PROJECT_ROOT ?? path.dirname(benchDir));
+// BENCH_BASELINE_ROOT: an earlier build, run as one more target beside this one (the hot path's paired rounds, the
+// fixed rate), so that the budget compares the two within one run instead of against figures from another day.
+const baselineRoot = process.env.BENCH_BASELINE_ROOT ? path.resolve(process.env.BENCH_BASELINE_ROOT) : undefined;
+if (baselineRoot && !fs.existsSync(path.join(baselineRoot, 'dist', 'main.js'))) {
+  // Asked for and not there: stop now rather than after minutes of measuring without it.
+  console.error(
+    `bench: BENCH_BASELINE_ROOT=${baselineRoot} has no dist/main.js (run \`npm ci && npm run build\` in it first)`,
+  );
+  process.exit(2);
+}
 const num = (name, fallback) => {
   const value = Number(process.env[name]);
   return process.env[name] !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
@@ -98,7 +110,7 @@ const rows = [];
 let failed = false;
 let otherLoadAtStart;
 
-function gitInfo() {
+function gitInfo(root) {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
     const dirty =
@@ -126,6 +138,12 @@ async function otherLoadNow() {
 
 try {
   log(`bench: temporary files in ${tmp}`);
+  ctx.pinning = pinCpus();
+  log(
+    ctx.pinning.skipped
+      ? `bench: servers and load share every CPU (${ctx.pinning.skipped})`
+      : `bench: servers on CPU ${ctx.pinning.servers}, load generator on CPU ${ctx.pinning.load}`,
+  );
   const waitQuiet = num('BENCH_WAIT_QUIET', 0);
   let busy = await otherLoadNow();
   for (let waited = 1; busy > 0.25 && waited < waitQuiet; waited++) busy = await otherLoadNow();
@@ -154,6 +172,19 @@ try {
   }
   ctx.gateway = await startGateway(ctx, { name: 'gateway', level: 'warn' });
   ctx.gatewayInfo = await startGateway(ctx, { name: 'gateway-info', level: 'info' });
+  if (baselineRoot) {
+    ctx.gatewayBaseline = await startGateway(ctx, { name: 'gateway-baseline', level: 'warn', root: baselineRoot });
+    ctx.baseline = {
+      ...gitInfo(baselineRoot),
+      startCommand: `node ${[...ctx.gatewayBaseline.nodeFlags, 'dist/main.js'].join(' ')}`,
+      droppedConfigKeys: ctx.gatewayBaseline.droppedConfigKeys,
+    };
+    log(
+      `bench: baseline ${ctx.baseline.commit?.slice(0, 7)} ready in ${ctx.gatewayBaseline.readyMs.toFixed(0)} ms (config without ${ctx.baseline.droppedConfigKeys.join(', ') || 'nothing'}: keys it does not know)`,
+    );
+  } else {
+    ctx.baseline = { skipped: 'BENCH_BASELINE_ROOT is not set (an earlier built checkout: see bench/README.md)' };
+  }
   log(`bench: gateway ready in ${ctx.gateway.readyMs.toFixed(0)} ms; every server is up`);
 
   for (const name of selected) {
@@ -178,7 +209,7 @@ try {
   failed = true;
   log(`bench: ${error.stack}`);
 } finally {
-  for (const server of [ctx.gatewayInfo, ctx.gateway, ctx.nginx, ctx.floor, ctx.upstream]) {
+  for (const server of [ctx.gatewayBaseline, ctx.gatewayInfo, ctx.gateway, ctx.nginx, ctx.floor, ctx.upstream]) {
     await server?.stop().catch(() => undefined);
   }
   await ctx.idp?.close();
@@ -206,8 +237,10 @@ const output = {
     loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
     otherProcessesCoresAtStart: otherLoadAtStart,
     otherProcessesMaxCores: Math.round(otherLoad.maxCores * 100) / 100,
+    pinning: ctx.pinning,
   },
-  gateway: { ...gitInfo(), startCommand: `node ${[...(ctx.gateway?.nodeFlags ?? []), 'dist/main.js'].join(' ')}` },
+  gateway: { ...gitInfo(root), startCommand: `node ${[...(ctx.gateway?.nodeFlags ?? []), 'dist/main.js'].join(' ')}` },
+  baseline: ctx.baseline,
   settings: opts,
   scenarios: results,
   table,

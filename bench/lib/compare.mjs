@@ -1,6 +1,8 @@
 // Side-by-side comparison of several targets serving the same kind of request: a warm-up per
 // target, then `rounds` rounds in which every target is loaded in turn (the order rotates each
-// round, so no target always runs first or last), and medians over rounds.
+// round, so no target always runs first or last, and runs backwards every other round, so that two neighbours in
+// the list are measured in both orders: on a shared machine the target just before another one is not noise-free),
+// and medians over rounds.
 import { runLoad } from './load.mjs';
 import { median, ratio } from './stats.mjs';
 
@@ -30,6 +32,7 @@ export async function compareTargets(targets, { rounds, durationSec, warmupSec, 
   }
   for (let round = 0; round < rounds; round++) {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    if (round % 2) order.reverse();
     for (const target of order) {
       const before = upstreamRequests ? await upstreamRequests() : undefined;
       const result = await runLoad({ ...target, durationSec, connections, cpuPids: target.pids });
@@ -64,12 +67,17 @@ export async function compareTargets(targets, { rounds, durationSec, warmupSec, 
       errors: rs.reduce((n, r) => n + r.errors, 0),
     };
   }
-  /** Median over rounds of the per-round ratio a/b of `metric` (rounds are paired: same round, adjacent in time). */
+  /** The per-round ratios a/b of `metric` (rounds are paired: same round, adjacent in time), or undefined. */
+  const roundRatios = (a, b, metric) =>
+    results[a] && results[b]
+      ? results[a].rounds.map((r, i) => ratio(r[metric], results[b].rounds[i]?.[metric]))
+      : undefined;
+  /** Median over rounds of the per-round ratio a/b of `metric`. */
   const pairedRatio = (a, b, metric) => {
-    if (!results[a] || !results[b]) return undefined;
-    return median(results[a].rounds.map((r, i) => ratio(r[metric], results[b].rounds[i]?.[metric])));
+    const ratios = roundRatios(a, b, metric);
+    return ratios && median(ratios);
   };
-  return { targets: results, pairedRatio };
+  return { targets: results, pairedRatio, roundRatios };
 }
 
 /** A compact copy of a comparison for the results file (rounds without the bulky fields). */

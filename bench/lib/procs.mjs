@@ -7,6 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const children = new Set();
 let handlersInstalled = false;
+// Set by lib/pin.mjs (pinServers): the CPU list every server spawned afterwards is confined to.
+let serverCpus;
+
+/** Every server spawned from now on runs on `cpus` only (a taskset CPU list), or anywhere when undefined. */
+export function pinServers(cpus) {
+  serverCpus = cpus;
+}
 
 /** Kills every child we started that is still running (synchronous: safe inside process.on('exit')). */
 export function killAllChildren(signal = 'SIGKILL') {
@@ -74,7 +81,9 @@ export async function spawnServer(
 ) {
   const out = fs.openSync(logFile, 'a');
   const spawnedAt = performance.now();
-  const child = spawn(command, args, {
+  // taskset execs the server in its own process: child.pid stays the server's pid (its CPU is read from /proc).
+  const [file, argv] = serverCpus ? ['taskset', ['-c', serverCpus, command, ...args]] : [command, args];
+  const child = spawn(file, argv, {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', readyLine ? 'pipe' : out, out],

@@ -73,11 +73,25 @@ export async function startFloor(ctx, upstream, { nodeArgs = [] } = {}) {
 }
 
 /**
+ * Top-level config keys the build at `root` declares (the `GatewayConfig.prototype, "key"` decorations tsc emits in
+ * its compiled config class), or undefined when that file is missing or unreadable.
+ */
+function declaredConfigKeys(root) {
+  try {
+    const js = fs.readFileSync(path.join(root, 'dist', 'config', 'gateway-config.js'), 'utf8');
+    const keys = new Set(Array.from(js.matchAll(/GatewayConfig\.prototype, "(\w+)"/g), (m) => m[1]));
+    return keys.size > 0 ? keys : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
  * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `jwt`: keys added to `auth.jwt`
  * (e.g. { verifiedTokenCacheSize: 0 }); `extraConfig`: top-level keys replacing the defaults below; `env`: added to
  * its environment; `root`: the checkout whose dist/ runs (default: this one). Returns the server
- * with url, readyMs (spawn to first 200 on /health/ready) and rssAfterStart (bytes).
+ * with url, readyMs (spawn to first 200 on /health/ready), rssAfterStart (bytes) and droppedConfigKeys.
  */
 export async function startGateway(
   ctx,
@@ -136,6 +150,11 @@ export async function startGateway(
     rateLimit: { runsPerMinute: 100_000_000, readsPerMinute: 100_000_000 },
     ...extraConfig,
   };
+  // An earlier build (BENCH_BASELINE_ROOT, BENCH_PROJECT_ROOT) refuses every key it does not know: the sections it
+  // lacks are features it did not have yet, so it gets the rest and its own defaults, and the run says what was left out.
+  const declared = declaredConfigKeys(root);
+  const droppedConfigKeys = declared ? Object.keys(config).filter((key) => !declared.has(key)) : [];
+  for (const key of droppedConfigKeys) delete config[key];
   const configFile = path.join(ctx.tmp, `${name}.yaml`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
   const flags = gatewayNodeFlags(root);
@@ -156,6 +175,7 @@ export async function startGateway(
   server.rssAfterStart = rssBytes(server.pid);
   server.level = level;
   server.nodeFlags = flags;
+  server.droppedConfigKeys = droppedConfigKeys;
   return server;
 }
 

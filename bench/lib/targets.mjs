@@ -24,6 +24,7 @@ const appliancePaths = {
 const GATEWAYS = {
   gateway: 'gateway (log warn)',
   gatewayInfo: 'gateway (log info)',
+  gatewayBaseline: 'baseline build (log warn)',
   gatewayNoTokenCache: 'gateway, token cache off',
   gatewayAuditSqlite: 'gateway, audit SQLite',
   gatewayAuditPostgres: 'gateway, audit PostgreSQL',

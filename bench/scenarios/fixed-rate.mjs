@@ -2,6 +2,7 @@
 // direct, for the run (POST) and the job status (GET): what the gateway adds to p50 and p99.
 // Measured with an open-loop paced generator (lib/paced.mjs: one request every 2 ms); autocannon's
 // overallRate is also run once for the POST, for reference: it sends bursts (see lib/paced.mjs).
+// With BENCH_BASELINE_ROOT the earlier build is paced in the same rounds, so its added p50/p99 stand beside today's.
 import { noteOtherLoad } from '../lib/compare.mjs';
 import { runLoad } from '../lib/load.mjs';
 import { runPaced } from '../lib/paced.mjs';
@@ -16,8 +17,8 @@ export async function fixedRate(ctx) {
   for (const kind of ['run', 'job']) {
     const label = kind === 'run' ? 'POST run' : 'GET job';
     ctx.log(`fixed rate: ${rate} req/s, ${label}`);
-    const targets = targetsFor(ctx, kind, ['direct', 'gateway']);
-    const rounds = { direct: [], gateway: [] };
+    const targets = targetsFor(ctx, kind, ['direct', 'gateway', 'gatewayBaseline']);
+    const rounds = Object.fromEntries(targets.map((t) => [t.name, []]));
     for (let round = 0; round < rateRounds; round++) {
       for (const target of round % 2 ? [...targets].reverse() : targets) {
         const r = await runPaced({ ...target, rate, durationSec: rateSeconds, cpuPids: target.pids });
@@ -29,7 +30,7 @@ export async function fixedRate(ctx) {
       }
     }
     const med = (name, key) => median(rounds[name].map((r) => r[key]));
-    const added = (key) => median(rounds.gateway.map((g, i) => g[key] - rounds.direct[i][key]));
+    const added = (key, name = 'gateway') => median(rounds[name].map((g, i) => g[key] - rounds.direct[i][key]));
     const entry = {
       direct: {
         p50: med('direct', 'p50'),
@@ -43,6 +44,15 @@ export async function fixedRate(ctx) {
       },
       addedP50: added('p50'),
       addedP99: added('p99'),
+      baseline: rounds.gatewayBaseline
+        ? {
+            p50: med('gatewayBaseline', 'p50'),
+            p99: med('gatewayBaseline', 'p99'),
+            addedP50: added('p50', 'gatewayBaseline'),
+            addedP99: added('p99', 'gatewayBaseline'),
+            unexpected: rounds.gatewayBaseline.reduce((n, r) => n + r.unexpected, 0),
+          }
+        : ctx.baseline,
       rounds: Object.fromEntries(
         Object.entries(rounds).map(([name, rs]) => [
           name,
@@ -78,6 +88,14 @@ export async function fixedRate(ctx) {
         notes: `added over direct: p50 +${fmt(entry.addedP50, 2)} ms, p99 +${fmt(entry.addedP99, 2)} ms`,
       },
     );
+    if (rounds.gatewayBaseline)
+      rows.push({
+        scenario,
+        target: `baseline build ${ctx.baseline.commit?.slice(0, 7)}`,
+        p50: fmt(entry.baseline.p50, 2),
+        p99: fmt(entry.baseline.p99, 2),
+        notes: `added over direct: p50 +${fmt(entry.baseline.addedP50, 2)} ms, p99 +${fmt(entry.baseline.addedP99, 2)} ms`,
+      });
   }
 
   // For reference only: autocannon's overallRate (bursts; see lib/paced.mjs), POST, one round each.

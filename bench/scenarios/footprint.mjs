@@ -26,6 +26,15 @@ export async function footprint(ctx) {
     readyMs: median(starts.map((s) => s.readyMs)),
     readyMsMax: Math.max(...starts.map((s) => s.readyMs)),
     starts,
+    // For reference, not the budget: the earlier build as its own `npm start` ran it (its V8 flags, not today's).
+    baseline: ctx.gatewayBaseline
+      ? {
+          rssAfterStartBytes: ctx.gatewayBaseline.rssAfterStart,
+          rssAfterHotPathBytes: ctx.baselineRssAfterHotPath,
+          readyMs: ctx.gatewayBaseline.readyMs,
+          startCommand: ctx.baseline.startCommand,
+        }
+      : ctx.baseline,
   };
   const mb = (b) => fmt(b / 1e6, 1);
   const rows = [
@@ -35,5 +44,11 @@ export async function footprint(ctx) {
       notes: `RSS after start ${mb(result.rssAfterStartBytes)} MB, after load ${mb(result.rssAfterLoadBytes)} MB; ready in ${fmt(result.readyMs)} ms (median of ${starts.length} starts, max ${fmt(result.readyMsMax)} ms)`,
     },
   ];
+  if (ctx.gatewayBaseline)
+    rows.push({
+      scenario: 'footprint',
+      target: `baseline build ${ctx.baseline.commit?.slice(0, 7)}`,
+      notes: `RSS after start ${mb(result.baseline.rssAfterStartBytes)} MB, after the hot path ${mb(result.baseline.rssAfterHotPathBytes)} MB; ready in ${fmt(result.baseline.readyMs)} ms (one start); ${ctx.baseline.startCommand}`,
+    });
   return { result, rows };
 }
