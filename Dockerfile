@@ -3,17 +3,28 @@
 #   docker build -t backup-gateway .                                  the gateway (the default, last stage)
 #   docker build --target simulator -t backup-gateway-simulator .     the appliance simulator (docker-compose.yml)
 #
-# Node: the image runs Node 24, the active LTS (22 is in maintenance, 20 is past end of life). CI machines test on
-# Node 20, which package.json still allows; test/*/deploy/ checks that every production package supports this image's
-# Node (no EBADENGINE). The README's "Running in production" has the support matrix.
+# Node: the image runs Node 24, the active LTS (22 is in maintenance, 20 is past end of life). CI tests on Node 20,
+# which package.json still allows, and on this Node 24 (.ci/image-node.sh reads both ARGs below); test/*/deploy/ checks
+# that every production package supports this image's Node (no EBADENGINE). The README's "Running in production"
+# has the support matrix.
 ARG NODE_VERSION=24
+# The build stages' Node, whose headers native modules are compiled against: NODE_VERSION's major, so the same ABI,
+# but 24.18.1, the last 24 whose node::ObjectWrap (header-only, so compiled into better-sqlite3 12) registers no
+# environment cleanup hook. From 24.19 on, its destructor removes that hook and aborts the process (SIGABRT,
+# "Assertion failed: (env) != nullptr" in node::RemoveEnvironmentCleanupHook) when the garbage collector frees a
+# statement or a database while no JavaScript context is entered: when a worker thread ends, at exit, in some
+# collections in between (nodejs/node#65446). The gateway stage runs the latest 24 all the same.
+ARG NODE_BUILD_VERSION=24.18.1
 ARG DEBIAN_RELEASE=trixie
 
 # Compilers for native modules (better-sqlite3); only build stages have them.
-FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS toolchain
+FROM node:${NODE_BUILD_VERSION}-${DEBIAN_RELEASE}-slim AS toolchain
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+# better-sqlite3 compiled here, never its prebuilt binary from the project's release downloads (prebuild-install):
+# the addon the image ships is then the one CI compiles and tests, with the same headers.
+ENV npm_config_build_from_source=better-sqlite3
 WORKDIR /app
 COPY package.json package-lock.json ./
 

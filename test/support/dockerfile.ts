@@ -70,6 +70,14 @@ export function imageNodeVersion(path = 'Dockerfile'): string {
   return version;
 }
 
+/** The Node tag (`24`, `24.18.1`) of the stage that compiles the production tree's native modules. */
+export function buildNodeVersion(path = 'Dockerfile'): string {
+  const { image } = stage(stage('production-dependencies', path).image, path);
+  const tag = /^node:(\d+(?:\.\d+){0,2})\b/.exec(image)?.[1];
+  if (!tag) throw new Error(`${path}: native modules are not built on an official node:<version> image (${image})`);
+  return tag;
+}
+
 /** The ENV a stage sets (`ENV KEY=value` lines), which every container of that image starts with. */
 export function stageEnv(name: string, path = 'Dockerfile'): Record<string, string> {
   const env: Record<string, string> = {};

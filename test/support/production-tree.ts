@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { satisfies } from 'semver';
 
 export interface InstalledPackage {
@@ -23,10 +23,20 @@ export function copyBuiltProject(target: string): void {
   }
 }
 
-/** `npm ci --omit=dev` in `dir`; resolves with npm's output, rejects with it when npm fails. */
+/**
+ * `npm ci --omit=dev` in `dir` with the Node that runs this test; resolves with npm's output, rejects with it when
+ * npm fails.
+ */
 export function installProductionTree(dir: string): Promise<string> {
   // The outer `npm run` exports its own settings as npm_config_*; the inner install must see only the user's.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
+  // Native modules (better-sqlite3) are compiled for the Node running this test, which starts the gateway on the
+  // tree (process.execPath), as the image compiles them for its own Node: npm runs on it (its directory first on
+  // PATH), and node-gyp builds against headers of its ABI.
+  env.PATH = [dirname(process.execPath), env.PATH].filter(Boolean).join(delimiter);
+  const headers = nodeHeaders();
+  if (headers) env.npm_config_nodedir = headers;
+  env.npm_config_build_from_source = 'better-sqlite3'; // compiled, never downloaded, as in the image (Dockerfile)
   // --prefer-offline: the tarballs are in the cache since the checkout's own `npm ci`.
   const args = ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'];
   return new Promise((resolve, reject) => {
@@ -39,6 +49,21 @@ export function installProductionTree(dir: string): Promise<string> {
       code === 0 ? resolve(output) : reject(new Error(`npm ${args.join(' ')} exited ${code}:\n${output}`)),
     );
   });
+}
+
+/**
+ * Where node-gyp finds this Node's headers: npm's nodedir when it has this Node's ABI (CI points it at the headers
+ * the image compiles with, Dockerfile NODE_BUILD_VERSION), else this Node's own (bin/node beside include/node/), else
+ * undefined (node-gyp then fetches this Node's). Not a nodedir of another Node: the user's npm config may name one.
+ */
+function nodeHeaders(): string | undefined {
+  const abi = (dir: string) => {
+    const header = join(dir, 'include/node/node_version.h');
+    return existsSync(header) ? /#define NODE_MODULE_VERSION (\d+)/.exec(readFileSync(header, 'utf8'))?.[1] : undefined;
+  };
+  return [process.env.npm_config_nodedir, dirname(dirname(process.execPath))].find(
+    (dir): dir is string => dir !== undefined && abi(dir) === process.versions.modules,
+  );
 }
 
 /** Every package under node_modules, nested ones too, as installed on disk. */

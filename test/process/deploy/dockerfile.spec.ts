@@ -5,9 +5,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { validate } from 'dockerfile-utils';
-import { major } from 'semver';
+import { lt, major, valid } from 'semver';
 import { startFlags } from '../../../tools/start-flags.js';
-import { type Instruction, imageNodeVersion, readStages, type Stage, stage } from '../../support/dockerfile.js';
+import {
+  buildNodeVersion,
+  type Instruction,
+  imageNodeVersion,
+  readStages,
+  type Stage,
+  stage,
+  stageEnv,
+} from '../../support/dockerfile.js';
 import { inBuildContext } from '../../support/dockerignore.js';
 
 interface Copy {
@@ -62,6 +70,27 @@ describe('Dockerfile', () => {
     const toolchain = stage(deps.image);
     expect(runs(toolchain).join(' ')).toMatch(/apt-get install .*\bg\+\+/);
     expect(runs(deps).join(' ')).toMatch(/npm ci --omit=dev/);
+  });
+
+  it("compiles native modules for the gateway's Node: the build stages run its major (one ABI)", () => {
+    const toolchain = stage(stage('production-dependencies').image);
+    expect(toolchain.image).toMatch(/^node:\d/);
+    expect(buildNodeVersion().split('.')[0]).toBe(String(major(imageNodeVersion())));
+  });
+
+  it('compiles better-sqlite3 12 against the headers of a Node 24 before 24.19, whose node::ObjectWrap cannot abort', () => {
+    // From 24.19 on, node::ObjectWrap's destructor (compiled into the addon) aborts the process when a statement is
+    // garbage-collected outside a JavaScript context (the Dockerfile says more). Other majors, or better-sqlite3 13
+    // (node-addon-api, no node::ObjectWrap), need this reviewed, not carried over.
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
+    expect(major(lock.packages['node_modules/better-sqlite3'].version)).toBe(12);
+    // Compiled, not downloaded: a prebuilt binary would bring headers of its own.
+    expect(stageEnv('toolchain').npm_config_build_from_source).toBe('better-sqlite3');
+    expect(valid(buildNodeVersion())).not.toBeNull(); // an exact release: `24` would float past 24.18
+    expect(major(buildNodeVersion())).toBe(24);
+    expect(lt(buildNodeVersion(), '24.19.0')).toBe(true);
   });
 
   it('runs as a numeric non-root user that owns data/, the only directory it writes', () => {
