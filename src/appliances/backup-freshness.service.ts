@@ -43,7 +43,7 @@ export class BackupFreshness implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    this.schedule(FIRST_REFRESH_MS);
+    if (this.config.freshness.refreshMinutes > 0) this.schedule(FIRST_REFRESH_MS);
   }
 
   onApplicationShutdown(): void {

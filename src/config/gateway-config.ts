@@ -266,10 +266,13 @@ export class JobsConfig {
 }
 
 export class FreshnessConfig {
-  /** How often each appliance's job list is read for its last successful backup (a slow, light refresh). */
+  /**
+   * How often each appliance's job list is read for its last successful backup (a slow, light refresh); 0 reads none
+   * in the background (a backup the gateway sees succeed still counts).
+   */
   @IsOptional()
   @IsInt()
-  @Min(1)
+  @Min(0)
   @Max(24 * 60)
   refreshMinutes = 15;
 

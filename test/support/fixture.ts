@@ -60,6 +60,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       ...options.applianceConfig?.[id],
     })),
     ...(options.defaultAppliance !== null && { defaultAppliance: options.defaultAppliance ?? ids[0] }),
+    // No background reads of the job lists: suites count what reaches the appliances (the freshness suite turns
+    // them on).
+    freshness: { refreshMinutes: 0 },
     ...options.extra,
   };
   options.configure?.(document);

@@ -38,6 +38,8 @@ export function writeConfig(document: Record<string, unknown>): string {
     // Tests send bursts with one token (40 runs at once); the tests of these limits set their own.
     rateLimit: { runsPerMinute: 100_000, readsPerMinute: 100_000 },
     limits: { maxInFlightPerCaller: 1000 },
+    // No background reads of the appliances' job lists: suites count what reaches the appliances.
+    freshness: { refreshMinutes: 0 },
     ...document,
   };
   writeFileSync(path, JSON.stringify(withAudit, null, 2)); // JSON is YAML

@@ -112,7 +112,7 @@ describe('problems in the OpenAPI document', () => {
     const code = example('code') as ProblemCode;
     expect(PROBLEM_CODES).toContain(code);
     expect(schema.properties.code.allOf).toEqual([{ $ref: '#/components/schemas/ProblemCode' }]);
-    expect(document.components.schemas.ProblemCode.enum).toEqual(PROBLEM_CODES);
+    expect(document.components.schemas.ProblemCode['x-extensible-enum']).toEqual(PROBLEM_CODES);
     expect(example('type')).toBe(problemType(code));
     expect(example('title')).toBe(PROBLEM_TABLE[code].title);
     expect(example('status')).toBe(PROBLEM_TABLE[code].status);
@@ -144,6 +144,7 @@ describe('problems in the OpenAPI document', () => {
       appliance: 'string',
       errors: 'array of #/components/schemas/FieldErrorDto',
       upstream: '#/components/schemas/UpstreamDto',
+      mayHaveStarted: 'boolean',
     });
     const schemas = document.components.schemas;
     expect(schemas.UpstreamDto.properties.status.type).toBe('integer');
