@@ -199,8 +199,13 @@ describeWithRedis('console sessions in Redis, shared by replicas', () => {
       () => FLOODER,
     );
 
-    // The replicas count the address together: loginsPerAddressPerMinute (30) in all, not per replica.
-    expect(statuses).toEqual({ 303: 30, 429: 1_970 });
+    // The replicas count the address together: loginsPerAddressPerMinute (30) in all, not per replica. The rest are
+    // refused: 429, or 503 for the few whose Redis command outlived its 250 ms bound while 2,000 logins and two
+    // replicas share two busy cores (the console waits for Redis, never falls back). Never a login beyond 30.
+    const { 303: admitted, 429: limited = 0, 503: unavailable = 0, ...other } = statuses;
+    expect({ admitted, other }).toEqual({ admitted: 30, other: {} });
+    expect(limited + unavailable).toBe(1_970);
+    expect(unavailable).toBeLessThan(100);
     expect(bodies.get(429)).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.stringMatching(/^\d+$/) });
     const client = new Redis(redis.url);
     try {
