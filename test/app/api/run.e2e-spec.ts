@@ -100,7 +100,8 @@ describe('running a backup schedule', () => {
 
   it('lists the appliances the caller may read, without URLs or credentials', async () => {
     const all = await request(world.gateway.url).get('/appliances').set('authorization', `Bearer ${token}`).expect(200);
-    const live = { status: 'ok', lastCheckedAt: expect.any(String), lastError: null };
+    // backup: the freshness suite checks it.
+    const live = { status: 'ok', lastCheckedAt: expect.any(String), lastError: null, backup: expect.any(Object) };
     expect(all.body.items).toEqual([
       { id: 'vc-a', name: 'vCenter vc-a', tags: ['prod'], ...live },
       { id: 'vc-b', name: 'vCenter vc-b', tags: ['lab'], ...live },
