@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
 import { LAB_API_KEY } from '../../support/console/console-world.js';
-import { redisServerAvailable, startRedis, type TestRedis } from '../../support/console/redis-server.js';
 import {
   API_AUDIENCE,
   CONSOLE_CLIENT_ID,
@@ -18,12 +17,11 @@ import {
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
 import { startGateway, type TestGateway } from '../../support/gateway.js';
 import { sha256Hex } from '../../support/identity-provider.js';
+import { describeRedis, startRedis, type TestRedis } from '../../support/redis-server.js';
 
 /** Where the load balancer in front of both replicas is reached: the one origin the console has. */
 const PUBLIC_URL = 'http://localhost:39999';
 const HEADERS = { 'x-console-request': '1', origin: PUBLIC_URL };
-
-const describeWithRedis = redisServerAvailable() ? describe : describe.skip;
 
 /** Login floods come through the trusted proxy (the test, on loopback) from these clients. */
 const FLOODER = '198.51.100.7';
@@ -66,7 +64,7 @@ async function keysWithTtl(client: Redis, pattern: string): Promise<Map<string, 
   return new Map(await Promise.all(keys.map(async (key) => [key, await client.pttl(key)] as const)));
 }
 
-describeWithRedis('console sessions in Redis, shared by replicas', () => {
+describeRedis('console sessions in Redis, shared by replicas', () => {
   let redis: TestRedis;
   let provider: TestOpenIdProvider;
   let replicas: TestGateway[];
@@ -243,7 +241,7 @@ describeWithRedis('console sessions in Redis, shared by replicas', () => {
     expect(((await refused.json()) as { code: string }).code).toBe('SERVICE_UNAVAILABLE');
     expect((await fetch(`${a.url}/appliances`, { headers: { 'x-api-key': LAB_API_KEY } })).status).toBe(200);
     // Back, so that the replicas' clients reconnect and close cleanly.
-    redis = await startRedis(redis.port);
+    await redis.start();
   });
 });
 
@@ -256,7 +254,7 @@ async function waitForRedis(replicas: TestGateway[]): Promise<void> {
   throw new Error('the replicas did not connect to Redis');
 }
 
-describeWithRedis('console login transactions in Redis, bounded in all', () => {
+describeRedis('console login transactions in Redis, bounded in all', () => {
   let redis: TestRedis;
   let provider: TestOpenIdProvider;
   let gateway: TestGateway;
@@ -328,7 +326,7 @@ describeWithRedis('console login transactions in Redis, bounded in all', () => {
   }, 60_000);
 });
 
-describeWithRedis('API-key sign-in with sessions in Redis: sealed with console.sessionSecret', () => {
+describeRedis('API-key sign-in with sessions in Redis: sealed with console.sessionSecret', () => {
   const SESSION_SECRET = 'a-console-session-secret-0123456789abcdef';
   let redis: TestRedis;
   let appliance: ApplianceSimulator;
