@@ -5,8 +5,8 @@ import { ClusterJobStatus } from './cluster-job-status.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
-import { IdempotencyInterceptor } from './runs/idempotency.interceptor.js';
 import { IdempotentRuns } from './runs/idempotent-runs.service.js';
+import { KeyedRuns } from './runs/keyed-runs.js';
 import { RunAdmissionGuard } from './runs/run-admission.guard.js';
 import { RunsController } from './runs/runs.controller.js';
 import { RunsService } from './runs/runs.service.js';
@@ -22,7 +22,7 @@ import { SchedulesService } from './schedules.service.js';
     IdempotentRuns,
     RunAdmissionGuard,
     DtoValidationPipe,
-    IdempotencyInterceptor,
+    KeyedRuns,
     JobsService,
     SchedulesService,
     JobTracker,

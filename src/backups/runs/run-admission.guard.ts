@@ -7,8 +7,8 @@ import { RunsService } from './runs.service.js';
 /**
  * At the door of every run route, before anything reads or records the request (its Idempotency-Key's stored answer
  * included): its input is checked with the route's own pipes, so bad input is a 400 that records and claims nothing;
- * then the run use case admits the caller or refuses it, and a refusal is audited there. Guards run before pipes and
- * interceptors in Nest, hence the check here; the handler takes the validated body from it (Admitted).
+ * then the run use case admits the caller or refuses it, and a refusal is audited there. Guards run before pipes in
+ * Nest, hence the check here; the handler takes the validated body from it (Admitted).
  */
 @Injectable()
 export class RunAdmissionGuard implements CanActivate {
@@ -29,7 +29,7 @@ export class RunAdmissionGuard implements CanActivate {
     const run = describeRun(request, route.target, body, (named) => this.runs.target(named));
     const target = route.target === 'fleet' ? 'fleet' : { appliance: run.appliance };
     await this.runs.admit(request.user, target, { schedule: run.schedule, comment: run.comment });
-    // For the interceptor and the handler: the body is not validated, nor the appliance resolved, a second time.
+    // For KeyedRuns and the handler: the body is not validated, nor the appliance resolved, a second time.
     request.admitted = run;
     return true;
   }

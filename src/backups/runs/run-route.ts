@@ -1,8 +1,6 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata, type Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
-import type { KeyHold } from './idempotent-runs.service.js';
-import type { RunKey } from './runs.service.js';
 
 /** Which appliances a run route addresses: the one in its path, the default one (short form), or a fleet. */
 export type RunTarget = 'path' | 'default' | 'fleet';
@@ -17,7 +15,7 @@ export interface RunRouteSpec {
 
 const RUN_ROUTE = 'backup-gateway:run-route';
 
-/** Marks a run route for the admission guard (which checks its input first) and the Idempotency-Key interceptor. */
+/** Marks a run route for the admission guard, which checks its input before anything else runs. */
 export const RunRoute = (spec: RunRouteSpec) => SetMetadata(RUN_ROUTE, spec);
 
 export function runRouteOf(context: ExecutionContext): RunRouteSpec {
@@ -33,8 +31,8 @@ export interface AdmittedRun {
   comment?: string;
 }
 
-/** A run request as the guard, the interceptor and the handler see it. */
-export type RunHttpRequest = FastifyRequest & { user: Principal; admitted?: AdmittedRun; runKey?: KeyHold };
+/** A run request as the guard, KeyedRuns and the handler see it. */
+export type RunHttpRequest = FastifyRequest & { user: Principal; admitted?: AdmittedRun };
 
 /**
  * What a run request asks, for the audit entries of its admission and of its key (a refusal or a replay), read from
@@ -69,9 +67,3 @@ export const Admitted = createParamDecorator(
 function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
-
-/** The Idempotency-Key the interceptor holds for this request, if the caller sent one. */
-export const HeldKey = createParamDecorator((_data: unknown, context: ExecutionContext): RunKey | undefined => {
-  const request = context.switchToHttp().getRequest<RunHttpRequest>();
-  return request.runKey && { hold: request.runKey, instance: request.url.split('?')[0] };
-});

@@ -1,6 +1,6 @@
-import { Controller, HttpCode, Post, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Controller, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../../auth/auth.decorators.js';
 import type { Principal } from '../../auth/principal.js';
 import { ApiIdempotencyKey, IDEMPOTENT_REPLAYED, LOCATION } from '../../http/api-headers.js';
@@ -11,10 +11,10 @@ import { RunAcceptedDto } from '../dto/job.dto.js';
 import { FleetRunDto, FleetRunResultsDto } from './dto/fleet-run.dto.js';
 import { RunScheduleDto } from './dto/run-schedule.dto.js';
 import { TargetApplianceQuery } from './dto/target-appliance.query.js';
-import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import { KeyedRuns } from './keyed-runs.js';
 import { RunAdmissionGuard } from './run-admission.guard.js';
 import { fleetRunAnswer, type RunAnswer, singleRunAnswer } from './run-answers.js';
-import { Admitted, type AdmittedRun, HeldKey, RunRoute } from './run-route.js';
+import { Admitted, type AdmittedRun, type RunHttpRequest, RunRoute } from './run-route.js';
 import { type RunKey, RunsService } from './runs.service.js';
 
 const RUN_PROBLEMS = [400, 404, 409, 413, 415, 422, 429, 502, 503, 504];
@@ -24,15 +24,17 @@ const ACCEPTED = { type: RunAcceptedDto, headers: { Location: LOCATION, 'Idempot
 
 /**
  * Thin: each route maps HTTP to the run use case and returns its answer. Admission (RunAdmissionGuard) comes first;
- * the Idempotency-Key and its stored answer are the interceptor's; a single run's problem goes to the exception filter.
+ * the Idempotency-Key and its stored answer are KeyedRuns'; a single run's problem goes to the exception filter.
  */
 @ApiTags('backups')
 @ApiIdempotencyKey()
 @UseGuards(RunAdmissionGuard)
-@UseInterceptors(IdempotencyInterceptor)
 @Controller()
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly keyed: KeyedRuns,
+  ) {}
 
   @Post('appliances/:applianceId/backups/schedules/:scheduleId/run')
   @RequireScope('backups:run', 'use-case')
@@ -46,9 +48,10 @@ export class RunsController {
   async run(
     @Admitted() run: AdmittedRun,
     @CurrentPrincipal() principal: Principal,
-    @HeldKey() key: RunKey | undefined,
-  ): Promise<RunAnswer> {
-    return this.runOne(principal, run, key);
+    @Req() request: RunHttpRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return this.keyed.answer(request, reply, 'single', (key) => this.runOne(principal, run, key));
   }
 
   @Post('backups/schedules/:scheduleId/run')
@@ -68,9 +71,10 @@ export class RunsController {
     @Query() _query: TargetApplianceQuery,
     @Admitted() run: AdmittedRun,
     @CurrentPrincipal() principal: Principal,
-    @HeldKey() key: RunKey | undefined,
-  ): Promise<RunAnswer> {
-    return this.runOne(principal, run, key);
+    @Req() request: RunHttpRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return this.keyed.answer(request, reply, 'single', (key) => this.runOne(principal, run, key));
   }
 
   @Post('backups/runs')
@@ -97,13 +101,15 @@ export class RunsController {
   async runFleet(
     @Admitted() run: AdmittedRun,
     @CurrentPrincipal() principal: Principal,
-    @HeldKey() key: RunKey | undefined,
-    @Req() request: FastifyRequest,
-  ): Promise<RunAnswer> {
+    @Req() request: RunHttpRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
     const { schedule, comment, appliances, tags } = run.body as FleetRunDto;
-    const members = this.runs.members(principal, { appliances, tags });
-    const results = await this.runs.runFleet(principal, { schedule, comment }, members, key);
-    return fleetRunAnswer(schedule, results, request.url.split('?')[0]);
+    return this.keyed.answer(request, reply, 'fleet', async (key) => {
+      const members = this.runs.members(principal, { appliances, tags });
+      const results = await this.runs.runFleet(principal, { schedule, comment }, members, key);
+      return fleetRunAnswer(schedule, results, request.url.split('?')[0]);
+    });
   }
 
   /** Both single-run routes, once the appliance is known: the job, or the run's problem for the exception filter. */

@@ -1,12 +1,10 @@
-import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { lastValueFrom, type Observable, of, throwError } from 'rxjs';
-import { IdempotencyInterceptor } from '../../../src/backups/runs/idempotency.interceptor.js';
 import { IdempotentRuns, type KeyHold } from '../../../src/backups/runs/idempotent-runs.service.js';
+import { KeyedRuns } from '../../../src/backups/runs/keyed-runs.js';
 import { type RunAnswer, storedResponseOf } from '../../../src/backups/runs/run-answers.js';
-import { type RunHttpRequest, RunRoute, type RunTarget } from '../../../src/backups/runs/run-route.js';
-import { RunsController } from '../../../src/backups/runs/runs.controller.js';
+import type { RunHttpRequest, RunTarget } from '../../../src/backups/runs/run-route.js';
+import type { RunKey } from '../../../src/backups/runs/runs.service.js';
 import { GatewayMetrics } from '../../../src/metrics/gateway-metrics.js';
 import { GatewayError } from '../../../src/problems/gateway-error.js';
 import { StoredProblem } from '../../../src/problems/stored-problem.js';
@@ -22,9 +20,9 @@ import {
 } from '../../support/run-fakes.js';
 
 /**
- * The Idempotency-Key of a run route (IdempotencyInterceptor over the real IdempotentRuns and the in-memory key
- * store), driven as Nest drives it: an ExecutionContext whose handler carries the run-target metadata, a CallHandler
- * that answers (or fails) as the controller would, a reply that records its headers.
+ * The Idempotency-Key of a run route (KeyedRuns over the real IdempotentRuns and the in-memory key store), driven as
+ * the run routes drive it: the request RunAdmissionGuard admitted, a reply that records its headers, and a run that
+ * answers (or fails) as the route's use case would.
  */
 const config = runConfig();
 const runner = principal('backups:run');
@@ -38,9 +36,9 @@ function world(logger: Logger = silentLogger()) {
   const metrics = new GatewayMetrics(config);
   const registry = new FakeRegistry(config).asRegistry();
   const runs = new IdempotentRuns(keys, registry, audit, config, metrics, logger);
-  const interceptor = new IdempotencyInterceptor(runs, registry, config);
+  const keyed = new KeyedRuns(runs, registry, config);
   const replays = async () => (await metrics.idempotentReplays.get()).values[0]?.value ?? 0;
-  return { keys, audit, runs, interceptor, replays };
+  return { keys, audit, runs, keyed, replays };
 }
 
 class FakeReply {
@@ -50,30 +48,35 @@ class FakeReply {
     this.headers.push([name, value]);
     return this;
   }
-}
 
-/** The controller as a CallHandler: counts its calls and sees the request as the handler would (its runKey). */
-class FakeHandler implements CallHandler<RunAnswer> {
-  calls = 0;
-  heldKeys: (KeyHold | undefined)[] = [];
-
-  constructor(
-    private readonly request: RunHttpRequest,
-    private readonly answer: () => Observable<RunAnswer>,
-  ) {}
-
-  handle(): Observable<RunAnswer> {
-    this.calls += 1;
-    this.heldKeys.push(this.request.runKey);
-    return this.answer();
+  /** Fastify's reply.headers(object): one header() per entry. */
+  headersOf(values: Record<string, string>): this {
+    for (const [name, value] of Object.entries(values)) this.header(name, value);
+    return this;
   }
 }
 
+/** The route's use case: counts its calls and sees the key it was handed. */
+class FakeRun {
+  calls = 0;
+  heldKeys: (KeyHold | undefined)[] = [];
+  instances: (string | undefined)[] = [];
+
+  constructor(private readonly answer: () => Promise<RunAnswer>) {}
+
+  readonly run = (key: RunKey | undefined): Promise<RunAnswer> => {
+    this.calls += 1;
+    this.heldKeys.push(key?.hold);
+    this.instances.push(key?.instance);
+    return this.answer();
+  };
+}
+
 interface Call {
+  target: RunTarget;
   request: RunHttpRequest;
   reply: FakeReply;
-  handler: FakeHandler;
-  context: ExecutionContext;
+  handler: FakeRun;
 }
 
 function httpRequest(target: RunTarget, key: string | string[] | undefined, body: unknown): RunHttpRequest {
@@ -104,20 +107,18 @@ function call(
 ): Call {
   const request = httpRequest(target, key, body);
   const reply = new FakeReply();
-  const handler = new FakeHandler(request, () => (outcome instanceof Error ? throwError(() => outcome) : of(outcome)));
-  // The route's metadata, set by the decorator the controller uses.
-  const route = function run() {};
-  RunRoute({ target, ids: [], query: Object, body: Object })(route);
-  const context = {
-    switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply as unknown as FastifyReply }),
-    getHandler: () => route,
-    getClass: () => RunsController,
-  } as unknown as ExecutionContext;
-  return { request, reply, handler, context };
+  const handler = new FakeRun(() => (outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome)));
+  return { target, request, reply, handler };
 }
 
-async function run(interceptor: IdempotencyInterceptor, { context, handler }: Call): Promise<unknown> {
-  return lastValueFrom(await interceptor.intercept(context, handler));
+async function run(keyed: KeyedRuns, { target, request, reply, handler }: Call): Promise<unknown> {
+  const fastifyReply = { header: reply.header.bind(reply), headers: reply.headersOf.bind(reply) };
+  return keyed.answer(
+    request,
+    fastifyReply as unknown as FastifyReply,
+    target === 'fleet' ? 'fleet' : 'single',
+    handler.run,
+  );
 }
 
 async function failureOf(work: Promise<unknown>): Promise<unknown> {
@@ -163,11 +164,11 @@ async function settleSingle(keys: RecordingKeys, key: string, response: RunAnswe
   await keys.complete({ caller: runner.caller, key, entryId, response: storedResponseOf(response) });
 }
 
-describe('IdempotencyInterceptor without a key', () => {
-  it("calls the handler, claims nothing, and sets the answer's headers", async () => {
-    const { interceptor, keys, audit } = world();
+describe('KeyedRuns without a key', () => {
+  it("calls the run, claims nothing, and sets the answer's headers", async () => {
+    const { keyed, keys, audit } = world();
     const first = call('path', undefined, accepted);
-    await expect(run(interceptor, first)).resolves.toEqual(accepted.body);
+    await expect(run(keyed, first)).resolves.toEqual(accepted.body);
     expect(first.handler.calls).toBe(1);
     expect(first.handler.heldKeys).toEqual([undefined]);
     expect(keys.claims).toEqual([]);
@@ -176,61 +177,63 @@ describe('IdempotencyInterceptor without a key', () => {
   });
 });
 
-describe('IdempotencyInterceptor with a key', () => {
+describe('KeyedRuns with a key', () => {
   it.each([
     ['empty', ''],
     ['256 characters', 'k'.repeat(256)],
     ['a control character', 'key\t1'],
     ['non-ASCII', 'clé'],
   ])('refuses a malformed key (%s) with 400 VALIDATION_FAILED before claiming or running', async (_name, key) => {
-    const { interceptor, keys } = world();
+    const { keyed, keys } = world();
     const first = call('path', key, accepted);
-    const error = await failureOf(run(interceptor, first));
+    const error = await failureOf(run(keyed, first));
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
     expect(keys.claims).toEqual([]);
     expect(first.handler.calls).toBe(0);
   });
 
-  it('the first request claims the key (for the caller, for idempotency.ttlHours) and the handler gets the hold', async () => {
-    const { interceptor, keys } = world();
+  it('the first request claims the key (for the caller, for idempotency.ttlHours) and the run gets the hold', async () => {
+    const { keyed, keys } = world();
     const first = call('path', 'key-1', accepted);
-    await inRequest('req-1', () => run(interceptor, first));
+    await inRequest('req-1', () => run(keyed, first));
     expect(first.handler.calls).toBe(1);
     expect(first.handler.heldKeys).toEqual([
       { caller: 'apikey:ops', key: 'key-1', owner: expect.stringMatching(/:req-1$/), members: {} },
     ]);
+    // Problem documents of the run name the path (without its query) as their instance.
+    expect(first.handler.instances).toEqual([SINGLE_URL]);
     expect(keys.claims).toEqual([
       expect.objectContaining({
         caller: 'apikey:ops',
         key: 'key-1',
         ttlMs: 24 * HOUR_MS,
-        owner: first.request.runKey?.owner,
+        owner: first.handler.heldKeys[0]?.owner,
       }),
     ]);
   });
 
   it('the lease covers a login and a run per fleet round under the slowest timeout, plus 10 s', async () => {
-    const { interceptor, keys } = world();
-    await run(interceptor, call('path', 'key-1', accepted));
+    const { keyed, keys } = world();
+    await run(keyed, call('path', 'key-1', accepted));
     // A fleet may have min(maxAppliances 3, 4 appliances) members: two rounds at concurrency 2.
-    await run(interceptor, call('fleet', 'key-2', fleetAnswer(true)));
+    await run(keyed, call('fleet', 'key-2', fleetAnswer(true)));
     expect(keys.claims.map((claim) => claim.leaseMs)).toEqual([2 * 10_000 + 10_000, 2 * 2 * 10_000 + 10_000]);
   });
 
   it('several Idempotency-Key headers are one key, joined as HTTP joins them', async () => {
-    const { interceptor, keys } = world();
-    await run(interceptor, call('path', ['a', 'b'], accepted));
+    const { keyed, keys } = world();
+    await run(keyed, call('path', ['a', 'b'], accepted));
     expect(keys.claims.map((claim) => claim.key)).toEqual(['a,b']);
   });
 
-  it('a done key replays its stored 2xx answer without the handler, marked idempotent-replayed: true', async () => {
-    const { interceptor, keys, audit, replays } = world();
-    await run(interceptor, call('path', 'key-1', accepted));
+  it('a done key replays its stored 2xx answer without the run, marked idempotent-replayed: true', async () => {
+    const { keyed, keys, audit, replays } = world();
+    await run(keyed, call('path', 'key-1', accepted));
     await settleSingle(keys, 'key-1', accepted, 'e-original');
 
-    const retry = call('path', 'key-1', new Error('the handler must not run'));
-    await expect(run(interceptor, retry)).resolves.toEqual(accepted.body);
+    const retry = call('path', 'key-1', new Error('the run must not run'));
+    await expect(run(keyed, retry)).resolves.toEqual(accepted.body);
     expect(retry.handler.calls).toBe(0);
     expect(retry.reply.headers).toEqual([
       ['location', '/appliances/vc-a/backups/jobs/job-1'],
@@ -250,8 +253,8 @@ describe('IdempotencyInterceptor with a key', () => {
   });
 
   it('a done key whose stored answer is a 4xx throws StoredProblem with the stored status, headers and body', async () => {
-    const { interceptor, keys, audit } = world();
-    await run(interceptor, call('path', 'key-1', accepted));
+    const { keyed, keys, audit } = world();
+    await run(keyed, call('path', 'key-1', accepted));
     const problem: RunAnswer = {
       status: 404,
       headers: {},
@@ -261,8 +264,8 @@ describe('IdempotencyInterceptor with a key', () => {
     };
     await settleSingle(keys, 'key-1', problem, 'e-404');
 
-    const retry = call('path', 'key-1', new Error('the handler must not run'));
-    const error = await failureOf(run(interceptor, retry));
+    const retry = call('path', 'key-1', new Error('the run must not run'));
+    const error = await failureOf(run(keyed, retry));
     expect(error).toBeInstanceOf(StoredProblem);
     expect(error).toMatchObject({ status: 404, headers: {}, body: JSON.stringify(problem.body) });
     expect(retry.handler.calls).toBe(0);
@@ -273,11 +276,11 @@ describe('IdempotencyInterceptor with a key', () => {
   });
 
   it('the same key for another request is 422 IDEMPOTENCY_KEY_REUSED, audited as a rejected refusal', async () => {
-    const { interceptor, audit } = world();
-    await run(interceptor, call('path', 'key-1', accepted, { comment: 'nightly' }));
+    const { keyed, audit } = world();
+    await run(keyed, call('path', 'key-1', accepted, { comment: 'nightly' }));
 
     const other = call('path', 'key-1', accepted, { comment: 'something else' });
-    const error = await failureOf(run(interceptor, other));
+    const error = await failureOf(run(keyed, other));
     expect(error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 422 });
     expect(other.handler.calls).toBe(0);
     expect(audit.of('denied')).toEqual([
@@ -293,13 +296,16 @@ describe('IdempotencyInterceptor with a key', () => {
   });
 
   it('a retry while the first request runs is 409 IDEMPOTENCY_REQUEST_IN_PROGRESS with retryAfter, audited', async () => {
-    const { interceptor, audit } = world();
+    const { keyed, audit } = world();
     const first = call('path', 'key-1', accepted);
-    // Claimed and not yet answered: the first request's handler has not been subscribed to.
-    await interceptor.intercept(first.context, first.handler);
+    // Claimed and not yet answered: the first request's run has not returned.
+    first.handler = new FakeRun(() => new Promise<RunAnswer>(() => undefined));
+    void run(keyed, first);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(first.handler.calls).toBe(1);
 
     const retry = call('path', 'key-1', accepted);
-    const error = await failureOf(run(interceptor, retry));
+    const error = await failureOf(run(keyed, retry));
     expect(error).toMatchObject({ code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS', status: 409, details: { retryAfter: 1 } });
     expect(retry.handler.calls).toBe(0);
     expect(audit.of('denied')).toEqual([
@@ -308,31 +314,31 @@ describe('IdempotencyInterceptor with a key', () => {
   });
 });
 
-describe('IdempotencyInterceptor after the handler', () => {
+describe('KeyedRuns after the run', () => {
   it('a final single-run answer is left to the audit entry that settles it: neither stored here nor released', async () => {
-    const { interceptor, keys } = world();
-    await run(interceptor, call('path', 'key-1', accepted));
+    const { keyed, keys } = world();
+    await run(keyed, call('path', 'key-1', accepted));
     expect(keys.completions).toEqual([]);
     expect(keys.releases).toEqual([]);
   });
 
   it('a fleet answer that is not final releases the key: a retry claims it and runs', async () => {
-    const { interceptor, keys } = world();
+    const { keyed, keys } = world();
     const first = call('fleet', 'key-1', fleetAnswer(false));
-    await expect(run(interceptor, first)).resolves.toEqual(fleetAnswer(false).body);
-    expect(keys.releases).toEqual([{ caller: 'apikey:ops', key: 'key-1', owner: first.request.runKey?.owner }]);
+    await expect(run(keyed, first)).resolves.toEqual(fleetAnswer(false).body);
+    expect(keys.releases).toEqual([{ caller: 'apikey:ops', key: 'key-1', owner: first.handler.heldKeys[0]?.owner }]);
 
     const retry = call('fleet', 'key-1', fleetAnswer(true));
-    await run(interceptor, retry);
+    await run(keyed, retry);
     expect(retry.handler.calls).toBe(1);
     expect(retry.handler.heldKeys[0]).toMatchObject({ key: 'key-1' });
   });
 
   it('a retry after a partly final fleet holds the members settled before (to replay them)', async () => {
-    const { interceptor, keys } = world();
+    const { keyed, keys } = world();
     const first = call('fleet', 'key-1', fleetAnswer(false));
     const member = { result: '{"appliance":"vc-a","status":202,"job":{"id":"job-a"}}', entryId: 'e-a' };
-    first.handler = new FakeHandler(first.request, () => {
+    first.handler = new FakeRun(async () => {
       // What vc-a's completed entry settles while the fleet runs.
       void keys.complete({
         caller: runner.caller,
@@ -341,19 +347,19 @@ describe('IdempotencyInterceptor after the handler', () => {
         member: 'vc-a',
         memberResult: member.result,
       });
-      return of(fleetAnswer(false));
+      return fleetAnswer(false);
     });
-    await run(interceptor, first);
+    await run(keyed, first);
 
     const retry = call('fleet', 'key-1', fleetAnswer(true));
-    await run(interceptor, retry);
+    await run(keyed, retry);
     expect(retry.handler.heldKeys[0]?.members).toEqual({ 'vc-a': member });
   });
 
-  it('a final fleet answer is stored whole: a retry gets it replayed, without the handler', async () => {
-    const { interceptor, keys } = world();
+  it('a final fleet answer is stored whole: a retry gets it replayed, without the run', async () => {
+    const { keyed, keys } = world();
     const first = call('fleet', 'key-1', fleetAnswer(true));
-    await run(interceptor, first);
+    await run(keyed, first);
     expect(keys.completions).toEqual([
       expect.objectContaining({
         caller: 'apikey:ops',
@@ -364,43 +370,43 @@ describe('IdempotencyInterceptor after the handler', () => {
     ]);
     expect(keys.releases).toEqual([]);
 
-    const retry = call('fleet', 'key-1', new Error('the handler must not run'));
-    await expect(run(interceptor, retry)).resolves.toEqual(fleetAnswer(true).body);
+    const retry = call('fleet', 'key-1', new Error('the run must not run'));
+    await expect(run(keyed, retry)).resolves.toEqual(fleetAnswer(true).body);
     expect(retry.handler.calls).toBe(0);
     expect(retry.reply.headers).toEqual([['idempotent-replayed', 'true']]);
   });
 
   it('a handler error frees the key and reaches the caller unchanged: a retry claims it', async () => {
-    const { interceptor, keys } = world();
+    const { keyed, keys } = world();
     const busy = new GatewayError('BACKUP_IN_PROGRESS', 'Appliance vc-a is already running a backup.');
     const first = call('path', 'key-1', busy);
-    await expect(run(interceptor, first)).rejects.toBe(busy);
-    expect(keys.releases).toEqual([{ caller: 'apikey:ops', key: 'key-1', owner: first.request.runKey?.owner }]);
+    await expect(run(keyed, first)).rejects.toBe(busy);
+    expect(keys.releases).toEqual([{ caller: 'apikey:ops', key: 'key-1', owner: first.handler.heldKeys[0]?.owner }]);
 
     const retry = call('path', 'key-1', accepted);
-    await run(interceptor, retry);
+    await run(keyed, retry);
     expect(retry.handler.calls).toBe(1);
   });
 
   it("a key store failing while a handler's error frees the key never replaces that error", async () => {
-    const { interceptor, keys } = world();
+    const { keyed, keys } = world();
     keys.failRelease = RecordingAudit.unavailable();
     const bug = new Error('handler bug');
-    await expect(run(interceptor, call('path', 'key-1', bug))).rejects.toBe(bug);
+    await expect(run(keyed, call('path', 'key-1', bug))).rejects.toBe(bug);
   });
 
   it('a key store failing in finish() is logged and never fails the caller, who gets the answer', async () => {
     const { logger, lines } = capturingLogger();
-    const { interceptor, keys } = world(logger);
+    const { keyed, keys } = world(logger);
     keys.failRelease = RecordingAudit.unavailable();
     keys.failComplete = RecordingAudit.unavailable();
 
-    await expect(
-      inRequest('req-1', () => run(interceptor, call('fleet', 'key-1', fleetAnswer(false)))),
-    ).resolves.toEqual(fleetAnswer(false).body);
-    await expect(
-      inRequest('req-2', () => run(interceptor, call('fleet', 'key-2', fleetAnswer(true)))),
-    ).resolves.toEqual(fleetAnswer(true).body);
+    await expect(inRequest('req-1', () => run(keyed, call('fleet', 'key-1', fleetAnswer(false))))).resolves.toEqual(
+      fleetAnswer(false).body,
+    );
+    await expect(inRequest('req-2', () => run(keyed, call('fleet', 'key-2', fleetAnswer(true))))).resolves.toEqual(
+      fleetAnswer(true).body,
+    );
     expect(lines).toEqual([
       expect.objectContaining({
         level: 40,
