@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import type { CorsConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { sendProblem } from '../problems/problem.filter.js';
@@ -29,6 +29,17 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
 const API_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
+ * The security headers of every answer (helmet's defaults, HSTS for a year): they never depend on the request, so
+ * helmet's middleware is built once here. (@fastify/helmet builds it anew for every request: bench/README.md, the
+ * run path's profile of 2026-12-05.) The CSP is set in the onSend hook below.
+ */
+const securityHeaders = helmet({
+  contentSecurityPolicy: false, // set below: one policy for the API, one per Swagger UI page
+  // Sent over HTTPS only by browsers' rules; behind a TLS-terminating proxy it is what keeps portals on HTTPS.
+  hsts: { maxAge: 31_536_000, includeSubDomains: true },
+});
+
+/**
  * For browsers: CORS for the origins in `cors.origins` only, and security headers (helmet) on every answer, problem
  * documents included. Registered before anything that can answer (hooks run in registration order), so even an early
  * refusal reaches an allowed portal readable.
@@ -38,6 +49,8 @@ const API_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; fra
  * - A preflight from any other origin is a 403 ORIGIN_NOT_ALLOWED problem document (the browser then blocks the
  *   call: nothing reaches the route); a simple request from one is served without CORS headers, so the browser
  *   keeps the answer from the page. Requests without Origin (servers, curl) are unaffected.
+ * - With no origins (the default) every preflight is that 403, so the CORS plugin, which would only ever add
+ *   `Vary: Origin`, is not registered at all.
  */
 export async function installBrowserSecurity(fastify: FastifyInstance, config: CorsConfig): Promise<void> {
   const allowed = new Set(config.origins);
@@ -51,22 +64,20 @@ export async function installBrowserSecurity(fastify: FastifyInstance, config: C
     }
     done();
   });
-  await fastify.register(cors, {
-    origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
-    credentials: false,
-    methods: ['GET', 'HEAD', 'POST'],
-    allowedHeaders: ALLOWED_HEADERS,
-    exposedHeaders: EXPOSED_HEADERS,
-    maxAge: PREFLIGHT_MAX_AGE_SECONDS,
-    // An OPTIONS from an allowed origin without Access-Control-Request-Method is answered as a preflight, not with
-    // the plugin's plain-text 400: every error here is a problem document.
-    strictPreflight: false,
-  });
-  await fastify.register(helmet, {
-    contentSecurityPolicy: false, // set below: one policy for the API, one per Swagger UI page
-    // Sent over HTTPS only by browsers' rules; behind a TLS-terminating proxy it is what keeps portals on HTTPS.
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-  });
+  if (allowed.size > 0) {
+    await fastify.register(cors, {
+      origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
+      credentials: false,
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ALLOWED_HEADERS,
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: PREFLIGHT_MAX_AGE_SECONDS,
+      // An OPTIONS from an allowed origin without Access-Control-Request-Method is answered as a preflight, not with
+      // the plugin's plain-text 400: every error here is a problem document.
+      strictPreflight: false,
+    });
+  }
+  fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, () => done()));
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     // A page that brings its own policy (the operator console's) keeps it.
     if (reply.hasHeader('content-security-policy')) return done(null, payload);

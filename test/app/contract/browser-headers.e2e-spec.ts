@@ -100,6 +100,37 @@ describe('CORS with cors.origins set', () => {
   });
 });
 
+describe('CORS with no cors.origins (the default)', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(() => world.stop());
+
+  it('refuses every preflight with a 403 problem document and gives no answer a CORS header', async () => {
+    for (const origin of [PORTAL, 'null']) {
+      const refused = await preflight(world, origin).expect(403);
+      expect(refused.body).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED', requestId: expect.any(String) });
+      expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    const token = await world.idp.token(RUN_AND_READ);
+    const response = await request(world.gateway.url)
+      .get('/appliances')
+      .set('origin', PORTAL)
+      .set('authorization', `Bearer ${token}`)
+      .expect(200);
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+    expect(response.headers['access-control-expose-headers']).toBeUndefined();
+    expect(runRequests(world)).toBe(0);
+  });
+
+  it('answers OPTIONS without an Origin (not a preflight) with a 405 problem document naming the methods', async () => {
+    const response = await preflight(world, undefined).expect(405);
+    expect(response.headers.allow).toBe('POST');
+    expect(response.body).toMatchObject({ code: 'METHOD_NOT_ALLOWED', requestId: expect.any(String) });
+  });
+});
+
 describe('security headers', () => {
   let world: World;
   beforeAll(async () => {
