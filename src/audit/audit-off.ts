@@ -6,12 +6,12 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../logging/logger.js';
-import { completedDraft } from './audit-draft.js';
 import type { AuditCompletedInput, VerifyResult } from './audit-entry.js';
 import type { AuditEventsPage } from './audit-reader.js';
 import { AuditReader } from './audit-reader.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { auditUnavailable } from './audit-unavailable.js';
+import type { KeySettlement } from './idempotency-keys.js';
 import { MemoryIdempotencyKeys } from './store/memory-idempotency-keys.js';
 
 @Injectable()
@@ -32,10 +32,12 @@ export class OffAuditRecorder extends AuditRecorder implements OnModuleInit {
     return '';
   }
 
-  /** Nothing is written; the Idempotency-Key answer a completion carries still settles its key (in memory). */
+  /**
+   * Nothing is written, so nothing is drafted either (no id, time or canonical text that nothing keeps); the
+   * Idempotency-Key answer a completion carries still settles its key (in memory), naming no entry.
+   */
   async completed(input: AuditCompletedInput): Promise<string> {
-    const draft = completedDraft(input);
-    if (draft.settles) await this.keys.complete(draft.settles);
+    if (input.settles) await this.keys.complete({ ...input.settles, entryId: '' } as KeySettlement);
     return '';
   }
 

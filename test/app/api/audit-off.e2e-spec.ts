@@ -24,4 +24,21 @@ describe('audit.store: off', () => {
     expect(events.body.code).toBe('AUDIT_UNAVAILABLE');
     await request(world.gateway.url).get('/health/ready').expect(200);
   });
+
+  it('still settles an Idempotency-Key: the retry is the same 202, replayed, and the appliance runs once', async () => {
+    const runsBefore = world.appliances['vc-a'].counters.runs;
+    world.appliances['vc-a'].finishRunningJobs();
+    const send = () =>
+      request(world.gateway.url)
+        .post('/appliances/vc-a/backups/schedules/default/run')
+        .set('x-api-key', API_KEY)
+        .set('idempotency-key', 'audit-off-retry')
+        .expect(202);
+    const first = await send();
+    const retry = await send();
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.location).toBe(first.headers.location);
+    expect(world.appliances['vc-a'].counters.runs).toBe(runsBefore + 1);
+  });
 });
