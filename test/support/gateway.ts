@@ -40,6 +40,8 @@ export async function startGateway(
     limits: { maxHeapUsedMb: 0, maxEventLoopDelayMs: 0, ...(document.limits as object | undefined) },
     // Tests run many requests with one token; the rate-limit tests set their own limits.
     rateLimit: { runsPerMinute: 100_000, readsPerMinute: 100_000, ...(document.rateLimit as object | undefined) },
+    // Suites count what reaches their appliances: no background reads of job lists, unless a suite turns them on.
+    freshness: { refreshMinutes: 0, ...(document.freshness as object | undefined) },
   };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
   // The SQLite audit store runs the built worker (dist/), even when the rest of the gateway runs from src/.
