@@ -1,4 +1,4 @@
-import { ExecutionContext, Inject, Injectable, Optional, Type } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, IAuthGuard } from '@nestjs/passport';
 import { GatewayError } from '../problems/gateway-error.js';
@@ -20,7 +20,7 @@ export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
   class AuthenticationGuard extends AuthGuard(strategies) {
     constructor(
       private readonly reflector: Reflector,
-      @Optional() @Inject(FAILED_AUTHENTICATIONS) private readonly failures?: FailedAuthentications,
+      @Inject(FAILED_AUTHENTICATIONS) private readonly failures: FailedAuthentications,
     ) {
       super();
     }
@@ -30,7 +30,7 @@ export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
       if (isPublic) return true;
       const request = context.switchToHttp().getRequest<{ ip: string; headers: Record<string, unknown> }>();
       const credential = presentedCredential(request.headers);
-      if (!credential || !this.failures) return (await super.canActivate(context)) as boolean;
+      if (!credential) return (await super.canActivate(context)) as boolean;
       // Before the credential is looked at: an address past its failures learns nothing more, right or wrong.
       const retryAfter = this.failures.retryAfter(request.ip);
       if (retryAfter > 0) {

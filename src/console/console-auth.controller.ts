@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Optional, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -48,7 +48,7 @@ export class ConsoleAuthController {
     private readonly origin: ConsoleOrigin,
     @Inject(LOGIN_TRANSACTIONS) private readonly logins: LoginTransactionStore,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-    @Optional() @Inject(FAILED_AUTHENTICATIONS) private readonly failures?: FailedAuthentications,
+    @Inject(FAILED_AUTHENTICATIONS) private readonly failures: FailedAuthentications,
   ) {}
 
   /**
@@ -180,7 +180,7 @@ export class ConsoleAuthController {
     assertFromConsole(request, this.origin.of(request));
     this.assertUsableOrigin(request);
     // The same limit on guessing as the X-API-Key header: this route is public, so the guard does not apply it.
-    const retryAfter = this.failures?.retryAfter(request.ip) ?? 0;
+    const retryAfter = this.failures.retryAfter(request.ip);
     if (retryAfter > 0) {
       throw new GatewayError(
         'RATE_LIMITED',
@@ -192,7 +192,7 @@ export class ConsoleAuthController {
     }
     const key = identifyApiKey(this.config.auth.apiKeys, body.apiKey);
     if (!key) {
-      this.failures?.failed(request.ip, 'apiKey');
+      this.failures.failed(request.ip, 'apiKey');
       this.logger.info({ console: 'api-key login refused' }, 'console api-key login refused: unknown key');
       throw new GatewayError('UNAUTHENTICATED', 'That API key is not known to this gateway.');
     }

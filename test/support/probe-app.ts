@@ -7,21 +7,25 @@
  */
 
 import type { AddressInfo } from 'node:net';
-import { Controller, Get, HttpCode, Module, Param, Post } from '@nestjs/common';
+import { Controller, Get, Global, HttpCode, Module, Param, Post } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
 import { CurrentPrincipal, Public, RequireScope } from '../../src/auth/auth.decorators.js';
 import { AuthModule } from '../../src/auth/auth.module.js';
+import { FAILED_AUTHENTICATIONS } from '../../src/auth/failed-authentications.js';
 import type { Principal } from '../../src/auth/principal.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { FailedAuthenticationLimit } from '../../src/limits/failed-authentications.service.js';
 import { registerJsonBody } from '../../src/http/json-body.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { LoggingModule } from '../../src/logging/logging.module.js';
+import { GatewayMetrics } from '../../src/metrics/gateway-metrics.js';
 import { ApiProblems } from '../../src/problems/api-problems.decorator.js';
 import { GatewayError } from '../../src/problems/gateway-error.js';
 import { ProblemFilter } from '../../src/problems/problem.filter.js';
+import { RecordingAudit } from './run-fakes.js';
 
 /** What the probe routes answer: the principal as the routes see it (scopes sorted, as a list). */
 export interface EchoedPrincipal extends Omit<Principal, 'scopes'> {
@@ -164,8 +168,21 @@ export async function startProbeApp(auth: Record<string, unknown>): Promise<Prob
     write: (line: string) => void logs.push(JSON.parse(line)),
   } as pino.DestinationStream);
 
+  // What the gateway's global LimitsModule gives AuthModule's guard: the real limit, its audit entries in memory.
+  @Global()
   @Module({
-    imports: [LoggingModule.forRoot(logger), AuthModule.forConfig(config)],
+    providers: [
+      {
+        provide: FAILED_AUTHENTICATIONS,
+        useFactory: () => new FailedAuthenticationLimit(config, new RecordingAudit(), new GatewayMetrics(config)),
+      },
+    ],
+    exports: [FAILED_AUTHENTICATIONS],
+  })
+  class ProbeLimitsModule {}
+
+  @Module({
+    imports: [LoggingModule.forRoot(logger), ProbeLimitsModule, AuthModule.forConfig(config)],
     controllers: [ProbeController],
     providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
   })
