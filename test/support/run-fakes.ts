@@ -1,6 +1,6 @@
 /**
  * Hand-written fakes for unit tests of the run use case (RunsService) and of the Idempotency-Key around it
- * (IdempotentRuns, IdempotencyInterceptor): no Nest application, no network, no database. Each fake records what it
+ * (IdempotentRuns, KeyedRuns): no Nest application, no network, no database. Each fake records what it
  * was asked, so a test can say what was sent to an appliance, written to the audit trail, or spent of a budget.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks';
