@@ -265,7 +265,8 @@ function isDraftOutbox(value: unknown): boolean {
   const follow = value.follow;
   return (
     value.messages.every((message) => isRecord(message) && messageKeys.every((key) => isString(message[key]))) &&
-    (follow === undefined || (isRecord(follow) && ['appliance', 'jobId', 'context'].every((key) => isString(follow[key]))))
+    (follow === undefined ||
+      (isRecord(follow) && ['appliance', 'jobId', 'context'].every((key) => isString(follow[key]))))
   );
 }
 

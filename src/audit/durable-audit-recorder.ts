@@ -190,7 +190,10 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
       const outbox = this.router?.forCompleted(draft);
       return outbox ? { ...draft, outbox } : draft;
     } catch (error) {
-      this.logger.error({ err: error, requestId: draft.requestId }, 'the notifications of a completion cannot be built');
+      this.logger.error(
+        { err: error, requestId: draft.requestId },
+        'the notifications of a completion cannot be built',
+      );
       return draft;
     }
   }

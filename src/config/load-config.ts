@@ -517,7 +517,9 @@ function notificationProblems(config: GatewayConfig): string[] {
     const path = `notifications.webhooks[${index}]`;
     const first = ids.get(webhook.id);
     if (first !== undefined) {
-      problems.push(`${path}.id: duplicate id ${webhook.id} (notifications.webhooks[${first}] has it; ids must be unique)`);
+      problems.push(
+        `${path}.id: duplicate id ${webhook.id} (notifications.webhooks[${first}] has it; ids must be unique)`,
+      );
     } else {
       ids.set(webhook.id, index);
     }
