@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { RUN_AND_READ, startWorld, type World } from '../../support/fixture.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -15,14 +17,43 @@ describe('job-end notifications', () => {
   let world: World;
   let receiver: WebhookReceiver;
   let failuresOnly: WebhookReceiver;
+  /** Where a redirect points: must never be called. */
+  let elsewhere: WebhookReceiver;
+  /** Answers 307 to `elsewhere`, with a 16 MB body the gateway must not read. */
+  let redirecting: Server;
+  /** Per redirect answered: the bytes the socket took, and whether the whole body went out. */
+  const redirects: { bytes: number; finished: boolean }[] = [];
   let auth: string;
 
   beforeAll(async () => {
     receiver = await new WebhookReceiver().start();
     failuresOnly = await new WebhookReceiver().start();
+    elsewhere = await new WebhookReceiver().start();
+    redirecting = createServer((req, res) => {
+      req.resume();
+      const answer = { bytes: 0, finished: false };
+      redirects.push(answer);
+      res.writeHead(307, { location: elsewhere.url, 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      let sent = 0;
+      const more = () => {
+        while (sent < 256) {
+          sent++;
+          if (!res.write(chunk)) return void res.once('drain', more);
+          answer.bytes += chunk.length;
+        }
+        res.end(() => {
+          answer.finished = true;
+        });
+      };
+      res.on('error', () => undefined);
+      more();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    const redirectUrl = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hook`;
     world = await startWorld({
       simulatorOptions: { jobDurationMs: 600 },
-      env: { HOOK_SECRET: receiver.secret, FAILURES_SECRET: failuresOnly.secret },
+      env: { HOOK_SECRET: receiver.secret, FAILURES_SECRET: failuresOnly.secret, ELSEWHERE_SECRET: elsewhere.secret },
       extra: {
         publicUrl: PUBLIC_URL,
         metrics: { bearerToken: METRICS_TOKEN },
@@ -37,6 +68,13 @@ describe('job-end notifications', () => {
               events: ['com.backupgateway.job.failed'],
               tags: ['prod'],
             },
+            {
+              id: 'redirecting',
+              url: redirectUrl,
+              secret: '${ELSEWHERE_SECRET}',
+              events: ['com.backupgateway.run.accepted'],
+              tags: ['lab'],
+            },
           ],
         },
       },
@@ -47,6 +85,9 @@ describe('job-end notifications', () => {
     await world?.stop();
     await receiver?.stop();
     await failuresOnly?.stop();
+    await elsewhere?.stop();
+    redirecting?.closeAllConnections();
+    await new Promise((resolve) => redirecting?.close(resolve));
   });
 
   const run = (appliance: string, requestId: string) =>
@@ -161,6 +202,30 @@ describe('job-end notifications', () => {
       world.appliances['vc-a'].jobOutcome = 'SUCCEEDED';
       world.appliances['vc-b'].jobOutcome = 'SUCCEEDED';
     }
+  });
+
+  it('follows no redirect, and reads no more than a few KB of an answer: a 3xx is retried at the configured URL', async () => {
+    // The runs on vc-b (tag lab) above went to the redirecting webhook too.
+    await waitFor(() => redirects.length >= 2, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(elsewhere.deliveries).toEqual([]);
+    // The gateway dropped each connection after a few KB: the socket stopped taking the 16 MB long before the end.
+    for (const answer of redirects) {
+      expect(answer.finished).toBe(false);
+      expect(answer.bytes).toBeLessThan(8 * 1024 * 1024);
+    }
+    const page = await request(world.gateway.url)
+      .get('/notifications/deliveries')
+      .query({ webhook: 'redirecting', state: 'pending' })
+      .set('authorization', auth)
+      .expect(200);
+    expect(page.body.items[0]).toEqual(
+      expect.objectContaining({
+        lastStatus: 307,
+        lastError: 'the receiver answered 307',
+        attempts: expect.any(Number),
+      }),
+    );
   });
 
   it('lists deliveries for audit:read only, and never shows a secret or the webhook URL', async () => {
