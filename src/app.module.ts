@@ -12,6 +12,7 @@ import { DtoValidationPipe } from './http/validation.pipe.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { NotificationsModule } from './notifications/notifications.module.js';
 import { ProblemFilter } from './problems/problem.filter.js';
 import { RedisModule } from './redis/redis.module.js';
 
@@ -29,6 +30,7 @@ export class AppModule {
         LimitsModule.forConfig(config), // after AuthModule: its guards need the principal
         AppliancesModule,
         AuditModule.register(config),
+        NotificationsModule,
         BackupsModule,
         HealthModule,
         ...(await optionalModules(config)),

@@ -6,6 +6,7 @@
 
 import type { AuthMethod } from '../auth/principal.js';
 import type { KeySettlement } from './idempotency-keys.js';
+import type { DraftOutbox } from './outbox.js';
 
 /** `auth.authenticate`: failed authentications from one client address, counted over a window (`count`). */
 export const AUDIT_ACTIONS = ['backup.schedule.run', 'auth.authenticate'] as const;
@@ -144,6 +145,11 @@ export interface AuditDraft {
    * the same transaction, and through the spool with it when the store is down.
    */
   settles?: KeySettlement;
+  /**
+   * Not part of the entry either: the notifications it raises (and the job they follow), written in the same
+   * transaction, and through the spool with it.
+   */
+  outbox?: DraftOutbox;
 }
 
 /** A `requested` entry's fields that only a completion fills in: every draft starts from these. */

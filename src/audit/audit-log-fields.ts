@@ -5,6 +5,7 @@ import type { AuditDraft, AuditEntry } from './audit-entry.js';
  * since pino writes its own `time` and a second one in the same line would be ambiguous JSON.
  */
 export function logFields(entry: AuditDraft | AuditEntry): Record<string, unknown> {
-  const { time, ...rest } = entry;
+  // The notifications a draft raises are not part of the entry: they live in the outbox, not in its log line.
+  const { time, outbox: _outbox, ...rest } = entry as AuditDraft;
   return { ...rest, entryTime: time };
 }

@@ -254,7 +254,19 @@ function isDraft(value: unknown): value is AuditDraft {
       isNullable(value[key], isString),
     ) &&
     ['httpStatus', 'durationMs', 'count'].every((key) => isNullable(value[key], isNumber)) &&
-    (value.settles === undefined || isSettlement(value.settles))
+    (value.settles === undefined || isSettlement(value.settles)) &&
+    (value.outbox === undefined || isDraftOutbox(value.outbox))
+  );
+}
+
+function isDraftOutbox(value: unknown): boolean {
+  if (!isRecord(value) || !Array.isArray(value.messages)) return false;
+  const messageKeys = ['id', 'eventId', 'webhook', 'type', 'subject', 'body'];
+  const follow = value.follow;
+  return (
+    value.messages.every((message) => isRecord(message) && messageKeys.every((key) => isString(message[key]))) &&
+    (follow === undefined ||
+      (isRecord(follow) && ['appliance', 'jobId', 'context'].every((key) => isString(follow[key]))))
   );
 }
 

@@ -9,19 +9,21 @@ import { AuditRecorder } from './audit-recorder.js';
 import { AuditRetention } from './audit-retention.js';
 import { DurableAuditRecorder } from './durable-audit-recorder.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
+import { Outbox } from './outbox.js';
 import { RateLimitedRuns } from './refused-runs.js';
 import { AUDIT_STORE, type AuditStore } from './store/audit-store.js';
 import { createAuditStore } from './store/audit-store-factory.js';
 import { AuditStoreHandle } from './store/audit-store-handle.js';
 import { MemoryIdempotencyKeys } from './store/memory-idempotency-keys.js';
 import { StoredIdempotencyKeys } from './store/stored-idempotency-keys.js';
+import { StoredOutbox } from './store/stored-outbox.js';
 import { StoreAuditReader } from './store-audit-reader.js';
 
 /**
  * The audit trail: AuditRecorder for the run path and /health/ready, AuditReader for GET /audit/events and
  * /audit/verify. Registered once, by AppModule, and global: every module injects the two by their class. Unless the
  * trail is off, AuditStoreHandle is exported too: `await handle.open()` is the store (its idempotency keys), or
- * undefined while it cannot be opened.
+ * undefined while it cannot be opened; and the notification Outbox (audit/outbox.ts), which lives in the same database.
  * The store is chosen by `audit.store` and opened as soon as it exists (a failure does not stop the app: runs are
  * refused and readiness fails until it opens); the recorder closes it last at shutdown.
  */
@@ -60,6 +62,7 @@ export class AuditModule {
             { provide: AuditRecorder, useClass: DurableAuditRecorder },
             { provide: AuditReader, useClass: StoreAuditReader },
             { provide: IdempotencyKeys, useClass: StoredIdempotencyKeys },
+            { provide: Outbox, useClass: StoredOutbox },
             AuditRetention,
           ];
     return {
@@ -70,7 +73,7 @@ export class AuditModule {
       exports:
         config.audit.store === 'off'
           ? [AuditRecorder, AuditReader, IdempotencyKeys, RateLimitedRuns]
-          : [AuditRecorder, AuditReader, IdempotencyKeys, AuditStoreHandle, RateLimitedRuns],
+          : [AuditRecorder, AuditReader, IdempotencyKeys, AuditStoreHandle, RateLimitedRuns, Outbox],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from 'node:path';
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { withTimeout } from '../common/with-timeout.js';
 import { type AuditConfig, GatewayConfig } from '../config/gateway-config.js';
@@ -19,6 +19,7 @@ import { logFields } from './audit-log-fields.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { AuditSpool } from './audit-spool.js';
 import { auditUnavailable } from './audit-unavailable.js';
+import { OutboxRouter } from './outbox.js';
 import { DraftRejectedError, GROUP_COMMIT_MAX } from './store/audit-store.js';
 import { AuditStoreHandle } from './store/audit-store-handle.js';
 
@@ -66,6 +67,8 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
     config: GatewayConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
     private readonly metrics: GatewayMetrics,
+    /** Provided by notifications/: what a completion raises (run.accepted, the job to follow) commits with it. */
+    @Optional() private readonly router?: OutboxRouter,
   ) {
     super();
     this.spool = new AuditSpool(spoolPath(config.audit), logger);
@@ -147,7 +150,7 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
   }
 
   async completed(input: AuditCompletedInput): Promise<string> {
-    return this.recordSafely(() => completedDraft(input), 'completed', input?.requestId);
+    return this.recordSafely(() => this.withOutbox(completedDraft(input)), 'completed', input?.requestId);
   }
 
   async denied(input: AuditDeniedInput): Promise<string> {
@@ -179,6 +182,20 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
 
   healthy(): Promise<boolean> {
     return this.handle.healthy();
+  }
+
+  /** A notification that cannot be built is logged and left out: it never costs the entry. */
+  private withOutbox(draft: AuditDraft): AuditDraft {
+    try {
+      const outbox = this.router?.forCompleted(draft);
+      return outbox ? { ...draft, outbox } : draft;
+    } catch (error) {
+      this.logger.error(
+        { err: error, requestId: draft.requestId },
+        'the notifications of a completion cannot be built',
+      );
+      return draft;
+    }
   }
 
   /** Written now if the store takes it, else spooled; resolves either way, once the entry is durable somewhere. */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppliancesModule } from '../appliances/appliances.module.js';
 import { DtoValidationPipe } from '../http/validation.pipe.js';
 import { ClusterJobStatus } from './cluster-job-status.js';
+import { JobFollower } from './job-follower.service.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
@@ -27,6 +28,7 @@ import { SchedulesService } from './schedules.service.js';
     SchedulesService,
     JobTracker,
     ClusterJobStatus,
+    JobFollower,
   ],
 })
 export class BackupsModule {}

@@ -553,6 +553,57 @@ export class ConsoleConfig {
   loginsPerAddressPerMinute = 30;
 }
 
+/** The CloudEvents types the gateway emits (notifications/notification-events.ts builds them). */
+export const NOTIFICATION_TYPES = [
+  'com.backupgateway.run.accepted',
+  'com.backupgateway.job.succeeded',
+  'com.backupgateway.job.failed',
+  'com.backupgateway.fleet-run.completed',
+] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of the key (the loader checks it holds 24 to 64 bytes). */
+export const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+
+export class WebhookConfig {
+  @IsString()
+  @Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })
+  id!: string;
+
+  /** Called as written, and nothing else: no redirect is followed. */
+  @IsUrl(URL_OPTIONS, { message: 'must be an http(s) URL' })
+  url!: string;
+
+  /** Signs every delivery (Standard Webhooks); from the environment (`${WEBHOOK_SECRET}`), never in the file. */
+  @IsString()
+  @Matches(WEBHOOK_SECRET, { message: 'must be a Standard Webhooks secret: whsec_ followed by base64' })
+  secret!: string;
+
+  /** The event types this endpoint receives; unset: all of them. */
+  @IsOptional()
+  @IsArray()
+  @IsIn(NOTIFICATION_TYPES as unknown as string[], {
+    each: true,
+    message: `each value must be one of ${NOTIFICATION_TYPES.join(', ')}`,
+  })
+  events?: NotificationType[];
+
+  /** Only events about appliances with any of these tags; unset: every appliance. */
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  tags?: string[];
+}
+
+/** Signed CloudEvents POSTed to webhooks when runs are accepted and jobs end; no webhook (the default): off. */
+export class NotificationsConfig {
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => WebhookConfig)
+  webhooks: WebhookConfig[] = [];
+}
+
 export class GatewayConfig {
   @IsOptional()
   @IsInt()
@@ -563,6 +614,14 @@ export class GatewayConfig {
   @IsOptional()
   @IsString()
   host = '0.0.0.0';
+
+  /**
+   * Where clients reach the gateway (`https://backup-gateway.example.com`): the `source` of every notification.
+   * Unset: console.publicUrl.
+   */
+  @IsOptional()
+  @IsUrl(URL_OPTIONS, { message: 'must be an http(s) URL' })
+  publicUrl?: string;
 
   /**
    * Addresses or CIDR ranges of the load balancers in front of us. Only a request arriving from one of them has its
@@ -688,4 +747,9 @@ export class GatewayConfig {
   @ValidateNested()
   @Type(() => ConsoleConfig)
   console: ConsoleConfig = new ConsoleConfig();
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => NotificationsConfig)
+  notifications: NotificationsConfig = new NotificationsConfig();
 }

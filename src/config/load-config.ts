@@ -385,6 +385,9 @@ function crossFieldProblems(config: GatewayConfig, broken: BrokenPaths): string[
     }
   }
   if (ok('console', 'auth', 'redis')) problems.push(...consoleConfigProblems(config));
+  if (ok('notifications', 'publicUrl', 'console.publicUrl', 'audit.store')) {
+    problems.push(...notificationProblems(config));
+  }
   return problems;
 }
 
@@ -489,5 +492,44 @@ export function consoleConfigProblems(config: GatewayConfig): string[] {
       'console.sessionSecret: required with redis.url and console.apiKeyLogin (it seals the sessions kept in Redis; console.oidc would use its client secret)',
     );
   }
+  return problems;
+}
+
+/** Standard Webhooks keys are 24 to 64 random bytes (its libraries generate 32). */
+const WEBHOOK_KEY_BYTES = { min: 24, max: 64 };
+
+function notificationProblems(config: GatewayConfig): string[] {
+  const webhooks = config.notifications.webhooks;
+  if (webhooks.length === 0) return [];
+  const problems: string[] = [];
+  if (config.audit.store === 'off') {
+    problems.push(
+      'notifications.webhooks: needs audit.store sqlite or postgres (the notifications wait in its outbox until delivered)',
+    );
+  }
+  if (config.publicUrl === undefined && config.console.publicUrl === undefined) {
+    problems.push(
+      "publicUrl: required with notifications.webhooks (the gateway's URL, every notification's CloudEvents source)",
+    );
+  }
+  const ids = new Map<string, number>();
+  webhooks.forEach((webhook, index) => {
+    const path = `notifications.webhooks[${index}]`;
+    const first = ids.get(webhook.id);
+    if (first !== undefined) {
+      problems.push(
+        `${path}.id: duplicate id ${webhook.id} (notifications.webhooks[${first}] has it; ids must be unique)`,
+      );
+    } else {
+      ids.set(webhook.id, index);
+    }
+    // Never the secret itself in the message: only what is wrong with it.
+    const bytes = Buffer.from(webhook.secret.slice('whsec_'.length), 'base64').length;
+    if (bytes < WEBHOOK_KEY_BYTES.min || bytes > WEBHOOK_KEY_BYTES.max) {
+      problems.push(
+        `${path}.secret: must hold ${WEBHOOK_KEY_BYTES.min} to ${WEBHOOK_KEY_BYTES.max} bytes after whsec_ (it holds ${bytes}); generate one with: echo whsec_$(openssl rand -base64 32)`,
+      );
+    }
+  });
   return problems;
 }

@@ -118,6 +118,32 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly notificationAttempts = new Counter({
+    name: 'backup_gateway_notification_attempts_total',
+    help: 'Webhook delivery attempts, by webhook id and result (delivered, retry, failed: given up after 24 h)',
+    labelNames: ['webhook', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notificationFailures = new Counter({
+    name: 'backup_gateway_notification_failures_total',
+    help: 'Webhook delivery attempts that did not get a 2xx in time, by webhook id',
+    labelNames: ['webhook'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notificationBacklog = new Gauge({
+    name: 'backup_gateway_notification_backlog',
+    help: 'Notifications waiting for delivery in the outbox (all replicas sharing it)',
+    registers: [this.registry],
+  });
+
+  readonly notificationOldestPendingAge = new Gauge({
+    name: 'backup_gateway_notification_oldest_pending_age_seconds',
+    help: 'Age of the oldest notification waiting for delivery (0 when none waits)',
+    registers: [this.registry],
+  });
+
   /** `metrics.bearerToken`: what a scraper must present (see bearer-token.ts). */
   readonly bearerToken: string | undefined;
 

@@ -24,6 +24,8 @@ export interface WorldOptions {
   simulatorOptions?: Partial<ConstructorParameters<typeof ApplianceSimulator>[0]>;
   defaultAppliance?: string | null;
   extra?: Record<string, unknown>;
+  /** More environment for `${NAME}` references (webhook secrets). */
+  env?: NodeJS.ProcessEnv;
   /** Last word on the config document, for keys inside sections `extra` would replace whole (auth.*). */
   configure?: (document: Record<string, unknown>) => void;
 }
@@ -40,7 +42,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     });
     await appliances[id].start();
   }
-  const env: NodeJS.ProcessEnv = { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD };
+  const env: NodeJS.ProcessEnv = { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD, ...options.env };
   const document = {
     auth: {
       jwt: idp.jwtConfig({ jwksRefetchIntervalSeconds: 1 }),

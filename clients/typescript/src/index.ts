@@ -19,6 +19,15 @@ export type Job = Schemas['JobDto'];
 export type RunAccepted = Schemas['RunAcceptedDto'];
 export type JobStatus = Schemas['JobStatusDto'];
 export type Appliance = Schemas['ApplianceDto'];
+/** One webhook notification and where its delivery stands (GET /notifications/deliveries). */
+export type NotificationDelivery = Schemas['DeliveryDto'];
+export type NotificationDeliveriesPage = Schemas['DeliveriesPageDto'];
+export type {
+  JobEndData,
+  NotificationEvent,
+  NotificationType,
+  RunEventData,
+} from './notification-events.js';
 
 export type GatewayClient = Client<paths>;
 

@@ -225,6 +225,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhook notifications and where their delivery stands, newest first
+         * @description One item per event and webhook: `pending` (waiting for its next attempt), `delivered`, or `failed` (given up on after 24 h of retries). Notifications name every appliance, so this needs the unscoped `audit:read`.
+         */
+        get: operations["listNotificationDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -369,6 +389,50 @@ export interface components {
             lastSuccessAt: string | null;
             /** @description Older than freshness.maxAgeHours, or none at all; null until the job list was first read */
             stale: boolean | null;
+        };
+        DeliveriesPageDto: {
+            /** @description Newest first */
+            items: components["schemas"]["DeliveryDto"][];
+            /** @description Pass as `cursor` for the next page; null on the last */
+            nextCursor: string | null;
+        };
+        DeliveryDto: {
+            /** @example 2 */
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            /** @description The CloudEvent's id (one event goes to each webhook that wants it) */
+            eventId: string;
+            /**
+             * @description The `webhook-id` of every attempt
+             * @example msg_4Rz0n3b1cXhW0p2Jx7kLq9sVtYbQm1aD
+             */
+            id: string;
+            /** @example the receiver answered 500 */
+            lastError: string | null;
+            /**
+             * @description The receiver's last status
+             * @example 500
+             */
+            lastStatus: number | null;
+            /**
+             * Format: date-time
+             * @description While pending: the next attempt
+             */
+            nextAttemptAt: string | null;
+            /** @example pending */
+            state: "pending" | "delivered" | "failed";
+            /**
+             * @description The appliance (a fleet run: its id)
+             * @example vc-a
+             */
+            subject: string;
+            /** @example com.backupgateway.job.failed */
+            type: "com.backupgateway.run.accepted" | "com.backupgateway.job.succeeded" | "com.backupgateway.job.failed" | "com.backupgateway.fleet-run.completed";
+            /** @example chat-ops */
+            webhook: string;
         };
         FieldErrorDto: {
             /** @example comment */
@@ -1742,6 +1806,88 @@ export interface operations {
                 };
             };
             /** @description Problem document (RFC 9457); code: SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+        };
+    };
+    listNotificationDeliveries: {
+        parameters: {
+            query?: {
+                /** @description `failed`: given up on after 24 h of retries */
+                state?: "pending" | "delivered" | "failed";
+                webhook?: string;
+                limit?: number;
+                /** @description The `nextCursor` of the previous page; opaque */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Your correlation id (≤128 of [A-Za-z0-9._-]); otherwise a new UUID. Echoed, logged and sent upstream. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveriesPageDto"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: TOO_MANY_REQUESTS | RATE_LIMITED */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: APPLIANCE_UNAVAILABLE | AUDIT_UNAVAILABLE | OVERLOADED | SERVICE_UNAVAILABLE */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];

@@ -72,10 +72,44 @@ export interface IdempotencyKeysTable {
   members: string | null;
 }
 
+/** One row per message for one webhook (audit/outbox.ts): pending until delivered, or failed after its 24 h. */
+export interface NotificationOutboxTable {
+  /** The `webhook-id` of every attempt. */
+  id: string;
+  event_id: string;
+  webhook: string;
+  type: string;
+  subject: string;
+  body: string;
+  state: 'pending' | 'delivered' | 'failed';
+  /** ISO 8601 UTC text from the database's clock, like every time of these tables. */
+  created_at: string;
+  next_attempt_at: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  /** Who is delivering it right now, and until when: past it, another replica may. */
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+/** Jobs accepted and not yet seen to end, followed for their end event; a lease is one poll interval of one replica. */
+export interface FollowedJobsTable {
+  appliance: string;
+  job_id: string;
+  context: string;
+  created_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
 export interface AuditDatabase {
   audit_entries: AuditEntriesTable;
   audit_chain_head: AuditChainHeadTable;
   idempotency_keys: IdempotencyKeysTable;
+  notification_outbox: NotificationOutboxTable;
+  followed_jobs: FollowedJobsTable;
 }
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -171,6 +205,49 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('idempotency_keys').addColumn('owner', 'text').execute();
       await db.schema.alterTable('idempotency_keys').addColumn('lease_until', 'text').execute();
       await db.schema.alterTable('idempotency_keys').addColumn('members', 'text').execute();
+    },
+  },
+  '0005-notifications': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('notification_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('webhook', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state IN ('pending', 'delivered', 'failed')`))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('delivered_at', 'text')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'text')
+        .execute();
+      // Claims walk the pending messages by when they are due; the deliveries list goes newest first.
+      await db.schema
+        .createIndex('notification_outbox_due')
+        .on('notification_outbox')
+        .columns(['state', 'next_attempt_at'])
+        .execute();
+      await db.schema
+        .createIndex('notification_outbox_created')
+        .on('notification_outbox')
+        .columns(['created_at', 'id'])
+        .execute();
+      await db.schema
+        .createTable('followed_jobs')
+        .addColumn('appliance', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('context', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'text')
+        .addPrimaryKeyConstraint('followed_jobs_pkey', ['appliance', 'job_id'])
+        .execute();
     },
   },
 };

@@ -1,6 +1,7 @@
 import type { ChainSource } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
 import type { IdempotencyKeyStore } from '../idempotency-keys.js';
+import type { OutboxStore } from '../outbox.js';
 
 export const AUDIT_STORE = Symbol('AUDIT_STORE');
 
@@ -32,7 +33,7 @@ export interface NdjsonPage {
  * promise queue) and across processes (a lock on the chain head row), so the chain stays linear and `seq` has no
  * gaps.
  */
-export interface AuditStore extends ChainSource, IdempotencyKeyStore {
+export interface AuditStore extends ChainSource, IdempotencyKeyStore, OutboxStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Connects and runs the schema migrations. May be called again after a failure. */
   open(): Promise<void>;

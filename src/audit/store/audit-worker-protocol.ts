@@ -20,6 +20,12 @@ export const WORKER_CALLS = [
   'completeIdempotencyKey',
   'releaseIdempotencyKey',
   'purgeExpiredIdempotencyKeys',
+  'enqueueNotifications',
+  'claimNotifications',
+  'settleNotification',
+  'listNotifications',
+  'notificationStats',
+  'claimFollowedJobs',
 ] as const;
 export type WorkerCall = (typeof WORKER_CALLS)[number];
 

@@ -2,6 +2,15 @@ import { type ExpressionBuilder, type Insertable, Kysely, type Selectable, sql }
 import { type ChainHead, sealEntry, verifyChain } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from '../audit-entry.js';
 import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
+import type {
+  DeliveryResult,
+  FollowedJob,
+  OutboxCursor,
+  OutboxFilter,
+  OutboxMessage,
+  OutboxMessageDraft,
+  OutboxStats,
+} from '../outbox.js';
 import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
 import {
   type AuditStore,
@@ -11,6 +20,16 @@ import {
   type PurgeResult,
 } from './audit-store.js';
 import { type Clock, claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
+import {
+  claimJobs,
+  claimMessages,
+  followJob,
+  insertMessages,
+  listMessages,
+  messageStats,
+  settleMessage,
+  unfollowJob,
+} from './kysely-outbox.js';
 
 const UTF8 = new TextEncoder();
 /** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
@@ -201,6 +220,12 @@ export abstract class KyselyAuditStore implements AuditStore {
     for (const [i, draft] of drafts.entries()) {
       if (draft.settles && !(entries[i] instanceof Error)) await completeKey(trx, draft.settles);
     }
+    // So do the notifications the entry raises, and the job it starts following (again harmlessly on a retry).
+    for (const [i, draft] of drafts.entries()) {
+      if (!draft.outbox || entries[i] instanceof Error) continue;
+      await insertMessages(trx, this.clock, draft.outbox.messages);
+      if (draft.outbox.follow) await followJob(trx, this.clock, draft.outbox.follow);
+    }
     return entries;
   }
 
@@ -309,6 +334,37 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   purgeExpiredIdempotencyKeys(): Promise<number> {
     return purgeExpiredKeys(this.connected(), this.clock);
+  }
+
+  enqueueNotifications(messages: OutboxMessageDraft[], unfollow?: { appliance: string; jobId: string }): Promise<void> {
+    return this.inWriteTransaction(this.connected(), async (trx) => {
+      await insertMessages(trx, this.clock, messages);
+      if (unfollow) await unfollowJob(trx, unfollow);
+    });
+  }
+
+  claimNotifications(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
+    return this.inWriteTransaction(this.connected(), (trx) =>
+      claimMessages(trx, this.clock, this.headRowLock, owner, limit, leaseMs),
+    );
+  }
+
+  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<boolean> {
+    return this.inWriteTransaction(this.connected(), (trx) => settleMessage(trx, this.clock, id, owner, result));
+  }
+
+  listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]> {
+    return listMessages(this.connected(), filter, page);
+  }
+
+  notificationStats(): Promise<OutboxStats> {
+    return messageStats(this.connected(), this.clock);
+  }
+
+  claimFollowedJobs(owner: string, limit: number, leaseMs: number): Promise<FollowedJob[]> {
+    return this.inWriteTransaction(this.connected(), (trx) =>
+      claimJobs(trx, this.clock, this.headRowLock, owner, limit, leaseMs),
+    );
   }
 
   private connected(): Kysely<AuditDatabase> {

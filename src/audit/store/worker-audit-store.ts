@@ -2,6 +2,15 @@ import { Worker } from 'node:worker_threads';
 import type { ChainHead } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
 import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
+import type {
+  DeliveryResult,
+  FollowedJob,
+  OutboxCursor,
+  OutboxFilter,
+  OutboxMessage,
+  OutboxMessageDraft,
+  OutboxStats,
+} from '../outbox.js';
 import type { AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
 import {
   deserializeError,
@@ -119,6 +128,33 @@ export class WorkerAuditStore implements AuditStore {
 
   purgeExpiredIdempotencyKeys(): Promise<number> {
     return this.call('purgeExpiredIdempotencyKeys') as Promise<number>;
+  }
+
+  async enqueueNotifications(
+    messages: OutboxMessageDraft[],
+    unfollow?: { appliance: string; jobId: string },
+  ): Promise<void> {
+    await this.call('enqueueNotifications', messages, unfollow);
+  }
+
+  claimNotifications(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
+    return this.call('claimNotifications', owner, limit, leaseMs) as Promise<OutboxMessage[]>;
+  }
+
+  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<boolean> {
+    return this.call('settleNotification', id, owner, result) as Promise<boolean>;
+  }
+
+  listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]> {
+    return this.call('listNotifications', filter, page) as Promise<OutboxMessage[]>;
+  }
+
+  notificationStats(): Promise<OutboxStats> {
+    return this.call('notificationStats') as Promise<OutboxStats>;
+  }
+
+  claimFollowedJobs(owner: string, limit: number, leaseMs: number): Promise<FollowedJob[]> {
+    return this.call('claimFollowedJobs', owner, limit, leaseMs) as Promise<FollowedJob[]>;
   }
 
   private async call(call: WorkerCall, ...args: unknown[]): Promise<unknown> {

@@ -17,6 +17,7 @@ const EXPECTED: Record<string, { scope: string; rule: string } | 'public'> = {
   runFleet: { scope: 'backups:run', rule: 'use-case' },
   listAuditEvents: { scope: 'audit:read', rule: 'any' },
   verifyAuditTrail: { scope: 'audit:read', rule: 'all' },
+  listNotificationDeliveries: { scope: 'audit:read', rule: 'all' },
   live: 'public',
   ready: 'public',
 };
