@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 
 /**
  * A modal confirmation on the native <dialog>: focus moves into it and stays there, Escape cancels, and the page
@@ -19,7 +19,9 @@ export function ConfirmDialog(props: {
   children: ComponentChildren;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
+  // A layout effect: its cleanup runs as the dialog leaves the page, where a passive one's would run a frame later,
+  // leaving focus on <body> meanwhile.
+  useLayoutEffect(() => {
     const element = dialog.current;
     const active = document.activeElement;
     const opener = active instanceof HTMLElement && active !== document.body ? active : props.opener?.();
