@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { CONSOLE_HEADERS, SESSION_ENDED } from './api/client';
 import { AppliancePage } from './pages/appliance-page';
 import { AuditPage } from './pages/audit-page';
@@ -7,26 +7,40 @@ import { FleetRunPage } from './pages/fleet-run-page';
 import { SignInPage } from './pages/sign-in-page';
 import { type Route, useRoute } from './router';
 import { loadSession, Scopes, ScopesContext, type SessionInfo } from './session';
+import { offerRun, type Resume, rememberResume, type SessionEndedDetail, takeResume } from './session-resume';
 
 export function App() {
   const route = useRoute();
   const [session, setSession] = useState<SessionInfo | undefined>();
   const [failure, setFailure] = useState<string | undefined>();
-  const [ended, setEnded] = useState(false);
+  /** Set when the API said the session is gone: the sign-in page says so, and what did not happen because of it. */
+  const [ended, setEnded] = useState<Resume | undefined>();
+  /** Who was signed in last: only they are brought back to where they were. */
+  const subject = useRef<string | undefined>(undefined);
 
   const refresh = () =>
     loadSession().then(
       (info) => {
+        if (info.signedIn) {
+          const resume = takeResume(info.subject);
+          if (resume) {
+            // Signed in again after the session ended: back to that page; a refused run is shown, not sent.
+            offerRun(resume.run);
+            if (location.hash !== resume.hash) location.hash = resume.hash;
+          }
+          subject.current = info.subject;
+          setEnded(undefined);
+        }
         setSession(info);
-        setEnded(false);
       },
       (error: Error) => setFailure(error.message),
     );
 
   useEffect(() => {
     void refresh();
-    const onEnded = () => {
-      setEnded(true);
+    const onEnded = (event: Event) => {
+      const detail = (event as CustomEvent<SessionEndedDetail | undefined>).detail;
+      if (subject.current) setEnded(rememberResume(subject.current, detail?.run));
       void refresh();
     };
     window.addEventListener(SESSION_ENDED, onEnded);
@@ -42,7 +56,12 @@ export function App() {
         <SignInPage
           session={session}
           reason={reason}
-          onSignedIn={() => void refresh().then(() => (location.hash = '#/fleet'))}
+          refusedRun={ended?.run}
+          onSignedIn={() =>
+            void refresh().then(() => {
+              if (location.hash.startsWith('#/signed-out')) location.hash = '#/fleet';
+            })
+          }
         />
       </main>
     );

@@ -30,3 +30,9 @@ export interface SessionLookup {
 
 /** The header the console sends with every API call; a cross-site form cannot send it, a cross-site fetch must ask. */
 export const CONSOLE_REQUEST_HEADER = 'x-console-request';
+
+/**
+ * Its value on the console's background reads (the Fleet page's timed refresh): such a request may use the session
+ * but is no sign that anyone is there, so it never extends the session's idle time.
+ */
+export const CONSOLE_BACKGROUND_REQUEST = 'background';

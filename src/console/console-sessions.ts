@@ -2,7 +2,12 @@ import { errors as joseErrors } from 'jose';
 import type { Logger } from 'pino';
 import { storedCaller } from '../auth/caller-id.js';
 import { type Principal, principalFromApiKey, principalFromClaims } from '../auth/principal.js';
-import type { SessionLookup, SessionRequest } from '../auth/session-lookup.js';
+import {
+  CONSOLE_BACKGROUND_REQUEST,
+  CONSOLE_REQUEST_HEADER,
+  type SessionLookup,
+  type SessionRequest,
+} from '../auth/session-lookup.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { canonicalText } from '../common/text.js';
 import type { ConsoleConfig } from '../config/gateway-config.js';
@@ -40,7 +45,8 @@ export interface ConsoleSessionsOptions {
 
 /**
  * The console's sessions: opened after a login, found from the browser's cookie on every API call (this is the
- * SessionLookup the session strategy asks), ended on logout, when idle for `sessionIdleMinutes`, after
+ * SessionLookup the session strategy asks), ended on logout, when idle for `sessionIdleMinutes` (the console's
+ * background reads do not count as use), after
  * `sessionAbsoluteHours` whatever happens, or when the provider no longer renews its tokens. The browser holds a
  * random 256-bit id; the store holds the record under the id's SHA-256.
  */
@@ -190,7 +196,9 @@ export class ConsoleSessions implements SessionLookup {
       record = await this.refreshedOnce(key, record);
       if (!record) return undefined;
     }
-    if (now - record.lastSeenAt >= this.touchMs) {
+    // A page left open refreshes itself; those reads must not keep a session alive that nobody is using.
+    const background = request.headers[CONSOLE_REQUEST_HEADER] === CONSOLE_BACKGROUND_REQUEST;
+    if (!background && now - record.lastSeenAt >= this.touchMs) {
       record = { ...record, lastSeenAt: now };
       await this.save(key, record);
     }

@@ -16,6 +16,12 @@ export type FleetResult = components['schemas']['FleetRunResultDto'];
  */
 export const CONSOLE_HEADERS = { 'X-Console-Request': '1' } as const;
 
+/**
+ * Instead, on reads the console makes by itself (the Fleet page's timed refresh): the gateway does not count them as
+ * use, so a page left open does not keep a session alive past its idle timeout.
+ */
+export const BACKGROUND_HEADERS = { 'X-Console-Request': 'background' } as const;
+
 /** Fired when the API says the session is gone (ended, idle, expired): the app shows the sign-in page. */
 export const SESSION_ENDED = 'console:session-ended';
 

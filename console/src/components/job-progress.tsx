@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Job, Problem } from '../api/client';
 import { watchJob } from '../api/job-events';
 import { ProblemMessage } from './problem-message';
+import { TimeText } from './time-text';
 
 const STATE_WORDS: Record<Job['state'], string> = {
   NONE: 'Waiting',
@@ -55,7 +56,12 @@ export function JobProgress({
       <div class="job-head">
         <span class="job-state" aria-live="polite">
           {STATE_WORDS[job.state]}
-          {running ? '' : job.endTime ? ` at ${new Date(job.endTime).toLocaleTimeString()}` : ''}
+          {!running && job.endTime && (
+            <>
+              {' at '}
+              <TimeText iso={job.endTime} timeOnly />
+            </>
+          )}
         </span>
         <code class="muted">{job.id}</code>
         <span class="job-percent">{job.progress}%</span>

@@ -1,6 +1,25 @@
-/** A point in time in the user's locale, with the exact UTC time as the machine-readable value. */
-export function TimeText({ iso }: { iso: string | null | undefined }) {
+/**
+ * A point in time as the operator reads it: their locale, in their time zone, which is named ("GMT+5:30", "CET");
+ * on hover (title) the same instant in UTC, as logs and the audit trail give it. `dateTime` holds it for machines.
+ */
+export function TimeText({ iso, timeOnly = false }: { iso: string | null | undefined; timeOnly?: boolean }) {
   if (!iso) return <span class="muted">—</span>;
   const date = new Date(iso);
-  return <time dateTime={iso}>{date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' })}</time>;
+  const local = date.toLocaleString(undefined, {
+    ...(timeOnly ? {} : { year: 'numeric', month: '2-digit', day: '2-digit' }),
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZoneName: 'short',
+  });
+  return (
+    <time dateTime={iso} title={utcText(date)}>
+      {local}
+    </time>
+  );
+}
+
+/** "2026-03-10 08:00:00 UTC" */
+function utcText(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }

@@ -1,13 +1,15 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Appliance, api, asProblem, type Job, type Problem, type Schedule } from '../api/client';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { JobProgress } from '../components/job-progress';
 import { ProblemMessage } from '../components/problem-message';
 import { RunFailure } from '../components/run-failure';
 import { StatusBadge } from '../components/status-badge';
+import { TableRegion } from '../components/table-region';
 import { TimeText } from '../components/time-text';
 import { type RunOutcome, useConfirmedRun } from '../components/use-confirmed-run';
 import { useScopes } from '../session';
+import { announceSessionEnded, takeOfferedRun } from '../session-resume';
 
 type Loaded<T> = { data: T } | { problem: Problem } | undefined;
 
@@ -58,7 +60,7 @@ export function AppliancePage({ id }: { id: string }) {
       {schedules === undefined && <p aria-busy="true">Loading schedules…</p>}
       {schedules && 'problem' in schedules && <ProblemMessage problem={schedules.problem} context="Schedules" />}
       {schedules && 'data' in schedules && (
-        <div class="table-wrap">
+        <TableRegion label="Schedules">
           <table>
             <caption class="visually-hidden">Backup schedules of {id}</caption>
             <thead>
@@ -68,7 +70,11 @@ export function AppliancePage({ id }: { id: string }) {
                 <th scope="col">Retention</th>
                 <th scope="col">Location</th>
                 <th scope="col">Parts</th>
-                {mayRun && <th scope="col">Action</th>}
+                {mayRun && (
+                  <th scope="col" class="sticky-end">
+                    Action
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
@@ -83,7 +89,7 @@ export function AppliancePage({ id }: { id: string }) {
                   <td class="wrap">{schedule.location ?? '—'}</td>
                   <td>{schedule.parts.join(', ') || '—'}</td>
                   {mayRun && (
-                    <td>
+                    <td class="sticky-end">
                       <RunNow
                         appliance={id}
                         schedule={schedule.id}
@@ -103,7 +109,7 @@ export function AppliancePage({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
 
       {started.length > 0 && (
@@ -122,7 +128,7 @@ export function AppliancePage({ id }: { id: string }) {
       {jobs && 'problem' in jobs && <ProblemMessage problem={jobs.problem} context="Jobs" />}
       {jobs && 'data' in jobs && jobs.data.length === 0 && <p class="muted">No backup jobs yet.</p>}
       {jobs && 'data' in jobs && jobs.data.length > 0 && (
-        <div class="table-wrap">
+        <TableRegion label="Recent jobs">
           <table>
             <caption class="visually-hidden">Recent backup jobs of {id}</caption>
             <thead>
@@ -158,7 +164,7 @@ export function AppliancePage({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
     </section>
   );
@@ -177,8 +183,11 @@ function RunNow({
   /** The run's outcome is unknown: the operator goes to the job list. */
   onUnknown: () => void;
 }) {
-  const [open, setOpen] = useState(false);
-  const [comment, setComment] = useState('');
+  // Back after signing in again: the run the ended session refused is shown again, to be confirmed, never sent.
+  const [resumed] = useState(() => takeOfferedRun(appliance, schedule));
+  const button = useRef<HTMLButtonElement>(null);
+  const [open, setOpen] = useState(resumed !== undefined);
+  const [comment, setComment] = useState(resumed?.comment ?? '');
   const run = useConfirmedRun(async (key): Promise<RunOutcome<Job>> => {
     try {
       const { data, error, response } = await api.POST('/appliances/{applianceId}/backups/schedules/{scheduleId}/run', {
@@ -186,6 +195,8 @@ function RunNow({
         headers: { 'Idempotency-Key': key },
         body: comment.trim() === '' ? {} : { comment: comment.trim() },
       });
+      // The session ended: the sign-in page says this run did not start, and brings the operator back to it.
+      if (response.status === 401) announceSessionEnded({ appliance, schedule, comment });
       return data ? { ok: true, value: data.job } : { ok: false, problem: asProblem(error, response.status) };
     } catch (failure) {
       return { ok: false, problem: asProblem(failure) };
@@ -204,7 +215,7 @@ function RunNow({
   const busy = run.state.status === 'sending';
   return (
     <>
-      <button type="button" class="primary" onClick={() => setOpen(true)} aria-haspopup="dialog">
+      <button ref={button} type="button" class="primary" onClick={() => setOpen(true)} aria-haspopup="dialog">
         Run now<span class="visually-hidden"> {schedule}</span>
       </button>
       {open && (
@@ -213,12 +224,18 @@ function RunNow({
           confirmLabel="Start backup"
           busy={busy}
           canConfirm={!(run.state.status === 'failed' && run.state.kind === 'unknown')}
+          opener={() => button.current}
           onConfirm={() => void run.confirm()}
           onCancel={() => {
             setOpen(false);
             run.reset();
           }}
         >
+          {resumed && run.state.status === 'idle' && (
+            <p role="status" class="notice">
+              You are signed in again. This backup did not start when your session ended: confirm to start it now.
+            </p>
+          )}
           <p>The appliance starts a backup now, whatever its schedule says.</p>
           <label for={`comment-${schedule}`}>Comment (optional, saved with the backup)</label>
           <textarea

@@ -1,16 +1,35 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditEvent, api, asProblem, CONSOLE_HEADERS, type components, type Problem } from '../api/client';
 import { ProblemMessage } from '../components/problem-message';
+import { TableRegion } from '../components/table-region';
 import { TimeText } from '../components/time-text';
 import { applianceHref } from '../router';
 import { showControls } from '../visible-controls';
 import { type AuditRow, pairAuditEvents } from './audit-rows';
 
-type Filters = { appliance: string; actor: string; outcome: string; stage: string; since: string; until: string };
+type Filters = {
+  appliance: string;
+  actor: string;
+  requestId: string;
+  outcome: string;
+  stage: string;
+  since: string;
+  until: string;
+};
 type Verify = components['schemas']['AuditVerifyResultDto'];
 
-const EMPTY: Filters = { appliance: '', actor: '', outcome: '', stage: '', since: '', until: '' };
-const OUTCOMES = ['accepted', 'denied', 'rejected', 'failed', 'unknown'];
+const EMPTY: Filters = { appliance: '', actor: '', requestId: '', outcome: '', stage: '', since: '', until: '' };
+type Outcome = AuditEvent['finalOutcome'];
+/** Every outcome the trail records, in words (the value is the API's). */
+const OUTCOMES: Record<Outcome, string> = {
+  accepted: 'accepted',
+  denied: 'denied',
+  rejected: 'rejected',
+  failed: 'failed',
+  unknown: 'unknown',
+  replayed: 'replayed (a retry, answered again)',
+  rate_limited: 'rate limited',
+};
 
 /** The audit trail: who ran what, where, with what outcome; the chain check and an NDJSON export. */
 export function AuditPage() {
@@ -95,6 +114,7 @@ export function AuditPage() {
         >
           {field('appliance', 'Appliance')}
           {field('actor', 'Actor (subject)')}
+          {field('requestId', 'Request id')}
           <div class="field">
             <label for="audit-outcome">Outcome</label>
             <select
@@ -103,9 +123,9 @@ export function AuditPage() {
               onChange={(e) => setFilters({ ...filters, outcome: e.currentTarget.value })}
             >
               <option value="">Any</option>
-              {OUTCOMES.map((o) => (
-                <option key={o} value={o}>
-                  {o}
+              {Object.entries(OUTCOMES).map(([value, words]) => (
+                <option key={value} value={value}>
+                  {words}
                 </option>
               ))}
             </select>
@@ -155,7 +175,7 @@ export function AuditPage() {
       {problem && <ProblemMessage problem={problem} context="Audit" />}
       {events === undefined && !problem && <p aria-busy="true">Loading the audit trail…</p>}
       {events && (
-        <div class="table-wrap">
+        <TableRegion label="Audit entries">
           <table class="audit">
             <caption class="visually-hidden">
               Backup runs, newest first: each run's requested and completed entries
@@ -182,18 +202,32 @@ export function AuditPage() {
               Load older entries
             </button>
           )}
-        </div>
+        </TableRegion>
       )}
     </section>
   );
 }
 
+/** Why a row has no `requested` entry: nothing was sent to an appliance, for the reason its outcome gives. */
+const NOT_REQUESTED: Partial<Record<Outcome, string>> = {
+  replayed: 'none (a retry: the stored answer was sent again, nothing was run)',
+  rate_limited: 'none (refused by the rate limit)',
+};
+
 function AuditRowView({ row }: { row: AuditRow }) {
   const any = (row.completed ?? row.requested) as AuditEvent;
   const outcome = row.completed?.outcome ?? row.requested?.finalOutcome ?? 'unknown';
+  const count = row.completed?.count;
   return (
     <tr data-request-id={any.requestId}>
-      <td>{row.requested ? <TimeText iso={row.requested.time} /> : <span class="muted">none (refused)</span>}</td>
+      <td>
+        {row.requested ? (
+          <TimeText iso={row.requested.time} />
+        ) : (
+          <span class="muted">{NOT_REQUESTED[outcome] ?? 'none (refused)'}</span>
+        )}
+        <div class="muted wrap">request {showControls(any.requestId)}</div>
+      </td>
       <td>
         {showControls(any.actor.name ?? any.actor.subject)}
         <div class="muted">
@@ -201,11 +235,18 @@ function AuditRowView({ row }: { row: AuditRow }) {
         </div>
       </td>
       <td>
-        <a href={applianceHref(any.appliance)}>{showControls(any.appliance)}</a> / {showControls(any.schedule)}
+        {/* `*`: an entry about no one appliance (rate-limited runs, failed sign-ins counted by address). */}
+        {any.appliance === '*' ? (
+          <span>{any.action === 'auth.authenticate' ? 'sign-in, no appliance' : 'any appliance'}</span>
+        ) : (
+          <>
+            <a href={applianceHref(any.appliance)}>{showControls(any.appliance)}</a> / {showControls(any.schedule)}
+          </>
+        )}
         {any.fleetRequestId && <div class="muted">fleet run</div>}
       </td>
       <td>
-        <span class={`outcome outcome-${outcome}`}>{showControls(outcome)}</span>
+        <span class={`outcome outcome-${outcome}`}>{OUTCOMES[outcome] ?? showControls(outcome)}</span>
         {row.completed && (
           <div class="muted">
             {row.completed.httpStatus}
@@ -213,6 +254,13 @@ function AuditRowView({ row }: { row: AuditRow }) {
             {row.completed.jobId ? ` · job ${showControls(row.completed.jobId)}` : ''}
           </div>
         )}
+        {count != null && (
+          <div class="muted">
+            {count} {any.action === 'auth.authenticate' ? 'failed sign-ins' : 'requests refused'}
+            {row.completed?.durationMs != null ? ` in ${Math.round(row.completed.durationMs / 1000)} s` : ''}
+          </div>
+        )}
+        {row.completed?.replayOf && <div class="muted wrap">replays entry {showControls(row.completed.replayOf)}</div>}
         {!row.completed && outcome === 'unknown' && <div class="muted">no completion recorded</div>}
       </td>
       <td>{row.completed ? <TimeText iso={row.completed.time} /> : <span class="muted">—</span>}</td>

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { type Appliance, api, asProblem, type Problem } from '../api/client';
+import { type Appliance, api, asProblem, BACKGROUND_HEADERS, type Problem } from '../api/client';
 import { BackupAge, staleFirst } from '../components/backup-age';
 import { ProblemMessage } from '../components/problem-message';
 import { APPLIANCE_STATUSES, StatusBadge, statusLabel } from '../components/status-badge';
+import { TableRegion } from '../components/table-region';
 import { TimeText } from '../components/time-text';
 import { applianceHref } from '../router';
 
@@ -16,9 +17,10 @@ export function FleetPage() {
   const [tag, setTag] = useState('');
   const [status, setStatus] = useState('');
 
-  const load = async () => {
+  /** background: the timed refresh, which the gateway does not count as the user's activity. */
+  const load = async (background = false) => {
     try {
-      const { data, error, response } = await api.GET('/appliances');
+      const { data, error, response } = await api.GET('/appliances', background ? { headers: BACKGROUND_HEADERS } : {});
       if (data) {
         setAppliances(data.items);
         setProblem(undefined);
@@ -30,7 +32,7 @@ export function FleetPage() {
 
   useEffect(() => {
     void load();
-    const timer = setInterval(() => void load(), REFRESH_MS);
+    const timer = setInterval(() => void load(true), REFRESH_MS);
     return () => clearInterval(timer);
   }, []);
 
@@ -71,7 +73,7 @@ export function FleetPage() {
       {problem && <ProblemMessage problem={problem} context="Appliances" />}
       {appliances === undefined && !problem && <p aria-busy="true">Loading appliances…</p>}
       {appliances && (
-        <div class="table-wrap">
+        <TableRegion label="Appliances">
           <table>
             <caption class="visually-hidden">
               Appliances ({shown.length} of {appliances.length} shown)
@@ -117,7 +119,7 @@ export function FleetPage() {
             </tbody>
           </table>
           {shown.length === 0 && <p class="muted">No appliance matches these filters.</p>}
-        </div>
+        </TableRegion>
       )}
     </section>
   );

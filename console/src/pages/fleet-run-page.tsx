@@ -4,7 +4,7 @@ import { ConfirmDialog } from '../components/confirm-dialog';
 import { JobProgress } from '../components/job-progress';
 import { ProblemMessage } from '../components/problem-message';
 import { RunFailure } from '../components/run-failure';
-import { type RunOutcome, useConfirmedRun } from '../components/use-confirmed-run';
+import { failureKind, type RunOutcome, useConfirmedRun } from '../components/use-confirmed-run';
 import { applianceHref } from '../router';
 import { useScopes } from '../session';
 
@@ -82,6 +82,7 @@ export function FleetRunPage() {
             id="fleet-schedule"
             required
             pattern="[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}"
+            title="1 to 128 letters, digits, '.', '_', ':' or '-', beginning with a letter or a digit"
             value={schedule}
             onInput={(event) => setSchedule(event.currentTarget.value)}
           />
@@ -192,7 +193,7 @@ export function FleetRunPage() {
                 <a href={applianceHref(result.appliance)}>
                   <strong>{result.appliance}</strong>
                 </a>{' '}
-                <span class={`status status-${result.status}`}>{result.status}</span>
+                <ResultWord result={result} />
               </p>
               {result.job && <JobProgress appliance={result.appliance} job={result.job} />}
               {result.problem && <ProblemMessage problem={result.problem} />}
@@ -202,4 +203,24 @@ export function FleetRunPage() {
       )}
     </section>
   );
+}
+
+/**
+ * One appliance's result in words, as the audit trail says it: started, refused (nothing started; "unavailable" when
+ * the appliance could not take it), or unknown (it may have started). The problem below gives the status and code.
+ */
+function ResultWord({ result }: { result: FleetResult }) {
+  const [word, kind] = resultWord(result);
+  return <span class={`status status-${kind}`}>{word}</span>;
+}
+
+function resultWord(result: FleetResult): [string, 'started' | 'refused' | 'unknown'] {
+  if (result.job) return ['Started', 'started'];
+  const problem = result.problem;
+  if (!problem) return [`Answered ${result.status}`, 'unknown'];
+  if (failureKind(problem) === 'unknown') return ['Unknown: may have started', 'unknown'];
+  if (problem.status === 429) return ['Refused: rate limited', 'refused'];
+  if (problem.status === 403) return ['Refused: not allowed', 'refused'];
+  if (problem.status >= 502 && problem.status <= 504) return ['Unavailable', 'refused'];
+  return ['Refused', 'refused'];
 }

@@ -33,8 +33,8 @@ function setup(overrides: Partial<ConsoleConfig> = {}) {
     logger: pino({ level: 'silent' }),
     now: clock,
   });
-  const request = (cookie = ''): SessionRequest => ({
-    headers: { host: 'localhost:3000', cookie },
+  const request = (cookie = '', consoleRequest = '1'): SessionRequest => ({
+    headers: { host: 'localhost:3000', cookie, 'x-console-request': consoleRequest },
     method: 'GET',
     protocol: 'http',
   });
@@ -69,6 +69,27 @@ describe('console session lifetimes', () => {
     // Gone for good, not merely refused once.
     advance(-29 * MINUTE);
     expect(await sessions.principal(request(cookie))).toBeUndefined();
+  });
+
+  it("the console's background reads use the session but never extend it; the user's next action does", async () => {
+    const { sessions, request, advance, open } = setup();
+    const cookie = await open();
+    // A page left open refreshes every 15 s: 29 minutes of it, and the session has still been idle for 29 minutes.
+    for (let elapsed = 0; elapsed < 29 * MINUTE; elapsed += MINUTE / 4) {
+      advance(MINUTE / 4);
+      expect(await sessions.principal(request(cookie, 'background'))).toBeDefined();
+    }
+    advance(MINUTE);
+    expect(await sessions.principal(request(cookie, 'background'))).toBeUndefined();
+
+    // The same, with one click of the user's in between: that click starts the idle time again.
+    const other = await open();
+    advance(29 * MINUTE);
+    expect(await sessions.principal(request(other))).toBeDefined();
+    advance(29 * MINUTE);
+    expect(await sessions.principal(request(other, 'background'))).toBeDefined();
+    advance(2 * MINUTE);
+    expect(await sessions.principal(request(other, 'background'))).toBeUndefined();
   });
 
   it('a session ends after sessionAbsoluteHours however busy it is', async () => {

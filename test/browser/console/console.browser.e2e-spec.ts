@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { AuditRecorder } from '../../../src/audit/audit-recorder.js';
 import { browserAvailable, launchBrowser } from '../../support/chromium.js';
 import { type ConsoleWorld, LAB_API_KEY, startConsoleWorld, USERS } from '../../support/console/console-world.js';
 
@@ -21,6 +22,12 @@ const shotPath = (name: string) => (process.env.UPDATE_SCREENSHOTS === '1' ? `${
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const LAPTOP = { width: 1280, height: 800 };
+/** Alice's browser is in India (UTC+05:30, no daylight saving): a time shown in UTC or without its zone shows. */
+const OPERATOR_ZONE = { timezoneId: 'Asia/Kolkata', locale: 'en-GB' };
+const PHONES = [
+  { width: 320, height: 568 },
+  { width: 390, height: 844 },
+];
 
 const describeWithBrowser = browserAvailable('console browser tests') ? describe : describe.skip;
 
@@ -34,7 +41,7 @@ describeWithBrowser('operator console in a browser', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     [world, browser] = await Promise.all([startConsoleWorld(), launchBrowser()]);
-    alice = await newContext(browser);
+    alice = await newContext(browser, OPERATOR_ZONE);
     // Another origin: at 127.0.0.1 (same site as the gateway, other port) and at localhost (another site).
     attacker = http.createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>elsewhere</title><p>hi</p>');
@@ -93,6 +100,8 @@ describeWithBrowser('operator console in a browser', () => {
     expect(await page.evaluate("document.activeElement?.closest('dialog') !== null")).toBe(true);
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    // Focus is back on the button that opened the dialog, not on <body> (the top of the page).
+    expect(await focusedText(page)).toBe('Run now default');
 
     const keys: string[] = [];
     page.on('request', (request) => {
@@ -107,6 +116,8 @@ describeWithBrowser('operator console in a browser', () => {
 
     const progress = page.locator('.job progress').first();
     await progress.waitFor();
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    expect(await focusedText(page)).toBe('Run now default');
     // <progress value> reflects its property: the bar itself at 100 (string waits are eval, which the CSP forbids).
     await page.locator('.job progress[value="100"]').waitFor();
     await page
@@ -121,6 +132,27 @@ describeWithBrowser('operator console in a browser', () => {
     await page.getByRole('row', { name: /SUCCEEDED 100%/ }).waitFor();
     await expectAccessible(page);
     await page.screenshot({ path: shotPath('appliance.png'), fullPage: true });
+    await page.close();
+  });
+
+  it("times are shown in the operator's time zone, named, with UTC on hover", async () => {
+    const page = await alice.newPage();
+    await page.goto(`${world.gateway.url}/console/#/appliances/vc-a`);
+    const started = page
+      .getByRole('row', { name: /SUCCEEDED 100%/ })
+      .locator('time')
+      .first();
+    await started.waitFor();
+    const iso = (await started.getAttribute('datetime')) as string;
+    const instant = new Date(iso);
+    // The same instant in India: five and a half hours ahead of UTC.
+    const local = new Date(instant.getTime() + 5.5 * 3_600_000);
+    const hhmm = `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}`;
+    const text = (await started.textContent()) as string;
+    expect(text).toContain(hhmm);
+    expect(text).toContain('GMT+5:30');
+    expect(text).toContain(`${pad(local.getUTCDate())}/${pad(local.getUTCMonth() + 1)}/${local.getUTCFullYear()}`);
+    expect(await started.getAttribute('title')).toBe(`${instant.toISOString().slice(0, 19).replace('T', ' ')} UTC`);
     await page.close();
   });
 
@@ -225,15 +257,95 @@ describeWithBrowser('operator console in a browser', () => {
     await page.getByRole('button', { name: 'Run on 2 appliances' }).click();
     await page.getByRole('button', { name: 'Start backups' }).click();
     const started = page.locator('[data-appliance="vc-b"]');
-    await started.getByText('202', { exact: true }).waitFor();
+    await started.getByText('Started', { exact: true }).waitFor();
     await started.locator('progress[value="100"]').waitFor();
     await started.getByText(/Succeeded/).waitFor();
     const refused = page.locator('[data-appliance="vc-c"]');
     await refused.getByText('APPLIANCE_UNAVAILABLE').waitFor();
     expect(await refused.getByRole('alert').textContent()).toMatch(/503/);
+    await refused.getByText('Unavailable', { exact: true }).waitFor();
+    // Headed in words: no bare status code stands for the outcome.
+    for (const result of [started, refused])
+      expect(await result.locator('p').first().textContent()).not.toMatch(/\d{3}/);
     expect(world.appliances['vc-b'].counters.jobsStarted).toBe(1);
     await expectAccessible(page);
     await page.screenshot({ path: shotPath('fleet-run.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('the audit page filters on replayed, rate limited and a request id, and says what each such entry means', async () => {
+    // A run, then its retry with the same Idempotency-Key: the retry is answered from the store (`replayed`).
+    const key = '6a0f4c1e-2b7d-4e8a-9c3f-5d1e2a7b8c90';
+    const run = () =>
+      fetch(`${world.gateway.url}/appliances/vc-b/backups/schedules/default/run`, {
+        method: 'POST',
+        headers: { 'x-api-key': LAB_API_KEY, 'idempotency-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({ comment: 'replay from the audit test' }),
+      });
+    const first = await run();
+    expect(first.status).toBe(202);
+    const firstRequestId = first.headers.get('x-request-id') as string;
+    const { job } = (await first.json()) as { job: { id: string } };
+    const again = await run();
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    await jobEnded(world, 'vc-b', job.id);
+    // A rate-limited window's entry: the gateway writes it when the caller's one-minute window closes; the test has
+    // the gateway's own recorder write one now rather than wait a minute.
+    await world.gateway.app.get(AuditRecorder, { strict: false }).rateLimited({
+      requestId: 'rate-limited-by-the-test',
+      action: 'backup.schedule.run',
+      actor: { subject: 'apikey:lab', name: 'Lab key', authMethod: 'apiKey', ip: '127.0.0.1' },
+      appliance: '*',
+      schedule: '*',
+      httpStatus: 429,
+      code: 'RATE_LIMITED',
+      count: 7,
+      durationMs: 60_000,
+    });
+
+    const page = await alice.newPage();
+    await page.goto(`${world.gateway.url}/console/#/audit`);
+    await page.getByRole('row', { name: /console e2e run/ }).waitFor();
+    const rows = page.locator('table.audit tbody tr');
+
+    await page.getByLabel('Outcome').selectOption('replayed');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    // The unfiltered page holds many rows; the filtered one, this request's only.
+    await eventually(async () => (await rows.count()) === 1);
+    const replayed = (await rows.first().textContent()) as string;
+    expect(replayed).toContain('a retry: the stored answer was sent again');
+    expect(replayed).not.toContain('none (refused)');
+
+    await page.getByLabel('Outcome').selectOption('rate_limited');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('row', { name: /7 requests refused/ }).waitFor();
+    await eventually(async () => (await rows.count()) === 1);
+    // `*` is no appliance: said in words, not a link to a page of an appliance named "*".
+    expect(await rows.first().getByRole('link').count()).toBe(0);
+    expect(await rows.first().textContent()).toContain('any appliance');
+    await expectAccessible(page);
+
+    await page.getByLabel('Outcome').selectOption('');
+    await page.getByLabel('Request id').fill(firstRequestId);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByRole('row', { name: /accepted/ }).waitFor();
+    await eventually(async () => (await rows.count()) === 1);
+    expect(await rows.first().getAttribute('data-request-id')).toBe(firstRequestId);
+    await page.close();
+  });
+
+  it('a validation error is said once, in words: no regular expression', async () => {
+    const page = await alice.newPage();
+    await page.goto(`${world.gateway.url}/console/#/audit`);
+    await page.getByLabel('Appliance').fill('vc a');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const problem = page.getByRole('alert');
+    await problem.waitFor();
+    const text = (await problem.textContent()) as string;
+    expect(text).toContain("appliance: must be 1 to 128 letters, digits, '.', '_', ':' or '-'");
+    expect(text.match(/must be/g)).toHaveLength(1);
+    expect(text).not.toMatch(/\^|\$|\[A-Z|\{0,/);
+    expect(text).toContain('VALIDATION_FAILED');
     await page.close();
   });
 
@@ -405,10 +517,119 @@ describeWithBrowser('operator console in a browser', () => {
     await page.screenshot({ path: shotPath('appliance-tablet.png') });
     await tablet.close();
   });
+
+  it('on phones (320 and 390 px) every page fits the screen, wide tables scroll in their own focusable frame, and Run now and its dialog are on screen', async () => {
+    const phone = await browser.newContext({ viewport: PHONES[0], hasTouch: true, isMobile: true });
+    phone.setDefaultTimeout(8_000);
+    const page = await phone.newPage();
+    await signIn(page, world, 'alice');
+    for (const size of PHONES) {
+      await page.setViewportSize(size);
+      const shot = (name: string) => (size.width === 390 ? shotPath(`${name}-phone.png`) : undefined);
+      await page.goto(`${world.gateway.url}/console/#/fleet`);
+      await page.getByRole('row', { name: /vCenter A/ }).waitFor();
+      await expectFitsPhone(page);
+      await page.screenshot({ path: shot('fleet') });
+
+      await page.goto(`${world.gateway.url}/console/#/appliances/vc-a`);
+      await page
+        .getByRole('row', { name: /SUCCEEDED 100%/ })
+        .first()
+        .waitFor();
+      await expectFitsPhone(page);
+      const runNow = page.getByRole('button', { name: 'Run now default' });
+      await expectOnScreen(page, runNow, true);
+      await page.screenshot({ path: shot('appliance') });
+      await runNow.tap();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      await expectOnScreen(page, dialog);
+      await expectOnScreen(page, page.getByRole('button', { name: 'Start backup' }));
+      await expectAccessible(page);
+      await page.screenshot({ path: shot('run-confirmation') });
+      await page.getByRole('button', { name: 'Cancel' }).tap();
+      await dialog.waitFor({ state: 'hidden' });
+
+      await page.goto(`${world.gateway.url}/console/#/fleet-run`);
+      await page.getByLabel('Pick appliances').check();
+      await page.getByRole('checkbox').first().waitFor();
+      await expectFitsPhone(page);
+
+      await page.goto(`${world.gateway.url}/console/#/audit`);
+      await page.getByRole('row', { name: /console e2e run/ }).waitFor();
+      await expectFitsPhone(page);
+    }
+    const signedOut = await browser.newContext({ viewport: PHONES[0], hasTouch: true, isMobile: true });
+    const signInPage = await signedOut.newPage();
+    await signInPage.goto(`${world.gateway.url}/console/`);
+    await signInPage.getByLabel('API key').waitFor();
+    await expectFitsPhone(signInPage);
+    await signedOut.close();
+    await phone.close();
+  });
+
+  it('a session that ended before "Start backup" says the backup did not start, and after sign-in shows the run again without sending it', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page, world, 'alice');
+    await page.goto(`${world.gateway.url}/console/#/appliances/vc-b`);
+    await page.getByRole('button', { name: 'Run now default' }).click();
+    await page.getByLabel(/Comment/).fill('started after the session ended');
+    // Meanwhile the session ends on the gateway (as after its idle timeout): the browser still holds the cookie.
+    const [cookie] = (await context.cookies(world.gateway.url)).filter((c) => c.name === 'bg-session');
+    const ended = await fetch(`${world.gateway.url}/console/logout`, {
+      method: 'POST',
+      headers: { cookie: `${cookie.name}=${cookie.value}`, 'x-console-request': '1', origin: world.gateway.url },
+    });
+    expect(ended.status).toBe(200);
+    const sim = world.appliances['vc-b'];
+    const runsBefore = sim.counters.runs;
+    await page.getByRole('button', { name: 'Start backup' }).click();
+
+    await page.getByRole('heading', { name: 'Sign in to Backup Gateway' }).waitFor();
+    expect(await page.getByRole('status').textContent()).toMatch(/Your session has ended/);
+    const refused = (await page.getByRole('alert').textContent()) as string;
+    expect(refused).toContain('The backup of schedule default on vc-b did not start');
+    expect(sim.counters.runs).toBe(runsBefore);
+    await expectAccessible(page);
+    await page.screenshot({ path: shotPath('session-ended.png') });
+
+    // Signing in again (the provider may still know Alice, or ask again) leads back to that page and that run.
+    await page.getByRole('link', { name: 'Sign in with your organisation' }).click();
+    const backHome = page.getByRole('heading', { name: 'vCenter B' });
+    await Promise.race([
+      backHome.waitFor({ timeout: 15_000 }),
+      page.getByLabel('Username').waitFor({ timeout: 15_000 }),
+    ]);
+    if (await page.getByLabel('Username').isVisible()) {
+      await page.getByLabel('Username').fill('alice');
+      await page.getByLabel('Password').fill(USERS.alice.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    }
+    await backHome.waitFor();
+    expect(new URL(page.url()).hash).toBe('#/appliances/vc-b');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('This backup did not start when your session ended');
+    expect(await page.getByLabel(/Comment/).inputValue()).toBe('started after the session ended');
+    // Shown again, never sent by itself: nothing reaches the appliance until the operator confirms.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sim.counters.runs).toBe(runsBefore);
+    expect(await browserStorage(page)).toEqual({ cookie: '', local: 0, session: 0 });
+    await page.getByRole('button', { name: 'Start backup' }).click();
+    await page.locator('.job.job-succeeded').first().waitFor({ timeout: 15_000 });
+    expect(sim.counters.runs).toBe(runsBefore + 1);
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await focusedText(page)).toBe('Run now default');
+    await context.close();
+  });
 });
 
-async function newContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: LAPTOP, acceptDownloads: true });
+async function newContext(
+  browser: Browser,
+  options: { timezoneId?: string; locale?: string } = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: LAPTOP, acceptDownloads: true, ...options });
   context.setDefaultTimeout(8_000);
   return context;
 }
@@ -420,6 +641,19 @@ async function signIn(page: Page, world: ConsoleWorld, user: keyof typeof USERS)
   await page.getByLabel('Password').fill(USERS[user].password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
+}
+
+/** Waits until the appliance reports the job ended, so that the next run there is not refused as a second one. */
+async function jobEnded(world: ConsoleWorld, appliance: string, jobId: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const response = await fetch(`${world.gateway.url}/appliances/${appliance}/backups/jobs/${jobId}`, {
+      headers: { 'x-api-key': LAB_API_KEY },
+    });
+    const { job } = (await response.json()) as { job: { state: string } };
+    if (job.state === 'SUCCEEDED' || job.state === 'FAILED') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`job ${jobId} on ${appliance} did not end`);
 }
 
 /** An API call from the console page itself, as the console makes it (session cookie and console header). */
@@ -435,8 +669,60 @@ function browserStorage(page: Page): Promise<{ cookie: string; local: number; se
   return page.evaluate('({ cookie: document.cookie, local: localStorage.length, session: sessionStorage.length })');
 }
 
+/** Polls a condition of the page (string waits are eval, which the console's CSP forbids) for up to 5 s. */
+async function eventually(condition: () => Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the page never reached the expected state');
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** The accessible text of the focused element (a button's includes its visually hidden words). */
+function focusedText(page: Page): Promise<string | undefined> {
+  return page.evaluate('document.activeElement?.textContent');
+}
+
 function overflowsHorizontally(page: Page): Promise<boolean> {
   return page.evaluate('document.documentElement.scrollWidth > document.documentElement.clientWidth');
+}
+
+/**
+ * The page fits a phone: nothing scrolls the page sideways; a table wider than the screen scrolls inside a frame a
+ * keyboard can focus (axe's scrollable-region-focusable, which the run below includes); axe clean at this size.
+ */
+async function expectFitsPhone(page: Page): Promise<void> {
+  expect(await overflowsHorizontally(page)).toBe(false);
+  // A frame learns that it scrolls when it is laid out (ResizeObserver): a moment after its rows appear.
+  let frames: { scrolls: boolean; tabIndex: number; name: string | null }[] = [];
+  for (let attempt = 0; attempt < 20; attempt++) {
+    frames = (await page.evaluate(`[...document.querySelectorAll('.table-wrap')].map((frame) => ({
+      scrolls: frame.scrollWidth > frame.clientWidth,
+      tabIndex: frame.tabIndex,
+      name: frame.getAttribute('aria-label'),
+    }))`)) as typeof frames;
+    if (frames.every((frame) => !frame.scrolls || frame.tabIndex === 0)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  for (const frame of frames.filter((f) => f.scrolls)) {
+    expect(frame).toEqual({ scrolls: true, tabIndex: 0, name: expect.stringMatching(/scrolls sideways/) });
+  }
+  await expectAccessible(page);
+}
+
+/** Inside the viewport: nothing of it past the screen's edges (`across`: left and right only, for a page's content). */
+async function expectOnScreen(page: Page, element: Locator, across = false): Promise<void> {
+  const box = await element.boundingBox();
+  const viewport = page.viewportSize();
+  expect(box && viewport).toBeTruthy();
+  if (!box || !viewport) return;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(viewport.width);
+  if (across) return;
+  expect(box.y).toBeGreaterThanOrEqual(0);
+  expect(box.y + box.height).toBeLessThanOrEqual(viewport.height);
 }
 
 /** The gateway's own `request completed` lines since a mark: what it answered, by path. */
