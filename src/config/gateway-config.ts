@@ -15,7 +15,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { ID_PATTERN } from '../common/identifier.js';
+import { ID_PATTERN, ID_RULE } from '../common/identifier.js';
 
 /** Algorithms a caller's JWT may be signed with; `none` is never accepted. */
 const ASYMMETRIC_ALGORITHMS = [
@@ -97,7 +97,7 @@ export class JwtConfig {
 
 export class ApiKeyConfig {
   @IsString()
-  @Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })
+  @Matches(ID_PATTERN, { message: `must be ${ID_RULE}` })
   id!: string;
 
   @IsString()
@@ -165,7 +165,7 @@ export class TlsConfig {
 
 export class ApplianceConfig {
   @IsString()
-  @Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })
+  @Matches(ID_PATTERN, { message: `must be ${ID_RULE}` })
   id!: string;
 
   @IsOptional()
@@ -567,7 +567,7 @@ export const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
 export class WebhookConfig {
   @IsString()
-  @Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })
+  @Matches(ID_PATTERN, { message: `must be ${ID_RULE}` })
   id!: string;
 
   /** Called as written, and nothing else: no redirect is followed. */

@@ -1,5 +1,5 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
-import { ID_PATTERN } from '../common/identifier.js';
+import { ID_PATTERN, ID_RULE } from '../common/identifier.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
 /**
@@ -11,8 +11,7 @@ export class IdentifierPipe implements PipeTransform<unknown, string> {
   transform(value: unknown, metadata: ArgumentMetadata): string {
     if (typeof value === 'string' && ID_PATTERN.test(value)) return value;
     const field = metadata.data ?? 'id';
-    throw new GatewayError('VALIDATION_FAILED', `${field} must match ${ID_PATTERN.source}`, {
-      errors: [{ field, message: `${field} must match ${ID_PATTERN.source}` }],
-    });
+    const message = `${field} must be ${ID_RULE}`;
+    throw new GatewayError('VALIDATION_FAILED', message, { errors: [{ field, message }] });
   }
 }

@@ -1,4 +1,3 @@
-import { ID_PATTERN } from '../../../src/common/identifier.js';
 import type { Problem } from '../api/client';
 
 type FieldError = NonNullable<Problem['errors']>[number];
@@ -44,17 +43,8 @@ export function ProblemMessage({ problem, context }: { problem: Problem; context
   );
 }
 
-/** An identifier's rule, as the operator should read it: never the regular expression the API checks it with. */
-const ID_WORDS = "must be 1 to 128 letters, digits, '.', '_', ':' or '-', beginning with a letter or a digit";
-
-/**
- * "appliance must match ^[A-Za-z0-9]...$" becomes "appliance: must be 1 to 128 letters, ...": the field named once,
- * its rule in words (any other pattern: "must be in the accepted form").
- */
+/** "appliance must be 1 to 128 letters, ..." (the API says its rules in words) becomes "appliance: must be ...". */
 function fieldErrorText({ field, message }: FieldError): string {
   const own = message.startsWith(`${field} `) ? message.slice(field.length + 1) : message;
-  const words = own.replace(/must match (\^\S*\$)/, (_all, pattern: string) =>
-    pattern === ID_PATTERN.source ? ID_WORDS : 'must be in the accepted form',
-  );
-  return `${field}: ${words}`;
+  return `${field}: ${own}`;
 }

@@ -1,10 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { ID_PATTERN } from '../../common/identifier.js';
+import { ID_MESSAGE, ID_PATTERN } from '../../common/identifier.js';
 import { AUDIT_OUTCOMES, AUDIT_STAGES, type AuditOutcome, type AuditStage } from '../audit-entry.js';
 
-const ID_MESSAGE = { message: `$property must match ${ID_PATTERN.source}` };
 const ID_DOC = { pattern: ID_PATTERN.source, maxLength: 128 };
 
 /**

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { OUTBOX_STATES, type OutboxState } from '../../audit/outbox.js';
-import { ID_PATTERN } from '../../common/identifier.js';
+import { ID_MESSAGE, ID_PATTERN } from '../../common/identifier.js';
 import { NOTIFICATION_TYPES } from '../../config/gateway-config.js';
 import { extensibleEnum } from '../../http/extensible-enum.js';
 
@@ -16,7 +16,7 @@ export class DeliveriesQuery {
 
   @ApiPropertyOptional({ pattern: ID_PATTERN.source, maxLength: 128, example: 'chat-ops' })
   @IsOptional()
-  @Matches(ID_PATTERN, { message: `$property must match ${ID_PATTERN.source}` })
+  @Matches(ID_PATTERN, ID_MESSAGE)
   webhook?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 50 })

@@ -342,7 +342,7 @@ describeWithBrowser('operator console in a browser', () => {
     const problem = page.getByRole('alert');
     await problem.waitFor();
     const text = (await problem.textContent()) as string;
-    expect(text).toContain("appliance: must be 1 to 128 letters, digits, '.', '_', ':' or '-'");
+    expect(text).toContain('appliance: must be 1 to 128 letters, digits, dots, underscores, colons or hyphens');
     expect(text.match(/must be/g)).toHaveLength(1);
     expect(text).not.toMatch(/\^|\$|\[A-Z|\{0,/);
     expect(text).toContain('VALIDATION_FAILED');

@@ -131,7 +131,7 @@ describe('the gateway process', () => {
       'auth.jwt.jwksUri: must be an http(s) URL',
       'auth.jwt.algorithms:',
       'appliances[0].password: environment variable MISSING_PASSWORD is not set',
-      'appliances[1].id: must match',
+      'appliances[1].id: must be 1 to 128 letters',
       'appliances[1].url: must be a URL',
       'appliances[1].timeoutMs:',
       'appliances[1].colour: unknown key',

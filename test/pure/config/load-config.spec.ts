@@ -286,8 +286,8 @@ describe('one clear line per wrong value', () => {
     const twoBad = minimal();
     twoBad.appliances = [0, 1].map(() => ({ ...twoBad.appliances[0], id: '../bad' }));
     expect(problems(twoBad)).toEqual([
-      expect.stringMatching(/^appliances\[0\]\.id: must match/),
-      expect.stringMatching(/^appliances\[1\]\.id: must match/),
+      expect.stringMatching(/^appliances\[0\]\.id: must be 1 to 128 letters/),
+      expect.stringMatching(/^appliances\[1\]\.id: must be 1 to 128 letters/),
     ]);
     expect(problems({ ...minimal(), requestTimeoutMs: 'soon' })).toEqual([
       'requestTimeoutMs: must be a whole number of milliseconds from 1000 to 600000, got text',

@@ -1,11 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { IsDisplaySafeText } from '../../../common/display-safe-text.js';
-import { ID_PATTERN } from '../../../common/identifier.js';
+import { ID_MESSAGE, ID_PATTERN, ID_RULE } from '../../../common/identifier.js';
 import { ProblemDocument } from '../../../problems/problem-document.js';
 import { JobDto } from '../../dto/job.dto.js';
-
-const ID_MESSAGE = { message: `$property must match ${ID_PATTERN.source}` };
 
 /** Select by `appliances` or by `tags` (appliances with any of them), not both. */
 export class FleetRunDto {
@@ -18,7 +16,7 @@ export class FleetRunDto {
   @IsArray({ message: 'give appliances or tags' })
   @ArrayMinSize(1)
   @ArrayMaxSize(1000)
-  @Matches(ID_PATTERN, { each: true, message: `each value in appliances must match ${ID_PATTERN.source}` })
+  @Matches(ID_PATTERN, { each: true, message: `each value in appliances must be ${ID_RULE}` })
   appliances?: string[];
 
   @ApiPropertyOptional({ type: [String], example: ['prod'] })

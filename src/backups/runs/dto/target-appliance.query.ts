@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
-import { ID_PATTERN } from '../../../common/identifier.js';
+import { ID_MESSAGE, ID_PATTERN } from '../../../common/identifier.js';
 
 export class TargetApplianceQuery {
   @ApiPropertyOptional({
@@ -10,6 +10,6 @@ export class TargetApplianceQuery {
     example: 'vc-a',
   })
   @IsOptional()
-  @Matches(ID_PATTERN, { message: `$property must match ${ID_PATTERN.source}` })
+  @Matches(ID_PATTERN, ID_MESSAGE)
   appliance?: string;
 }
