@@ -182,6 +182,25 @@ line('fleet run across 50 appliances: wall ≤ 1.5 × the ideal', s.fleet, (f) =
   ok: typeof f.warm?.wallOverIdeal === 'number' ? f.warm.wallOverIdeal <= 1.5 && f.allAccepted : undefined,
   detail: `${num(f.warm?.wallOverIdeal)}× (${num(f.warm?.wallMs, 0)} ms, median of ${f.warm?.runs} warm runs; ideal ${f.idealMs} ms)${f.allAccepted ? '' : '; NOT every appliance answered 202'}`,
 }));
+line('notifications: job end → first delivery attempt p99 ≤ 2 poll intervals', s.notifications, (n) => ({
+  ok: typeof n.firstAttempt?.p99Ms === 'number' ? n.firstAttempt.p99Ms <= 2 * n.pollIntervalMs : undefined,
+  detail: `${num(n.firstAttempt?.p99Ms, 0)} ms (p50 ${num(n.firstAttempt?.p50Ms, 0)} ms; poll interval ${n.pollIntervalMs} ms; accepted delivery p99 ${num(n.accepted?.p99Ms, 0)} ms with the receiver failing each first attempt)`,
+}));
+line(
+  'notifications: ~1,000 events/min, a receiver failing half the time: nothing lost, one webhook-id per event',
+  s.notifications,
+  (n) => ({
+    ok:
+      typeof n.lost === 'number'
+        ? n.lost === 0 &&
+          n.eventsUnderTwoIds === 0 &&
+          n.idsAcceptedTwice === 0 &&
+          n.badSignatures === 0 &&
+          n.eventsPerMinute >= 900
+        : undefined,
+    detail: `${num(n.eventsPerMinute, 0)} events/min for ${num(n.loadSeconds, 0)} s; ${n.eventsAccepted} accepted, ${n.lost} lost, ${n.eventsUnderTwoIds} under a second id, ${n.idsAcceptedTwice} ids accepted twice, ${n.badSignatures} bad signatures`,
+  }),
+);
 /**
  * A cost to report, no budget line: skip when not measured, FAIL when the scenario failed or `invalid(scenario)`
  * says why its measurement cannot be trusted, else info.

@@ -39,6 +39,7 @@ import { hotPath } from './scenarios/hot-path.mjs';
 import { idempotencyPostgres, idempotencySqlite } from './scenarios/idempotency.mjs';
 import { jobStatus } from './scenarios/job-status.mjs';
 import { loginsUnderLoad } from './scenarios/logins.mjs';
+import { notifications } from './scenarios/notifications.mjs';
 import { rateLimit } from './scenarios/rate-limit.mjs';
 import { watchers } from './scenarios/watchers.mjs';
 
@@ -90,6 +91,7 @@ const SCENARIOS = {
   auditLiveness,
   watchers,
   fleet,
+  notifications,
 };
 const selected = process.env.BENCH_SCENARIOS
   ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim())

@@ -209,15 +209,16 @@ export async function startSimulatorFleet(
 
 /**
  * A simulator fleet (startSimulatorFleet: `count`, `latencyMs`, `jobDurationMs`) and a gateway named `name` in front
- * of every simulator (appliances vc-01, vc-02, ..., tagged `bench`, plus `extraConfig`), for the time of
+ * of every simulator (appliances vc-01, vc-02, ..., tagged `bench`, plus `extraConfig`; `env` added to its
+ * environment, for the `${…}` references of `extraConfig`), for the time of
  * `work({ sims, gateway, appliances })`; both are stopped afterwards, however `work` ends. Returns what `work` returns.
  */
-export async function withSimulatedFleet(ctx, { name, extraConfig, ...fleet }, work) {
+export async function withSimulatedFleet(ctx, { name, extraConfig, env, ...fleet }, work) {
   const sims = await startSimulatorFleet(ctx, { ...fleet, name: `${name}-simulators` });
   let gateway;
   try {
     const appliances = sims.urls.map((url, i) => ({ id: `vc-${String(i + 1).padStart(2, '0')}`, url }));
-    gateway = await startGateway(ctx, { name, appliances, extraConfig });
+    gateway = await startGateway(ctx, { name, appliances, extraConfig, env });
     return await work({ sims, gateway, appliances });
   } finally {
     await gateway?.stop({ graceMs: 10_000 });
