@@ -17,8 +17,8 @@ import { FAILED_AUTHENTICATIONS } from '../../src/auth/failed-authentications.js
 import type { Principal } from '../../src/auth/principal.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { FailedAuthenticationLimit } from '../../src/limits/failed-authentications.service.js';
 import { registerJsonBody } from '../../src/http/json-body.js';
+import { FailedAuthenticationLimit } from '../../src/limits/failed-authentications.service.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { LoggingModule } from '../../src/logging/logging.module.js';
 import { GatewayMetrics } from '../../src/metrics/gateway-metrics.js';

@@ -50,7 +50,8 @@ describe('request validation', () => {
     expect(response.body.errors).toEqual([
       {
         field: 'jobId',
-        message: 'jobId must be 1 to 128 letters, digits, dots, underscores, colons or hyphens, starting with a letter or digit',
+        message:
+          'jobId must be 1 to 128 letters, digits, dots, underscores, colons or hyphens, starting with a letter or digit',
       },
     ]);
     // Said in words, once: no regular expression reaches the caller.
