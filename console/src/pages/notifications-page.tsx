@@ -169,13 +169,17 @@ function WebhookRow({ health, now }: { health: WebhookHealth; now: number }) {
         )}
       </td>
       <td>
-        {atLeast}
-        {health.pending}
+        <span class="count">
+          {atLeast}
+          {health.pending}
+        </span>
         {health.retrying > 0 && <div class="muted">{health.retrying} retrying after an error</div>}
       </td>
       <td>
-        {atLeast}
-        {health.failed}
+        <span class="count">
+          {atLeast}
+          {health.failed}
+        </span>
       </td>
       <td>
         {oldest === null ? (

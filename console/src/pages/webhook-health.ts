@@ -1,4 +1,5 @@
-import type { components } from '../api/client';
+// With its extension: the pure tests import this file under Node's resolution too.
+import type { components } from '../api/api-types.js';
 
 export type Delivery = components['schemas']['DeliveryDto'];
 
