@@ -4,6 +4,7 @@ import { AppliancePage } from './pages/appliance-page';
 import { AuditPage } from './pages/audit-page';
 import { FleetPage } from './pages/fleet-page';
 import { FleetRunPage } from './pages/fleet-run-page';
+import { NotificationsPage } from './pages/notifications-page';
 import { SignInPage } from './pages/sign-in-page';
 import { type Route, useRoute } from './router';
 import { loadSession, Scopes, ScopesContext, type SessionInfo } from './session';
@@ -79,6 +80,10 @@ export function App() {
           <NavLink route={route} page="fleet" href="#/fleet" label="Fleet" />
           {scopes.any('backups:run') && <NavLink route={route} page="fleet-run" href="#/fleet-run" label="Fleet run" />}
           {scopes.any('audit:read') && <NavLink route={route} page="audit" href="#/audit" label="Audit" />}
+          {/* Notifications name every appliance: the API lists them for the unscoped audit:read only. */}
+          {scopes.all('audit:read') && (
+            <NavLink route={route} page="notifications" href="#/notifications" label="Notifications" />
+          )}
         </nav>
         <span class="user">
           <span title={session.subject}>{session.name ?? session.subject}</span>
@@ -102,6 +107,8 @@ function Page({ route }: { route: Route }) {
       return <FleetRunPage />;
     case 'audit':
       return <AuditPage />;
+    case 'notifications':
+      return <NotificationsPage />;
     default:
       return <FleetPage />;
   }

@@ -5,6 +5,7 @@ export type Route =
   | { page: 'appliance'; id: string }
   | { page: 'fleet-run' }
   | { page: 'audit' }
+  | { page: 'notifications' }
   | { page: 'signed-out'; reason: string };
 
 /** Hash routes (#/fleet, #/appliances/vc-a, ...): one static page serves them all, the server knows none of them. */
@@ -14,6 +15,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'appliances' && parts[1]) return { page: 'appliance', id: parts[1] };
   if (parts[0] === 'fleet-run') return { page: 'fleet-run' };
   if (parts[0] === 'audit') return { page: 'audit' };
+  if (parts[0] === 'notifications') return { page: 'notifications' };
   if (parts[0] === 'signed-out') return { page: 'signed-out', reason: new URLSearchParams(query).get('reason') ?? '' };
   return { page: 'fleet' };
 }

@@ -30,6 +30,11 @@ export class Scopes {
     return this.scopes.includes(family) || this.scopes.includes(`${family}:${appliance}`);
   }
 
+  /** The family itself, for every appliance (not one `family:id`). */
+  all(family: ScopeFamily): boolean {
+    return this.scopes.includes(family);
+  }
+
   any(family: ScopeFamily): boolean {
     return this.scopes.some((scope) => scope === family || scope.startsWith(`${family}:`));
   }

@@ -6,11 +6,18 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { AuditRecorder } from '../../../src/audit/audit-recorder.js';
 import { browserAvailable, launchBrowser } from '../../support/chromium.js';
+import {
+  expectAccessible,
+  expectFitsPhone,
+  newContext,
+  overflowsHorizontally,
+  PHONES,
+  signIn,
+} from '../../support/console/console-page.js';
 import { type ConsoleWorld, LAB_API_KEY, startConsoleWorld, USERS } from '../../support/console/console-world.js';
 
 const SCREENSHOTS = 'docs/screenshots';
@@ -19,15 +26,9 @@ const SCREENSHOTS = 'docs/screenshots';
  * but writes them only when asked (`UPDATE_SCREENSHOTS=1 npm test -- test/browser/console`), so tests leave the tree clean.
  */
 const shotPath = (name: string) => (process.env.UPDATE_SCREENSHOTS === '1' ? `${SCREENSHOTS}/${name}` : undefined);
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const LAPTOP = { width: 1280, height: 800 };
 /** Alice's browser is in India (UTC+05:30, no daylight saving): a time shown in UTC or without its zone shows. */
 const OPERATOR_ZONE = { timezoneId: 'Asia/Kolkata', locale: 'en-GB' };
-const PHONES = [
-  { width: 320, height: 568 },
-  { width: 390, height: 844 },
-];
 
 const describeWithBrowser = browserAvailable('console browser tests') ? describe : describe.skip;
 
@@ -625,24 +626,6 @@ describeWithBrowser('operator console in a browser', () => {
   });
 });
 
-async function newContext(
-  browser: Browser,
-  options: { timezoneId?: string; locale?: string } = {},
-): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: LAPTOP, acceptDownloads: true, ...options });
-  context.setDefaultTimeout(8_000);
-  return context;
-}
-
-async function signIn(page: Page, world: ConsoleWorld, user: keyof typeof USERS): Promise<void> {
-  await page.goto(`${world.gateway.url}/console/`);
-  await page.getByRole('link', { name: 'Sign in with your organisation' }).click();
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(USERS[user].password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
-}
-
 /** Waits until the appliance reports the job ended, so that the next run there is not refused as a second one. */
 async function jobEnded(world: ConsoleWorld, appliance: string, jobId: string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
@@ -685,33 +668,6 @@ function focusedText(page: Page): Promise<string | undefined> {
   return page.evaluate('document.activeElement?.textContent');
 }
 
-function overflowsHorizontally(page: Page): Promise<boolean> {
-  return page.evaluate('document.documentElement.scrollWidth > document.documentElement.clientWidth');
-}
-
-/**
- * The page fits a phone: nothing scrolls the page sideways; a table wider than the screen scrolls inside a frame a
- * keyboard can focus (axe's scrollable-region-focusable, which the run below includes); axe clean at this size.
- */
-async function expectFitsPhone(page: Page): Promise<void> {
-  expect(await overflowsHorizontally(page)).toBe(false);
-  // A frame learns that it scrolls when it is laid out (ResizeObserver): a moment after its rows appear.
-  let frames: { scrolls: boolean; tabIndex: number; name: string | null }[] = [];
-  for (let attempt = 0; attempt < 20; attempt++) {
-    frames = (await page.evaluate(`[...document.querySelectorAll('.table-wrap')].map((frame) => ({
-      scrolls: frame.scrollWidth > frame.clientWidth,
-      tabIndex: frame.tabIndex,
-      name: frame.getAttribute('aria-label'),
-    }))`)) as typeof frames;
-    if (frames.every((frame) => !frame.scrolls || frame.tabIndex === 0)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  for (const frame of frames.filter((f) => f.scrolls)) {
-    expect(frame).toEqual({ scrolls: true, tabIndex: 0, name: expect.stringMatching(/scrolls sideways/) });
-  }
-  await expectAccessible(page);
-}
-
 /** Inside the viewport: nothing of it past the screen's edges (`across`: left and right only, for a page's content). */
 async function expectOnScreen(page: Page, element: Locator, across = false): Promise<void> {
   const box = await element.boundingBox();
@@ -732,16 +688,6 @@ function completedRequests(world: ConsoleWorld, since: number): { path: string; 
     .map((line) => JSON.parse(line) as { msg?: string; path?: string; status?: number })
     .filter((line) => line.msg === 'request completed')
     .map((line) => ({ path: line.path as string, status: line.status as number }));
-}
-
-/** axe-core's WCAG 2.1 A and AA rules (names, labels, contrast, roles) on the page as it is now. */
-async function expectAccessible(page: Page): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  // A string, evaluated in the page: these tests are type-checked without the DOM's types.
-  const violations = await page.evaluate(`axe
-    .run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-    .then((result) => result.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target) })))`);
-  expect(violations).toEqual([]);
 }
 
 interface AuditEntryLike {

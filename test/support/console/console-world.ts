@@ -39,6 +39,8 @@ export interface ConsoleWorldOptions {
   /** Other top-level gateway config (redis...). */
   extra?: Record<string, unknown>;
   jobDurationMs?: number;
+  /** More of the gateway's environment (the `${…}` a config names: webhook secrets). */
+  env?: Record<string, string>;
 }
 
 export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Promise<ConsoleWorld> {
@@ -101,7 +103,7 @@ export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Prom
       },
       ...options.extra,
     },
-    { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD },
+    { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD, ...options.env },
   );
   front.to(Number(new URL(gateway.url).port));
   provider.register([front.url, `http://localhost:${new URL(front.url).port}`]);
