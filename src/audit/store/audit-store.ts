@@ -1,5 +1,6 @@
 import type { ChainSource } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
+import type { FleetRunStore } from '../fleet-runs.js';
 import type { IdempotencyKeyStore } from '../idempotency-keys.js';
 
 export const AUDIT_STORE = Symbol('AUDIT_STORE');
@@ -34,6 +35,8 @@ export interface NdjsonPage {
  */
 export interface AuditStore extends ChainSource, IdempotencyKeyStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** The fleet runs (audit/fleet-runs.ts), in the same database. */
+  readonly fleetRuns: FleetRunStore;
   /** Connects and runs the schema migrations. May be called again after a failure. */
   open(): Promise<void>;
   /** Waits for queued writes, then disconnects. */
