@@ -1522,7 +1522,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted (`Prefer: respond-async`): the fleet run, queued; follow it at its Location */
+            /** @description Accepted (`Prefer: respond-async`): the fleet run as GET /backups/runs/{fleetRunId} gives it (FleetRunStateDto), its members queued; follow it at its Location */
             202: {
                 headers: {
                     /** @description Present when this answer is the stored answer to an earlier request with the same Idempotency-Key */
@@ -1534,9 +1534,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["FleetRunStateDto"];
-                };
+                content?: never;
             };
             /** @description Multi-Status */
             207: {
