@@ -26,6 +26,9 @@ import { FleetWaves } from './waves/fleet-waves.service.js';
   controllers: [RunsController, FleetRunsController, JobsController, SchedulesController],
   providers: [
     RunsService,
+    BackupTargets,
+    FleetWaves,
+    FleetRunsService,
     IdempotentRuns,
     RunAdmissionGuard,
     DtoValidationPipe,
@@ -34,9 +37,6 @@ import { FleetWaves } from './waves/fleet-waves.service.js';
     SchedulesService,
     JobTracker,
     ClusterJobStatus,
-    BackupTargets,
-    FleetWaves,
-    FleetRunsService,
   ],
 })
 export class BackupsModule {}

@@ -10,6 +10,9 @@ import { FLEET_RUN_MIGRATIONS, type FleetRunTables } from './fleet-runs-schema.j
 /** PostgreSQL returns int8 as a string; the stores convert with Number() (seq stays far below 2^53). */
 type Int8 = ColumnType<number | string, number, number>;
 
+/** The fleet-run tables (fleet-runs-schema.ts) are part of the database too (merged into the declaration below). */
+export interface AuditDatabase extends FleetRunTables {}
+
 export interface AuditEntriesTable {
   seq: Int8;
   id: string;
@@ -73,7 +76,7 @@ export interface IdempotencyKeysTable {
   members: string | null;
 }
 
-export interface AuditDatabase extends FleetRunTables {
+export interface AuditDatabase {
   audit_entries: AuditEntriesTable;
   audit_chain_head: AuditChainHeadTable;
   idempotency_keys: IdempotencyKeysTable;
