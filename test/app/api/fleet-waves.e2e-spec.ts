@@ -104,7 +104,7 @@ describe('fleet runs in waves per backup target', () => {
   /** Ends every running job and waits until the gateway has seen them end (its targets are free again). */
   async function drain(location?: string): Promise<void> {
     for (const sim of Object.values(sims)) sim.finishRunningJobs();
-    if (location) await waitFor(async () => (await read(location)).body.endedAt !== undefined, 10_000);
+    if (location) await waitFor(async () => (await read(location)).body.endedAt !== undefined, 20_000);
   }
 
   it('with Prefer: respond-async, queues the members and starts them as their target has room, never more', async () => {
@@ -129,7 +129,9 @@ describe('fleet runs in waves per backup target', () => {
     const location = answer.headers.location;
 
     // The first wave: two on each target, the rest queued.
-    await waitFor(() => running(ON_A).length === PER_TARGET && running(ON_B).length === PER_TARGET);
+    await waitFor(() => running(ON_A).length === PER_TARGET && running(ON_B).length === PER_TARGET, 20_000);
+    // The appliances have started them; the gateway records each job as its run answers.
+    await waitFor(async () => (await members(location)).filter((m) => m.jobId !== undefined).length === 4, 20_000);
     const first = await members(location);
     expect(first.filter((m) => m.state === 'running').map((m) => m.appliance)).toEqual([
       'vc-1',
@@ -146,7 +148,7 @@ describe('fleet runs in waves per backup target', () => {
 
     // A job ending makes room for the next member of its target, and only of its target.
     sims['vc-1'].finishRunningJobs();
-    await waitFor(() => running(['vc-3']).length === 1);
+    await waitFor(() => running(['vc-3']).length === 1, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 300)); // a few poll intervals: nothing else may start
     expect(running(ON_A).map((sim) => sim.url)).toEqual(on(['vc-2', 'vc-3']).map((sim) => sim.url));
     expect(running(['vc-4', 'vc-5'])).toHaveLength(0);
@@ -156,7 +158,7 @@ describe('fleet runs in waves per backup target', () => {
       for (const sim of [...running(ON_A), ...running(ON_B)]) sim.finishRunningJobs('SUCCEEDED');
       await new Promise((resolve) => setTimeout(resolve, 400));
     }
-    await waitFor(async () => (await read(location)).body.state === 'completed', 10_000);
+    await waitFor(async () => (await read(location)).body.state === 'completed', 20_000);
     const done = (await read(location)).body;
     expect(done.endedAt).toEqual(expect.any(String));
     expect(done.members.map((m: Member) => m.state)).toEqual(Array(7).fill('succeeded'));
@@ -164,7 +166,7 @@ describe('fleet runs in waves per backup target', () => {
     // The limit held the whole time, as the appliances saw it.
     expect(peakOverlap(on(ON_A))).toBe(PER_TARGET);
     expect(peakOverlap(on(ON_B))).toBe(PER_TARGET);
-  }, 30_000);
+  }, 90_000);
 
   it('without the preference, a member whose target is full is a 409 TARGET_BUSY result and is sent nothing', async () => {
     for (const sim of Object.values(sims)) {
@@ -206,16 +208,16 @@ describe('fleet runs in waves per backup target', () => {
     await waitFor(async () => {
       const retry = await fleetRun({ schedule: 'default', appliances: ['vc-3'] });
       return retry.body.results[0].status === 202;
-    }, 10_000);
+    }, 20_000);
     await drain();
-  }, 30_000);
+  }, 90_000);
 
   it('cancel: queued members are cancelled, running backups go on to their end; events follow it to its end', async () => {
-    await waitFor(() => running(ON_A).length === 0);
+    await waitFor(() => running(ON_A).length === 0, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 300)); // the gateway sees the last job of the test before end
     const answer = await fleetRun({ schedule: 'default', appliances: ON_A }, { prefer: 'respond-async' });
     const location = answer.headers.location;
-    await waitFor(() => running(ON_A).length === PER_TARGET, 10_000);
+    await waitFor(() => running(ON_A).length === PER_TARGET, 20_000);
 
     const events: string[] = [];
     const stream = fetch(`${gateway.url}${location}/events`, { headers: { authorization: auth } }).then(
@@ -248,7 +250,7 @@ describe('fleet runs in waves per backup target', () => {
     expect(text).toContain('"state":"cancelled"');
     // Nothing was sent to the cancelled members.
     expect(ON_A.map((id) => sims[id].startedJobs().length)).toEqual(startedBefore);
-  }, 30_000);
+  }, 90_000);
 
   it('is readable by who started it and by backups:read on all its appliances; to others it does not exist', async () => {
     const answer = await fleetRun({ schedule: 'default', appliances: ['vc-6'] }, { prefer: 'respond-async' });
@@ -267,13 +269,13 @@ describe('fleet runs in waves per backup target', () => {
       .set('authorization', await token({ sub: 'auditor', scope: 'backups:read' }));
     expect(cancel.body.code).toBe('FORBIDDEN');
     await drain(location);
-  }, 30_000);
+  }, 90_000);
 
   it('an Idempotency-Key replays the 202 and its Location, and starts nothing again', async () => {
     const headers = { prefer: 'respond-async', 'idempotency-key': 'waves-1' };
     const first = await fleetRun({ schedule: 'default', appliances: ['vc-7'] }, headers);
     expect(first.status).toBe(202);
-    await waitFor(() => running(['vc-7']).length === 1);
+    await waitFor(() => running(['vc-7']).length === 1, 20_000);
     const retry = await fleetRun({ schedule: 'default', appliances: ['vc-7'] }, headers);
     expect(retry.status).toBe(202);
     expect(retry.headers['idempotent-replayed']).toBe('true');
@@ -285,5 +287,5 @@ describe('fleet runs in waves per backup target', () => {
     expect(synchronous.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(sims['vc-7'].startedJobs().filter((job) => job.endedAt === undefined)).toHaveLength(1);
     await drain(first.headers.location);
-  }, 30_000);
+  }, 90_000);
 });

@@ -62,8 +62,16 @@ describe('a fleet run in waves across a gateway crash', () => {
     });
     expect(accepted.status).toBe(202);
     const location = accepted.headers.get('location') as string;
-    await waitFor(() => runningOn().length === 1, 10_000);
+    await waitFor(() => runningOn().length === 1, 30_000);
     expect(runningOn()).toEqual(['vc-1']);
+    // Killed once the first process has recorded the job it started (killed while sending, the member would be
+    // `unknown`: the backup may have started).
+    await waitFor(async () => {
+      const run = (await (await fetch(`${first.url}${location}`, { headers: { authorization: auth } })).json()) as {
+        members: { jobId?: string }[];
+      };
+      return run.members[0].jobId !== undefined;
+    }, 30_000);
 
     await stopGateway(first, 'SIGKILL');
     sims['vc-1'].finishRunningJobs();
@@ -77,16 +85,16 @@ describe('a fleet run in waves across a gateway crash', () => {
 
     // The new process sees the first job end, then starts the others one at a time as each ends.
     for (const id of ['vc-2', 'vc-3']) {
-      await waitFor(() => runningOn().length === 1, 15_000);
+      await waitFor(() => runningOn().length === 1, 30_000);
       expect(runningOn()).toEqual([id]);
       sims[id].finishRunningJobs();
     }
-    await waitFor(async () => (await read()).state === 'completed', 10_000);
+    await waitFor(async () => (await read()).state === 'completed', 30_000);
     expect((await read()).members.map((m) => m.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(ids.map((id) => sims[id].counters.jobsStarted)).toEqual([1, 1, 1]);
     // One at a time on the target, across both processes: each job started after the one before it ended.
     const jobs = ids.map((id) => sims[id].startedJobs()[0]);
     expect(jobs[1].startedAt).toBeGreaterThanOrEqual(jobs[0].endedAt as number);
     expect(jobs[2].startedAt).toBeGreaterThanOrEqual(jobs[1].endedAt as number);
-  }, 60_000);
+  }, 120_000);
 });
