@@ -8,13 +8,16 @@ import { AuditReader } from './audit-reader.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { AuditRetention } from './audit-retention.js';
 import { DurableAuditRecorder } from './durable-audit-recorder.js';
+import { FleetRunRecords } from './fleet-runs.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { Outbox } from './outbox.js';
 import { RateLimitedRuns } from './refused-runs.js';
 import { AUDIT_STORE, type AuditStore } from './store/audit-store.js';
 import { createAuditStore } from './store/audit-store-factory.js';
 import { AuditStoreHandle } from './store/audit-store-handle.js';
+import { MemoryFleetRunRecords } from './store/memory-fleet-runs.js';
 import { MemoryIdempotencyKeys } from './store/memory-idempotency-keys.js';
+import { StoredFleetRunRecords } from './store/stored-fleet-runs.js';
 import { StoredIdempotencyKeys } from './store/stored-idempotency-keys.js';
 import { StoredOutbox } from './store/stored-outbox.js';
 import { StoreAuditReader } from './store-audit-reader.js';
@@ -37,6 +40,7 @@ export class AuditModule {
             { provide: AuditReader, useClass: OffAuditReader },
             MemoryIdempotencyKeys,
             { provide: IdempotencyKeys, useExisting: MemoryIdempotencyKeys },
+            { provide: FleetRunRecords, useClass: MemoryFleetRunRecords },
           ]
         : [
             {
@@ -59,13 +63,14 @@ export class AuditModule {
                 return handle;
               },
             },
+            { provide: FleetRunRecords, useClass: StoredFleetRunRecords },
             { provide: AuditRecorder, useClass: DurableAuditRecorder },
             { provide: AuditReader, useClass: StoreAuditReader },
             { provide: IdempotencyKeys, useClass: StoredIdempotencyKeys },
             { provide: Outbox, useClass: StoredOutbox },
             AuditRetention,
           ];
-    return {
+    const audit: DynamicModule = {
       module: AuditModule,
       global: true,
       controllers: [AuditController],
@@ -75,5 +80,9 @@ export class AuditModule {
           ? [AuditRecorder, AuditReader, IdempotencyKeys, RateLimitedRuns]
           : [AuditRecorder, AuditReader, IdempotencyKeys, AuditStoreHandle, RateLimitedRuns, Outbox],
     };
+
+    // The fleet runs (audit/fleet-runs.ts) live in the same database: FleetRunRecords, whichever store holds them.
+    audit.exports?.push(FleetRunRecords);
+    return audit;
   }
 }

@@ -13,13 +13,23 @@ import { RunsController } from './runs/runs.controller.js';
 import { RunsService } from './runs/runs.service.js';
 import { SchedulesController } from './schedules.controller.js';
 import { SchedulesService } from './schedules.service.js';
+import { BackupTargets } from './waves/backup-targets.js';
+import { FleetRunsController } from './waves/fleet-runs.controller.js';
+import { FleetRunsService } from './waves/fleet-runs.service.js';
+import { FleetWaves } from './waves/fleet-waves.service.js';
 
-/** Runs (the one use case that changes anything), job status and schedules. The audit trail is global. */
+/**
+ * Runs (the one use case that changes anything), fleet runs in waves (waves/), job status and schedules. The audit
+ * trail, which also keeps the fleet runs, is global.
+ */
 @Module({
   imports: [AppliancesModule],
-  controllers: [RunsController, JobsController, SchedulesController],
+  controllers: [RunsController, FleetRunsController, JobsController, SchedulesController],
   providers: [
     RunsService,
+    BackupTargets,
+    FleetWaves,
+    FleetRunsService,
     IdempotentRuns,
     RunAdmissionGuard,
     DtoValidationPipe,

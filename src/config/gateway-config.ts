@@ -302,6 +302,26 @@ export class FleetConfig {
   @Max(10_000)
   maxAppliances = 500;
 
+  /**
+   * Most backups running at once on one backup target (the `scheme://host:port` of a schedule's location): a fleet
+   * run starts no more on it; `Prefer: respond-async` queues the rest, the 207 answers them TARGET_BUSY.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  perTargetConcurrency = 4;
+
+  /**
+   * How long a replica's hold on a fleet run lasts without being renewed (every `jobs.pollIntervalMs`): after a crash,
+   * the restarted gateway or another replica resumes the run's queue once it has passed.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  @Max(10 * 60_000)
+  leaseMs = 30_000;
+
   /** Status older than this is refreshed by a light probe when GET /appliances asks for it. */
   @IsOptional()
   @IsInt()

@@ -22,10 +22,13 @@ export const requestContext = {
   requestId(): string | undefined {
     return fastifyContext.get('requestId');
   },
-  /** Runs `work` under a request id of its own (one appliance's run within a fleet request), origin unchanged. */
+  /**
+   * Runs `work` under a request id of its own (one appliance's run within a fleet request), origin unchanged; outside
+   * a request too (a queued fleet member started by a timer), so that the appliance and the logs still get its id.
+   */
   withRequestId<T>(requestId: string, work: () => T): T {
     const store = storage.getStore();
-    return store ? storage.run({ ...store, requestId }, work) : work();
+    return storage.run({ ...(store ?? ({} as RequestContextData)), requestId }, work);
   },
   /** The request id, or `unknown` outside a request (a timer): what the audit trail and logs then say. */
   currentRequestId(): string {

@@ -14,6 +14,8 @@ export interface UpstreamSummary {
 
 export interface GatewayErrorDetails {
   appliance?: string;
+  /** The backup target (`scheme://host:port`) a refusal is about (TARGET_BUSY). */
+  target?: string;
   errors?: FieldError[];
   upstream?: UpstreamSummary;
   /** Seconds, sent as `Retry-After`. */

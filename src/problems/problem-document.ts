@@ -36,6 +36,11 @@ export class ProblemDocument {
   code!: string;
   @ApiProperty({ example: '3f0c9a52-4d0e-4d8e-9a51-0f3b2f8e7a11' }) requestId!: string;
   @ApiPropertyOptional({ example: 'vc-a' }) appliance?: string;
+  @ApiPropertyOptional({
+    example: 'sftp://nas-1.example.com:22',
+    description: 'The backup target a TARGET_BUSY refusal is about (`scheme://host:port` of the schedule location)',
+  })
+  target?: string;
   @ApiPropertyOptional({ type: [FieldErrorDto] }) errors?: FieldErrorDto[];
   @ApiPropertyOptional({ type: UpstreamDto }) upstream?: UpstreamDto;
   @ApiPropertyOptional({
@@ -49,7 +54,7 @@ export class ProblemDocument {
 
 /** The document for an error; the filter sends it, fleet results embed it, pre-routing answers write it raw. */
 export function problemDocument(error: GatewayError, instance: string, requestId: string): ProblemDocument {
-  const { appliance, errors, upstream, mayHaveStarted } = error.details;
+  const { appliance, target, errors, upstream, mayHaveStarted } = error.details;
   return {
     type: problemType(error.code),
     title: PROBLEM_TABLE[error.code].title,
@@ -59,6 +64,7 @@ export function problemDocument(error: GatewayError, instance: string, requestId
     code: error.code,
     requestId,
     ...(appliance !== undefined && { appliance }),
+    ...(target !== undefined && { target }),
     ...(errors !== undefined && { errors }),
     ...(upstream !== undefined && { upstream }),
     ...(mayHaveStarted === true && { mayHaveStarted }),

@@ -22,6 +22,9 @@ const DETAILS: Record<ProblemCode, string> = {
   APPLIANCE_NOT_FOUND: 'No appliance vc-x is configured.',
   SCHEDULE_NOT_FOUND: 'Appliance vc-a refused to run backup schedule nightly: Schedule nightly does not exist.',
   JOB_NOT_FOUND: 'Appliance vc-a refused to read backup job 20261126-120000-00000001: Job not found.',
+  FLEET_RUN_NOT_FOUND: 'No fleet run 6f1c2b9e-0d4a-4f6e-9a51-0f3b2f8e7a11 that you may read.',
+  TARGET_BUSY:
+    'Backup target sftp://nas-1.example.com:22 already runs 4 backups started by this gateway (fleet.perTargetConcurrency); send the request with Prefer: respond-async to queue vc-a instead.',
   BACKUP_IN_PROGRESS:
     'Appliance vc-a refused to run backup schedule default: A backup or restore is already in progress.',
   IDEMPOTENCY_REQUEST_IN_PROGRESS:

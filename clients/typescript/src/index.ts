@@ -17,6 +17,11 @@ export type ProblemDocument = Schemas['ProblemDocument'];
 export type ProblemCode = Schemas['ProblemCode'];
 export type Job = Schemas['JobDto'];
 export type RunAccepted = Schemas['RunAcceptedDto'];
+/** A fleet run in waves (`POST /backups/runs` with `Prefer: respond-async`; `GET /backups/runs/{fleetRunId}`). */
+export type FleetRun = Schemas['FleetRunStateDto'];
+export type FleetRunMember = Schemas['FleetRunMemberDto'];
+/** The 207 of a fleet run without `Prefer: respond-async`: one result per member. */
+export type FleetRunResults = Schemas['FleetRunResultsDto'];
 export type JobStatus = Schemas['JobStatusDto'];
 export type Appliance = Schemas['ApplianceDto'];
 /** One webhook notification and where its delivery stands (GET /notifications/deliveries). */

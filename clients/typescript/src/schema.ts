@@ -161,10 +161,70 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Run a schedule on many appliances (by id or tag)
-         * @description One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing; a tag selects only appliances the caller may see. At most `fleet.maxAppliances` members (500 by default), each counted toward the caller's runs per minute. With an Idempotency-Key, members whose answer was final are replayed on a retry and only the others run.
+         * Run a schedule on many appliances (by id or tag), at once or in waves per backup target
+         * @description One result per selected appliance, each with the status and job or problem document the single run would give. Appliances the caller may not use are 403 results and receive nothing; a tag selects only appliances the caller may see. At most `fleet.maxAppliances` members (500 by default), each counted toward the caller's runs per minute. With an Idempotency-Key, members whose answer was final are replayed on a retry and only the others run. At most `fleet.perTargetConcurrency` backups started by the gateway run at once on one backup target (the `scheme://host:port` of the schedule's location): a member whose target is full is a 409 TARGET_BUSY result. With `Prefer: respond-async` the answer is 202 and the fleet run (its Location): members wait (`queued`) and start as their target has room.
          */
         post: operations["runFleet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backups/runs/{fleetRunId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A fleet run in waves: its members and their states
+         * @description Readable by the caller who started it and by callers with backups:read on every one of its appliances; to anyone else it is 404 FLEET_RUN_NOT_FOUND, as an id never used.
+         */
+        get: operations["getFleetRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backups/runs/{fleetRunId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the queued members of a fleet run
+         * @description Queued members become `cancelled` and the run `cancelled`; backups already running go on to their end (the vAPI cannot stop one). By the caller who started it, or with backups:run on every one of its appliances.
+         */
+        post: operations["cancelFleetRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backups/runs/{fleetRunId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A fleet run's progress as Server-Sent Events
+         * @description Event `progress` (the fleet run) whenever it changes; `end` once no member is queued or running; `error` ({code}) if it cannot be read. Readable by the caller who started it and by callers with backups:read on every one of its appliances; to anyone else it is 404 FLEET_RUN_NOT_FOUND, as an id never used.
+         */
+        get: operations["watchFleetRun"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -440,6 +500,17 @@ export interface components {
             /** @example comment must be shorter than or equal to 1000 characters */
             message: string;
         };
+        FleetRunActorDto: {
+            /** @example jwt */
+            authMethod: string;
+            /** @example Alice Example */
+            name?: string;
+            /**
+             * @description The CallerId of who started it
+             * @example jwt:https://login.example.com:alice
+             */
+            subject: string;
+        };
         FleetRunDto: {
             /**
              * @example [
@@ -458,6 +529,28 @@ export interface components {
              */
             tags?: string[];
         };
+        FleetRunMemberDto: {
+            /** @example vc-a */
+            appliance: string;
+            /** Format: date-time */
+            endedAt?: string;
+            /** @description Why it failed, or why its outcome is unknown (the problem its single run would have answered) */
+            error?: components["schemas"]["ProblemDocument"];
+            /** @example 20261126-120000-00000001 */
+            jobId?: string;
+            /** Format: date-time */
+            startedAt?: string;
+            /**
+             * @description `unknown`: its run may have started, or its job could no longer be read
+             * @example queued
+             */
+            state: "queued" | "running" | "succeeded" | "failed" | "unknown" | "cancelled";
+            /**
+             * @description `scheme://host:port` of the schedule's location as the appliance reports it (`unknown` if unread)
+             * @example sftp://nas-1.example.com:22
+             */
+            target: string;
+        };
         FleetRunResultDto: {
             /** @example vc-a */
             appliance: string;
@@ -475,6 +568,31 @@ export interface components {
             results: components["schemas"]["FleetRunResultDto"][];
             /** @example default */
             schedule: string;
+        };
+        FleetRunStateDto: {
+            actor: components["schemas"]["FleetRunActorDto"];
+            /** @example quarterly */
+            comment?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description Once no member is queued or running
+             */
+            endedAt?: string;
+            /** @example 6f1c2b9e-0d4a-4f6e-9a51-0f3b2f8e7a11 */
+            id: string;
+            /** @description In the order they were asked for (the queue order) */
+            members: components["schemas"]["FleetRunMemberDto"][];
+            /** @description Of the request that started it; each member runs as `{requestId}.{applianceId}` */
+            requestId: string;
+            /** @example default */
+            schedule: string;
+            /**
+             * @description `cancelled`: its queued members were cancelled (members already running go on to their end)
+             * @example running
+             */
+            state: "running" | "completed" | "cancelled";
         };
         JobDto: {
             /**
@@ -513,7 +631,7 @@ export interface components {
             requestId?: string;
         };
         /** @description Stable: program against it (the error table in the README); new codes may appear in a minor version */
-        ProblemCode: "UNAUTHENTICATED" | "FORBIDDEN" | "ORIGIN_NOT_ALLOWED" | "VALIDATION_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "APPLIANCE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND" | "BACKUP_IN_PROGRESS" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "APPLIANCE_REJECTED" | "APPLIANCE_AUTH_FAILED" | "APPLIANCE_PERMISSION_DENIED" | "APPLIANCE_ERROR" | "APPLIANCE_UNAVAILABLE" | "APPLIANCE_TLS_ERROR" | "APPLIANCE_TIMEOUT" | "AUDIT_UNAVAILABLE" | "OVERLOADED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+        ProblemCode: "UNAUTHENTICATED" | "FORBIDDEN" | "ORIGIN_NOT_ALLOWED" | "VALIDATION_FAILED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "APPLIANCE_NOT_FOUND" | "SCHEDULE_NOT_FOUND" | "JOB_NOT_FOUND" | "FLEET_RUN_NOT_FOUND" | "BACKUP_IN_PROGRESS" | "TARGET_BUSY" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "APPLIANCE_REJECTED" | "APPLIANCE_AUTH_FAILED" | "APPLIANCE_PERMISSION_DENIED" | "APPLIANCE_ERROR" | "APPLIANCE_UNAVAILABLE" | "APPLIANCE_TLS_ERROR" | "APPLIANCE_TIMEOUT" | "AUDIT_UNAVAILABLE" | "OVERLOADED" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
         ProblemDocument: {
             /** @example vc-a */
             appliance?: string;
@@ -536,6 +654,11 @@ export interface components {
             requestId: string;
             /** @example 409 */
             status: number;
+            /**
+             * @description The backup target a TARGET_BUSY refusal is about (`scheme://host:port` of the schedule location)
+             * @example sftp://nas-1.example.com:22
+             */
+            target?: string;
             /** @example A backup or restore is already running */
             title: string;
             /** @example /problems/backup-in-progress */
@@ -766,7 +889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND */
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -874,7 +997,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND */
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -983,7 +1106,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND */
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -1070,7 +1193,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND */
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -1188,7 +1311,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND */
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -1198,7 +1321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: BACKUP_IN_PROGRESS | IDEMPOTENCY_REQUEST_IN_PROGRESS */
+            /** @description Problem document (RFC 9457); code: BACKUP_IN_PROGRESS | TARGET_BUSY | IDEMPOTENCY_REQUEST_IN_PROGRESS */
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];
@@ -1451,6 +1574,8 @@ export interface operations {
                 "X-Request-Id"?: components["parameters"]["RequestId"];
                 /** @description A unique value per intended run (e.g. a UUID). Sent again with the same request within idempotency.ttlHours, it returns the first answer (with Idempotent-Replayed: true) instead of starting another backup; with a different request it is a 422 IDEMPOTENCY_KEY_REUSED, while the first is still running a 409 IDEMPOTENCY_REQUEST_IN_PROGRESS. */
                 "Idempotency-Key"?: string;
+                /** @description `respond-async`: answer 202 at once with the fleet run, whose members wait (`queued`) and start as their backup target has room, instead of the 207 in which a member whose target is full is a 409 TARGET_BUSY result. */
+                Prefer?: string;
             };
             path?: never;
             cookie?: never;
@@ -1461,6 +1586,20 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted (`Prefer: respond-async`): the fleet run as GET /backups/runs/{fleetRunId} gives it (FleetRunStateDto), its members queued; follow it at its Location */
+            202: {
+                headers: {
+                    /** @description Present when this answer is the stored answer to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description The fleet run: /backups/runs/{fleetRunId} */
+                    Location: string;
+                    /** @description respond-async: the preference was honoured (RFC 7240) */
+                    "Preference-Applied": "respond-async";
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Multi-Status */
             207: {
                 headers: {
@@ -1568,6 +1707,268 @@ export interface operations {
             };
         };
     };
+    getFleetRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your correlation id (≤128 of [A-Za-z0-9._-]); otherwise a new UUID. Echoed, logged and sent upstream. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                fleetRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetRunStateDto"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: TOO_MANY_REQUESTS | RATE_LIMITED */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: APPLIANCE_UNAVAILABLE | AUDIT_UNAVAILABLE | OVERLOADED | SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+        };
+    };
+    cancelFleetRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your correlation id (≤128 of [A-Za-z0-9._-]); otherwise a new UUID. Echoed, logged and sent upstream. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                fleetRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetRunStateDto"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: TOO_MANY_REQUESTS | RATE_LIMITED */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: APPLIANCE_UNAVAILABLE | AUDIT_UNAVAILABLE | OVERLOADED | SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+        };
+    };
+    watchFleetRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your correlation id (≤128 of [A-Za-z0-9._-]); otherwise a new UUID. Echoed, logged and sent upstream. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                fleetRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An event stream */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Problem document (RFC 9457); code: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: UNAUTHENTICATED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: FORBIDDEN */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: TOO_MANY_REQUESTS | RATE_LIMITED */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+            /** @description Problem document (RFC 9457); code: APPLIANCE_UNAVAILABLE | AUDIT_UNAVAILABLE | OVERLOADED | SERVICE_UNAVAILABLE */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDocument"];
+                };
+            };
+        };
+    };
     runScheduleOnDefaultAppliance: {
         parameters: {
             query?: {
@@ -1634,7 +2035,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND */
+            /** @description Problem document (RFC 9457); code: NOT_FOUND | APPLIANCE_NOT_FOUND | SCHEDULE_NOT_FOUND | JOB_NOT_FOUND | FLEET_RUN_NOT_FOUND */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -1644,7 +2045,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDocument"];
                 };
             };
-            /** @description Problem document (RFC 9457); code: BACKUP_IN_PROGRESS | IDEMPOTENCY_REQUEST_IN_PROGRESS */
+            /** @description Problem document (RFC 9457); code: BACKUP_IN_PROGRESS | TARGET_BUSY | IDEMPOTENCY_REQUEST_IN_PROGRESS */
             409: {
                 headers: {
                     "Retry-After": components["headers"]["RetryAfter"];

@@ -5,9 +5,13 @@
  */
 import { type ColumnType, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { GENESIS_HASH } from '../audit-chain.js';
+import { FLEET_RUN_MIGRATIONS, type FleetRunTables } from './fleet-runs-schema.js';
 
 /** PostgreSQL returns int8 as a string; the stores convert with Number() (seq stays far below 2^53). */
 type Int8 = ColumnType<number | string, number, number>;
+
+/** The fleet-run tables (fleet-runs-schema.ts) are part of the database too (merged into the declaration below). */
+export interface AuditDatabase extends FleetRunTables {}
 
 export interface AuditEntriesTable {
   seq: Int8;
@@ -252,7 +256,9 @@ const MIGRATIONS: Record<string, Migration> = {
   },
 };
 
-const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+// The fleet-run tables keep their migration steps in their own file (fleet-runs-schema.ts); the Migrator runs every
+// step in name order.
+const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS, ...FLEET_RUN_MIGRATIONS }) };
 
 /** Brings the schema up to date; throws with the failing migration's error. */
 export async function migrateAuditSchema(db: Kysely<AuditDatabase>, schema?: string): Promise<void> {

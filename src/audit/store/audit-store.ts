@@ -1,5 +1,6 @@
 import type { ChainSource } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
+import type { FleetRunStore } from '../fleet-runs.js';
 import type { IdempotencyKeyStore } from '../idempotency-keys.js';
 import type { OutboxStore } from '../outbox.js';
 
@@ -35,6 +36,8 @@ export interface NdjsonPage {
  */
 export interface AuditStore extends ChainSource, IdempotencyKeyStore, OutboxStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** The fleet runs (audit/fleet-runs.ts), in the same database. */
+  readonly fleetRuns: FleetRunStore;
   /** Connects and runs the schema migrations. May be called again after a failure. */
   open(): Promise<void>;
   /** Waits for queued writes, then disconnects. */

@@ -2,6 +2,7 @@
  * Messages between WorkerAuditStore (the event loop's side) and the SQLite audit worker. Calls are store methods by
  * name with their arguments (structured clone), one message each.
  */
+import type { FleetRunStore } from '../fleet-runs.js';
 import { DraftRejectedError } from './audit-store.js';
 
 /** The store methods the worker answers. */
@@ -27,7 +28,21 @@ export const WORKER_CALLS = [
   'notificationStats',
   'claimFollowedJobs',
 ] as const;
-export type WorkerCall = (typeof WORKER_CALLS)[number];
+export type WorkerCall = (typeof WORKER_CALLS)[number] | FleetRunCall;
+
+/** The fleet-run store's methods (the store's `fleetRuns`), answered by the worker as well. */
+export const FLEET_RUN_CALLS = [
+  'createFleetRun',
+  'getFleetRun',
+  'claimFleetRuns',
+  'reserveFleetMembers',
+  'enterFleetMember',
+  'updateFleetMember',
+  'cancelFleetRun',
+  'finishFleetRun',
+  'releaseFleetRuns',
+] as const satisfies readonly (keyof FleetRunStore)[];
+export type FleetRunCall = (typeof FLEET_RUN_CALLS)[number];
 
 export interface SqliteWorkerOptions {
   path: string;

@@ -19,6 +19,7 @@ import {
   type NdjsonPage,
   type PurgeResult,
 } from './audit-store.js';
+import { KyselyFleetRuns, noTargetLock, postgresTargetLock } from './kysely-fleet-runs.js';
 import { type Clock, claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
 import {
   claimJobs,
@@ -85,6 +86,14 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   /** PostgreSQL: the head row lock (SELECT ... FOR UPDATE) is the chain lock. SQLite locks the whole database. */
   protected readonly headRowLock: boolean = false;
+
+  /** In the same database, with the same write transactions and clock; PostgreSQL locks a target while counting it. */
+  readonly fleetRuns = new KyselyFleetRuns({
+    db: () => this.connected(),
+    write: (work) => this.inWriteTransaction(this.connected(), work),
+    clock: (offsetMs) => this.clock(offsetMs),
+    lock: (trx, target) => (this.headRowLock ? postgresTargetLock : noTargetLock)(trx, target),
+  });
 
   private async lockHead(trx: Kysely<AuditDatabase>): Promise<ChainHead> {
     let query = trx.selectFrom('audit_chain_head').selectAll().where('id', '=', 1);

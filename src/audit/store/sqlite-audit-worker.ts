@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { NdjsonPage } from './audit-store.js';
 import {
+  FLEET_RUN_CALLS,
   type SqliteWorkerOptions,
   serializeError,
   WORKER_CALLS,
@@ -20,6 +21,7 @@ const port = parentPort;
 const options = workerData as SqliteWorkerOptions;
 const store = new SqliteAuditStore(options.path, { busyTimeoutMs: options.busyTimeoutMs, migrate: options.migrate });
 const calls = new Set<string>(WORKER_CALLS);
+const fleetRunCalls = new Set<string>(FLEET_RUN_CALLS);
 
 port.on('message', (request: WorkerRequest) => {
   void answer(request).then((reply) => port.postMessage(reply, transferable(reply)));
@@ -34,9 +36,13 @@ function transferable(reply: WorkerReply): ArrayBuffer[] {
 
 async function answer(request: WorkerRequest): Promise<WorkerReply> {
   try {
+    if (fleetRunCalls.has(request.call)) {
+      const fleetRuns = store.fleetRuns as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      return { id: request.id, value: await fleetRuns[request.call].apply(store.fleetRuns, request.args) };
+    }
     if (!calls.has(request.call)) throw new Error(`unknown audit store call ${request.call}`);
     if (request.purgeBatch !== undefined) store.purgeBatch = request.purgeBatch;
-    const method = store[request.call] as (...args: unknown[]) => Promise<unknown>;
+    const method = store[request.call as (typeof WORKER_CALLS)[number]] as (...args: unknown[]) => Promise<unknown>;
     return { id: request.id, value: await method.apply(store, request.args) };
   } catch (error) {
     return { id: request.id, error: serializeError(error) };

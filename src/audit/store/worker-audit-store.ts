@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ChainHead } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
+import type { FleetRunStore } from '../fleet-runs.js';
 import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
 import type {
   DeliveryResult,
@@ -14,6 +15,7 @@ import type {
 import type { AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
 import {
   deserializeError,
+  FLEET_RUN_CALLS,
   type SqliteWorkerOptions,
   type WorkerCall,
   type WorkerReply,
@@ -50,6 +52,11 @@ export class WorkerAuditStore implements AuditStore {
   private wanted = false;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
+
+  /** The fleet runs: each method a message to the worker, like the store's own. */
+  readonly fleetRuns = Object.fromEntries(
+    FLEET_RUN_CALLS.map((call) => [call, (...args: unknown[]) => this.call(call, ...args)]),
+  ) as unknown as FleetRunStore;
 
   constructor(private readonly options: SqliteWorkerOptions) {}
 

@@ -29,6 +29,8 @@ export interface IdempotentRequest {
   /** Path and query as sent: the short form's `?appliance=` is part of what the request asks. */
   url: string;
   body: unknown;
+  /** What else the request asks, when anything (`respond-async`): part of its fingerprint. */
+  variant?: string;
   /** What the audit trail says about this request if it is refused or replayed here. */
   run: { appliance: string; schedule: string; comment?: string };
   /** Appliances the run may call (1 for a single run): the lease covers their answers. */
@@ -164,11 +166,15 @@ export class IdempotentRuns {
   }
 }
 
-/** What makes two requests the same request: method, path and query, and the body's canonical form. */
+/** What makes two requests the same request: method, path and query, the body's canonical form, and its variant. */
 function fingerprint(request: IdempotentRequest): string {
-  return createHash('sha256')
-    .update(`${request.method} ${request.url}\n${canonicalJson(toPlain(request.body))}`)
-    .digest('hex');
+  return (
+    createHash('sha256')
+      .update(`${request.method} ${request.url}\n${canonicalJson(toPlain(request.body))}`)
+      // Absent for every request that has none, so the fingerprints of keys stored before it stay the same.
+      .update(request.variant === undefined ? '' : `\n${request.variant}`)
+      .digest('hex')
+  );
 }
 
 /** A DTO instance as its plain JSON value (undefined properties dropped, as JSON drops them). */

@@ -15,7 +15,10 @@ export type RunScope = 'single' | 'fleet';
  * A run route's answer, under its Idempotency-Key: a stored answer is replayed without running (a problem through
  * the exception filter, as every problem); a claimed key is handed to the run (RunKey), which settles it with the
  * audit entries recording its answers; after the run the key is finished (a fleet's whole answer written, or a key
- * whose answer is not final released). The run returns its answer as a value; its headers (Location) are set here.
+ * whose answer is not final released). The run returns its answer as a value; its status and headers (Location) are
+ * set here (a route whose answer's status varies sends the body itself: Nest would set its @HttpCode over it).
+ * `variant`: what else than method, path and body makes two requests different (a fleet run's `Prefer:
+ * respond-async`): part of the key's fingerprint.
  *
  * Called by the run routes themselves rather than wrapped around them as a Nest interceptor: a route with an
  * interceptor answers through an rxjs pipeline (defer, switchMap, tap, takeUntil) on every request, which the run
@@ -34,6 +37,7 @@ export class KeyedRuns {
     reply: FastifyReply,
     scope: RunScope,
     run: (key: RunKey | undefined) => Promise<RunAnswer>,
+    variant?: string,
   ): Promise<unknown> {
     const fleet = scope === 'fleet';
     const { body: _body, ...described } = admittedRun(request);
@@ -43,6 +47,7 @@ export class KeyedRuns {
       method: request.method,
       url: request.url,
       body: request.body ?? null,
+      variant,
       run: described,
       // A fleet's lease covers the most members it may have.
       members: fleet ? Math.min(this.config.fleet.maxAppliances, this.registry.size) : 1,
@@ -50,6 +55,7 @@ export class KeyedRuns {
     if ('replay' in begun) {
       const { status, headers, body } = begun.replay;
       if (status >= 400) throw new StoredProblem(status, headers, JSON.stringify(body));
+      reply.status(status);
       reply.headers(headers);
       reply.header('idempotent-replayed', 'true');
       return body;
@@ -64,6 +70,7 @@ export class KeyedRuns {
       throw error;
     }
     await this.keys.finish(hold, answer, fleet);
+    reply.status(answer.status);
     reply.headers(answer.headers);
     return answer.body;
   }

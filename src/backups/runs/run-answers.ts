@@ -37,8 +37,11 @@ export interface RunAnswer {
   final: boolean;
 }
 
-/** Refusals that last only as long as something else: another backup running on the appliance ends. */
-const TRANSIENT_CODES = new Set(['BACKUP_IN_PROGRESS']);
+/**
+ * Refusals that last only as long as something else: another backup running on the appliance, or as many as allowed
+ * on its backup target, ends.
+ */
+const TRANSIENT_CODES = new Set(['BACKUP_IN_PROGRESS', 'TARGET_BUSY']);
 
 /** A final answer as the key store keeps it. */
 export function storedResponseOf(answer: RunAnswer): StoredResponse {
@@ -64,6 +67,18 @@ export function fleetRunAnswer(schedule: string, results: RunResult[], instance:
   };
   const final = results.every(isFinalResult);
   return { status: 207, headers: {}, body, entryId: results[0]?.entryId ?? '', final };
+}
+
+/**
+ * A queued fleet run's 202 (`Prefer: respond-async`): the fleet run as it was created, and where to follow it. Final:
+ * a retry with the same Idempotency-Key is given this answer and its Location again.
+ */
+export function fleetQueuedAnswer(fleetRun: { id: string }): RunAnswer {
+  const headers = {
+    location: `/backups/runs/${encodeURIComponent(fleetRun.id)}`,
+    'preference-applied': 'respond-async',
+  };
+  return { status: 202, headers, body: fleetRun, entryId: '', final: true };
 }
 
 /** One member's entry in the 207: what a retry replays when it was final. */

@@ -8,12 +8,16 @@ import { ApiIdParams } from '../../http/api-id-param.decorator.js';
 import { NoQuery } from '../../http/no-query.dto.js';
 import { ApiProblems } from '../../problems/api-problems.decorator.js';
 import { RunAcceptedDto } from '../dto/job.dto.js';
+import { fleetRunView } from '../waves/fleet-run-view.js';
+import { FleetWaves } from '../waves/fleet-waves.service.js';
+import { prefersRespondAsync } from '../waves/prefer.js';
+import { ApiPrefer, FLEET_RUN_LOCATION, PREFERENCE_APPLIED } from '../waves/prefer-headers.js';
 import { FleetRunDto, FleetRunResultsDto } from './dto/fleet-run.dto.js';
 import { RunScheduleDto } from './dto/run-schedule.dto.js';
 import { TargetApplianceQuery } from './dto/target-appliance.query.js';
 import { KeyedRuns } from './keyed-runs.js';
 import { RunAdmissionGuard } from './run-admission.guard.js';
-import { fleetRunAnswer, type RunAnswer, singleRunAnswer } from './run-answers.js';
+import { fleetQueuedAnswer, fleetRunAnswer, type RunAnswer, singleRunAnswer } from './run-answers.js';
 import { Admitted, type AdmittedRun, type RunHttpRequest, RunRoute } from './run-route.js';
 import { type RunKey, RunsService } from './runs.service.js';
 
@@ -34,6 +38,7 @@ export class RunsController {
   constructor(
     private readonly runs: RunsService,
     private readonly keyed: KeyedRuns,
+    private readonly waves: FleetWaves,
   ) {}
 
   @Post('appliances/:applianceId/backups/schedules/:scheduleId/run')
@@ -82,19 +87,38 @@ export class RunsController {
   @RunRoute({ target: 'fleet', ids: [], query: NoQuery, body: FleetRunDto })
   @HttpCode(207)
   @ApiOperation({
-    summary: 'Run a schedule on many appliances (by id or tag)',
+    summary: 'Run a schedule on many appliances (by id or tag), at once or in waves per backup target',
     description:
       'One result per selected appliance, each with the status and job or problem document the single run would give. ' +
       'Appliances the caller may not use are 403 results and receive nothing; a tag selects only appliances the caller ' +
       "may see. At most `fleet.maxAppliances` members (500 by default), each counted toward the caller's runs per " +
-      'minute. With an Idempotency-Key, members whose answer was final are replayed on a retry and only the others run.',
+      'minute. With an Idempotency-Key, members whose answer was final are replayed on a retry and only the others run. ' +
+      'At most `fleet.perTargetConcurrency` backups started by the gateway run at once on one backup target (the ' +
+      "`scheme://host:port` of the schedule's location): a member whose target is full is a 409 TARGET_BUSY result. " +
+      'With `Prefer: respond-async` the answer is 202 and the fleet run (its Location): members wait (`queued`) and ' +
+      'start as their target has room.',
     operationId: 'runFleet',
   })
+  @ApiPrefer()
   @ApiResponse({
     status: 207,
     type: FleetRunResultsDto,
     description: 'Multi-Status',
     headers: { 'Idempotent-Replayed': IDEMPOTENT_REPLAYED },
+  })
+  // The 202's body is the FleetRunStateDto of GET /backups/runs/{fleetRunId}, said in words rather than as its content
+  // schema: typed clients (openapi-fetch) type `data` as the union of every 2xx body, so a typed 202 would take
+  // `results` away from every caller of the 207 that exists today (the console among them).
+  @ApiResponse({
+    status: 202,
+    description:
+      'Accepted (`Prefer: respond-async`): the fleet run as GET /backups/runs/{fleetRunId} gives it (FleetRunStateDto), ' +
+      'its members queued; follow it at its Location',
+    headers: {
+      Location: FLEET_RUN_LOCATION,
+      'Preference-Applied': PREFERENCE_APPLIED,
+      'Idempotent-Replayed': IDEMPOTENT_REPLAYED,
+    },
   })
   @ApiProblems(400, 'IDEMPOTENCY_REQUEST_IN_PROGRESS', 413, 415, 'IDEMPOTENCY_KEY_REUSED', 429, 503)
   @ApiBody({ type: FleetRunDto })
@@ -102,14 +126,30 @@ export class RunsController {
     @Admitted() run: AdmittedRun,
     @CurrentPrincipal() principal: Principal,
     @Req() request: RunHttpRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<unknown> {
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
     const { schedule, comment, appliances, tags } = run.body as FleetRunDto;
-    return this.keyed.answer(request, reply, 'fleet', async (key) => {
-      const members = this.runs.members(principal, { appliances, tags });
-      const results = await this.runs.runFleet(principal, { schedule, comment }, members, key);
-      return fleetRunAnswer(schedule, results, request.url.split('?')[0]);
-    });
+    const queued = prefersRespondAsync(request.headers.prefer);
+    const body = await this.keyed.answer(
+      request,
+      reply,
+      'fleet',
+      async (key) => {
+        const members = this.runs.members(principal, { appliances, tags });
+        if (queued)
+          return fleetQueuedAnswer(fleetRunView(await this.waves.queue(principal, { schedule, comment }, members)));
+        const gate = this.waves.gate(principal, { schedule, comment });
+        try {
+          const results = await this.runs.runFleet(principal, { schedule, comment }, members, key, gate);
+          return fleetRunAnswer(schedule, results, request.url.split('?')[0]);
+        } finally {
+          gate.close();
+        }
+      },
+      queued ? 'respond-async' : undefined,
+    );
+    // Sent here: its status is the answer's (202 or 207, or a replayed one), which Nest's @HttpCode would overwrite.
+    return reply.send(body);
   }
 
   /** Both single-run routes, once the appliance is known: the job, or the run's problem for the exception filter. */

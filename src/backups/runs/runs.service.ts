@@ -38,6 +38,16 @@ export interface FleetSelection {
   tags?: string[];
 }
 
+/**
+ * What a fleet member passes before its run is sent (the per-target limit, waves/): `enter` resolves with nothing to
+ * run it, or with the refusal that is its result instead (`audited`: a refusal of ours, recorded as one `completed`
+ * entry; otherwise, as when the audit trail is down, nothing is recorded); `leave` hears its result.
+ */
+export interface MemberGate {
+  enter(appliance: string): Promise<{ error: GatewayError; audited: boolean } | undefined>;
+  leave(appliance: string, result: RunResult): Promise<void>;
+}
+
 /** The Idempotency-Key a run goes under: its answers settle the key as they are recorded. */
 export interface RunKey {
   hold: KeyHold;
@@ -116,7 +126,13 @@ export class RunsService {
    * fleet request. A member the principal may not run on is a 403 result and receives nothing; a member whose final
    * answer the key holds from before is replayed, not run.
    */
-  async runFleet(principal: Principal, request: RunRequest, members: string[], key?: RunKey): Promise<RunResult[]> {
+  async runFleet(
+    principal: Principal,
+    request: RunRequest,
+    members: string[],
+    key?: RunKey,
+    gate?: MemberGate,
+  ): Promise<RunResult[]> {
     // The guard counted the request as one run: every other member that runs now is a run too (a replay is not).
     const running = members.filter((appliance) => !key?.hold.members[appliance]).length;
     await this.budget.spend(principal, running - 1);
@@ -144,7 +160,7 @@ export class RunsService {
               }
             : undefined;
         // Each appliance's run under its own request id, which the appliance receives too.
-        return limit(() => requestContext.withRequestId(run.requestId, () => this.runOn(run, settle)));
+        return limit(() => requestContext.withRequestId(run.requestId, () => this.runGated(run, settle, gate)));
       }),
     );
     // A member's failure is a result, not an exception: the exception filter, which logs a single run's 5xx, never
@@ -159,6 +175,87 @@ export class RunsService {
       );
     }
     return results;
+  }
+
+  /**
+   * The members of a fleet run that is queued (`Prefer: respond-async`), before any is: the caller's run budget is
+   * spent for every member, and a member the caller may not run on is refused now (a 403, audited as every refusal);
+   * the others may be queued. Their runs are `startMember`'s, later.
+   */
+  async admitQueued(
+    principal: Principal,
+    request: RunRequest,
+    members: string[],
+  ): Promise<{ allowed: string[]; refused: (RunResult & { error: GatewayError })[] }> {
+    await this.budget.spend(principal, members.length - 1);
+    const requestId = requestContext.currentRequestId();
+    const actor = auditActor(principal);
+    const allowed = members.filter((appliance) => this.allowed(principal, appliance));
+    const refused = await Promise.all(
+      members
+        .filter((appliance) => !allowed.includes(appliance))
+        .map((appliance) => this.deny(this.memberEntry(actor, requestId, appliance, request, requestId))),
+    );
+    return { allowed, refused };
+  }
+
+  /**
+   * The audit entry of a fleet member's run: its request id `{requestId}.{applianceId}`, naming the fleet (the
+   * request's id, or a queued fleet run's own).
+   */
+  memberEntry(
+    actor: AuditRequestedInput['actor'],
+    requestId: string,
+    appliance: string,
+    request: RunRequest,
+    fleetId: string,
+  ): AuditRequestedInput {
+    return runEntry(actor, { requestId: `${requestId}.${appliance}`, appliance, ...request, fleetRequestId: fleetId });
+  }
+
+  /**
+   * A queued fleet member's run, started when its target has room (by whichever process holds its fleet run, after
+   * a restart too): audited and sent as every run, under the member's request id.
+   */
+  startMember(run: AuditRequestedInput): Promise<RunResult> {
+    return requestContext.withRequestId(run.requestId, () => this.runOn(run, () => undefined));
+  }
+
+  /** A member's run behind the gate: refused there (nothing sent), or run and its result handed back to the gate. */
+  private async runGated(
+    run: AuditRequestedInput,
+    settle: (result: RunResult) => KeySettlementOf | undefined,
+    gate: MemberGate | undefined,
+  ): Promise<RunResult> {
+    if (!gate) return this.runOn(run, settle);
+    const refused = await gate.enter(run.appliance);
+    if (refused) return this.refuse(run, refused.error, refused.audited);
+    let result: RunResult | undefined;
+    try {
+      result = await this.runOn(run, settle);
+      return result;
+    } finally {
+      await gate.leave(run.appliance, result ?? { ...run, entryId: '', error: unexpected() });
+    }
+  }
+
+  /** A member refused before anything was sent: one `completed` entry with the refusal (rejected), when `audited`. */
+  private async refuse(
+    run: AuditRequestedInput,
+    error: GatewayError,
+    audited: boolean,
+  ): Promise<RunResult & { error: GatewayError }> {
+    const { appliance, requestId } = run;
+    if (!audited) return { appliance, requestId, entryId: '', error };
+    this.count(appliance, 'rejected');
+    const entryId = await this.audit.denied({
+      ...run,
+      outcome: 'rejected',
+      httpStatus: error.status,
+      code: error.code,
+      durationMs: 0,
+    });
+    return { appliance, requestId, entryId, error };
   }
 
   private allowed(principal: Principal, appliance: string): boolean {
@@ -288,4 +385,11 @@ export class RunsService {
     }
     return selected;
   }
+}
+
+/** What a gate hears when the run threw (a bug of ours after sending): the backup may have started. */
+function unexpected(): GatewayError {
+  return new GatewayError('INTERNAL_ERROR', 'The run failed inside the gateway; the backup may have started.', {
+    mayHaveStarted: true,
+  });
 }

@@ -30,9 +30,16 @@ describe('fleet-wide runs', () => {
 
   beforeAll(async () => {
     idp = await new IdentityProvider().start();
+    // Each on a backup target of its own: this suite is about fleet.concurrency, not fleet.perTargetConcurrency
+    // (fleet-waves.e2e-spec.ts).
     sims = Array.from(
       { length: FLEET },
-      () => new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD }),
+      (_, i) =>
+        new ApplianceSimulator({
+          username: APPLIANCE_USER,
+          password: APPLIANCE_PASSWORD,
+          schedules: { default: { parts: ['seat'], location: `sftp://nas-${i}.example.test/vcsa`, enable: true } },
+        }),
     );
     hanging = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD });
     await Promise.all([...sims, hanging].map((s) => s.start()));

@@ -142,6 +142,7 @@ describe('problems in the OpenAPI document', () => {
       code: '#/components/schemas/ProblemCode',
       requestId: 'string',
       appliance: 'string',
+      target: 'string',
       errors: 'array of #/components/schemas/FieldErrorDto',
       upstream: '#/components/schemas/UpstreamDto',
       mayHaveStarted: 'boolean',

@@ -43,6 +43,13 @@ function world(logger: Logger = silentLogger()) {
 
 class FakeReply {
   readonly headers: [string, string][] = [];
+  /** What the answer's status was set to (the fleet route sends it so: 202 or 207). */
+  statusCode: number | undefined;
+
+  status(code: number): this {
+    this.statusCode = code;
+    return this;
+  }
 
   header(name: string, value: string): this {
     this.headers.push([name, value]);
@@ -111,14 +118,16 @@ function call(
   return { target, request, reply, handler };
 }
 
+function replyOf(reply: FakeReply): FastifyReply {
+  return {
+    header: reply.header.bind(reply),
+    headers: reply.headersOf.bind(reply),
+    status: reply.status.bind(reply),
+  } as unknown as FastifyReply;
+}
+
 async function run(keyed: KeyedRuns, { target, request, reply, handler }: Call): Promise<unknown> {
-  const fastifyReply = { header: reply.header.bind(reply), headers: reply.headersOf.bind(reply) };
-  return keyed.answer(
-    request,
-    fastifyReply as unknown as FastifyReply,
-    target === 'fleet' ? 'fleet' : 'single',
-    handler.run,
-  );
+  return keyed.answer(request, replyOf(reply), target === 'fleet' ? 'fleet' : 'single', handler.run);
 }
 
 async function failureOf(work: Promise<unknown>): Promise<unknown> {
@@ -374,6 +383,33 @@ describe('KeyedRuns after the run', () => {
     await expect(run(keyed, retry)).resolves.toEqual(fleetAnswer(true).body);
     expect(retry.handler.calls).toBe(0);
     expect(retry.reply.headers).toEqual([['idempotent-replayed', 'true']]);
+    expect([first.reply.statusCode, retry.reply.statusCode]).toEqual([207, 207]);
+  });
+
+  it('a queued fleet run (respond-async) is another request than the same body without it, and replays its 202', async () => {
+    const { keyed } = world();
+    const queued: RunAnswer = {
+      status: 202,
+      headers: { location: '/backups/runs/run-1', 'preference-applied': 'respond-async' },
+      body: { id: 'run-1', state: 'running', members: [] },
+      entryId: '',
+      final: true,
+    };
+    const first = call('fleet', 'key-1', queued);
+    await keyed.answer(first.request, replyOf(first.reply), 'fleet', first.handler.run, 'respond-async');
+    expect(first.reply.statusCode).toBe(202);
+    const retry = call('fleet', 'key-1', new Error('the run must not run'));
+    await expect(
+      keyed.answer(retry.request, replyOf(retry.reply), 'fleet', retry.handler.run, 'respond-async'),
+    ).resolves.toEqual(queued.body);
+    expect(retry.reply.statusCode).toBe(202);
+    expect(retry.reply.headers).toEqual([
+      ['location', '/backups/runs/run-1'],
+      ['preference-applied', 'respond-async'],
+      ['idempotent-replayed', 'true'],
+    ]);
+    const withoutPreference = call('fleet', 'key-1', fleetAnswer(true));
+    await expect(run(keyed, withoutPreference)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
   });
 
   it('a handler error frees the key and reaches the caller unchanged: a retry claims it', async () => {

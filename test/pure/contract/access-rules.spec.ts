@@ -15,6 +15,10 @@ const EXPECTED: Record<string, { scope: string; rule: string } | 'public'> = {
   runSchedule: { scope: 'backups:run', rule: 'use-case' },
   runScheduleOnDefaultAppliance: { scope: 'backups:run', rule: 'use-case' },
   runFleet: { scope: 'backups:run', rule: 'use-case' },
+  // The caller who started a fleet run, or backups:read (backups:run to cancel) on every one of its appliances.
+  getFleetRun: { scope: 'backups:read', rule: 'use-case' },
+  watchFleetRun: { scope: 'backups:read', rule: 'use-case' },
+  cancelFleetRun: { scope: 'backups:run', rule: 'use-case' },
   listAuditEvents: { scope: 'audit:read', rule: 'any' },
   verifyAuditTrail: { scope: 'audit:read', rule: 'all' },
   listNotificationDeliveries: { scope: 'audit:read', rule: 'all' },

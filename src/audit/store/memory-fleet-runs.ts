@@ -1,0 +1,161 @@
+import { Injectable } from '@nestjs/common';
+import {
+  type FleetMemberRecord,
+  type FleetMemberUpdate,
+  type FleetRunRecord,
+  FleetRunRecords,
+  type NewFleetRun,
+  SLOT_STATES,
+} from '../fleet-runs.js';
+
+interface Held {
+  run: FleetRunRecord;
+  owner: string | undefined;
+  leaseUntil: number;
+}
+
+/** Beyond this many finished runs the oldest are forgotten (only with the audit trail off: benchmarks and labs). */
+const MAX_FINISHED = 1000;
+
+/**
+ * `audit.store: off`: fleet runs live in this process only (a restart forgets them, no replica shares them), with the
+ * same rules as the database's tables.
+ */
+@Injectable()
+export class MemoryFleetRunRecords extends FleetRunRecords {
+  readonly durable = false;
+  private readonly runs = new Map<string, Held>();
+
+  async createFleetRun(run: NewFleetRun, owner: string, leaseMs: number): Promise<FleetRunRecord> {
+    const now = new Date().toISOString();
+    const record: FleetRunRecord = {
+      id: run.id,
+      mode: run.mode,
+      caller: run.caller,
+      actor: run.actor,
+      requestId: run.requestId,
+      schedule: run.schedule,
+      ...(run.comment !== undefined && { comment: run.comment }),
+      state: 'running',
+      createdAt: now,
+      members: run.members.map((member) => ({
+        appliance: member.appliance,
+        target: member.target,
+        state: member.state,
+        ...(member.error !== undefined && { error: member.error }),
+        ...(member.state === 'failed' && { endedAt: now }),
+      })),
+    };
+    this.forgetOldest();
+    this.runs.set(run.id, { run: record, owner, leaseUntil: Date.now() + leaseMs });
+    return structuredClone(record);
+  }
+
+  async getFleetRun(id: string): Promise<FleetRunRecord | undefined> {
+    const held = this.runs.get(id);
+    return held && structuredClone(held.run);
+  }
+
+  async claimFleetRuns(owner: string, leaseMs: number, limit: number): Promise<string[]> {
+    const now = Date.now();
+    const claimed: string[] = [];
+    for (const [id, held] of this.runs) {
+      if (claimed.length >= limit) break;
+      if (held.run.endedAt !== undefined) continue;
+      if (held.owner !== owner && held.owner !== undefined && held.leaseUntil > now) continue;
+      held.owner = owner;
+      held.leaseUntil = now + leaseMs;
+      claimed.push(id);
+    }
+    return claimed;
+  }
+
+  async reserveFleetMembers(
+    id: string,
+    owner: string,
+    perTarget: number,
+  ): Promise<{ appliance: string; target: string }[]> {
+    const held = this.runs.get(id);
+    if (!held || held.owner !== owner || held.run.mode !== 'async' || held.run.state !== 'running') return [];
+    const reserved: { appliance: string; target: string }[] = [];
+    for (const member of held.run.members) {
+      if (member.state !== 'queued' || this.slotsTaken(member.target) >= perTarget) continue;
+      member.state = 'starting';
+      member.startedAt = new Date().toISOString();
+      reserved.push({ appliance: member.appliance, target: member.target });
+    }
+    return reserved;
+  }
+
+  async enterFleetMember(
+    id: string,
+    member: { appliance: string; target: string },
+    perTarget: number,
+  ): Promise<boolean> {
+    const held = this.runs.get(id);
+    if (!held || this.slotsTaken(member.target) >= perTarget) return false;
+    held.run.members.push({ ...member, state: 'starting', startedAt: new Date().toISOString() });
+    return true;
+  }
+
+  async updateFleetMember(id: string, appliance: string, update: FleetMemberUpdate): Promise<boolean> {
+    const member = this.runs.get(id)?.run.members.find((m) => m.appliance === appliance);
+    if (!member || !update.from.includes(member.state)) return false;
+    const now = new Date().toISOString();
+    member.state = update.state;
+    if (update.jobId !== undefined) member.jobId = update.jobId;
+    if (update.error !== undefined) member.error = update.error;
+    if (update.started) member.startedAt = now;
+    if (update.ended) member.endedAt = now;
+    return true;
+  }
+
+  async cancelFleetRun(id: string): Promise<FleetRunRecord | undefined> {
+    const held = this.runs.get(id);
+    if (!held) return undefined;
+    if (held.run.state === 'running') {
+      held.run.state = 'cancelled';
+      const now = new Date().toISOString();
+      for (const member of held.run.members) {
+        if (member.state !== 'queued') continue;
+        member.state = 'cancelled';
+        member.endedAt = now;
+      }
+    }
+    return structuredClone(held.run);
+  }
+
+  async finishFleetRun(id: string): Promise<boolean> {
+    const held = this.runs.get(id);
+    if (!held || held.run.endedAt !== undefined || held.run.members.some(isActive)) return false;
+    held.run.endedAt = new Date().toISOString();
+    if (held.run.state === 'running') held.run.state = 'completed';
+    held.owner = undefined;
+    return true;
+  }
+
+  async releaseFleetRuns(owner: string): Promise<void> {
+    for (const held of this.runs.values()) {
+      if (held.owner === owner) held.owner = undefined;
+    }
+  }
+
+  private slotsTaken(target: string): number {
+    let taken = 0;
+    for (const held of this.runs.values()) {
+      for (const member of held.run.members) {
+        if (member.target === target && SLOT_STATES.includes(member.state)) taken += 1;
+      }
+    }
+    return taken;
+  }
+
+  private forgetOldest(): void {
+    const finished = [...this.runs.values()].filter((held) => held.run.endedAt !== undefined);
+    for (const held of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED))) this.runs.delete(held.run.id);
+  }
+}
+
+function isActive(member: FleetMemberRecord): boolean {
+  return member.state === 'queued' || SLOT_STATES.includes(member.state);
+}

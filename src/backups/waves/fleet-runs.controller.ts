@@ -1,0 +1,82 @@
+import { Controller, Get, HttpCode, Param, Post, Query, Sse } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Observable } from 'rxjs';
+import { CurrentPrincipal, RequireScope } from '../../auth/auth.decorators.js';
+import type { Principal } from '../../auth/principal.js';
+import { ApiIdParams } from '../../http/api-id-param.decorator.js';
+import { IdentifierPipe } from '../../http/identifier.pipe.js';
+import { NoQuery } from '../../http/no-query.dto.js';
+import { ApiProblems } from '../../problems/api-problems.decorator.js';
+import { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
+import { type FleetRunEvent, FleetRunsService } from './fleet-runs.service.js';
+
+const READERS =
+  'Readable by the caller who started it and by callers with backups:read on every one of its appliances; to anyone ' +
+  'else it is 404 FLEET_RUN_NOT_FOUND, as an id never used.';
+
+/** A queued fleet run (POST /backups/runs with `Prefer: respond-async`) as a resource. Thin: FleetRunsService decides. */
+@ApiTags('backups')
+@Controller('backups/runs/:fleetRunId')
+export class FleetRunsController {
+  constructor(private readonly fleetRuns: FleetRunsService) {}
+
+  @Get()
+  @RequireScope('backups:read', 'use-case')
+  @ApiOperation({
+    summary: 'A fleet run in waves: its members and their states',
+    description: READERS,
+    operationId: 'getFleetRun',
+  })
+  @ApiIdParams('fleetRunId')
+  @ApiOkResponse({ type: FleetRunStateDto })
+  @ApiProblems(400, 404, 429, 503)
+  get(
+    @Param('fleetRunId', IdentifierPipe) id: string,
+    @Query() _query: NoQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<FleetRunStateDto> {
+    return this.fleetRuns.get(principal, id);
+  }
+
+  @Sse('events')
+  @RequireScope('backups:read', 'use-case')
+  @ApiOperation({
+    summary: "A fleet run's progress as Server-Sent Events",
+    description:
+      'Event `progress` (the fleet run) whenever it changes; `end` once no member is queued or running; `error` ' +
+      `({code}) if it cannot be read. ${READERS}`,
+    operationId: 'watchFleetRun',
+  })
+  @ApiIdParams('fleetRunId')
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiProblems(400, 404, 429, 503)
+  events(
+    @Param('fleetRunId', IdentifierPipe) id: string,
+    @Query() _query: NoQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Observable<FleetRunEvent>> {
+    return this.fleetRuns.events(principal, id);
+  }
+
+  @Post('cancel')
+  @HttpCode(200)
+  @RequireScope('backups:run', 'use-case')
+  @ApiOperation({
+    summary: 'Cancel the queued members of a fleet run',
+    description:
+      'Queued members become `cancelled` and the run `cancelled`; backups already running go on to their end (the ' +
+      'vAPI cannot stop one). By the caller who started it, or with backups:run on every one of its appliances.',
+    operationId: 'cancelFleetRun',
+  })
+  @ApiIdParams('fleetRunId')
+  @ApiOkResponse({ type: FleetRunStateDto })
+  @ApiProblems(400, 404, 429, 503)
+  cancel(
+    @Param('fleetRunId', IdentifierPipe) id: string,
+    @Query() _query: NoQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<FleetRunStateDto> {
+    return this.fleetRuns.cancel(principal, id);
+  }
+}

@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { type FleetRunRecord, FleetRunRecords } from '../../audit/fleet-runs.js';
+import type { Principal } from '../../auth/principal.js';
+import { GatewayConfig } from '../../config/gateway-config.js';
+import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
+import { GatewayError } from '../../problems/gateway-error.js';
+import type { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
+import { fleetRunView, mayCancel, mayRead } from './fleet-run-view.js';
+
+export interface FleetRunEvent {
+  type: 'progress' | 'end' | 'error';
+  data: unknown;
+}
+
+/**
+ * Reading and cancelling queued fleet runs (`Prefer: respond-async`). A run is the business of the caller who started
+ * it and of whoever may read every one of its appliances; to anyone else it does not exist (404, as for an id never
+ * used). A 207 request's bookkeeping is not a fleet run anyone reads.
+ */
+@Injectable()
+export class FleetRunsService {
+  constructor(
+    private readonly records: FleetRunRecords,
+    private readonly config: GatewayConfig,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async get(principal: Principal, id: string): Promise<FleetRunStateDto> {
+    return fleetRunView(await this.readable(principal, id));
+  }
+
+  /** Queued members become `cancelled`; running backups go on (the vAPI cannot stop one). */
+  async cancel(principal: Principal, id: string): Promise<FleetRunStateDto> {
+    const run = await this.readable(principal, id);
+    if (!mayCancel(principal, run)) {
+      throw new GatewayError(
+        'FORBIDDEN',
+        'Cancelling a fleet run you did not start needs backups:run on all of its appliances.',
+      );
+    }
+    return fleetRunView((await this.records.cancelFleetRun(id)) ?? run);
+  }
+
+  /**
+   * Server-Sent Events, as for a job: `progress` (the fleet run) whenever it changes, `end` once no member is queued
+   * or running, `error` ({code}) if it cannot be read. Read from the store every `jobs.pollIntervalMs`, so a run held
+   * by another replica is followed the same.
+   */
+  async events(principal: Principal, id: string): Promise<Observable<FleetRunEvent>> {
+    await this.readable(principal, id); // 404 before the stream starts
+    return new Observable<FleetRunEvent>((subscriber) => {
+      this.metrics.watchers.inc();
+      let last = '';
+      let timer: NodeJS.Timeout | undefined;
+      let stopped = false;
+      const poll = async () => {
+        try {
+          const run = await this.records.getFleetRun(id);
+          if (stopped) return;
+          if (!run) throw new GatewayError('FLEET_RUN_NOT_FOUND', `No fleet run ${id}.`);
+          const view = fleetRunView(run);
+          const signature = JSON.stringify(view);
+          if (signature !== last) {
+            last = signature;
+            subscriber.next({ type: 'progress', data: view });
+          }
+          if (run.endedAt !== undefined) {
+            subscriber.next({ type: 'end', data: view });
+            subscriber.complete();
+            return;
+          }
+        } catch (error) {
+          subscriber.next({ type: 'error', data: { code: (error as { code?: string }).code ?? 'INTERNAL_ERROR' } });
+          subscriber.complete();
+          return;
+        }
+        timer = setTimeout(poll, this.config.jobs.pollIntervalMs);
+      };
+      void poll();
+      return () => {
+        this.metrics.watchers.dec();
+        stopped = true;
+        if (timer) clearTimeout(timer);
+      };
+    });
+  }
+
+  private async readable(principal: Principal, id: string): Promise<FleetRunRecord> {
+    const run = await this.records.getFleetRun(id);
+    if (run?.mode !== 'async' || !mayRead(principal, run)) {
+      throw new GatewayError('FLEET_RUN_NOT_FOUND', `No fleet run ${id} that you may read.`);
+    }
+    return run;
+  }
+}

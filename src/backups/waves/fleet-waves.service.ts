@@ -1,0 +1,363 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Logger } from 'pino';
+import { type FleetMemberRecord, type FleetRunRecord, FleetRunRecords } from '../../audit/fleet-runs.js';
+import { auditActor } from '../../audit/run-entries.js';
+import type { Principal } from '../../auth/principal.js';
+import { GatewayConfig } from '../../config/gateway-config.js';
+import { requestContext } from '../../context/request-context.js';
+import { PINO_LOGGER } from '../../logging/logger.js';
+import { GatewayError } from '../../problems/gateway-error.js';
+import { problemDocument } from '../../problems/problem-document.js';
+import { isTerminal } from '../job-states.js';
+import { JobTracker } from '../job-tracker.service.js';
+import type { RunResult } from '../runs/run-answers.js';
+import { type MemberGate, type RunRequest, RunsService } from '../runs/runs.service.js';
+import { BackupTargets, UNKNOWN_TARGET } from './backup-targets.js';
+
+/** Unfinished fleet runs one process holds at most (the others wait for a later turn, or another replica). */
+const CLAIM_LIMIT = 100;
+
+/** A fleet run's members as the 207 path passes them through the per-target limit; closed after the answer. */
+export interface SyncGate extends MemberGate {
+  close(): void;
+}
+
+/**
+ * Fleet runs in waves: at most `fleet.perTargetConcurrency` backups this gateway started run at once on one backup
+ * target. Every `jobs.pollIntervalMs` this process claims the fleet runs it holds (renewing its lease) or whose holder
+ * died (its lease passed: after a restart, the same file's runs are resumed), and advances each: follows its running
+ * members' jobs through the JobTracker until they end (which makes room on their target), and starts queued members
+ * of a queued run (`Prefer: respond-async`) while their target has room, `fleet.concurrency` sends at a time. Each
+ * start is a run like any other (RunsService: audited, fail-closed), under the request id `{requestId}.{applianceId}`
+ * and naming the fleet run's id. A 207 request's members pass the same limit (`gate`): a member whose target is full
+ * is refused TARGET_BUSY, and those that start are followed like the others until their jobs end.
+ */
+@Injectable()
+export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  /** This process, as the holder of the fleet runs it claims. */
+  private readonly owner = `${randomUUID()}`;
+  private readonly starts: LimitFunction;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private stopped = false;
+  /** Runs being advanced now, and those to advance once more when that is done (something changed meanwhile). */
+  private readonly advancing = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  /** Members this process is sending right now (`{runId} {appliance}`): any other `starting` member was orphaned. */
+  private readonly starting = new Set<string>();
+  /** 207 requests under way: their runs are not finished while members may still enter. */
+  private readonly open = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly records: FleetRunRecords,
+    private readonly runs: RunsService,
+    private readonly targets: BackupTargets,
+    private readonly tracker: JobTracker,
+    private readonly config: GatewayConfig,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {
+    this.starts = pLimit(config.fleet.concurrency);
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.jobs.pollIntervalMs);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  /** No new start; the sends under way are answered and recorded; then the runs are let go for another to resume. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.advancing.values()]);
+    await this.records.releaseFleetRuns(this.owner).catch(() => undefined);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * A queued fleet run (`Prefer: respond-async`) of `members`: the caller's budget is spent and refusals audited now
+   * (RunsService.admitQueued), each member's target read, and the run stored; its first wave starts at once.
+   */
+  async queue(principal: Principal, request: RunRequest, members: string[]): Promise<FleetRunRecord> {
+    const { allowed, refused } = await this.runs.admitQueued(principal, request, members);
+    const read = pLimit(this.config.fleet.concurrency);
+    const targets = new Map(
+      await Promise.all(
+        allowed.map((appliance) =>
+          read(async () => [appliance, await this.targets.of(appliance, request.schedule)] as const),
+        ),
+      ),
+    );
+    const id = randomUUID();
+    const instance = `/backups/runs/${id}`;
+    const refusals = new Map(refused.map((result) => [result.appliance, result]));
+    const run = await this.records.createFleetRun(
+      {
+        id,
+        mode: 'async',
+        caller: principal.caller,
+        actor: auditActor(principal),
+        requestId: requestContext.currentRequestId(),
+        schedule: request.schedule,
+        comment: request.comment,
+        members: members.map((appliance) => {
+          const refusal = refusals.get(appliance);
+          if (!refusal) return { appliance, target: targets.get(appliance) ?? UNKNOWN_TARGET, state: 'queued' };
+          const problem = problemDocument(refusal.error, instance, refusal.requestId);
+          return { appliance, target: UNKNOWN_TARGET, state: 'failed', error: JSON.stringify(problem) };
+        }),
+      },
+      this.owner,
+      this.config.fleet.leaseMs,
+    );
+    void this.advance(id);
+    return run;
+  }
+
+  /**
+   * The per-target limit for a 207 request's members. Its fleet run (kept only to count and follow them) is stored
+   * when the first member enters; a member enters `starting` if its target has room, else it is refused TARGET_BUSY.
+   */
+  gate(principal: Principal, request: RunRequest): SyncGate {
+    const id = randomUUID();
+    let created: Promise<unknown> | undefined;
+    const create = () => {
+      created ??= this.records.createFleetRun(
+        {
+          id,
+          mode: 'sync',
+          caller: principal.caller,
+          actor: auditActor(principal),
+          requestId: requestContext.currentRequestId(),
+          schedule: request.schedule,
+          comment: request.comment,
+          members: [],
+        },
+        this.owner,
+        this.config.fleet.leaseMs,
+      );
+      return created;
+    };
+    this.open.add(id);
+    const perTarget = this.config.fleet.perTargetConcurrency;
+    return {
+      enter: async (appliance) => {
+        const target = await this.targets.of(appliance, request.schedule);
+        const slot = slotOf(id, appliance);
+        this.starting.add(slot);
+        try {
+          await create();
+          if (await this.records.enterFleetMember(id, { appliance, target }, perTarget)) return undefined;
+        } catch (error) {
+          this.starting.delete(slot);
+          // The store holding the targets' slots is down: nothing is sent (fail closed), as the audit trail would.
+          return { error: unavailable(error), audited: false };
+        }
+        this.starting.delete(slot);
+        return { error: targetBusy(target, appliance, perTarget), audited: true };
+      },
+      leave: async (appliance, result) => {
+        try {
+          await this.settle(id, appliance, result);
+        } catch (error) {
+          // The caller still gets the run's answer; the member stays `starting` and is settled as orphaned later.
+          this.logger.warn({ err: error, fleetRunId: id, appliance }, 'fleet run: could not record a member result');
+        } finally {
+          this.starting.delete(slotOf(id, appliance));
+        }
+      },
+      close: () => {
+        this.open.delete(id);
+        if (created) void this.advance(id);
+      },
+    };
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      const ids = await this.records.claimFleetRuns(this.owner, this.config.fleet.leaseMs, CLAIM_LIMIT);
+      await Promise.all(ids.map((id) => this.advance(id)));
+    } catch (error) {
+      // The store is down (readiness says so) or closing: the next tick tries again.
+      this.logger.debug({ err: error }, 'fleet runs: could not claim runs this time');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** One advance of a run at a time in this process; a change meanwhile asks for one more. */
+  private advance(id: string): Promise<void> {
+    const under = this.advancing.get(id);
+    if (under) {
+      this.again.add(id);
+      return under;
+    }
+    const work = (async () => {
+      do {
+        this.again.delete(id);
+        await this.step(id);
+      } while (this.again.has(id) && !this.stopped);
+    })()
+      .catch((error: unknown) => this.logger.warn({ err: error, fleetRunId: id }, 'fleet run: could not advance it'))
+      .finally(() => this.advancing.delete(id));
+    this.advancing.set(id, work);
+    return work;
+  }
+
+  private async step(id: string): Promise<void> {
+    const run = await this.records.getFleetRun(id);
+    if (!run || run.endedAt !== undefined) return;
+    for (const member of run.members) {
+      if (member.state === 'starting' && !this.starting.has(slotOf(id, member.appliance))) {
+        await this.orphaned(run, member);
+      }
+    }
+    const limit = pLimit(this.config.fleet.concurrency);
+    await Promise.all(
+      run.members
+        .filter((member) => member.state === 'running' && member.jobId !== undefined)
+        .map((member) => limit(() => this.follow(run, member))),
+    );
+    if (run.mode === 'async' && run.state === 'running' && !this.stopped) {
+      if (run.members.some((member) => member.state === 'queued')) {
+        const perTarget = this.config.fleet.perTargetConcurrency;
+        for (const { appliance } of await this.records.reserveFleetMembers(id, this.owner, perTarget)) {
+          this.start(run, appliance);
+        }
+      }
+    }
+    if (!this.open.has(id)) await this.records.finishFleetRun(id);
+  }
+
+  /** A member left `starting` by a process that died while sending it: the backup may have started. */
+  private async orphaned(run: FleetRunRecord, member: FleetMemberRecord): Promise<void> {
+    const error = new GatewayError(
+      'INTERNAL_ERROR',
+      `The gateway stopped while starting the backup on ${member.appliance}; it may have started: look at the appliance's jobs.`,
+      { appliance: member.appliance, mayHaveStarted: true },
+    );
+    const problem = problemDocument(error, `/backups/runs/${run.id}`, `${run.requestId}.${member.appliance}`);
+    await this.records.updateFleetMember(run.id, member.appliance, {
+      state: 'unknown',
+      from: ['starting'],
+      error: JSON.stringify(problem),
+      ended: true,
+    });
+  }
+
+  /** A running member's job, through the JobTracker (one appliance request per interval): its end makes room. */
+  private async follow(run: FleetRunRecord, member: FleetMemberRecord): Promise<void> {
+    const jobId = member.jobId as string;
+    let ended: 'succeeded' | 'failed' | 'unknown';
+    let error: GatewayError | undefined;
+    try {
+      const status = await this.tracker.status(member.appliance, jobId);
+      if (!isTerminal(status)) return;
+      ended = status.state === 'SUCCEEDED' ? 'succeeded' : 'failed';
+    } catch (failure) {
+      // The job or the appliance is gone (a reload removed it): its end will never be known.
+      if (!(failure instanceof GatewayError) || !['JOB_NOT_FOUND', 'APPLIANCE_NOT_FOUND'].includes(failure.code))
+        return;
+      ended = 'unknown';
+      error = failure;
+    }
+    const problem = error && problemDocument(error, `/backups/runs/${run.id}`, `${run.requestId}.${member.appliance}`);
+    const changed = await this.records.updateFleetMember(run.id, member.appliance, {
+      state: ended,
+      from: ['running'],
+      ...(problem && { error: JSON.stringify(problem) }),
+      ended: true,
+    });
+    if (changed) this.again.add(run.id);
+  }
+
+  /** A reserved member's run, sent in the background (`fleet.concurrency` at a time in this process). */
+  private start(run: FleetRunRecord, appliance: string): void {
+    const slot = slotOf(run.id, appliance);
+    this.starting.add(slot);
+    const request = { schedule: run.schedule, comment: run.comment };
+    const work = this.starts(async () => {
+      let result: RunResult;
+      try {
+        result = await this.runs.startMember(
+          this.runs.memberEntry(run.actor, run.requestId, appliance, request, run.id),
+        );
+      } catch (error) {
+        this.logger.error({ err: error, fleetRunId: run.id, appliance }, 'fleet run: a member run failed unexpectedly');
+        result = { appliance, requestId: `${run.requestId}.${appliance}`, entryId: '', error: mayHaveStarted() };
+      }
+      await this.settle(run.id, appliance, result);
+    })
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, fleetRunId: run.id, appliance }, 'fleet run: lost a result'),
+      )
+      .finally(() => {
+        this.starting.delete(slot);
+        this.inFlight.delete(work);
+        void this.advance(run.id);
+      });
+    this.inFlight.add(work);
+  }
+
+  /** A member's run answered: its job runs (and holds the slot until it ends), or it failed and frees the slot. */
+  private async settle(id: string, appliance: string, result: RunResult): Promise<void> {
+    if ('job' in result) {
+      await this.records.updateFleetMember(id, appliance, {
+        state: 'running',
+        from: ['starting'],
+        jobId: result.job.id,
+      });
+      return;
+    }
+    if (!('error' in result)) return;
+    const { error } = result;
+    await this.records.updateFleetMember(id, appliance, {
+      state: error.details.mayHaveStarted ? 'unknown' : 'failed',
+      from: ['starting'],
+      error: JSON.stringify(problemDocument(error, `/backups/runs/${id}`, result.requestId)),
+      ended: true,
+    });
+  }
+}
+
+function slotOf(id: string, appliance: string): string {
+  return `${id} ${appliance}`;
+}
+
+export function targetBusy(target: string, appliance: string, perTarget: number): GatewayError {
+  return new GatewayError(
+    'TARGET_BUSY',
+    `Backup target ${target} already runs ${perTarget} backups started by this gateway (fleet.perTargetConcurrency); ` +
+      `nothing was sent to ${appliance}. Send the request with the header Prefer: respond-async to queue it instead.`,
+    { appliance, target },
+  );
+}
+
+function unavailable(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError('AUDIT_UNAVAILABLE', 'The audit store holding fleet runs is unavailable; nothing was sent.', {
+    retryAfter: 30,
+    cause: error,
+  });
+}
+
+function mayHaveStarted(): GatewayError {
+  return new GatewayError('INTERNAL_ERROR', 'The run failed inside the gateway; the backup may have started.', {
+    mayHaveStarted: true,
+  });
+}
