@@ -14,6 +14,7 @@ import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
 import { requestContext } from '../../context/request-context.js';
 import { PINO_LOGGER } from '../../logging/logger.js';
+import { Notifications } from '../../notifications/notifications.service.js';
 import { GatewayError } from '../../problems/gateway-error.js';
 import { problemDocument } from '../../problems/problem-document.js';
 import { isTerminal } from '../job-states.js';
@@ -21,6 +22,7 @@ import { JobTracker } from '../job-tracker.service.js';
 import type { RunResult } from '../runs/run-answers.js';
 import { type MemberGate, type RunRequest, RunsService } from '../runs/runs.service.js';
 import { BackupTargets, UNKNOWN_TARGET } from './backup-targets.js';
+import { fleetRunView } from './fleet-run-view.js';
 
 /** Unfinished fleet runs one process holds at most (the others wait for a later turn, or another replica). */
 const CLAIM_LIMIT = 100;
@@ -63,6 +65,7 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly targets: BackupTargets,
     private readonly tracker: JobTracker,
     private readonly config: GatewayConfig,
+    private readonly notifications: Notifications,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {
     this.starts = pLimit(config.fleet.concurrency);
@@ -241,7 +244,28 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
         }
       }
     }
-    if (!this.open.has(id)) await this.records.finishFleetRun(id);
+    if (!this.open.has(id) && (await this.records.finishFleetRun(id))) await this.announceEnd(id);
+  }
+
+  /**
+   * `com.backupgateway.fleet-run.completed`, once: finishFleetRun is true for the one call that ended the run, in
+   * whichever process. (Written after the run's end, not with it: a crash in between loses this one event.)
+   */
+  private async announceEnd(id: string): Promise<void> {
+    const run = await this.records.getFleetRun(id);
+    if (!run) return;
+    const { state, requestId, members } = fleetRunView(run);
+    const { subject, name, clientId, authMethod } = run.actor;
+    await this.notifications.fleetRunCompleted({
+      id,
+      schedule: run.schedule,
+      actor: { subject, name: name ?? null, clientId: clientId ?? null, authMethod },
+      data: {
+        state,
+        requestId,
+        members: members.map(({ appliance, target, state, jobId }) => ({ appliance, target, state, jobId })),
+      },
+    });
   }
 
   /** A member left `starting` by a process that died while sending it: the backup may have started. */

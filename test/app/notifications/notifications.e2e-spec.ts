@@ -269,4 +269,40 @@ describe('job-end notifications', () => {
     expect(metrics.text).toMatch(/backup_gateway_notification_backlog \d+/);
     expect(metrics.text).toMatch(/backup_gateway_notification_oldest_pending_age_seconds [\d.]+/);
   });
+
+  it('announces a fleet run in waves once it has ended, once, to the webhooks without a tag filter', async () => {
+    for (const sim of Object.values(world.appliances)) sim.finishRunningJobs();
+    const started = await request(world.gateway.url)
+      .post('/backups/runs')
+      .set('authorization', auth)
+      .set('prefer', 'respond-async')
+      .send({ schedule: 'default', appliances: ['vc-a', 'vc-b'] })
+      .expect(202);
+    const id = started.body.id as string;
+    const completed = () => receiver.of('com.backupgateway.fleet-run.completed').filter((d) => d.event?.subject === id);
+    await waitFor(() => completed().length === 1, 15_000);
+    const [delivery] = completed();
+    expect(delivery.event).toMatchObject({
+      type: 'com.backupgateway.fleet-run.completed',
+      source: PUBLIC_URL,
+      subject: id,
+      data: {
+        fleetRunId: id,
+        schedule: 'default',
+        state: 'completed',
+        actor: expect.objectContaining({ authMethod: 'jwt' }),
+        members: expect.arrayContaining([
+          expect.objectContaining({ appliance: 'vc-a', state: 'succeeded', jobId: expect.any(String) }),
+          expect.objectContaining({ appliance: 'vc-b', state: 'succeeded', jobId: expect.any(String) }),
+        ]),
+      },
+    });
+    // The webhooks with a tag filter hear nothing of a run across appliances.
+    expect(failuresOnly.of('com.backupgateway.fleet-run.completed')).toEqual([]);
+    const state = await request(world.gateway.url).get(`/backups/runs/${id}`).set('authorization', auth).expect(200);
+    expect(state.body.state).toBe('completed');
+    // Once: later advances of the ended run announce nothing more.
+    await new Promise((resolve) => setTimeout(resolve, 3 * POLL_MS));
+    expect(completed()).toHaveLength(1);
+  });
 });
