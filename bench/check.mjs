@@ -182,6 +182,13 @@ line('fleet run across 50 appliances: wall ≤ 1.5 × the ideal', s.fleet, (f) =
   ok: typeof f.warm?.wallOverIdeal === 'number' ? f.warm.wallOverIdeal <= 1.5 && f.allAccepted : undefined,
   detail: `${num(f.warm?.wallOverIdeal)}× (${num(f.warm?.wallMs, 0)} ms, median of ${f.warm?.runs} warm runs; ideal ${f.idealMs} ms)${f.allAccepted ? '' : '; NOT every appliance answered 202'}`,
 }));
+line('fleet run in waves (200 appliances, 10 targets, 4 per target, 2 s jobs): wall ≤ 1.2 × the ideal, peak per target ≤ 4', s.waves, (w) => ({
+  ok:
+    typeof w.wallOverIdeal === 'number'
+      ? w.wallOverIdeal <= 1.2 && w.peakPerTarget <= w.perTargetConcurrency && w.state === 'completed'
+      : undefined,
+  detail: `${num(w.wallOverIdeal)}× (${num(w.wallMs, 0)} ms, ideal ${w.idealMs} ms; poll interval ${w.pollIntervalMs} ms); peak per target ${w.peakPerTarget}; run ${w.state}`,
+}));
 line('notifications: job end → first delivery attempt p99 ≤ 2 poll intervals', s.notifications, (n) => ({
   ok: typeof n.firstAttempt?.p99Ms === 'number' ? n.firstAttempt.p99Ms <= 2 * n.pollIntervalMs : undefined,
   detail: `${num(n.firstAttempt?.p99Ms, 0)} ms (p50 ${num(n.firstAttempt?.p50Ms, 0)} ms; poll interval ${n.pollIntervalMs} ms; accepted delivery p99 ${num(n.accepted?.p99Ms, 0)} ms with the receiver failing each first attempt)`,

@@ -42,6 +42,7 @@ import { loginsUnderLoad } from './scenarios/logins.mjs';
 import { notifications } from './scenarios/notifications.mjs';
 import { rateLimit } from './scenarios/rate-limit.mjs';
 import { watchers } from './scenarios/watchers.mjs';
+import { waves } from './scenarios/waves.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 // BENCH_PROJECT_ROOT: benchmark another checkout's build (e.g. before/after a change) with this bench.
@@ -92,6 +93,7 @@ const SCENARIOS = {
   watchers,
   fleet,
   notifications,
+  waves,
 };
 const selected = process.env.BENCH_SCENARIOS
   ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim())

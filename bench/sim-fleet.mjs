@@ -5,7 +5,7 @@
 //   POST /expire → every session on every simulator ends (as after an appliance restart)
 //   POST /reset  → counters to zero;   POST /finish → running jobs end now
 // Env: SIM_COUNT (10), SIM_USER, SIM_PASSWORD, SIM_LATENCY_MS (0: added to every request),
-//      SIM_JOB_DURATION_MS (3000). Prints {"urls": [...], "control": "http://127.0.0.1:N"} once listening.
+//      SIM_JOB_DURATION_MS (3000), SIM_TARGETS (0: every schedule at the simulator's default location). Prints {"urls": [...], "control": "http://127.0.0.1:N"} once listening.
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,14 +17,28 @@ const { ApplianceSimulator } = await import(
 
 const count = Number(process.env.SIM_COUNT ?? 10);
 const latencyMs = Number(process.env.SIM_LATENCY_MS ?? 0);
+// SIM_TARGETS=N: appliance i backs up to nas-(i mod N) (its schedule's location), for fleet runs in waves.
+const targets = Number(process.env.SIM_TARGETS ?? 0);
+const schedulesOf = (i) =>
+  targets > 0
+    ? {
+        default: {
+          parts: ['seat'],
+          location: `sftp://nas-${i % targets}.bench.test/vcsa/${i}`,
+          location_user: 'backup',
+          enable: true,
+        },
+      }
+    : undefined;
 const simulators = Array.from(
   { length: count },
-  () =>
+  (_, i) =>
     new ApplianceSimulator({
       username: process.env.SIM_USER ?? 'bench@vsphere.local',
       password: process.env.SIM_PASSWORD ?? 'bench-password',
       jobDurationMs: Number(process.env.SIM_JOB_DURATION_MS ?? 3000),
       maxRecordedRequests: 1000,
+      schedules: schedulesOf(i),
     }),
 );
 for (const sim of simulators) {

@@ -182,7 +182,7 @@ export async function startGateway(
 /** `count` ApplianceSimulators in one child process (bench/sim-fleet.mjs). */
 export async function startSimulatorFleet(
   ctx,
-  { count = 10, latencyMs = 0, jobDurationMs = 3000, name = 'simulators' } = {},
+  { count = 10, latencyMs = 0, jobDurationMs = 3000, targets = 0, name = 'simulators' } = {},
 ) {
   const server = await spawnServer(name, node, [path.join(ctx.benchDir, 'sim-fleet.mjs')], {
     cwd: ctx.root,
@@ -193,6 +193,7 @@ export async function startSimulatorFleet(
       SIM_PASSWORD: APPLIANCE_PASSWORD,
       SIM_LATENCY_MS: String(latencyMs),
       SIM_JOB_DURATION_MS: String(jobDurationMs),
+      SIM_TARGETS: String(targets),
     },
     logFile: path.join(ctx.tmp, `${name}.log`),
     readyLine: true,
