@@ -302,11 +302,23 @@ export class FleetConfig {
   @Max(10_000)
   maxAppliances = 500;
 
-  /** Status older than this is refreshed by a light probe when GET /appliances asks for it. */
+  /**
+   * How old an appliance's status may get. Background probes (`backgroundProbes`) keep every one younger, spread
+   * evenly over the interval; GET /appliances probes what is still older itself.
+   */
   @IsOptional()
   @IsInt()
   @Min(1000)
   statusMaxAgeMs = 30_000;
+
+  /**
+   * Probe the fleet in the background, so that GET /appliances answers from known status instead of its caller
+   * waiting for a fleet of probes. false: only GET /appliances refreshes stale status (nothing is sent to an
+   * appliance nobody asked about; test suites that count requests).
+   */
+  @IsOptional()
+  @IsBoolean()
+  backgroundProbes = true;
 
   /** Time a status probe may take; a slow appliance shows as unreachable instead of slowing the list. */
   @IsOptional()
