@@ -9,20 +9,26 @@ const PASS_SHARE = 0.75;
 /** Tick bounds: a tick probes the appliances that came due since the last one. */
 const MIN_TICK_MS = 20;
 const MAX_TICK_MS = 1000;
+/**
+ * The first pass after start-up goes at most this fast (one probe per 10 ms), instead of over a whole pass: a small
+ * fleet's status is known at once, a fleet of thousands still gets its probes spread.
+ */
+const FIRST_PASS_SPACING_MS = 10;
 
 /**
  * Keeps every appliance's status younger than `fleet.statusMaxAgeMs` without a caller waiting for it: one timer
  * walks the fleet in passes, each appliance probed once per pass at its own moment, so that the probes of a fleet of
- * thousands are spread evenly over the pass instead of all going out at once. An appliance a call reached in the
- * second half of the pass needs no probe (that call told us its state). GET /appliances then reads the status and
- * only probes what is still stale itself (the first pass starts one pass after start-up, so that a short-lived
- * gateway, and start-up, send appliances nothing they were not asked for).
+ * thousands are spread evenly over the pass instead of all going out at once. An appliance a call reached so
+ * recently that it will still be fresh at its next visit is not probed. GET /appliances then only reads the status.
  */
 @Injectable()
 export class FleetStatusSchedule implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private pass: VapiClient[] = [];
   private passStartedAt = 0;
+  /** How long the current pass spreads its probes over (shorter for the first one). */
+  private spreadMs = 0;
+  private passes = 0;
   private cursor = 0;
   private readonly probing = new Set<string>();
   private readonly limit: ReturnType<typeof pLimit>;
@@ -41,8 +47,8 @@ export class FleetStatusSchedule implements OnApplicationBootstrap, OnApplicatio
 
   onApplicationBootstrap(): void {
     if (!this.config.fleet.backgroundProbes) return;
-    this.passStartedAt = Date.now();
-    this.schedule(this.passMs);
+    // The first pass starts now, spread like every other: start-up and readiness never wait for the fleet.
+    this.schedule(0);
   }
 
   onApplicationShutdown(): void {
@@ -51,32 +57,38 @@ export class FleetStatusSchedule implements OnApplicationBootstrap, OnApplicatio
   }
 
   /** Probes the appliances due by now; starts a new pass (with the registry as it is now) when one is over. */
-  tick(now = Date.now()): void {
+  private tick(now = Date.now()): void {
     const passMs = this.passMs;
+    // passStartedAt 0 and an empty pass at first: the first tick starts the first pass.
     if (this.cursor >= this.pass.length && now - this.passStartedAt >= passMs) {
       // The list is read once per pass, not per tick: a reload takes effect at the next pass.
       this.pass = this.registry.all();
       this.passStartedAt = now;
       this.cursor = 0;
+      this.spreadMs = this.passes++ === 0 ? Math.min(passMs, this.pass.length * FIRST_PASS_SPACING_MS) : passMs;
     }
-    const due = Math.min(this.pass.length, Math.ceil((this.pass.length * (now - this.passStartedAt + 1)) / passMs));
-    for (; this.cursor < due; this.cursor++) this.probe(this.pass[this.cursor], passMs / 2, now);
+    const due = Math.min(
+      this.pass.length,
+      Math.ceil((this.pass.length * (now - this.passStartedAt + 1)) / Math.max(1, this.spreadMs)),
+    );
+    // Skipped now, an appliance's status is at most this old + a pass + a probe's time at its next visit.
+    const freshMs = this.config.fleet.statusMaxAgeMs - passMs - this.config.fleet.probeTimeoutMs;
+    for (; this.cursor < due; this.cursor++) this.probe(this.pass[this.cursor], freshMs, now);
   }
 
   private probe(client: VapiClient, freshMs: number, now: number): void {
     // Heard from recently, or still being probed (a dead appliance takes probeTimeoutMs): nothing to send.
     if (client.health.ageMs(now) < freshMs || this.probing.has(client.id)) return;
     this.probing.add(client.id);
-    void this.limit(() => client.probe(this.config.fleet.probeTimeoutMs)).finally(() =>
-      this.probing.delete(client.id),
-    );
+    void this.limit(() => client.probe(this.config.fleet.probeTimeoutMs)).finally(() => this.probing.delete(client.id));
   }
 
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.tick();
       const size = Math.max(1, this.pass.length || this.registry.size);
-      this.schedule(Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, this.passMs / size)));
+      const spread = this.cursor < this.pass.length ? this.spreadMs : this.passMs;
+      this.schedule(Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, spread / size)));
     }, delayMs);
     this.timer.unref();
   }
