@@ -9,17 +9,14 @@ const PASS_SHARE = 0.75;
 /** Tick bounds: a tick probes the appliances that came due since the last one. */
 const MIN_TICK_MS = 20;
 const MAX_TICK_MS = 1000;
-/**
- * The first pass after start-up goes at most this fast (one probe per 10 ms), instead of over a whole pass: a small
- * fleet's status is known at once, a fleet of thousands still gets its probes spread.
- */
-const FIRST_PASS_SPACING_MS = 10;
 
 /**
  * Keeps every appliance's status younger than `fleet.statusMaxAgeMs` without a caller waiting for it: one timer
  * walks the fleet in passes, each appliance probed once per pass at its own moment, so that the probes of a fleet of
  * thousands are spread evenly over the pass instead of all going out at once. An appliance a call reached so
  * recently that it will still be fresh at its next visit is not probed. GET /appliances then only reads the status.
+ * The first pass after start-up goes as fast as `fleet.maxProbesPerSecond` allows rather than over a whole pass, so a
+ * small fleet's status is known at once; a fleet of thousands still gets its probes spread.
  */
 @Injectable()
 export class FleetStatusSchedule implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -40,9 +37,14 @@ export class FleetStatusSchedule implements OnApplicationBootstrap, OnApplicatio
     this.limit = pLimit(config.fleet.concurrency);
   }
 
-  /** The time one pass over the fleet takes. */
+  /**
+   * The time one pass over the fleet takes: ¾ of statusMaxAgeMs, or longer when that would mean more than
+   * `fleet.maxProbesPerSecond` (a large fleet's status then ages up to a pass and a probe).
+   */
   get passMs(): number {
-    return Math.round(this.config.fleet.statusMaxAgeMs * PASS_SHARE);
+    const { statusMaxAgeMs, maxProbesPerSecond } = this.config.fleet;
+    const size = this.pass.length || this.registry.size;
+    return Math.max(Math.round(statusMaxAgeMs * PASS_SHARE), Math.ceil((size * 1000) / maxProbesPerSecond));
   }
 
   onApplicationBootstrap(): void {
@@ -58,21 +60,23 @@ export class FleetStatusSchedule implements OnApplicationBootstrap, OnApplicatio
 
   /** Probes the appliances due by now; starts a new pass (with the registry as it is now) when one is over. */
   private tick(now = Date.now()): void {
-    const passMs = this.passMs;
     // passStartedAt 0 and an empty pass at first: the first tick starts the first pass.
-    if (this.cursor >= this.pass.length && now - this.passStartedAt >= passMs) {
+    if (this.cursor >= this.pass.length && now - this.passStartedAt >= this.passMs) {
       // The list is read once per pass, not per tick: a reload takes effect at the next pass.
       this.pass = this.registry.all();
       this.passStartedAt = now;
       this.cursor = 0;
-      this.spreadMs = this.passes++ === 0 ? Math.min(passMs, this.pass.length * FIRST_PASS_SPACING_MS) : passMs;
+      const firstPassMs = (this.pass.length * 1000) / this.config.fleet.maxProbesPerSecond;
+      this.spreadMs = this.passes++ === 0 ? Math.min(this.passMs, firstPassMs) : this.passMs;
     }
+    const passMs = this.passMs;
     const due = Math.min(
       this.pass.length,
       Math.ceil((this.pass.length * (now - this.passStartedAt + 1)) / Math.max(1, this.spreadMs)),
     );
     // Skipped now, an appliance's status is at most this old + a pass + a probe's time at its next visit.
-    const freshMs = this.config.fleet.statusMaxAgeMs - passMs - this.config.fleet.probeTimeoutMs;
+    const maxAgeMs = Math.max(this.config.fleet.statusMaxAgeMs, passMs / PASS_SHARE);
+    const freshMs = maxAgeMs - passMs - this.config.fleet.probeTimeoutMs;
     for (; this.cursor < due; this.cursor++) this.probe(this.pass[this.cursor], freshMs, now);
   }
 

@@ -57,6 +57,20 @@ describe('background status probes', () => {
     expect(sims['vc-a'].counters.sessionGets).toBe(0);
   });
 
+  it('probes no faster than fleet.maxProbesPerSecond, however small statusMaxAgeMs is', async () => {
+    world = await startWorld({
+      applianceIds: IDS,
+      extra: { fleet: { statusMaxAgeMs: 1000, maxProbesPerSecond: 1 } },
+    });
+    const sims = Object.values(world.appliances);
+    await waitFor(() => sims.every((sim) => sim.counters.sessionGets >= 1), 10_000);
+    const first = sims.map(
+      (sim) => sim.requests.find((r) => r.method === 'GET' && r.path.startsWith('/api/session'))?.receivedAt as number,
+    );
+    // One a second: the four first probes take 3 s (statusMaxAgeMs alone would have them all within 750 ms).
+    expect(Math.max(...first) - Math.min(...first)).toBeGreaterThanOrEqual(2500);
+  });
+
   it('sends nothing in the background when turned off', async () => {
     world = await startWorld({
       applianceIds: IDS,
