@@ -211,7 +211,8 @@ line('fleet size: health probes of the whole fleet, idle ≤ 5 % of one core at 
     ok: shares.length > 0 && shares.every((v) => typeof v === 'number') ? Math.max(...shares) <= 0.05 : undefined,
     detail: fsEvery(
       f,
-      (r) => `${r.appliances}: ${num(r.idle?.coreShare * 100, 2)} % (${num(r.idle?.upstreamRequestsPerSecond, 1)} probes/s)`,
+      (r) =>
+        `${r.appliances}: ${num(r.idle?.coreShare * 100, 2)} % (${num(r.idle?.upstreamRequestsPerSecond, 1)} probes/s)`,
     ).join(', '),
   };
 });

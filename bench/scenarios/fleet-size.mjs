@@ -139,6 +139,7 @@ async function measureSize(ctx, size, token) {
     for (let i = 0; i < runs; i++) {
       await sims.finishJobs();
       await sims.resetCounters();
+      const cpuBefore = { gateway: cpuMicros(gateway.pid), simulators: cpuMicros(sims.pid) };
       const answer = await requestJson(`${gateway.url}/backups/runs`, {
         method: 'POST',
         token,
@@ -150,12 +151,15 @@ async function measureSize(ctx, size, token) {
       const { total } = await sims.stats();
       fleetRuns.push({
         wallMs: answer.ms,
+        // CPU per member: the gateway's, and the simulators' (same CPU as the gateway when pinned).
+        gatewayCpuMsPerMember: round((cpuMicros(gateway.pid) - cpuBefore.gateway) / 1000 / members, 3),
+        simulatorsCpuMsPerMember: round((cpuMicros(sims.pid) - cpuBefore.simulators) / 1000 / members, 3),
         statuses: countBy(answer.json.results.map((r) => r.status)),
         logins: total.logins,
         upstreamRequests: total.requests,
       });
       ctx.log(
-        `  fleet run over ${members}: ${fmt(answer.ms)} ms (ideal ${idealMs} ms), ${countsText(fleetRuns[i].statuses)}, ${total.logins} logins`,
+        `  fleet run over ${members}: ${fmt(answer.ms)} ms (ideal ${idealMs} ms), ${countsText(fleetRuns[i].statuses)}, ${total.logins} logins, CPU per member: gateway ${fleetRuns[i].gatewayCpuMsPerMember} ms, simulators ${fleetRuns[i].simulatorsCpuMsPerMember} ms`,
       );
     }
     const runWallMs = median(fleetRuns.map((r) => r.wallMs));

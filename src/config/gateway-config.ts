@@ -323,13 +323,13 @@ export class FleetConfig {
   /**
    * Most background probes per second, whatever the fleet's size: each costs the gateway a connection to the
    * appliance (~1 ms of CPU, bench/README.md), so a fleet larger than this × ¾ statusMaxAgeMs is probed less often
-   * (at 2,000 appliances and 40/s, every 50 s) instead of costing more than ~5 % of a core.
+   * (at 2,000 appliances and 20/s, every 100 s) instead of costing more than ~5 % of a core.
    */
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1000)
-  maxProbesPerSecond = 40;
+  maxProbesPerSecond = 20;
 
   /** Time a status probe may take; a slow appliance shows as unreachable instead of slowing the list. */
   @IsOptional()
