@@ -189,6 +189,47 @@ line('fleet run in waves (200 appliances, 10 targets, 4 per target, 2 s jobs): w
       : undefined,
   detail: `${num(w.wallOverIdeal)}× (${num(w.wallMs, 0)} ms, ideal ${w.idealMs} ms; poll interval ${w.pollIntervalMs} ms); peak per target ${w.peakPerTarget}; run ${w.state}`,
 }));
+// Fleet size (issue 21): the lines hold at the largest size measured, 2,000 by default (BENCH_FLEET_SIZES).
+const fsLargest = s.fleetSize?.sizes?.at(-1);
+const fsAt = fsLargest ? `at ${fsLargest.appliances} appliances` : '';
+const fsEvery = (f, pick) => (Array.isArray(f.sizes) && f.sizes.length > 0 ? f.sizes.map(pick) : []);
+line(`fleet size: start to ready ≤ 3 s ${fsAt}`, s.fleetSize, () => ({
+  ok: typeof fsLargest?.readyMs === 'number' ? fsLargest.readyMs <= 3000 : undefined,
+  detail: `${num(fsLargest?.readyMs, 0)} ms`,
+}));
+line(`fleet size: RSS after start ≤ 250 MB ${fsAt}`, s.fleetSize, () => ({
+  ok: typeof fsLargest?.rssAfterStartBytes === 'number' ? fsLargest.rssAfterStartBytes <= 250e6 : undefined,
+  detail: `${num(fsLargest?.rssAfterStartBytes / 1e6, 1)} MB`,
+}));
+line('fleet size: RSS growth ≤ 50 KB per appliance', s.fleetSize, (f) => ({
+  ok: typeof f.rssPerApplianceBytes === 'number' ? f.rssPerApplianceBytes <= 50 * 1024 : undefined,
+  detail: `${num(f.rssPerApplianceBytes / 1024, 1)} KB (slope over ${fsEvery(f, (r) => r.appliances).join(', ')})`,
+}));
+line('fleet size: GET /appliances with live status p99 ≤ 50 ms at every size', s.fleetSize, (f) => {
+  const p99s = fsEvery(f, (r) => r.list?.p99);
+  return {
+    ok: p99s.length > 0 && p99s.every((p) => typeof p === 'number') ? Math.max(...p99s) <= 50 : undefined,
+    detail: fsEvery(f, (r) => `${r.appliances}: ${num(r.list?.p99, 1)} ms`).join(', '),
+  };
+});
+line('fleet size: health probes of the whole fleet, idle ≤ 5 % of one core at every size', s.fleetSize, (f) => {
+  const shares = fsEvery(f, (r) => r.idle?.coreShare);
+  return {
+    ok: shares.length > 0 && shares.every((v) => typeof v === 'number') ? Math.max(...shares) <= 0.05 : undefined,
+    detail: fsEvery(
+      f,
+      (r) =>
+        `${r.appliances}: ${num(r.idle?.coreShare * 100, 2)} % (${num(r.idle?.upstreamRequestsPerSecond, 1)} probes/s)`,
+    ).join(', '),
+  };
+});
+line(`fleet size: fleet run by tag over 1,000 ≤ 1.2 × the ideal ${fsAt}`, s.fleetSize, () => {
+  const run = fsLargest?.fleetRun;
+  return {
+    ok: typeof run?.wallOverIdeal === 'number' ? run.wallOverIdeal <= 1.2 && run.allAccepted : undefined,
+    detail: `${num(run?.wallOverIdeal)}× over ${run?.members} (${num(run?.wallMs, 0)} ms; ideal ${run?.idealMs} ms)${run?.allAccepted ? '' : '; NOT every member answered 202'}`,
+  };
+});
 line('notifications: job end → first delivery attempt p99 ≤ 2 poll intervals', s.notifications, (n) => ({
   ok: typeof n.firstAttempt?.p99Ms === 'number' ? n.firstAttempt.p99Ms <= 2 * n.pollIntervalMs : undefined,
   detail: `${num(n.firstAttempt?.p99Ms, 0)} ms (p50 ${num(n.firstAttempt?.p50Ms, 0)} ms; poll interval ${n.pollIntervalMs} ms; accepted delivery p99 ${num(n.accepted?.p99Ms, 0)} ms with the receiver failing each first attempt)`,

@@ -7,6 +7,7 @@
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5 per target per round),
 // BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_RATE (500), BENCH_RATE_SECONDS (4),
 // BENCH_RATE_ROUNDS (3), BENCH_BURST_CONNECTIONS (10), BENCH_WATCHERS_SECONDS (10), BENCH_FLEET_RUNS (5),
+// BENCH_FLEET_SIZES (100,500,1000,2000; and the other BENCH_FLEET_* of scenarios/fleet-size.mjs),
 // BENCH_EXPORT_ENTRIES (100000), BENCH_LIVENESS_ENTRIES (1000000), BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
 // BENCH_PROJECT_ROOT (another built checkout), BENCH_BASELINE_ROOT (an earlier built checkout, run beside this one),
 // BENCH_PIN=off (servers and load generator share every CPU instead of one CPU each),
@@ -34,6 +35,7 @@ import { auditExport } from './scenarios/audit-export.mjs';
 import { auditLiveness } from './scenarios/audit-liveness.mjs';
 import { fixedRate } from './scenarios/fixed-rate.mjs';
 import { fleet } from './scenarios/fleet.mjs';
+import { fleetSize } from './scenarios/fleet-size.mjs';
 import { footprint } from './scenarios/footprint.mjs';
 import { hotPath } from './scenarios/hot-path.mjs';
 import { idempotencyPostgres, idempotencySqlite } from './scenarios/idempotency.mjs';
@@ -92,6 +94,7 @@ const SCENARIOS = {
   auditLiveness,
   watchers,
   fleet,
+  fleetSize,
   notifications,
   waves,
 };

@@ -88,7 +88,7 @@ function declaredConfigKeys(root) {
 
 /**
  * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
- * config, PORT. `appliances`: [{ id, url }] (default: one, the fast upstream); `jwt`: keys added to `auth.jwt`
+ * config, PORT. `appliances`: [{ id, url, tags? }] (default: one, the fast upstream; tags default to ['bench']); `jwt`: keys added to `auth.jwt`
  * (e.g. { verifiedTokenCacheSize: 0 }); `extraConfig`: top-level keys replacing the defaults below; `env`: added to
  * its environment; `root`: the checkout whose dist/ runs (default: this one). Returns the server
  * with url, readyMs (spawn to first 200 on /health/ready), rssAfterStart (bytes) and droppedConfigKeys.
@@ -127,7 +127,7 @@ export async function startGateway(
       username: '${BENCH_APPLIANCE_USER}',
       password: '${BENCH_APPLIANCE_PASSWORD}',
       timeoutMs: 10_000,
-      tags: ['bench'],
+      tags: a.tags ?? ['bench'],
     })),
     defaultAppliance: list[0].id,
     shutdownGraceMs: 3000,

@@ -15,21 +15,24 @@ export class AppliancesService {
   ) {}
 
   /**
-   * Status comes from the last call to each appliance; where that is older than `fleet.statusMaxAgeMs`
-   * (or never happened), a light probe refreshes it, a few appliances at a time and each within
-   * `fleet.probeTimeoutMs`, so one dead vCenter cannot stall the list.
+   * Status comes from the last call or probe of each appliance. The background probes (FleetStatusSchedule) keep it
+   * younger than `fleet.statusMaxAgeMs`, so the list only reads it: a caller never waits for a fleet of probes. With
+   * them off (`fleet.backgroundProbes: false`), a status older than that (or none yet) is refreshed here by a light
+   * probe, a few appliances at a time and each within `fleet.probeTimeoutMs`, so one dead vCenter cannot stall the list.
    */
   async list(visible: (id: string) => boolean, tag?: string): Promise<ApplianceDto[]> {
     const clients = this.registry
       .all()
       .filter((client) => visible(client.id) && (tag === undefined || client.config.tags.includes(tag)));
-    const { statusMaxAgeMs, probeTimeoutMs, concurrency } = this.config.fleet;
-    const limit = pLimit(concurrency);
-    await Promise.all(
-      clients
-        .filter((client) => client.health.ageMs() > statusMaxAgeMs)
-        .map((client) => limit(() => client.probe(probeTimeoutMs))),
-    );
+    const { statusMaxAgeMs, probeTimeoutMs, concurrency, backgroundProbes } = this.config.fleet;
+    if (!backgroundProbes) {
+      const limit = pLimit(concurrency);
+      await Promise.all(
+        clients
+          .filter((client) => client.health.ageMs() > statusMaxAgeMs)
+          .map((client) => limit(() => client.probe(probeTimeoutMs))),
+      );
+    }
     const now = Date.now();
     return clients.map((client) => {
       const { id, name, tags } = client.config;

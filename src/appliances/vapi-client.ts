@@ -1,5 +1,6 @@
 import { Axios, type AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
+import { Pool } from 'undici';
 import { exceedsJsonDepth } from '../common/json-depth.js';
 import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
@@ -20,6 +21,7 @@ import { vapiErrorToGatewayError } from '../problems/vapi-error-map.js';
 import { ApplianceBreaker } from './appliance-breaker.js';
 import { ApplianceHealth } from './appliance-health.js';
 import { ApplianceLane, type LaneName } from './appliance-lane.js';
+import { tlsConnector } from './tls-connector.js';
 import { undiciAdapter } from './undici-axios-adapter.js';
 import { VapiSession } from './vapi-session.js';
 
@@ -48,6 +50,7 @@ interface Call extends VapiOperation {
 }
 
 const READ_RETRY_DELAYS_MS = [100, 300];
+const MAX_ANSWER_BYTES = 1024 * 1024;
 const SESSION_HEADER = 'vmware-api-session-id';
 
 /**
@@ -59,6 +62,11 @@ export class VapiClient {
   readonly id: string;
   readonly health = new ApplianceHealth();
   private readonly lanes: Record<LaneName, ApplianceLane>;
+  /**
+   * One keep-alive pool for both lanes, with as many connections as their slots together: each undici Pool holds
+   * ~18 KB before it opens a connection, which a fleet of thousands of appliances pays once per appliance, not twice.
+   */
+  private readonly pool: Pool;
   private readonly http: Axios;
   private readonly session: VapiSession;
   private readonly breaker: ApplianceBreaker;
@@ -77,9 +85,18 @@ export class VapiClient {
     const url = new URL(config.url);
     const origin = url.origin;
     const reads = limits.upstreamConnections - limits.reservedRunConnections;
+    this.pool = new Pool(origin, {
+      connect: tlsConnector(config.tls),
+      // Shorter than any appliance's idle timeout, so we never reuse a socket it is closing (docs/vapi-notes.md).
+      keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 15_000,
+      connections: limits.upstreamConnections,
+      // No answer of the vAPI is anywhere near this; a broken or hostile appliance must not fill our memory.
+      maxResponseSize: MAX_ANSWER_BYTES,
+    });
     this.lanes = {
-      run: new ApplianceLane('run', config.id, origin, config.tls, limits.reservedRunConnections, 32),
-      read: new ApplianceLane('read', config.id, origin, config.tls, reads, reads),
+      run: new ApplianceLane('run', config.id, limits.reservedRunConnections, 32),
+      read: new ApplianceLane('read', config.id, reads, reads),
     };
     // An Axios instance with exactly the defaults these calls use. axios.create() would start from axios's global
     // defaults (transitional flags, XSRF names, body limits, serializers), which every request would merge in and
@@ -220,7 +237,7 @@ export class VapiClient {
         const response = await this.http.delete('/api/session', {
           headers: { [SESSION_HEADER]: token },
           timeout: 5_000,
-          dispatcher: this.lanes.run.pool,
+          dispatcher: this.pool,
         });
         this.logger.info({ appliance: this.id, status: response.status }, 'appliance session logged out');
       } catch (error) {
@@ -230,7 +247,7 @@ export class VapiClient {
         );
       }
     }
-    await Promise.all([this.lanes.run.close(), this.lanes.read.close()]);
+    await this.pool.close().catch(() => undefined);
   }
 
   private async call(call: Call): Promise<unknown> {
@@ -290,7 +307,7 @@ export class VapiClient {
       url: call.path,
       headers,
       data: call.body,
-      dispatcher: lane.pool,
+      dispatcher: this.pool,
       ...(call.timeoutMs !== undefined && { timeout }),
     };
     for (let attempt = 0; ; attempt++) {
@@ -337,7 +354,7 @@ export class VapiClient {
             'login',
             this.http.post<string>('/api/session', undefined, {
               headers: { authorization: basic },
-              dispatcher: lane.pool,
+              dispatcher: this.pool,
             }),
           ),
         ),

@@ -65,6 +65,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     // No background reads of the job lists: suites count what reaches the appliances (the freshness suite turns
     // them on).
     freshness: { refreshMinutes: 0 },
+    // Nor background status probes, for the same reason (the fleet-status suite turns them on).
+    fleet: { backgroundProbes: false },
     ...options.extra,
   };
   options.configure?.(document);

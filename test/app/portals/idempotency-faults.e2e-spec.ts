@@ -19,7 +19,10 @@ describe('Idempotency-Key under faults', () => {
     const dir = tempDir('idem-faults-');
     world = await startWorld({
       applianceIds: ['vc-a', 'vc-b', 'vc-c'],
-      extra: { audit: { sqlite: { path: join(dir, 'audit.db') } }, fleet: { maxAppliances: 2 } },
+      extra: {
+        audit: { sqlite: { path: join(dir, 'audit.db') } },
+        fleet: { maxAppliances: 2, backgroundProbes: false },
+      },
     });
     auth = `Bearer ${await world.idp.token({ ...RUN_AND_READ, sub: 'portal' })}`;
   });

@@ -1,17 +1,9 @@
 import { ApplianceLane } from '../../../src/appliances/appliance-lane.js';
-import { TlsConfig } from '../../../src/config/gateway-config.js';
 
 /** A lane's slots and queue, without an appliance: work is whatever the test hands it. */
 describe('ApplianceLane', () => {
-  const lanes: ApplianceLane[] = [];
-  const lane = (name: 'run' | 'read', connections: number, queue: number) => {
-    const created = new ApplianceLane(name, 'vc-a', 'http://127.0.0.1:9', new TlsConfig(), connections, queue);
-    lanes.push(created);
-    return created;
-  };
-  afterEach(async () => {
-    await Promise.all(lanes.splice(0).map((l) => l.close()));
-  });
+  const lane = (name: 'run' | 'read', connections: number, queue: number) =>
+    new ApplianceLane(name, 'vc-a', connections, queue);
 
   function gate() {
     let open: () => void = () => undefined;
@@ -56,12 +48,5 @@ describe('ApplianceLane', () => {
   it('errors of the work itself pass through unchanged', async () => {
     const failure = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     await expect(lane('run', 1, 1).run(() => Promise.reject(failure))).rejects.toBe(failure);
-  });
-
-  it('closes its pool once; closing again is harmless', async () => {
-    const reads = lane('read', 1, 1);
-    await reads.close();
-    expect(reads.pool.closed).toBe(true);
-    await expect(reads.close()).resolves.toBeUndefined();
   });
 });
