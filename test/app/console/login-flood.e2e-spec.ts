@@ -67,7 +67,11 @@ describe('a flood of anonymous sign-ins (in-memory stores, default bounds)', () 
     const oidc = await loginOverHttp(world.gateway.url, 'alice', USERS.alice.password);
     const sessions = [`bg-session=${oidc.jar.get(world.gateway.url, 'bg-session')}`, await apiKeySession()];
 
+    const floodStarted = Date.now();
     const { statuses, refused } = await flood(10_500, () => FLOODER);
+    // The limit is per minute: a flood that outlasts one (a loaded machine) meets a new minute's 30.
+    const floodMs = Date.now() - floodStarted;
+    const minutes = Math.ceil(floodMs / 60_000) + 1;
 
     for (const cookie of sessions) {
       expect(await (await asConsole('/console/session', cookie)).json()).toMatchObject({ signedIn: true });
@@ -84,7 +88,13 @@ describe('a flood of anonymous sign-ins (in-memory stores, default bounds)', () 
     });
 
     // console.loginsPerAddressPerMinute (30) went to the provider; nothing else did.
-    expect(statuses).toEqual({ 303: 30, 429: 10_470 });
+    if (floodMs < 55_000) {
+      expect(statuses).toEqual({ 303: 30, 429: 10_470 });
+    } else {
+      expect(statuses[303]).toBeGreaterThanOrEqual(30);
+      expect(statuses[303]).toBeLessThanOrEqual(30 * minutes);
+      expect(statuses[303] + statuses[429]).toBe(10_500);
+    }
     expect(refused?.headers.get('content-type')).toContain('application/problem+json');
     expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(Number(refused?.headers.get('retry-after'))).toBeLessThanOrEqual(60);
