@@ -41,6 +41,8 @@ export function writeConfig(document: Record<string, unknown>): string {
     // No background reads of the appliances' job lists: suites count what reaches the appliances.
     freshness: { refreshMinutes: 0 },
     ...document,
+    // Nor background health probes (a suite that sets `fleet` keeps its own keys; probes stay off unless it asks).
+    fleet: { backgroundProbes: false, ...(document.fleet as object | undefined) },
   };
   writeFileSync(path, JSON.stringify(withAudit, null, 2)); // JSON is YAML
   return path;

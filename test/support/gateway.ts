@@ -42,6 +42,8 @@ export async function startGateway(
     rateLimit: { runsPerMinute: 100_000, readsPerMinute: 100_000, ...(document.rateLimit as object | undefined) },
     // Suites count what reaches their appliances: no background reads of job lists, unless a suite turns them on.
     freshness: { refreshMinutes: 0, ...(document.freshness as object | undefined) },
+    // Nor background health probes: status is probed when a suite asks for it (GET /appliances).
+    fleet: { backgroundProbes: false, ...(document.fleet as object | undefined) },
   };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
   // The SQLite audit store runs the built worker (dist/), even when the rest of the gateway runs from src/.
