@@ -66,6 +66,16 @@ describeWithBrowser('operator console: a fleet run in waves', () => {
     await a.getByText('Running', { exact: true }).waitFor();
     await b.getByText('Queued', { exact: true }).waitFor();
     expect(world.appliances['vc-b'].counters.jobsStarted).toBe(0);
+    await page.getByRole('button', { name: 'Cancel 1 queued backup' }).waitFor();
+
+    // Bob may read every member (backups:read) but run none: the same run, and no Cancel.
+    const bob = await newContext(browser);
+    const bobs = await bob.newPage();
+    await signIn(bobs, world, 'bob');
+    await bobs.goto(`${world.gateway.url}/console/${hash}`);
+    await member(bobs, TARGET, 'vc-b').getByText('Queued', { exact: true }).waitFor();
+    expect(await bobs.getByRole('button', { name: /queued backup/ }).count()).toBe(0);
+    await bob.close();
 
     expect(world.appliances['vc-a'].finishRunningJobs()).toBe(1);
     await a.getByText('Succeeded', { exact: true }).waitFor({ timeout: 15_000 });
