@@ -4,6 +4,7 @@ import { AppliancePage } from './pages/appliance-page';
 import { AuditPage } from './pages/audit-page';
 import { FleetPage } from './pages/fleet-page';
 import { FleetRunPage } from './pages/fleet-run-page';
+import { FleetRunStatusPage } from './pages/fleet-run-status-page';
 import { NotificationsPage } from './pages/notifications-page';
 import { SignInPage } from './pages/sign-in-page';
 import { type Route, useRoute } from './router';
@@ -105,6 +106,8 @@ function Page({ route }: { route: Route }) {
       return <AppliancePage id={route.id} />;
     case 'fleet-run':
       return <FleetRunPage />;
+    case 'fleet-run-status':
+      return <FleetRunStatusPage id={route.id} />;
     case 'audit':
       return <AuditPage />;
     case 'notifications':
@@ -115,7 +118,10 @@ function Page({ route }: { route: Route }) {
 }
 
 function NavLink({ route, page, href, label }: { route: Route; page: Route['page']; href: string; label: string }) {
-  const current = route.page === page || (page === 'fleet' && route.page === 'appliance');
+  const current =
+    route.page === page ||
+    (page === 'fleet' && route.page === 'appliance') ||
+    (page === 'fleet-run' && route.page === 'fleet-run-status');
   return (
     <a href={href} aria-current={current ? 'page' : undefined}>
       {label}

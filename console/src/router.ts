@@ -4,6 +4,7 @@ export type Route =
   | { page: 'fleet' }
   | { page: 'appliance'; id: string }
   | { page: 'fleet-run' }
+  | { page: 'fleet-run-status'; id: string }
   | { page: 'audit' }
   | { page: 'notifications' }
   | { page: 'signed-out'; reason: string };
@@ -14,6 +15,7 @@ export function parseRoute(hash: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'appliances' && parts[1]) return { page: 'appliance', id: parts[1] };
   if (parts[0] === 'fleet-run') return { page: 'fleet-run' };
+  if (parts[0] === 'fleet-runs' && parts[1]) return { page: 'fleet-run-status', id: parts[1] };
   if (parts[0] === 'audit') return { page: 'audit' };
   if (parts[0] === 'notifications') return { page: 'notifications' };
   if (parts[0] === 'signed-out') return { page: 'signed-out', reason: new URLSearchParams(query).get('reason') ?? '' };
@@ -32,4 +34,9 @@ export function useRoute(): Route {
 
 export function applianceHref(id: string): string {
   return `#/appliances/${encodeURIComponent(id)}`;
+}
+
+/** One fleet run started in waves (GET /backups/runs/{id}): a route of its own, so a reload shows it again. */
+export function fleetRunHref(id: string): string {
+  return `#/fleet-runs/${encodeURIComponent(id)}`;
 }

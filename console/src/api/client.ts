@@ -8,7 +8,8 @@ export type Appliance = components['schemas']['ApplianceDto'];
 export type Schedule = components['schemas']['ScheduleDto'];
 export type Job = components['schemas']['JobDto'];
 export type AuditEvent = components['schemas']['AuditEventDto'];
-export type FleetResult = components['schemas']['FleetRunResultDto'];
+export type FleetRun = components['schemas']['FleetRunStateDto'];
+export type FleetRunMember = components['schemas']['FleetRunMemberDto'];
 
 /**
  * Sent with every call: the gateway accepts the session cookie only with it (and the console's own Origin), so a page

@@ -9,6 +9,8 @@ import { useLayoutEffect, useRef } from 'preact/hooks';
 export function ConfirmDialog(props: {
   title: string;
   confirmLabel: string;
+  /** Said on the confirm button while busy: "Starting…" unless given. */
+  busyLabel?: string;
   busy: boolean;
   /** false: no confirm button (what it would do is not safe now, e.g. after an unknown outcome). */
   canConfirm?: boolean;
@@ -59,7 +61,7 @@ export function ConfirmDialog(props: {
           </button>
           {props.canConfirm !== false && (
             <button type="submit" class="primary" disabled={props.busy}>
-              {props.busy ? 'Starting…' : props.confirmLabel}
+              {props.busy ? (props.busyLabel ?? 'Starting…') : props.confirmLabel}
             </button>
           )}
         </div>

@@ -1,16 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
-import { type Appliance, api, asProblem, type FleetResult, type Problem } from '../api/client';
+import { type Appliance, api, asProblem, type Problem } from '../api/client';
 import { ConfirmDialog } from '../components/confirm-dialog';
-import { JobProgress } from '../components/job-progress';
 import { ProblemMessage } from '../components/problem-message';
 import { RunFailure } from '../components/run-failure';
-import { failureKind, type RunOutcome, useConfirmedRun } from '../components/use-confirmed-run';
-import { applianceHref } from '../router';
+import { type RunOutcome, useConfirmedRun } from '../components/use-confirmed-run';
+import { fleetRunHref } from '../router';
 import { useScopes } from '../session';
 
 type Target = { kind: 'tag'; tag: string } | { kind: 'appliances'; ids: string[] };
 
-/** One schedule on many appliances (POST /backups/runs): one result per appliance, each started job followed live. */
+/** One schedule on many appliances (POST /backups/runs, in waves): once accepted, the fleet run's own page follows it. */
 export function FleetRunPage() {
   const scopes = useScopes();
   const [appliances, setAppliances] = useState<Appliance[]>([]);
@@ -21,8 +20,6 @@ export function FleetRunPage() {
   const [picked, setPicked] = useState<string[]>([]);
   const [comment, setComment] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const [results, setResults] = useState<FleetResult[] | undefined>();
-  const [pending, setPending] = useState<string[]>([]);
 
   useEffect(() => {
     api
@@ -39,15 +36,22 @@ export function FleetRunPage() {
   const selected =
     target.kind === 'tag' ? appliances.filter((a) => a.tags.includes(target.tag)).map((a) => a.id) : target.ids;
 
-  const run = useConfirmedRun(async (key): Promise<RunOutcome<FleetResult[]>> => {
+  // In waves (`Prefer: respond-async`): the gateway queues members whose backup target is busy and keeps the run, so
+  // the page that follows it (#/fleet-runs/{id}) shows it again after a reload. The key stays the confirmed click's.
+  const run = useConfirmedRun(async (key): Promise<RunOutcome<string>> => {
     try {
       const body = {
         schedule: schedule.trim(),
         ...(target.kind === 'tag' ? { tags: [target.tag] } : { appliances: target.ids }),
         ...(comment.trim() === '' ? {} : { comment: comment.trim() }),
       };
-      const { data, error, response } = await api.POST('/backups/runs', { headers: { 'Idempotency-Key': key }, body });
-      return data ? { ok: true, value: data.results } : { ok: false, problem: asProblem(error, response.status) };
+      const { error, response } = await api.POST('/backups/runs', {
+        headers: { 'Idempotency-Key': key, Prefer: 'respond-async' },
+        body,
+      });
+      const id = response.status === 202 ? fleetRunId(response.headers.get('Location')) : undefined;
+      if (id) return { ok: true, value: id };
+      return { ok: false, problem: asProblem(error, response.status) };
     } catch (failure) {
       return { ok: false, problem: asProblem(failure) };
     }
@@ -55,11 +59,9 @@ export function FleetRunPage() {
 
   useEffect(() => {
     if (run.state.status === 'done') {
-      setResults(run.state.value);
-      setPending([]);
       setConfirming(false);
+      location.hash = fleetRunHref(run.state.value);
     }
-    if (run.state.status === 'failed') setPending([]);
   }, [run.state.status]);
 
   const tags = [...new Set(appliances.flatMap((a) => a.tags))].sort();
@@ -153,8 +155,6 @@ export function FleetRunPage() {
           busy={run.state.status === 'sending'}
           canConfirm={!(run.state.status === 'failed' && run.state.kind === 'unknown')}
           onConfirm={() => {
-            setResults(undefined);
-            setPending(selected);
             void run.confirm();
           }}
           onCancel={() => setConfirming(false)}
@@ -174,53 +174,12 @@ export function FleetRunPage() {
           )}
         </ConfirmDialog>
       )}
-
-      {(pending.length > 0 || results) && <h2>Results</h2>}
-      {pending.length > 0 && (
-        <ul class="results" aria-busy="true">
-          {pending.map((id) => (
-            <li key={id} class="result">
-              <strong>{id}</strong> <span class="muted">waiting for the appliance…</span>
-            </li>
-          ))}
-        </ul>
-      )}
-      {results && (
-        <ul class="results" aria-live="polite">
-          {results.map((result) => (
-            <li key={result.appliance} class="result" data-appliance={result.appliance}>
-              <p>
-                <a href={applianceHref(result.appliance)}>
-                  <strong>{result.appliance}</strong>
-                </a>{' '}
-                <ResultWord result={result} />
-              </p>
-              {result.job && <JobProgress appliance={result.appliance} job={result.job} />}
-              {result.problem && <ProblemMessage problem={result.problem} />}
-            </li>
-          ))}
-        </ul>
-      )}
     </section>
   );
 }
 
-/**
- * One appliance's result in words, as the audit trail says it: started, refused (nothing started; "unavailable" when
- * the appliance could not take it), or unknown (it may have started). The problem below gives the status and code.
- */
-function ResultWord({ result }: { result: FleetResult }) {
-  const [word, kind] = resultWord(result);
-  return <span class={`status status-${kind}`}>{word}</span>;
-}
-
-function resultWord(result: FleetResult): [string, 'started' | 'refused' | 'unknown'] {
-  if (result.job) return ['Started', 'started'];
-  const problem = result.problem;
-  if (!problem) return [`Answered ${result.status}`, 'unknown'];
-  if (failureKind(problem) === 'unknown') return ['Unknown: may have started', 'unknown'];
-  if (problem.status === 429) return ['Refused: rate limited', 'refused'];
-  if (problem.status === 403) return ['Refused: not allowed', 'refused'];
-  if (problem.status >= 502 && problem.status <= 504) return ['Unavailable', 'refused'];
-  return ['Refused', 'refused'];
+/** The fleet run's id from the 202's `Location: /backups/runs/{id}`. */
+function fleetRunId(location: string | null): string | undefined {
+  const match = location?.match(/\/backups\/runs\/([^/?#]+)$/);
+  return match ? decodeURIComponent(match[1]) : undefined;
 }

@@ -250,24 +250,31 @@ describeWithBrowser('operator console in a browser', () => {
     await page.close();
   });
 
-  it('a fleet run shows one result per appliance: a started job with its own progress, a problem with its code', async () => {
+  it('a fleet run opens its own page: each appliance under its backup target, its state in words, a problem with its code', async () => {
     const page = await alice.newPage();
     await page.goto(`${world.gateway.url}/console/#/fleet-run`);
     await page.getByLabel('Tag', { exact: true }).selectOption('lab');
     await page.getByLabel(/Comment/).fill('fleet run from the console');
     await page.getByRole('button', { name: 'Run on 2 appliances' }).click();
+    const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/backups/runs'));
     await page.getByRole('button', { name: 'Start backups' }).click();
+    // In waves, with the click's own key.
+    const headers = (await posted).headers();
+    expect(headers.prefer).toBe('respond-async');
+    expect(headers['idempotency-key']).toMatch(UUID_V4);
+    await page.waitForURL(/#\/fleet-runs\/[0-9a-f-]{36}$/);
+    await page.getByRole('heading', { name: 'Fleet run default' }).waitFor();
     const started = page.locator('[data-appliance="vc-b"]');
-    await started.getByText('Started', { exact: true }).waitFor();
-    await started.locator('progress[value="100"]').waitFor();
-    await started.getByText(/Succeeded/).waitFor();
-    const refused = page.locator('[data-appliance="vc-c"]');
+    await started.getByText('Succeeded', { exact: true }).waitFor();
+    expect(await started.getByRole('link', { name: 'vc-b' }).getAttribute('href')).toBe('#/appliances/vc-b');
+    // vc-c cannot be reached: its schedule's location is unread, its target `unknown`.
+    const refused = page.getByRole('region', { name: 'Backup target unknown' }).locator('[data-appliance="vc-c"]');
     await refused.getByText('APPLIANCE_UNAVAILABLE').waitFor();
-    expect(await refused.getByRole('alert').textContent()).toMatch(/503/);
-    await refused.getByText('Unavailable', { exact: true }).waitFor();
+    await refused.getByText('Failed', { exact: true }).waitFor();
+    await page.getByText('Completed', { exact: true }).waitFor();
     // Headed in words: no bare status code stands for the outcome.
     for (const result of [started, refused])
-      expect(await result.locator('p').first().textContent()).not.toMatch(/\d{3}/);
+      expect(await result.locator('p').first().textContent()).not.toMatch(/\b\d{3}\b/);
     expect(world.appliances['vc-b'].counters.jobsStarted).toBe(1);
     await expectAccessible(page);
     await page.screenshot({ path: shotPath('fleet-run.png'), fullPage: true });
