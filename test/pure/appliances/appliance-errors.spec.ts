@@ -255,6 +255,10 @@ describe('TLS advice: the one change that fixes it, for how the appliance is tru
       cause: tlsFailure('CERT_UNTRUSTED', trust, 3),
     });
     expect(detail(tooDeep)).toMatch(/configure tls\.caFile or tls\.fingerprint\.$/);
+    // A chain that ends in null (an error whose cause was cleared) is searched up to its end.
+    expect(detail(Object.assign(new Error('tls'), { code: 'CERT_UNTRUSTED', cause: null }))).toMatch(
+      /configure tls\.caFile or tls\.fingerprint\.$/,
+    );
   });
 
   it('a TLS failure is a TLS problem with its cause kept for the logs, and never a possible backup start', () => {
@@ -276,6 +280,8 @@ describe('error codes as axios, undici and Node nest them', () => {
     // A code that is not a string is no code; the cause's string code is used instead.
     expect(errorCode({ code: 42, cause })).toBe('ECONNRESET');
     expect(errorCode({ code: 42 })).toBeUndefined();
+    expect(errorCode({ code: 42, cause: { code: 7 } })).toBeUndefined();
+    expect(errorCode({ cause: { code: 7 } })).toBeUndefined();
     expect(errorCode(undefined)).toBeUndefined();
     expect(errorCode(null)).toBeUndefined();
     expect(errorCode('ECONNRESET')).toBeUndefined();
