@@ -137,6 +137,8 @@ describe('typed and untyped error answers to a run', () => {
     ['no body', 504, undefined, true],
     ['a JSON object that is not a vAPI error', 500, { oops: true }, true],
     ['a vAPI error', 500, { error_type: 'ERROR', messages: [] }, false],
+    ['a vAPI error with its type and no message stack', 400, { error_type: 'INVALID_ARGUMENT' }, false],
+    ['a JSON object whose error_type is no string', 500, { error_type: 7 }, true],
     ['an old vAPI error without error_type', 400, { messages: [{ id: 'x', default_message: 'no' }] }, false],
   ])('%s: may have started = %s', (_name, status, body, mayHaveStarted) => {
     const error = vapiErrorToGatewayError(status as number, body, run);
