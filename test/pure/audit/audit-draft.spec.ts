@@ -87,6 +87,15 @@ describe('audit drafts', () => {
     expect(bare.comment).toBeNull();
     expect(bare.fleetRequestId).toBeNull();
     expect(Object.values(bare).includes(undefined)).toBe(false);
+    // null, as a caller's object may hold it, is absent too.
+    const nulls = requestedDraft({
+      ...run,
+      actor: { subject: 'svc', name: null, clientId: null, authMethod: 'apiKey', ip: '::1', userAgent: null },
+      comment: null,
+      fleetRequestId: null,
+    } as unknown as AuditRequestedInput);
+    expect(nulls).toMatchObject({ comment: null, fleetRequestId: null });
+    expect(nulls.actor).toEqual(bare.actor);
   });
 
   it('a `completed` draft: the outcome, a whole number of milliseconds, and the requested entry it completes', () => {
