@@ -482,9 +482,26 @@ describe('VapiClient', () => {
       sim.faults.set({ kind: 'reset', method: 'DELETE' });
       await vc.close();
       expect(logs).toContainEqual(
-        expect.objectContaining({ level: 'warn', appliance: 'vc-a', msg: 'appliance session logout failed' }),
+        expect.objectContaining({
+          level: 'warn',
+          appliance: 'vc-a',
+          cause: 'ECONNRESET',
+          msg: 'appliance session logout failed',
+        }),
       );
     });
+
+    it('a logout that hangs is given up after 5 s, its own bound, not the calls’ (shorter) timeout', async () => {
+      const vc = client({ timeoutMs: 300 });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'hang', method: 'DELETE' });
+      const started = Date.now();
+      await vc.close();
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(4900);
+      expect(took).toBeLessThan(9000);
+      expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'appliance session logout failed' }));
+    }, 15_000);
   });
 
   describe('metrics', () => {
