@@ -400,6 +400,19 @@ describe('VapiClient', () => {
       await vc.runSchedule('default', undefined);
       await slowRead;
     });
+
+    it('runs (and logins) have their reserved connections and a queue of 32: beyond that, OVERLOADED for runs', async () => {
+      const vc = client({}, { limits: { upstreamConnections: 2, reservedRunConnections: 1 } });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'latency', ms: 50, path: '?action=run' });
+      const runs = Array.from({ length: 34 }, () => vc.runSchedule('default', undefined).catch((error) => error));
+      const results = await Promise.all(runs);
+      const overloaded = results.filter((r) => (r as { code?: string }).code === 'OVERLOADED');
+      expect(overloaded).toHaveLength(1);
+      expect(overloaded[0]).toMatchObject({ detail: expect.stringMatching(/for runs is busy/) });
+      expect(results.indexOf(overloaded[0])).toBe(33);
+      expect(sim.counters.runs).toBe(33);
+    });
   });
 
   describe('probes, health and shutdown', () => {
