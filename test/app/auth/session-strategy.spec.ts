@@ -122,10 +122,11 @@ describe('console session as a credential (session strategy)', () => {
   });
 
   it('a cookie that names no session, or no cookie at all: 401, the usual answer for no credential', async () => {
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       { cookie: `${cookie.split('=')[0]}=${'A'.repeat(43)}`, 'x-console-request': '1' },
       { 'x-console-request': '1', origin: CONSOLE },
-    ]) {
+    ];
+    for (const headers of cases) {
       const response = await probe.request({ url: '/whoami', headers });
       expect(response.statusCode).toBe(401);
       expect(response.json()).toMatchObject({ status: 401 });
