@@ -90,6 +90,12 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
     await expect(s.head()).rejects.toThrow(/does not exist/);
   });
 
+  it('a schema PostgreSQL will not create is refused with its own reason, not taken for the losing side of a race', async () => {
+    // The name passes our rule, but PostgreSQL reserves the pg_ prefix: CREATE SCHEMA fails and no schema exists.
+    const name = schema('pg_audit');
+    await expect(store(url, { schema: name }).open()).rejects.toThrow(/unacceptable schema name/);
+  });
+
   it('replicas starting together on a new schema all open it (the losers of CREATE SCHEMA’s race included)', async () => {
     const name = schema('audit_race');
     const replicas = Array.from({ length: 12 }, () => store(url, { schema: name, poolSize: 1 }));
