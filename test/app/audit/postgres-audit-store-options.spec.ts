@@ -93,7 +93,11 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
   it('a schema PostgreSQL will not create is refused with its own reason, not taken for the losing side of a race', async () => {
     // The name passes our rule, but PostgreSQL reserves the pg_ prefix: CREATE SCHEMA fails and no schema exists.
     const name = schema('pg_audit');
-    await expect(store(url, { schema: name }).open()).rejects.toThrow(/unacceptable schema name/);
+    // PostgreSQL's own error, with its SQLSTATE (42939, reserved name), straight from CREATE SCHEMA.
+    await expect(store(url, { schema: name }).open()).rejects.toMatchObject({
+      code: '42939',
+      message: expect.stringMatching(/^unacceptable schema name/),
+    });
   });
 
   it('replicas starting together on a new schema all open it (the losers of CREATE SCHEMA’s race included)', async () => {
