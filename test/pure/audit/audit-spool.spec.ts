@@ -464,4 +464,60 @@ describe('AuditSpool durability and validation', () => {
     expect(lines(path)).toBe(content);
     await spool.close();
   });
+
+  /** Half of every write lands while `during` runs: what write(2) does when the disk fills mid-line. */
+  async function withShortWrites<T>(during: () => Promise<T>): Promise<T> {
+    const prototype = await fileHandlePrototype(dir());
+    const realWrite = prototype.write;
+    const spy = jest.spyOn(prototype, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      return realWrite.call(this, buffer, offset, Math.floor(length / 2));
+    });
+    try {
+      return await during();
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('drafts picked up from an earlier process, once done with, empty the file', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    writeFileSync(path, `${JSON.stringify(draft())}\n${JSON.stringify(draft())}\n`);
+    const spool = new AuditSpool(path, silent());
+    expect(await spool.load()).toBe(2);
+    spool.remove(1);
+    await spool.clearIfDone();
+    expect(lines(path)).not.toBe('');
+    spool.remove(1);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe('');
+    await spool.close();
+  });
+
+  it('after setting lines aside, a failed write is cut back to the lines kept, not to the old length', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const good = draft();
+    writeFileSync(path, `${'x'.repeat(500)}\n${JSON.stringify(good)}\n`);
+    const spool = new AuditSpool(path, silent());
+    expect(await spool.load()).toBe(1);
+    expect(await withShortWrites(() => spool.add(draft()))).toBe(false);
+    expect(lines(path)).toBe(`${JSON.stringify(good)}\n`);
+    await spool.close();
+  });
+
+  it('a failed write to a file that could not be read is not cut back: nothing of what it held is lost', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    mkdirSync(path);
+    const spool = new AuditSpool(path, silent());
+    await expect(spool.load()).rejects.toMatchObject({ code: 'EISDIR' });
+    rmdirSync(path);
+    writeFileSync(path, 'unread\n');
+    const lost = draft();
+    expect(await withShortWrites(() => spool.add(lost))).toBe(false);
+    // The half line stays too: cutting back would need a length this process never knew.
+    expect(lines(path)).toBe(
+      `unread\n${`${JSON.stringify(lost)}\n`.slice(0, Math.floor((JSON.stringify(lost).length + 1) / 2))}`,
+    );
+    await spool.close();
+  });
 });
