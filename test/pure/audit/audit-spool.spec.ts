@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -519,5 +529,117 @@ describe('AuditSpool durability and validation', () => {
       `unread\n${`${JSON.stringify(lost)}\n`.slice(0, Math.floor((JSON.stringify(lost).length + 1) / 2))}`,
     );
     await spool.close();
+  });
+
+  /** What this process holds open, as the kernel names it: one entry per file descriptor. */
+  const openFiles = () =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${fd}`)];
+      } catch {
+        return []; // the descriptor readdir itself used, closed meanwhile
+      }
+    });
+  const held = (path: string) => openFiles().filter((file) => file === path).length;
+
+  it('holds one descriptor on the spool while open and none after close; the directory, quarantine and rewrite are closed at once', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    writeFileSync(path, `${JSON.stringify(draft())}\nnot a draft\n`);
+    const spool = new AuditSpool(path, silent());
+    expect(await spool.load()).toBe(1);
+    await spool.add(draft());
+    await spool.add(draft());
+    await spool.add(draft());
+    expect(held(path)).toBe(1);
+    expect(held(dir())).toBe(0);
+    expect(held(`${path}.quarantine`)).toBe(0);
+    expect(held(`${path}.rewrite`)).toBe(0);
+    await spool.close();
+    expect(held(path)).toBe(0);
+
+    // A spool that creates its file fsyncs the directory through a handle it closes again.
+    const fresh = join(dir(), 'fresh', 'spool.ndjson');
+    const other = new AuditSpool(fresh, silent());
+    await other.add(draft());
+    expect(held(join(dir(), 'fresh'))).toBe(0);
+    await other.close();
+  });
+
+  it('after close, the spool opens its path again: a file moved away meanwhile keeps what it had', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, silent());
+    const [a, b] = [draft(), draft()];
+    await spool.add(a);
+    await spool.close();
+    renameSync(path, `${path}.moved`);
+    await spool.add(b);
+    expect(lines(`${path}.moved`)).toBe(`${JSON.stringify(a)}\n`);
+    expect(lines(path)).toBe(`${JSON.stringify(b)}\n`);
+    await spool.close();
+  });
+
+  it('a short write is logged with what went wrong, in bytes', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const logged: Record<string, unknown>[] = [];
+    const spool = new AuditSpool(
+      path,
+      createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line)) } as pino.DestinationStream),
+    );
+    const lost = draft();
+    const size = Buffer.byteLength(`${JSON.stringify(lost)}\n`);
+    expect(await withShortWrites(() => spool.add(lost))).toBe(false);
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'audit spool cannot be written: this entry waits in memory only until the store takes it',
+        err: expect.objectContaining({
+          message: `short write to the audit spool: ${Math.floor(size / 2)} of ${size} bytes (disk full?)`,
+        }),
+      }),
+    ]);
+    await spool.close();
+  });
+
+  it.each([
+    ['the quarantine file', 'not a draft\n'],
+    ['the rewritten spool', null],
+  ])('a short write to %s is logged with its byte counts', async (_name, quarantined) => {
+    const path = join(dir(), 'spool.ndjson');
+    const good = JSON.stringify(draft());
+    writeFileSync(path, `${good}\nnot a draft\n`);
+    const logged: Record<string, unknown>[] = [];
+    const spool = new AuditSpool(
+      path,
+      createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line)) } as pino.DestinationStream),
+    );
+    const prototype = await fileHandlePrototype(dir());
+    const realWrite = prototype.write;
+    // Only the write of the file under test comes up short.
+    const failing = quarantined === null ? 1 : 0;
+    let calls = 0;
+    const spy = jest.spyOn(prototype, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      return realWrite.call(this, buffer, offset, calls++ === failing ? length - 1 : length);
+    });
+    try {
+      expect(await spool.load()).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    const size = Buffer.byteLength(quarantined ?? `${good}\n`);
+    expect(logged.at(-1)).toMatchObject({
+      msg: 'audit spool: unreadable lines could not be set aside; the spool file is kept as it is for someone to look at',
+      err: expect.objectContaining({ message: `short write: ${size - 1} of ${size} bytes` }),
+    });
+    await spool.close();
+  });
+
+  it('the stored answer of a settlement needs a record of string headers', async () => {
+    const settles = { caller: 'jwt:alice', key: 'k-1', entryId: 'e-1' };
+    const response = { status: 202, body: '{}' };
+    for (const headers of ['text/plain', ['text/plain'], { a: 'x', b: 1 }]) {
+      expect(await accepted({ ...draft(), settles: { ...settles, response: { ...response, headers } } })).toBe(false);
+    }
+    expect(await accepted({ ...draft(), settles: { ...settles, response: { ...response, headers: {} } } })).toBe(true);
   });
 });
