@@ -115,6 +115,10 @@ describe('AuditSpool', () => {
       ['error', 8],
       ['error', 9],
     ]);
+    expect(logs[0]).toMatchObject({
+      spool: path,
+      msg: 'audit spool: its last line is torn (the process writing it died); skipped, the other entries are written',
+    });
     expect(logs[1]).toMatchObject({
       spool: path,
       text: 'not json at all',
