@@ -69,7 +69,7 @@ export function deniedDraft(input: AuditDeniedInput): AuditDraft {
     code: optional(input.code, FIELD_LIMITS.code),
     durationMs: integerOrNull(input.durationMs),
     fleetRequestId: optional(input.fleetRequestId, FIELD_LIMITS.fleetRequestId),
-    count: input.count === undefined ? null : integerOrNull(input.count),
+    count: integerOrNull(input.count),
   });
 }
 

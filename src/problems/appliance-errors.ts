@@ -28,8 +28,8 @@ const NOT_CONNECTED = new Set([
 const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const TIMEOUT = new Set(['ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 export const FINGERPRINT_MISMATCH = 'ERR_TLS_FINGERPRINT_MISMATCH';
+/** OpenSSL's certificate verdicts; Node's own `ERR_TLS_*` and `ERR_SSL_*` codes are TLS failures by prefix (isTls). */
 const TLS_CODES = new Set([
-  FINGERPRINT_MISMATCH,
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -40,14 +40,13 @@ const TLS_CODES = new Set([
   'CERT_REVOKED',
   'CERT_UNTRUSTED',
   'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 /** The error code of a transport failure: axios wraps undici's and Node's errors, whose code is then the cause's. */
 export function errorCode(error: unknown): string | undefined {
   const own = (error as { code?: unknown })?.code;
   const cause = (error as { cause?: { code?: unknown } })?.cause?.code;
-  if (typeof cause === 'string' && (own === undefined || own === 'ERR_NETWORK')) return cause;
+  if (typeof cause === 'string' && own === 'ERR_NETWORK') return cause;
   return typeof own === 'string' ? own : typeof cause === 'string' ? cause : undefined;
 }
 

@@ -15,6 +15,7 @@ import { CurrentPrincipal, Public, RequireScope } from '../../src/auth/auth.deco
 import { AuthModule } from '../../src/auth/auth.module.js';
 import { FAILED_AUTHENTICATIONS } from '../../src/auth/failed-authentications.js';
 import type { Principal } from '../../src/auth/principal.js';
+import { SESSION_LOOKUP, type SessionLookup } from '../../src/auth/session-lookup.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { registerJsonBody } from '../../src/http/json-body.js';
@@ -144,7 +145,7 @@ export interface ProbeApp {
   /** Every log line the filter and strategies wrote, parsed. */
   logs: Record<string, unknown>[];
   request(options: {
-    method?: 'GET' | 'POST';
+    method?: 'GET' | 'POST' | 'HEAD' | 'OPTIONS' | 'DELETE';
     url: string;
     headers?: Record<string, string>;
     payload?: string;
@@ -152,14 +153,16 @@ export interface ProbeApp {
   close(): Promise<void>;
 }
 
-/** `auth` is the config file's `auth` section. */
-export async function startProbeApp(auth: Record<string, unknown>): Promise<ProbeApp> {
+/**
+ * `auth` is the config file's `auth` section. `sessions`: the console's session lookup (as the console module
+ * provides it, globally), which turns the console and with it the session strategy on; without it, no console.
+ */
+export async function startProbeApp(auth: Record<string, unknown>, sessions?: SessionLookup): Promise<ProbeApp> {
   const config = parseConfig(
     {
       auth,
       appliances: [{ id: 'vc-a', url: 'http://127.0.0.1:9', username: 'u', password: 'p' }],
-      // The console's session strategy needs the console module's session store; this probe has no console.
-      console: { enabled: false },
+      console: { enabled: sessions !== undefined },
     },
     {},
   );
@@ -181,8 +184,17 @@ export async function startProbeApp(auth: Record<string, unknown>): Promise<Prob
   })
   class ProbeLimitsModule {}
 
+  @Global()
+  @Module({ providers: [{ provide: SESSION_LOOKUP, useValue: sessions }], exports: [SESSION_LOOKUP] })
+  class SessionLookupModule {}
+
   @Module({
-    imports: [LoggingModule.forRoot(logger), ProbeLimitsModule, AuthModule.forConfig(config)],
+    imports: [
+      LoggingModule.forRoot(logger),
+      ProbeLimitsModule,
+      AuthModule.forConfig(config),
+      ...(sessions === undefined ? [] : [SessionLookupModule]),
+    ],
     controllers: [ProbeController],
     providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
   })

@@ -19,6 +19,8 @@ describe('VapiClient', () => {
   let sim: ApplianceSimulator;
   let logs: Record<string, unknown>[] = [];
   const clients: VapiClient[] = [];
+  /** Each client's own metrics registry, to read what it counted. */
+  const metricsOf = new Map<VapiClient, GatewayMetrics>();
 
   beforeEach(async () => {
     sim = new ApplianceSimulator({ username: USER, password: PASSWORD, jobDurationMs: 60_000 });
@@ -42,13 +44,9 @@ describe('VapiClient', () => {
     const logger = createLogger('info', {
       write: (line: string) => void logs.push(JSON.parse(line)),
     } as pino.DestinationStream);
-    const created = new VapiClient(
-      config.appliances[0],
-      logger,
-      config.breaker,
-      config.limits,
-      new GatewayMetrics(config),
-    );
+    const metrics = new GatewayMetrics(config);
+    const created = new VapiClient(config.appliances[0], logger, config.breaker, config.limits, metrics);
+    metricsOf.set(created, metrics);
     clients.push(created);
     return created;
   }
@@ -402,6 +400,19 @@ describe('VapiClient', () => {
       await vc.runSchedule('default', undefined);
       await slowRead;
     });
+
+    it('runs (and logins) have their reserved connections and a queue of 32: beyond that, OVERLOADED for runs', async () => {
+      const vc = client({}, { limits: { upstreamConnections: 2, reservedRunConnections: 1 } });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'latency', ms: 50, path: '?action=run' });
+      const runs = Array.from({ length: 34 }, () => vc.runSchedule('default', undefined).catch((error) => error));
+      const results = await Promise.all(runs);
+      const overloaded = results.filter((r) => (r as { code?: string }).code === 'OVERLOADED');
+      expect(overloaded).toHaveLength(1);
+      expect(overloaded[0]).toMatchObject({ detail: expect.stringMatching(/for runs is busy/) });
+      expect(results.indexOf(overloaded[0])).toBe(33);
+      expect(sim.counters.runs).toBe(33);
+    });
   });
 
   describe('probes, health and shutdown', () => {
@@ -484,8 +495,127 @@ describe('VapiClient', () => {
       sim.faults.set({ kind: 'reset', method: 'DELETE' });
       await vc.close();
       expect(logs).toContainEqual(
-        expect.objectContaining({ level: 'warn', appliance: 'vc-a', msg: 'appliance session logout failed' }),
+        expect.objectContaining({
+          level: 'warn',
+          appliance: 'vc-a',
+          cause: 'ECONNRESET',
+          msg: 'appliance session logout failed',
+        }),
       );
+    });
+
+    it('a logout that hangs is given up after 5 s, its own bound, not the calls’ (shorter) timeout', async () => {
+      const vc = client({ timeoutMs: 300 });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'hang', method: 'DELETE' });
+      const started = Date.now();
+      await vc.close();
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(4900);
+      expect(took).toBeLessThan(9000);
+      expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'appliance session logout failed' }));
+    }, 15_000);
+  });
+
+  describe('metrics', () => {
+    /** Logins by result, as `result: count`. */
+    async function logins(vc: VapiClient): Promise<Record<string, number>> {
+      const { values } = await (metricsOf.get(vc) as GatewayMetrics).logins.get();
+      return Object.fromEntries(values.map((v) => [`${v.labels.appliance}/${v.labels.result}`, v.value]));
+    }
+    /** Upstream exchanges, as `operation/outcome: {count, sum}`. */
+    async function exchanges(vc: VapiClient): Promise<Record<string, { count: number; sum: number }>> {
+      const { values } = await (metricsOf.get(vc) as GatewayMetrics).upstreamRequests.get();
+      const result: Record<string, { count: number; sum: number }> = {};
+      for (const v of values) {
+        const name = v.metricName ?? '';
+        if (!name.endsWith('_count') && !name.endsWith('_sum')) continue;
+        expect(v.labels.appliance).toBe('vc-a');
+        const key = `${v.labels.operation}/${v.labels.outcome}`;
+        result[key] ??= { count: 0, sum: 0 };
+        result[key][name.endsWith('_count') ? 'count' : 'sum'] = v.value;
+      }
+      return result;
+    }
+    const counts = (all: Record<string, { count: number; sum: number }>) =>
+      Object.fromEntries(Object.entries(all).map(([key, { count }]) => [key, count]));
+
+    it('each exchange is counted by operation and the class of its status, its duration in seconds', async () => {
+      const vc = client();
+      const job = await vc.runSchedule('default', undefined);
+      await vc.getJob(job.id);
+      await vc.listSchedules();
+      sim.faults.set({ kind: 'latency', ms: 250, path: JOBS_PATH });
+      await vc.listJobs();
+      await vc.probe(1000);
+      sim.faults.set({ kind: 'status', status: 404, errorType: 'NOT_FOUND', path: `${JOBS_PATH}/`, times: 1 });
+      await expect(vc.getJob('missing')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+      const seen = await exchanges(vc);
+      expect(counts(seen)).toEqual({
+        'login/2xx': 1,
+        'run/2xx': 1,
+        'get_job/2xx': 1,
+        'get_job/4xx': 1,
+        'list_schedules/2xx': 1,
+        'list_jobs/2xx': 1,
+        'probe/2xx': 1,
+      });
+      // Seconds, not milliseconds: the slowed list took a quarter of a second or a little more.
+      expect(seen['list_jobs/2xx'].sum).toBeGreaterThanOrEqual(0.24);
+      expect(seen['list_jobs/2xx'].sum).toBeLessThan(5);
+      expect(await logins(vc)).toEqual({ 'vc-a/ok': 1 });
+    });
+
+    it('an exchange with no answer is a timeout or a transport error', async () => {
+      const vc = client({ timeoutMs: 300 });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'hang', path: JOBS_PATH, times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_TIMEOUT' });
+      sim.faults.set({ kind: 'reset', path: '?action=run', times: 1 });
+      await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({ code: 'APPLIANCE_UNAVAILABLE' });
+      expect(counts(await exchanges(vc))).toEqual({
+        'login/2xx': 1,
+        'list_jobs/2xx': 1,
+        'list_jobs/timeout': 1,
+        'run/transport_error': 1,
+      });
+    });
+
+    it('a login is ok, rejected (401), failed (any other answer, or none), or held back without being sent', async () => {
+      const rejected = client();
+      sim.faults.set({ kind: 'rejectCredentials', path: '/api/session', method: 'POST' });
+      await expect(rejected.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_AUTH_FAILED' });
+      await expect(rejected.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_AUTH_FAILED' });
+      await expect(rejected.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_AUTH_FAILED' });
+      expect(await logins(rejected)).toEqual({ 'vc-a/rejected': 1, 'vc-a/held_back': 2 });
+      expect(counts(await exchanges(rejected))).toEqual({ 'login/4xx': 1 });
+      sim.faults.clear();
+
+      const refused = client();
+      sim.faults.set({
+        kind: 'status',
+        status: 500,
+        errorType: 'ERROR',
+        path: '/api/session',
+        method: 'POST',
+        times: 1,
+      });
+      await expect(refused.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_ERROR' });
+      sim.faults.set({ kind: 'reset', path: '/api/session', method: 'POST', times: 1 });
+      await expect(refused.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_UNAVAILABLE' });
+      expect(await refused.listJobs()).toEqual([]);
+      expect(await logins(refused)).toEqual({ 'vc-a/failed': 2, 'vc-a/ok': 1 });
+    });
+
+    it('the breaker state is published per appliance: 1 once open', async () => {
+      const down = new ApplianceSimulator({ username: USER, password: PASSWORD });
+      await down.start();
+      const url = down.url;
+      await down.stop();
+      const vc = client({ url }, { breaker: { consecutiveFailures: 1, halfOpenAfterMs: 60_000 } });
+      await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_UNAVAILABLE' });
+      const { values } = await (metricsOf.get(vc) as GatewayMetrics).breakerState.get();
+      expect(values.map((v) => [v.labels.appliance, v.value])).toEqual([['vc-a', 1]]);
     });
   });
 });

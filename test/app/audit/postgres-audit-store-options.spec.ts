@@ -1,3 +1,4 @@
+import { sql as sqlTag } from 'kysely';
 import pg from 'pg';
 import { PostgresAuditStore } from '../../../src/audit/store/postgres-audit-store.js';
 import { draft } from '../../support/drafts.js';
@@ -89,6 +90,16 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
     await expect(s.head()).rejects.toThrow(/does not exist/);
   });
 
+  it('a schema PostgreSQL will not create is refused with its own reason, not taken for the losing side of a race', async () => {
+    // The name passes our rule, but PostgreSQL reserves the pg_ prefix: CREATE SCHEMA fails and no schema exists.
+    const name = schema('pg_audit');
+    // PostgreSQL's own error, with its SQLSTATE (42939, reserved name), straight from CREATE SCHEMA.
+    await expect(store(url, { schema: name }).open()).rejects.toMatchObject({
+      code: '42939',
+      message: expect.stringMatching(/^unacceptable schema name/),
+    });
+  });
+
   it('replicas starting together on a new schema all open it (the losers of CREATE SCHEMA’s race included)', async () => {
     const name = schema('audit_race');
     const replicas = Array.from({ length: 12 }, () => store(url, { schema: name, poolSize: 1 }));
@@ -159,5 +170,72 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
     }
     expect(classifier.permanent(null)).toBe(false);
     expect(classifier.permanent(new Error('connection terminated'))).toBe(false);
+  });
+
+  /** The store's own connections (connect() is what open() uses), to ask PostgreSQL how they were set up. */
+  class Connections extends PostgresAuditStore {
+    pool() {
+      return this.connect();
+    }
+  }
+
+  it('its connections name the application, bound statements and idle transactions, and use the configured schema', async () => {
+    const name = schema('audit_settings');
+    const settings = async (options: ConstructorParameters<typeof PostgresAuditStore>[1]) => {
+      const db = await new Connections(url, options).pool();
+      try {
+        const { rows } = await sqlTag<Record<string, string>>`SELECT
+          current_setting('application_name') AS application,
+          current_setting('statement_timeout') AS statement,
+          current_setting('idle_in_transaction_session_timeout') AS idle,
+          current_setting('search_path') AS path`.execute(db);
+        return rows[0];
+      } finally {
+        await db.destroy();
+      }
+    };
+    expect(await settings({ schema: name })).toEqual({
+      application: 'backup-gateway-audit',
+      statement: '10s',
+      idle: '30s',
+      path: name,
+    });
+    // Without a schema option the connection's own search_path stands.
+    const [{ search_path: serverDefault }] = await sql<{ search_path: string }>('SHOW search_path');
+    expect((await settings({})).path).toBe(serverDefault);
+  });
+
+  it.each([
+    [undefined, 5],
+    [2, 2],
+  ])('poolSize %s: at most %s connections, however many queries wait', async (poolSize, connections) => {
+    const db = await new Connections(url, { poolSize }).pool();
+    try {
+      const pids = await Promise.all(
+        Array.from({ length: 12 }, async () => {
+          const { rows } = await sqlTag<{ pid: number }>`SELECT pg_backend_pid() AS pid, pg_sleep(0.1)`.execute(db);
+          return rows[0].pid;
+        }),
+      );
+      expect(new Set(pids).size).toBe(connections);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('an idle connection that dies is reported to onPoolError, not thrown at the process', async () => {
+    const errors: Error[] = [];
+    const db = await new Connections(url, { onPoolError: (error) => errors.push(error) }).pool();
+    try {
+      const { rows } = await sqlTag<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db);
+      await sql('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      for (let waited = 0; errors.length === 0 && waited < 5000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(errors).toHaveLength(1);
+      expect(errors[0].message).toMatch(/terminat/);
+    } finally {
+      await db.destroy();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,5 +226,57 @@ describe('JWT verification without the cache, and with fixed keys', () => {
   it('a key set with no key source refuses to start', () => {
     const config = Object.assign(new JwtConfig(), { issuer: 'i', audience: 'a' });
     expect(() => new JwtKeys(config)).toThrow('auth.jwt: no key source');
+  });
+});
+
+/** How the bearer token is read from the Authorization header, with API keys configured beside it. */
+describe('the Authorization header', () => {
+  const idp = new IdentityProvider();
+  const KEY = 'gw-jwt-header-test-key';
+  let probe: ProbeApp;
+
+  beforeAll(async () => {
+    await idp.start();
+    probe = await startProbeApp({
+      jwt: idp.jwtConfig(),
+      apiKeys: [{ id: 'svc', sha256: createHash('sha256').update(KEY).digest('hex'), scopes: ['backups:read'] }],
+    });
+  });
+  afterAll(async () => {
+    await probe.close();
+    await idp.stop();
+  });
+
+  const status = async (headers: Record<string, string>) =>
+    (await probe.request({ url: '/whoami', headers })).statusCode;
+
+  it('the scheme in any case, followed by one or more spaces, then the whole token', async () => {
+    const token = await idp.token({ sub: 'a' });
+    expect(await status({ authorization: `Bearer ${token}` })).toBe(200);
+    expect(await status({ authorization: `bearer ${token}` })).toBe(200);
+    expect(await status({ authorization: `BEARER   ${token}` })).toBe(200);
+  });
+
+  it.each([
+    ['another scheme', (token: string) => `Basic ${token}`],
+    ['a prefix before the scheme', (token: string) => `xBearer ${token}`],
+    ['no space after the scheme', (token: string) => `Bearer${token}`],
+    ['anything after the token', (token: string) => `Bearer ${token} trailing`],
+    ['a second token', (token: string) => `Bearer ${token},${token}`],
+    ['the scheme alone', () => 'Bearer'],
+    ['the scheme and a space', () => 'Bearer '],
+  ])('%s is no bearer token: 401', async (_name, header) => {
+    expect(await status({ authorization: header(await idp.token({ sub: 'a' })) })).toBe(401);
+  });
+
+  it('without an Authorization header, the next strategy (the API key) decides', async () => {
+    expect(await status({ 'x-api-key': KEY })).toBe(200);
+    expect(await status({})).toBe(401);
+  });
+
+  it('a token that does not verify falls through to the API key as well, and fails alone', async () => {
+    expect(await status({ authorization: 'Bearer not.a.jwt', 'x-api-key': KEY })).toBe(200);
+    expect(await status({ authorization: 'Bearer not.a.jwt' })).toBe(401);
+    expect(await status({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEY })).toBe(200);
   });
 });

@@ -137,6 +137,8 @@ describe('typed and untyped error answers to a run', () => {
     ['no body', 504, undefined, true],
     ['a JSON object that is not a vAPI error', 500, { oops: true }, true],
     ['a vAPI error', 500, { error_type: 'ERROR', messages: [] }, false],
+    ['a vAPI error with its type and no message stack', 400, { error_type: 'INVALID_ARGUMENT' }, false],
+    ['a JSON object whose error_type is no string', 500, { error_type: 7 }, true],
     ['an old vAPI error without error_type', 400, { messages: [{ id: 'x', default_message: 'no' }] }, false],
   ])('%s: may have started = %s', (_name, status, body, mayHaveStarted) => {
     const error = vapiErrorToGatewayError(status as number, body, run);
@@ -147,5 +149,95 @@ describe('typed and untyped error answers to a run', () => {
   it('an untyped answer to a read never says a backup may have started', () => {
     const read = { appliance: 'vc-a', description: 'read backup job 1', notFound: 'JOB_NOT_FOUND' as const };
     expect(vapiErrorToGatewayError(502, '<html/>', read).details.mayHaveStarted).toBe(false);
+  });
+});
+
+describe('the edges of the vAPI error table', () => {
+  const read = { appliance: 'vc-a', description: 'read backup job 1', notFound: 'JOB_NOT_FOUND' as const };
+
+  it.each([
+    // An unknown error_type is a refusal only on a 4xx; otherwise the status decides.
+    [399, 'SOMETHING_NEW', 'APPLIANCE_ERROR'],
+    [400, 'SOMETHING_NEW', 'APPLIANCE_REJECTED'],
+    [499, 'SOMETHING_NEW', 'APPLIANCE_REJECTED'],
+    [500, 'SOMETHING_NEW', 'APPLIANCE_ERROR'],
+    [503, 'SOMETHING_NEW', 'APPLIANCE_UNAVAILABLE'],
+    [504, 'SOMETHING_NEW', 'APPLIANCE_TIMEOUT'],
+    [404, 'SOMETHING_NEW', 'APPLIANCE_REJECTED'],
+    [399, undefined, 'APPLIANCE_ERROR'],
+    [499, undefined, 'APPLIANCE_REJECTED'],
+    [409, undefined, 'APPLIANCE_REJECTED'],
+    [501, undefined, 'APPLIANCE_ERROR'],
+    // A known type decides whatever the status.
+    [200, 'NOT_FOUND', 'SCHEDULE_NOT_FOUND'],
+    [500, 'UNAUTHENTICATED', 'APPLIANCE_AUTH_FAILED'],
+    [500, 'UNAUTHORIZED', 'APPLIANCE_PERMISSION_DENIED'],
+    [500, 'FEATURE_IN_USE', 'BACKUP_IN_PROGRESS'],
+    [400, 'SERVICE_UNAVAILABLE', 'APPLIANCE_UNAVAILABLE'],
+    [400, 'ERROR', 'APPLIANCE_ERROR'],
+    [400, 'INTERNAL_SERVER_ERROR', 'APPLIANCE_ERROR'],
+  ])('HTTP %s %s → %s (schedule run)', (status, errorType, code) => {
+    expect(classifyVapiError(status, errorType, 'SCHEDULE_NOT_FOUND')).toBe(code);
+  });
+
+  it('a vCenter at its session limit says so, whatever else it said', () => {
+    const error = vapiErrorToGatewayError(
+      503,
+      {
+        error_type: 'SERVICE_UNAVAILABLE',
+        messages: [
+          { id: 'other', default_message: 'first' },
+          { id: 'com.vmware.vapi.endpoint.failedToLoginMaxUserSessionCountReached', default_message: 'limit' },
+        ],
+      },
+      read,
+    );
+    expect(error.code).toBe('APPLIANCE_UNAVAILABLE');
+    expect(error.detail).toBe(
+      'Appliance vc-a has reached its limit of concurrent API sessions; other tools are holding sessions open. Retry later or ask its administrator to end idle sessions.',
+    );
+    expect(error.details).toMatchObject({ appliance: 'vc-a', retryAfter: 30, mayHaveStarted: false });
+  });
+
+  it('an empty first message is no message: the detail names the status', () => {
+    expect(vapiErrorToGatewayError(500, { messages: [{ id: 'x', default_message: '' }] }, read).detail).toBe(
+      'Appliance vc-a refused to read backup job 1 (HTTP 500)',
+    );
+    expect(vapiErrorToGatewayError(400, { error_type: '', messages: [] }, read).detail).toBe(
+      'Appliance vc-a refused to read backup job 1 (HTTP 400)',
+    );
+  });
+
+  it('every text from the appliance is bounded: type 100, id 200, message 1000, each argument 200 units', () => {
+    const summary = summarizeUpstream(400, {
+      error_type: 'T'.repeat(150),
+      messages: [{ id: 'i'.repeat(250), default_message: 'm'.repeat(1200), args: ['a'.repeat(300), { k: 'v' }] }],
+    });
+    expect(summary.errorType).toBe('T'.repeat(100));
+    expect(summary.messages).toEqual([
+      { id: 'i'.repeat(200), message: 'm'.repeat(1000), args: ['a'.repeat(200), '{"k":"v"}'] },
+    ]);
+  });
+
+  it('control characters become U+FFFD, so nothing from the appliance drives a terminal', () => {
+    const summary = summarizeUpstream(400, {
+      error_type: 'A\u0000B',
+      messages: [{ id: '\u001b[31m', default_message: 'x\u007fy\nz\u001fw', args: ['\t'] }],
+    });
+    expect(summary.errorType).toBe('A\uFFFDB');
+    expect(summary.messages).toEqual([{ id: '\uFFFD[31m', message: 'x\uFFFDy\uFFFDz\uFFFDw', args: ['\uFFFD'] }]);
+  });
+
+  it('at most ten messages, each with at most ten arguments', () => {
+    const messages = Array.from({ length: 12 }, (_, i) => ({
+      id: `m${i}`,
+      default_message: `message ${i}`,
+      args: Array.from({ length: 12 }, (_, j) => `${j}`),
+    }));
+    const summary = summarizeUpstream(400, { messages });
+    expect(summary.messages.map((m) => m.id)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    for (const message of summary.messages) {
+      expect(message.args).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    }
   });
 });

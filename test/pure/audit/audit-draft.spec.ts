@@ -1,4 +1,11 @@
-import { completedDraft, deniedDraft, FIELD_LIMITS, requestedDraft } from '../../../src/audit/audit-draft.js';
+import {
+  completedDraft,
+  deniedDraft,
+  FIELD_LIMITS,
+  rateLimitedDraft,
+  replayedDraft,
+  requestedDraft,
+} from '../../../src/audit/audit-draft.js';
 import type { AuditActor, AuditCompletedInput, AuditRequestedInput } from '../../../src/audit/audit-entry.js';
 
 const actor: AuditActor = {
@@ -80,6 +87,15 @@ describe('audit drafts', () => {
     expect(bare.comment).toBeNull();
     expect(bare.fleetRequestId).toBeNull();
     expect(Object.values(bare).includes(undefined)).toBe(false);
+    // null, as a caller's object may hold it, is absent too.
+    const nulls = requestedDraft({
+      ...run,
+      actor: { subject: 'svc', name: null, clientId: null, authMethod: 'apiKey', ip: '::1', userAgent: null },
+      comment: null,
+      fleetRequestId: null,
+    } as unknown as AuditRequestedInput);
+    expect(nulls).toMatchObject({ comment: null, fleetRequestId: null });
+    expect(nulls.actor).toEqual(bare.actor);
   });
 
   it('a `completed` draft: the outcome, a whole number of milliseconds, and the requested entry it completes', () => {
@@ -193,5 +209,91 @@ describe('audit drafts', () => {
     expect(lengths).toEqual(limits);
     expect(FIELD_LIMITS.subject).toBe(256);
     expect(requestedDraft({ ...run, actor: { ...actor, subject: long(256) } }).actor.subject).toHaveLength(256);
+  });
+
+  it('a completion that settles an Idempotency-Key names its own entry as the one that recorded the answer', () => {
+    const response = { status: 202, body: '{}', headers: { 'content-type': 'application/json' } };
+    const draft = completedDraft({ ...completion, settles: { caller: 'jwt:alice', key: 'k-1', response } });
+    expect(draft.settles).toEqual({ caller: 'jwt:alice', key: 'k-1', response, entryId: draft.id });
+    expect(completedDraft(completion)).not.toHaveProperty('settles');
+  });
+
+  it('a refusal of our own may be `rejected` (and only that, or `denied`); aggregated refusals carry their count', () => {
+    const refusal = { ...run, httpStatus: 409.4, code: 'IDEMPOTENCY_KEY_IN_USE', durationMs: 3 };
+    expect(deniedDraft({ ...refusal, outcome: 'rejected' })).toMatchObject({
+      stage: 'completed',
+      outcome: 'rejected',
+      httpStatus: 409,
+      count: null,
+    });
+    expect(deniedDraft({ ...refusal, outcome: 'accepted' as 'denied' }).outcome).toBe('denied');
+    expect(deniedDraft({ ...refusal, count: 7.2 }).count).toBe(7);
+    expect(deniedDraft({ ...refusal, count: Number.NaN }).count).toBeNull();
+  });
+
+  it('a replay: `completed`, outcome `replayed`, naming the entry of the original answer, bounded and canonical', () => {
+    const draft = replayedDraft({
+      ...run,
+      httpStatus: 202,
+      code: 'X',
+      jobId: 'job-1',
+      durationMs: 1.5,
+      fleetRequestId: 'fleet-2',
+      replayOf: `e\u0000${'1'.repeat(100)}`,
+    });
+    expect(draft).toEqual({
+      id: expect.stringMatching(UUID),
+      time: expect.any(String),
+      stage: 'completed',
+      requestId: 'req-1',
+      action: 'backup.schedule.run',
+      actor: { ...actor },
+      appliance: 'vc-a',
+      schedule: 'default',
+      comment: 'before the upgrade',
+      outcome: 'replayed',
+      httpStatus: 202,
+      code: 'X',
+      jobId: 'job-1',
+      durationMs: 2,
+      fleetRequestId: 'fleet-2',
+      requestedId: null,
+      replayOf: `e\ufffd${'1'.repeat(62)}`,
+      count: null,
+    });
+    expect(draft.replayOf).toHaveLength(FIELD_LIMITS.replayOf);
+    expect(replayedDraft({ ...run, httpStatus: 202, durationMs: 0, replayOf: 'e' })).toMatchObject({
+      code: null,
+      jobId: null,
+      fleetRequestId: null,
+    });
+  });
+
+  it('requests past the rate limit: one `completed` entry, outcome `rate_limited`, with their number', () => {
+    const draft = rateLimitedDraft({ ...run, httpStatus: 429, code: 'RATE_LIMITED', durationMs: 60_000, count: 12 });
+    expect(draft).toEqual({
+      id: expect.stringMatching(UUID),
+      time: expect.any(String),
+      stage: 'completed',
+      requestId: 'req-1',
+      action: 'backup.schedule.run',
+      actor: { ...actor },
+      appliance: 'vc-a',
+      schedule: 'default',
+      comment: 'before the upgrade',
+      outcome: 'rate_limited',
+      httpStatus: 429,
+      code: 'RATE_LIMITED',
+      jobId: null,
+      durationMs: 60_000,
+      fleetRequestId: null,
+      requestedId: null,
+      replayOf: null,
+      count: 12,
+    });
+    expect(rateLimitedDraft({ ...run, httpStatus: 429, durationMs: 1, count: 1 }).code).toBeNull();
+    expect(rateLimitedDraft({ ...run, httpStatus: 429, code: 'x'.repeat(100), durationMs: 1, count: 1 }).code).toBe(
+      'x'.repeat(FIELD_LIMITS.code),
+    );
   });
 });

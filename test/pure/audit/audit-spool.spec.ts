@@ -1,7 +1,19 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import pino from 'pino';
+import type { AuditDraft } from '../../../src/audit/audit-entry.js';
 import { AuditSpool } from '../../../src/audit/audit-spool.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { auditSpoolQuarantined } from '../../../src/metrics/gateway-metrics.js';
@@ -103,6 +115,10 @@ describe('AuditSpool', () => {
       ['error', 8],
       ['error', 9],
     ]);
+    expect(logs[0]).toMatchObject({
+      spool: path,
+      msg: 'audit spool: its last line is torn (the process writing it died); skipped, the other entries are written',
+    });
     expect(logs[1]).toMatchObject({
       spool: path,
       text: 'not json at all',
@@ -238,5 +254,396 @@ describe('AuditSpool', () => {
     expect(lines(path)).toBe(`${JSON.stringify(a)}\n${JSON.stringify(b)}\n`);
     await spool.close();
     await spool.close();
+  });
+});
+
+/** The FileHandle class every `fs/promises` handle shares: where a test watches fsync and simulates a full disk. */
+async function fileHandlePrototype(dir: string) {
+  const probe = await open(join(dir, 'probe'), 'w');
+  const prototype = Object.getPrototypeOf(probe) as {
+    sync: () => Promise<void>;
+    write: (...args: unknown[]) => Promise<{ bytesWritten: number }>;
+  };
+  await probe.close();
+  return prototype;
+}
+
+describe('AuditSpool durability and validation', () => {
+  const dir = tempDirPerTest('audit-spool-sync-');
+  const silent = () => pino({ level: 'silent' });
+  const lines = (path: string) => readFileSync(path, 'utf8');
+
+  /** Every fsync, by the handle's file descriptor's target: the spool file, or something else (its directory). */
+  async function watchSyncs() {
+    const prototype = await fileHandlePrototype(dir());
+    const realSync = prototype.sync;
+    const synced: string[] = [];
+    const spy = jest.spyOn(prototype, 'sync').mockImplementation(function (this: { fd: number }) {
+      // What the handle is open on, as the kernel names it: the spool file or its directory.
+      synced.push(readlinkSync(`/proc/self/fd/${this.fd}`));
+      return realSync.call(this);
+    });
+    return { synced, restore: () => spy.mockRestore() };
+  }
+
+  it('each add is fsynced before it resolves; a file it creates gets its directory fsynced too, once', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, silent());
+    const { synced, restore } = await watchSyncs();
+    try {
+      await spool.add(draft());
+      expect(synced).toEqual([dir(), path]);
+      await spool.add(draft());
+      expect(synced).toEqual([dir(), path, path]);
+      // Reopened after close: the file exists, so only the file is fsynced.
+      await spool.close();
+      await spool.add(draft());
+      expect(synced).toEqual([dir(), path, path, path]);
+      // Emptying is fsynced too.
+      spool.remove(3);
+      await spool.clearIfDone();
+      expect(synced).toEqual([dir(), path, path, path, path]);
+    } finally {
+      restore();
+      await spool.close();
+    }
+  });
+
+  it('cutting off a torn line is fsynced; setting lines aside fsyncs the quarantine, the rewrite and the directory', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    writeFileSync(path, `${JSON.stringify(draft())}\n{"torn`);
+    const { synced, restore } = await watchSyncs();
+    try {
+      const spool = new AuditSpool(path, silent());
+      expect(await spool.load()).toBe(1);
+      expect(synced).toEqual([path]);
+      await spool.close();
+      synced.length = 0;
+      writeFileSync(path, `${JSON.stringify(draft())}\nnot a draft\n`);
+      const again = new AuditSpool(path, silent());
+      expect(await again.load()).toBe(1);
+      expect(synced).toEqual([`${path}.quarantine`, `${path}.rewrite`, dir()]);
+      await again.close();
+    } finally {
+      restore();
+    }
+  });
+
+  /** Loads a spool holding one good draft and then `record`; says whether `record` was taken as a draft. */
+  async function accepted(record: unknown): Promise<boolean> {
+    const path = join(dir(), `spool-${Math.random().toString(36).slice(2)}.ndjson`);
+    const good = draft();
+    const text = typeof record === 'string' ? record : JSON.stringify(record);
+    writeFileSync(path, `${JSON.stringify(good)}\n${text}\n`);
+    const spool = new AuditSpool(path, silent());
+    const count = await spool.load();
+    await spool.close();
+    expect(count === 2).toBe(existsSync(`${path}.quarantine`) === false);
+    return count === 2;
+  }
+
+  it.each(['id', 'time', 'stage', 'requestId', 'action', 'appliance', 'schedule'])(
+    'a draft needs its %s as a string',
+    async (key) => {
+      expect(await accepted({ ...draft(), [key]: 1 })).toBe(false);
+      expect(await accepted({ ...draft(), [key]: null })).toBe(false);
+      const { [key as keyof AuditDraft]: _dropped, ...without } = draft();
+      expect(await accepted(without)).toBe(false);
+    },
+  );
+
+  it.each(['subject', 'authMethod', 'ip'])("a draft's actor needs its %s as a string", async (key) => {
+    const base = draft();
+    expect(await accepted({ ...base, actor: { ...base.actor, [key]: 1 } })).toBe(false);
+    const { [key as keyof AuditDraft['actor']]: _dropped, ...actor } = base.actor;
+    expect(await accepted({ ...base, actor })).toBe(false);
+  });
+
+  it.each(['name', 'clientId', 'userAgent'])(
+    "a draft's actor may lack its %s, or have it null, not a number",
+    async (key) => {
+      const base = draft();
+      expect(await accepted({ ...base, actor: { ...base.actor, [key]: 1 } })).toBe(false);
+      expect(await accepted({ ...base, actor: { ...base.actor, [key]: null } })).toBe(true);
+      expect(await accepted({ ...base, actor: { ...base.actor, [key]: 'text' } })).toBe(true);
+      const { [key as keyof AuditDraft['actor']]: _dropped, ...actor } = base.actor;
+      expect(await accepted({ ...base, actor })).toBe(true);
+    },
+  );
+
+  it.each(['comment', 'outcome', 'code', 'jobId', 'fleetRequestId', 'requestedId', 'replayOf'])(
+    'a draft may lack %s, or have it null or a string, not a number',
+    async (key) => {
+      expect(await accepted({ ...draft(), [key]: 1 })).toBe(false);
+      expect(await accepted({ ...draft(), [key]: 'text' })).toBe(true);
+      const { [key as keyof AuditDraft]: _dropped, ...without } = draft();
+      expect(await accepted(without)).toBe(true);
+    },
+  );
+
+  it.each(['httpStatus', 'durationMs', 'count'])(
+    'a draft may lack %s, or have it null or a finite number, not a string nor an overflow',
+    async (key) => {
+      expect(await accepted({ ...draft(), [key]: '1' })).toBe(false);
+      expect(await accepted({ ...draft(), [key]: 12 })).toBe(true);
+      expect(await accepted({ ...draft(), [key]: null })).toBe(true);
+      // JSON.parse reads 1e400 as Infinity, which no store column holds.
+      expect(await accepted(JSON.stringify({ ...draft(), [key]: 0 }).replace(`"${key}":0`, `"${key}":1e400`))).toBe(
+        false,
+      );
+    },
+  );
+
+  it('a draft that settles an Idempotency-Key carries either the whole answer or a fleet member, well-formed', async () => {
+    const settles = { caller: 'jwt:alice', key: 'k-1', entryId: 'e-1' };
+    const response = { status: 202, body: '{}', headers: { 'content-type': 'application/json' } };
+    expect(await accepted({ ...draft(), settles: { ...settles, response } })).toBe(true);
+    expect(await accepted({ ...draft(), settles: { ...settles, member: 'vc-a', memberResult: '{}' } })).toBe(true);
+    for (const key of ['caller', 'key', 'entryId']) {
+      expect(await accepted({ ...draft(), settles: { ...settles, [key]: 1, response } })).toBe(false);
+    }
+    for (const bad of [
+      { ...response, status: '202' },
+      { ...response, body: {} },
+      { ...response, headers: null },
+      { ...response, headers: { 'content-type': 1 } },
+      'answered',
+    ]) {
+      expect(await accepted({ ...draft(), settles: { ...settles, response: bad } })).toBe(false);
+    }
+    expect(await accepted({ ...draft(), settles: { ...settles, member: 'vc-a' } })).toBe(false);
+    expect(await accepted({ ...draft(), settles: { ...settles, memberResult: '{}' } })).toBe(false);
+    expect(await accepted({ ...draft(), settles: { ...settles, member: 1, memberResult: '{}' } })).toBe(false);
+    expect(await accepted({ ...draft(), settles: ['answered'] })).toBe(false);
+    expect(await accepted({ ...draft(), settles: null })).toBe(false);
+  });
+
+  it('a draft must be an object with an actor object', async () => {
+    expect(await accepted('[]')).toBe(false);
+    expect(await accepted('"a string"')).toBe(false);
+    expect(await accepted({ ...draft(), actor: [] })).toBe(false);
+  });
+
+  it('lines that cannot be set aside leave the spool as it is, never emptied, while the good drafts are delivered', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const good = draft();
+    const content = `${JSON.stringify(good)}\nnot a draft\n`;
+    writeFileSync(path, content);
+    mkdirSync(`${path}.quarantine`); // the quarantine file cannot be opened
+    const logged: Record<string, unknown>[] = [];
+    const spool = new AuditSpool(
+      path,
+      createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line)) } as pino.DestinationStream),
+    );
+    expect(await spool.load()).toBe(1);
+    expect(spool.oldest(5)).toEqual([good]);
+    expect(logged.at(-1)).toMatchObject({
+      level: 'error',
+      spool: path,
+      quarantine: `${path}.quarantine`,
+      msg: 'audit spool: unreadable lines could not be set aside; the spool file is kept as it is for someone to look at',
+    });
+    // Delivered and done with: the file still holds the unreadable line, for someone to look at.
+    const next = draft();
+    expect(await spool.add(next)).toBe(true);
+    spool.remove(2);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe(`${content}${JSON.stringify(next)}\n`);
+    await spool.close();
+  });
+
+  it.each([
+    ['the quarantine file', 0],
+    ['the rewritten spool', 1],
+  ])('a short write to %s (a full disk) keeps the spool as it is', async (_name, failing) => {
+    const path = join(dir(), 'spool.ndjson');
+    const content = `${JSON.stringify(draft())}\nnot a draft\n${JSON.stringify(draft())}\n`;
+    writeFileSync(path, content);
+    const prototype = await fileHandlePrototype(dir());
+    const realWrite = prototype.write;
+    let calls = 0;
+    const spy = jest.spyOn(prototype, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      return realWrite.call(this, buffer, offset, calls++ === failing ? length - 1 : length);
+    });
+    const spool = new AuditSpool(path, silent());
+    try {
+      expect(await spool.load()).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines(path)).toBe(content);
+    spool.remove(2);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe(content);
+    await spool.close();
+  });
+
+  /** Half of every write lands while `during` runs: what write(2) does when the disk fills mid-line. */
+  async function withShortWrites<T>(during: () => Promise<T>): Promise<T> {
+    const prototype = await fileHandlePrototype(dir());
+    const realWrite = prototype.write;
+    const spy = jest.spyOn(prototype, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      return realWrite.call(this, buffer, offset, Math.floor(length / 2));
+    });
+    try {
+      return await during();
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('drafts picked up from an earlier process, once done with, empty the file', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    writeFileSync(path, `${JSON.stringify(draft())}\n${JSON.stringify(draft())}\n`);
+    const spool = new AuditSpool(path, silent());
+    expect(await spool.load()).toBe(2);
+    spool.remove(1);
+    await spool.clearIfDone();
+    expect(lines(path)).not.toBe('');
+    spool.remove(1);
+    await spool.clearIfDone();
+    expect(lines(path)).toBe('');
+    await spool.close();
+  });
+
+  it('after setting lines aside, a failed write is cut back to the lines kept, not to the old length', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const good = draft();
+    writeFileSync(path, `${'x'.repeat(500)}\n${JSON.stringify(good)}\n`);
+    const spool = new AuditSpool(path, silent());
+    expect(await spool.load()).toBe(1);
+    expect(await withShortWrites(() => spool.add(draft()))).toBe(false);
+    expect(lines(path)).toBe(`${JSON.stringify(good)}\n`);
+    await spool.close();
+  });
+
+  it('a failed write to a file that could not be read is not cut back: nothing of what it held is lost', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    mkdirSync(path);
+    const spool = new AuditSpool(path, silent());
+    await expect(spool.load()).rejects.toMatchObject({ code: 'EISDIR' });
+    rmdirSync(path);
+    writeFileSync(path, 'unread\n');
+    const lost = draft();
+    expect(await withShortWrites(() => spool.add(lost))).toBe(false);
+    // The half line stays too: cutting back would need a length this process never knew.
+    expect(lines(path)).toBe(
+      `unread\n${`${JSON.stringify(lost)}\n`.slice(0, Math.floor((JSON.stringify(lost).length + 1) / 2))}`,
+    );
+    await spool.close();
+  });
+
+  /** What this process holds open, as the kernel names it: one entry per file descriptor. */
+  const openFiles = () =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${fd}`)];
+      } catch {
+        return []; // the descriptor readdir itself used, closed meanwhile
+      }
+    });
+  const held = (path: string) => openFiles().filter((file) => file === path).length;
+
+  it('holds one descriptor on the spool while open and none after close; the directory, quarantine and rewrite are closed at once', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    writeFileSync(path, `${JSON.stringify(draft())}\nnot a draft\n`);
+    const spool = new AuditSpool(path, silent());
+    expect(await spool.load()).toBe(1);
+    await spool.add(draft());
+    await spool.add(draft());
+    await spool.add(draft());
+    expect(held(path)).toBe(1);
+    expect(held(dir())).toBe(0);
+    expect(held(`${path}.quarantine`)).toBe(0);
+    expect(held(`${path}.rewrite`)).toBe(0);
+    await spool.close();
+    expect(held(path)).toBe(0);
+
+    // A spool that creates its file fsyncs the directory through a handle it closes again.
+    const fresh = join(dir(), 'fresh', 'spool.ndjson');
+    const other = new AuditSpool(fresh, silent());
+    await other.add(draft());
+    expect(held(join(dir(), 'fresh'))).toBe(0);
+    await other.close();
+  });
+
+  it('after close, the spool opens its path again: a file moved away meanwhile keeps what it had', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const spool = new AuditSpool(path, silent());
+    const [a, b] = [draft(), draft()];
+    await spool.add(a);
+    await spool.close();
+    renameSync(path, `${path}.moved`);
+    await spool.add(b);
+    expect(lines(`${path}.moved`)).toBe(`${JSON.stringify(a)}\n`);
+    expect(lines(path)).toBe(`${JSON.stringify(b)}\n`);
+    await spool.close();
+  });
+
+  it('a short write is logged with what went wrong, in bytes', async () => {
+    const path = join(dir(), 'spool.ndjson');
+    const logged: Record<string, unknown>[] = [];
+    const spool = new AuditSpool(
+      path,
+      createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line)) } as pino.DestinationStream),
+    );
+    const lost = draft();
+    const size = Buffer.byteLength(`${JSON.stringify(lost)}\n`);
+    expect(await withShortWrites(() => spool.add(lost))).toBe(false);
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'audit spool cannot be written: this entry waits in memory only until the store takes it',
+        err: expect.objectContaining({
+          message: `short write to the audit spool: ${Math.floor(size / 2)} of ${size} bytes (disk full?)`,
+        }),
+      }),
+    ]);
+    await spool.close();
+  });
+
+  it.each([
+    ['the quarantine file', 'not a draft\n'],
+    ['the rewritten spool', null],
+  ])('a short write to %s is logged with its byte counts', async (_name, quarantined) => {
+    const path = join(dir(), 'spool.ndjson');
+    const good = JSON.stringify(draft());
+    writeFileSync(path, `${good}\nnot a draft\n`);
+    const logged: Record<string, unknown>[] = [];
+    const spool = new AuditSpool(
+      path,
+      createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line)) } as pino.DestinationStream),
+    );
+    const prototype = await fileHandlePrototype(dir());
+    const realWrite = prototype.write;
+    // Only the write of the file under test comes up short.
+    const failing = quarantined === null ? 1 : 0;
+    let calls = 0;
+    const spy = jest.spyOn(prototype, 'write').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const [buffer, offset, length] = args as [Buffer, number, number];
+      return realWrite.call(this, buffer, offset, calls++ === failing ? length - 1 : length);
+    });
+    try {
+      expect(await spool.load()).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    const size = Buffer.byteLength(quarantined ?? `${good}\n`);
+    expect(logged.at(-1)).toMatchObject({
+      msg: 'audit spool: unreadable lines could not be set aside; the spool file is kept as it is for someone to look at',
+      err: expect.objectContaining({ message: `short write: ${size - 1} of ${size} bytes` }),
+    });
+    await spool.close();
+  });
+
+  it('the stored answer of a settlement needs a record of string headers', async () => {
+    const settles = { caller: 'jwt:alice', key: 'k-1', entryId: 'e-1' };
+    const response = { status: 202, body: '{}' };
+    for (const headers of ['text/plain', ['text/plain'], { a: 'x', b: 1 }]) {
+      expect(await accepted({ ...draft(), settles: { ...settles, response: { ...response, headers } } })).toBe(false);
+    }
+    expect(await accepted({ ...draft(), settles: { ...settles, response: { ...response, headers: {} } } })).toBe(true);
   });
 });
