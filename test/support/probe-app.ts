@@ -154,6 +154,25 @@ export interface ProbeApp {
 }
 
 /**
+ * What the gateway's global LimitsModule gives AuthModule's guard, for apps built without it: the real
+ * failed-authentication limit, its audit entries recorded in memory.
+ */
+export function failedAuthenticationsModule(config: GatewayConfig) {
+  @Global()
+  @Module({
+    providers: [
+      {
+        provide: FAILED_AUTHENTICATIONS,
+        useFactory: () => new FailedAuthenticationLimit(config, new RecordingAudit(), new GatewayMetrics(config)),
+      },
+    ],
+    exports: [FAILED_AUTHENTICATIONS],
+  })
+  class ProbeLimitsModule {}
+  return ProbeLimitsModule;
+}
+
+/**
  * `auth` is the config file's `auth` section. `sessions`: the console's session lookup (as the console module
  * provides it, globally), which turns the console and with it the session strategy on; without it, no console.
  */
@@ -171,18 +190,7 @@ export async function startProbeApp(auth: Record<string, unknown>, sessions?: Se
     write: (line: string) => void logs.push(JSON.parse(line)),
   } as pino.DestinationStream);
 
-  // What the gateway's global LimitsModule gives AuthModule's guard: the real limit, its audit entries in memory.
-  @Global()
-  @Module({
-    providers: [
-      {
-        provide: FAILED_AUTHENTICATIONS,
-        useFactory: () => new FailedAuthenticationLimit(config, new RecordingAudit(), new GatewayMetrics(config)),
-      },
-    ],
-    exports: [FAILED_AUTHENTICATIONS],
-  })
-  class ProbeLimitsModule {}
+  const ProbeLimitsModule = failedAuthenticationsModule(config);
 
   @Global()
   @Module({ providers: [{ provide: SESSION_LOOKUP, useValue: sessions }], exports: [SESSION_LOOKUP] })

@@ -20,7 +20,7 @@ describe('background status probes', () => {
   });
 
   it('keeps every status known without a caller, each appliance probed at its own moment of the pass', async () => {
-    world = await startWorld({ applianceIds: IDS, extra: { fleet: { statusMaxAgeMs: 2000 } } });
+    world = await startWorld({ applianceIds: IDS, extra: { fleet: { statusMaxAgeMs: 2000, backgroundProbes: true } } });
     const sims = Object.values(world.appliances);
     // The first pass right after start-up (a small fleet: at once), so the list knows every status.
     await waitFor(() => sims.every((sim) => sim.counters.sessionGets >= 1), 5000);
@@ -42,7 +42,7 @@ describe('background status probes', () => {
     // Passes of 3 s; an appliance heard from within 4 - 3 - 0.1 = 0.9 s is still fresh at its next visit.
     world = await startWorld({
       applianceIds: IDS,
-      extra: { fleet: { statusMaxAgeMs: 4000, probeTimeoutMs: 100 } },
+      extra: { fleet: { statusMaxAgeMs: 4000, probeTimeoutMs: 100, backgroundProbes: true } },
     });
     const sims = world.appliances;
     await waitFor(() => Object.values(sims).every((sim) => sim.counters.sessionGets >= 1), 5000);
@@ -60,7 +60,7 @@ describe('background status probes', () => {
   it('probes no faster than fleet.maxProbesPerSecond, however small statusMaxAgeMs is', async () => {
     world = await startWorld({
       applianceIds: IDS,
-      extra: { fleet: { statusMaxAgeMs: 1000, maxProbesPerSecond: 1 } },
+      extra: { fleet: { statusMaxAgeMs: 1000, maxProbesPerSecond: 1, backgroundProbes: true } },
     });
     const sims = Object.values(world.appliances);
     await waitFor(() => sims.every((sim) => sim.counters.sessionGets >= 1), 10_000);

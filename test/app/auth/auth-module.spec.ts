@@ -9,6 +9,7 @@ import { AuthModule } from '../../../src/auth/auth.module.js';
 import { JwtStrategy } from '../../../src/auth/jwt.strategy.js';
 import { TokenVerifier } from '../../../src/auth/token-verifier.js';
 import { parseConfig } from '../../../src/config/load-config.js';
+import { failedAuthenticationsModule } from '../../support/probe-app.js';
 
 const SEEN = Symbol('the verifier another module was given');
 
@@ -30,7 +31,7 @@ async function context(auth: Record<string, unknown>) {
     },
     {},
   );
-  @Module({ imports: [AuthModule.forConfig(config), ConsumerModule] })
+  @Module({ imports: [failedAuthenticationsModule(config), AuthModule.forConfig(config), ConsumerModule] })
   class RootModule {}
   return NestFactory.createApplicationContext(RootModule, { logger: false });
 }
