@@ -228,6 +228,9 @@ export class RunsService {
     gate: MemberGate | undefined,
   ): Promise<RunResult> {
     if (!gate) return this.runOn(run, settle);
+    // Fail closed before the gate asks the appliance anything (its backup target): with the trail unusable, runOn
+    // refuses the member (AUDIT_UNAVAILABLE) and nothing at all reaches the appliance, not even a login.
+    if (!(await this.audit.healthy())) return this.runOn(run, settle);
     const refused = await gate.enter(run.appliance);
     if (refused) return this.refuse(run, refused.error, refused.audited);
     let result: RunResult | undefined;
