@@ -9,7 +9,8 @@ import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { JobListDto, JobStatusDto } from './dto/job.dto.js';
 import { JobListQuery } from './dto/job-list.query.js';
-import { type JobEvent, JobsService } from './jobs.service.js';
+import { JobsService } from './jobs.service.js';
+import type { PolledEvent } from './polled-events.js';
 
 @ApiTags('jobs')
 @Controller('appliances/:applianceId/backups/jobs')
@@ -64,7 +65,7 @@ export class JobsController {
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Param('jobId', IdentifierPipe) jobId: string,
     @Query() _query: NoQuery,
-  ): Observable<JobEvent> {
+  ): Observable<PolledEvent> {
     return this.jobs.events(appliance, jobId);
   }
 }

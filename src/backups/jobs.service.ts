@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -8,11 +8,7 @@ import type { JobDto } from './dto/job.dto.js';
 import { toJob } from './job-mapper.js';
 import { isTerminal } from './job-states.js';
 import { JobTracker } from './job-tracker.service.js';
-
-export interface JobEvent {
-  type: 'progress' | 'end' | 'error';
-  data: unknown;
-}
+import { type PolledEvent, type PolledState, polledEvents } from './polled-events.js';
 
 /** Following backup jobs: every read goes through the shared JobTracker, so a crowd costs one poll per interval. */
 @Injectable()
@@ -41,44 +37,13 @@ export class JobsService {
    * Server-Sent Events for one job: `progress` whenever state or progress changes, `end` when it finishes,
    * `error` (with the problem code) when it cannot be read.
    */
-  events(appliance: string, jobId: string): Observable<JobEvent> {
+  events(appliance: string, jobId: string): Observable<PolledEvent> {
     this.registry.client(appliance); // 404 before the stream starts
-    return new Observable<JobEvent>((subscriber) => {
-      this.metrics.watchers.inc();
-      let last = '';
-      let timer: NodeJS.Timeout | undefined;
-      let stopped = false;
-      const poll = async () => {
-        try {
-          const status = await this.tracker.status(appliance, jobId);
-          if (stopped) return;
-          const job = toJob(status);
-          const signature = `${job.state}/${job.progress}`;
-          if (signature !== last) {
-            last = signature;
-            subscriber.next({ type: 'progress', data: { appliance, job } });
-          }
-          if (isTerminal(status)) {
-            subscriber.next({ type: 'end', data: { appliance, job } });
-            subscriber.complete();
-            return;
-          }
-        } catch (error) {
-          subscriber.next({
-            type: 'error',
-            data: { appliance, code: (error as { code?: string }).code ?? 'INTERNAL_ERROR' },
-          });
-          subscriber.complete();
-          return;
-        }
-        timer = setTimeout(poll, this.config.jobs.pollIntervalMs);
-      };
-      void poll();
-      return () => {
-        this.metrics.watchers.dec();
-        stopped = true;
-        if (timer) clearTimeout(timer);
-      };
-    });
+    const read = async (): Promise<PolledState> => {
+      const status = await this.tracker.status(appliance, jobId);
+      const job = toJob(status);
+      return { data: { appliance, job }, signature: `${job.state}/${job.progress}`, ended: isTerminal(status) };
+    };
+    return polledEvents(read, this.config.jobs.pollIntervalMs, this.metrics, { appliance });
   }
 }

@@ -7,8 +7,9 @@ import { ApiIdParams } from '../../http/api-id-param.decorator.js';
 import { IdentifierPipe } from '../../http/identifier.pipe.js';
 import { NoQuery } from '../../http/no-query.dto.js';
 import { ApiProblems } from '../../problems/api-problems.decorator.js';
+import type { PolledEvent } from '../polled-events.js';
 import { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
-import { type FleetRunEvent, FleetRunsService } from './fleet-runs.service.js';
+import { FleetRunsService } from './fleet-runs.service.js';
 
 const READERS =
   'Readable by the caller who started it and by callers with backups:read on every one of its appliances; to anyone ' +
@@ -55,7 +56,7 @@ export class FleetRunsController {
     @Param('fleetRunId', IdentifierPipe) id: string,
     @Query() _query: NoQuery,
     @CurrentPrincipal() principal: Principal,
-  ): Promise<Observable<FleetRunEvent>> {
+  ): Promise<Observable<PolledEvent>> {
     return this.fleetRuns.events(principal, id);
   }
 

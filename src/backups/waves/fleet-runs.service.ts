@@ -1,17 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { type FleetRunRecord, FleetRunRecords } from '../../audit/fleet-runs.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
 import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { GatewayError } from '../../problems/gateway-error.js';
+import { type PolledEvent, type PolledState, polledEvents } from '../polled-events.js';
 import type { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
 import { fleetRunView, mayCancel, mayRead } from './fleet-run-view.js';
-
-export interface FleetRunEvent {
-  type: 'progress' | 'end' | 'error';
-  data: unknown;
-}
 
 /**
  * Reading and cancelling queued fleet runs (`Prefer: respond-async`). A run is the business of the caller who started
@@ -47,43 +43,15 @@ export class FleetRunsService {
    * or running, `error` ({code}) if it cannot be read. Read from the store every `jobs.pollIntervalMs`, so a run held
    * by another replica is followed the same.
    */
-  async events(principal: Principal, id: string): Promise<Observable<FleetRunEvent>> {
+  async events(principal: Principal, id: string): Promise<Observable<PolledEvent>> {
     await this.readable(principal, id); // 404 before the stream starts
-    return new Observable<FleetRunEvent>((subscriber) => {
-      this.metrics.watchers.inc();
-      let last = '';
-      let timer: NodeJS.Timeout | undefined;
-      let stopped = false;
-      const poll = async () => {
-        try {
-          const run = await this.records.getFleetRun(id);
-          if (stopped) return;
-          if (!run) throw new GatewayError('FLEET_RUN_NOT_FOUND', `No fleet run ${id}.`);
-          const view = fleetRunView(run);
-          const signature = JSON.stringify(view);
-          if (signature !== last) {
-            last = signature;
-            subscriber.next({ type: 'progress', data: view });
-          }
-          if (run.endedAt !== undefined) {
-            subscriber.next({ type: 'end', data: view });
-            subscriber.complete();
-            return;
-          }
-        } catch (error) {
-          subscriber.next({ type: 'error', data: { code: (error as { code?: string }).code ?? 'INTERNAL_ERROR' } });
-          subscriber.complete();
-          return;
-        }
-        timer = setTimeout(poll, this.config.jobs.pollIntervalMs);
-      };
-      void poll();
-      return () => {
-        this.metrics.watchers.dec();
-        stopped = true;
-        if (timer) clearTimeout(timer);
-      };
-    });
+    const read = async (): Promise<PolledState> => {
+      const run = await this.records.getFleetRun(id);
+      if (!run) throw new GatewayError('FLEET_RUN_NOT_FOUND', `No fleet run ${id}.`);
+      const view = fleetRunView(run);
+      return { data: view, signature: JSON.stringify(view), ended: run.endedAt !== undefined };
+    };
+    return polledEvents(read, this.config.jobs.pollIntervalMs, this.metrics);
   }
 
   private async readable(principal: Principal, id: string): Promise<FleetRunRecord> {
