@@ -1,14 +1,14 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { type Appliance, api, asProblem, BACKGROUND_HEADERS, type Problem } from '../api/client';
 import { BackupAge, staleFirst } from '../components/backup-age';
 import { ProblemMessage } from '../components/problem-message';
 import { APPLIANCE_STATUSES, StatusBadge, statusLabel } from '../components/status-badge';
 import { TableRegion } from '../components/table-region';
 import { TimeText } from '../components/time-text';
+import { useRefresh } from '../components/use-refresh';
 import { applianceHref } from '../router';
 
 /** How often the fleet's live status is read again while the page is open. */
-const REFRESH_MS = 15_000;
 
 /** Every appliance the user may read, with its live status, filtered by tag and status. */
 export function FleetPage() {
@@ -30,11 +30,7 @@ export function FleetPage() {
     }
   };
 
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(true), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, []);
+  useRefresh(load);
 
   const tags = [...new Set((appliances ?? []).flatMap((a) => a.tags))].sort();
   const shown = staleFirst(appliances ?? []).filter(

@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, asProblem, BACKGROUND_HEADERS, type Problem } from '../api/client';
 import { ageWords } from '../components/backup-age';
 import { ProblemMessage } from '../components/problem-message';
 import { TableRegion } from '../components/table-region';
 import { TimeText } from '../components/time-text';
+import { useRefresh } from '../components/use-refresh';
 import { applianceHref } from '../router';
 import { showControls } from '../visible-controls';
 import {
@@ -17,7 +18,6 @@ import {
 } from './webhook-health';
 
 /** As the Fleet page: read again while open, as background reads that do not keep the session alive. */
-const REFRESH_MS = 15_000;
 const PAGE = 500;
 /** Rows read per state at most: past it, counts say "at least" rather than the page reading a day's backlog. */
 const CAP = 2_000;
@@ -60,11 +60,7 @@ export function NotificationsPage() {
     }
   };
 
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(true), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, []);
+  useRefresh(load);
 
   const health = lists ? webhookHealth(lists.pending, lists.failed) : [];
   const failing = lists ? failingDeliveries(lists.pending, lists.failed) : [];
