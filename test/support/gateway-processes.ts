@@ -85,3 +85,19 @@ export async function stopGateway(gateway: GatewayProcess, signal: NodeJS.Signal
   if (gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill(signal);
   await gateway.exited;
 }
+
+/**
+ * `document` with notifications on: every event to one webhook, `receiver` (its secret from the environment:
+ * PORTAL_WEBHOOK_SECRET), the job tracker reading every 200 ms.
+ */
+export function notifyingDocument(
+  document: Record<string, unknown>,
+  receiver: { url: string },
+): Record<string, unknown> {
+  return {
+    ...document,
+    publicUrl: 'https://backup-gateway.example.test',
+    jobs: { pollIntervalMs: 200 },
+    notifications: { webhooks: [{ id: 'portal', url: receiver.url, secret: '${PORTAL_WEBHOOK_SECRET}' }] },
+  };
+}

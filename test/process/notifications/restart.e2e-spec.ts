@@ -4,7 +4,7 @@ import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator
 import { assertBuildIsFresh } from '../../support/built.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
 import { type GatewayProcess, spawnGateway, writeConfig } from '../../support/gateway-process.js';
-import { APPLIANCE_ENV, processDocument, stopGateway } from '../../support/gateway-processes.js';
+import { APPLIANCE_ENV, notifyingDocument, processDocument, stopGateway } from '../../support/gateway-processes.js';
 import { IdentityProvider } from '../../support/identity-provider.js';
 import { waitFor } from '../../support/wait-for.js';
 import { WebhookReceiver } from '../../support/webhook-receiver.js';
@@ -31,12 +31,7 @@ describe('notifications across a restart', () => {
     sim = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, jobDurationMs: 4000 });
     await sim.start();
     receiver = await new WebhookReceiver().start();
-    configPath = writeConfig({
-      ...processDocument(idp, { 'vc-a': sim }),
-      publicUrl: 'https://backup-gateway.example.test',
-      jobs: { pollIntervalMs: 200 },
-      notifications: { webhooks: [{ id: 'portal', url: receiver.url, secret: '${PORTAL_WEBHOOK_SECRET}' }] },
-    });
+    configPath = writeConfig(notifyingDocument(processDocument(idp, { 'vc-a': sim }), receiver));
   });
   afterAll(async () => {
     await Promise.all(gateways.map((gateway) => stopGateway(gateway, 'SIGKILL')));

@@ -4,7 +4,13 @@ import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator
 import { assertBuildIsFresh } from '../../support/built.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
 import { type GatewayProcess, spawnGateway, writeConfig } from '../../support/gateway-process.js';
-import { APPLIANCE_ENV, burst, processDocument, stopGateway } from '../../support/gateway-processes.js';
+import {
+  APPLIANCE_ENV,
+  burst,
+  notifyingDocument,
+  processDocument,
+  stopGateway,
+} from '../../support/gateway-processes.js';
 import { IdentityProvider } from '../../support/identity-provider.js';
 import { describePostgres, dropSchema, freshSchema } from '../../support/postgres.js';
 import { waitFor } from '../../support/wait-for.js';
@@ -31,12 +37,12 @@ describePostgres('notifications from two replicas sharing PostgreSQL', (url) => 
     sim = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD, jobDurationMs: 0 });
     await sim.start();
     receiver = await new WebhookReceiver().start();
-    configPath = writeConfig({
-      ...processDocument(idp, { 'vc-a': sim }, { store: 'postgres', postgres: { url, schema } }),
-      publicUrl: 'https://backup-gateway.example.test',
-      jobs: { pollIntervalMs: 200 },
-      notifications: { webhooks: [{ id: 'portal', url: receiver.url, secret: '${PORTAL_WEBHOOK_SECRET}' }] },
-    });
+    configPath = writeConfig(
+      notifyingDocument(
+        processDocument(idp, { 'vc-a': sim }, { store: 'postgres', postgres: { url, schema } }),
+        receiver,
+      ),
+    );
   });
   afterAll(async () => {
     await Promise.all(gateways.map((gateway) => stopGateway(gateway)));
