@@ -189,6 +189,16 @@ line('fleet run in waves (200 appliances, 10 targets, 4 per target, 2 s jobs): w
       : undefined,
   detail: `${num(w.wallOverIdeal)}× (${num(w.wallMs, 0)} ms, ideal ${w.idealMs} ms; poll interval ${w.pollIntervalMs} ms); peak per target ${w.peakPerTarget}; run ${w.state}`,
 }));
+line('queued fleet-run members: 10,000 cost < 50 MB of RSS (peak growth, SQLite and audit off)', s.queuedMembers, (q) => {
+  const variants = Array.isArray(q.variants) ? q.variants : [];
+  const enough = variants.every((v) => v.members >= 10_000 && v.queued >= v.members - q.perTargetConcurrency);
+  return {
+    ok: variants.length > 0 ? enough && variants.every((v) => v.peakGrowthBytes < 50e6) : undefined,
+    detail: variants
+      .map((v) => `${v.label}: +${num(v.peakGrowthBytes / 1e6, 1)} MB for ${v.queued} queued of ${v.members}`)
+      .join('; '),
+  };
+});
 // Fleet size (issue 21): the lines hold at the largest size measured, 2,000 by default (BENCH_FLEET_SIZES).
 const fsLargest = s.fleetSize?.sizes?.at(-1);
 const fsAt = fsLargest ? `at ${fsLargest.appliances} appliances` : '';

@@ -44,6 +44,7 @@ import { loginsUnderLoad } from './scenarios/logins.mjs';
 import { notifications } from './scenarios/notifications.mjs';
 import { rateLimit } from './scenarios/rate-limit.mjs';
 import { watchers } from './scenarios/watchers.mjs';
+import { queuedMembers } from './scenarios/queued-members.mjs';
 import { waves } from './scenarios/waves.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -97,6 +98,7 @@ const SCENARIOS = {
   fleetSize,
   notifications,
   waves,
+  queuedMembers,
 };
 const selected = process.env.BENCH_SCENARIOS
   ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim())

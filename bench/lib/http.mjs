@@ -2,11 +2,11 @@
 // the JSON answer, the status and the wall time, with a bounded wait.
 
 /**
- * `token`: a bearer token; `body`: sent as JSON; `expect`: the status required (anything else throws, with the
- * start of the answer). Returns { status, json (undefined unless JSON), ms }.
+ * `token`: a bearer token; `body`: sent as JSON; `headers`: more request headers; `expect`: the status required
+ * (anything else throws, with the start of the answer). Returns { status, json (undefined unless JSON), ms }.
  */
-export async function requestJson(url, { method = 'GET', token, body, expect, timeoutMs = 60_000 } = {}) {
-  const headers = {};
+export async function requestJson(url, { method = 'GET', token, body, headers: extra, expect, timeoutMs = 60_000 } = {}) {
+  const headers = { ...extra };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const started = performance.now();

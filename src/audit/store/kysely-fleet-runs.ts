@@ -146,7 +146,11 @@ export async function reserveMembers(
     .orderBy('position', 'asc')
     .execute();
   const byTarget = new Map<string, string[]>();
-  for (const member of queued) byTarget.set(member.target, [...(byTarget.get(member.target) ?? []), member.appliance]);
+  for (const member of queued) {
+    const list = byTarget.get(member.target);
+    if (list) list.push(member.appliance);
+    else byTarget.set(member.target, [member.appliance]);
+  }
   const reserved: { appliance: string; target: string }[] = [];
   // Targets in one order in every process, so two transactions never wait on each other's locks.
   for (const target of [...byTarget.keys()].sort()) {

@@ -78,8 +78,13 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     const held = this.runs.get(id);
     if (!held || held.owner !== owner || held.run.mode !== 'async' || held.run.state !== 'running') return [];
     const reserved: { appliance: string; target: string }[] = [];
+    // Counted once per call, not once per queued member: a queue of thousands behind a full target is one pass.
+    const taken = this.slotsByTarget();
     for (const member of held.run.members) {
-      if (member.state !== 'queued' || this.slotsTaken(member.target) >= perTarget) continue;
+      if (member.state !== 'queued') continue;
+      const slots = taken.get(member.target) ?? 0;
+      if (slots >= perTarget) continue;
+      taken.set(member.target, slots + 1);
       member.state = 'starting';
       member.startedAt = new Date().toISOString();
       reserved.push({ appliance: member.appliance, target: member.target });
@@ -93,7 +98,7 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     perTarget: number,
   ): Promise<boolean> {
     const held = this.runs.get(id);
-    if (!held || this.slotsTaken(member.target) >= perTarget) return false;
+    if (!held || (this.slotsByTarget().get(member.target) ?? 0) >= perTarget) return false;
     held.run.members.push({ ...member, state: 'starting', startedAt: new Date().toISOString() });
     return true;
   }
@@ -140,11 +145,13 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     }
   }
 
-  private slotsTaken(target: string): number {
-    let taken = 0;
+  /** Members holding a slot (starting or running), per target, across every run. */
+  private slotsByTarget(): Map<string, number> {
+    const taken = new Map<string, number>();
     for (const held of this.runs.values()) {
+      if (held.run.endedAt !== undefined) continue;
       for (const member of held.run.members) {
-        if (member.target === target && SLOT_STATES.includes(member.state)) taken += 1;
+        if (SLOT_STATES.includes(member.state)) taken.set(member.target, (taken.get(member.target) ?? 0) + 1);
       }
     }
     return taken;
