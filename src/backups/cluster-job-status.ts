@@ -36,7 +36,7 @@ export class ClusterJobStatus {
   /** A run's answer is the job's first status: every replica's watchers start from it. */
   seed(appliance: string, status: VapiJobStatus): Promise<void> {
     return this.state.orAlone(
-      (store) => this.publish(store, `job:${appliance}:${status.id}`, status),
+      (store) => this.publish(store, `job:${appliance}:${status.id}`, status, Date.now()),
       () => undefined,
     );
   }
@@ -52,9 +52,10 @@ export class ClusterJobStatus {
     const leaseMs = this.leaseMs(appliance);
     if (await store.setIfAbsent(`${key}:lease`, '1', leaseMs)) {
       try {
+        const asked = Date.now();
         const status = await poll();
         // Redis failing now costs the other replicas this status, not this caller: it has it, and no second poll.
-        await this.publish(store, key, status).catch(() => undefined);
+        await this.publish(store, key, status, asked).catch(() => undefined);
         return status;
       } finally {
         await store.delete(`${key}:lease`).catch(() => undefined);
@@ -71,9 +72,11 @@ export class ClusterJobStatus {
     return poll(); // the holder died with its lease: ask ourselves
   }
 
-  private publish(store: SharedStore, key: string, status: VapiJobStatus): Promise<void> {
+  /** Fresh for one interval from `asked`, when the appliance was asked (as JobTracker counts its own copy). */
+  private publish(store: SharedStore, key: string, status: VapiJobStatus, asked: number): Promise<void> {
     const value = JSON.stringify(status);
-    const ttlMs = isTerminal(status) ? TERMINAL_TTL_MS : this.config.jobs.pollIntervalMs;
+    const interval = this.config.jobs.pollIntervalMs;
+    const ttlMs = isTerminal(status) ? TERMINAL_TTL_MS : Math.max(1, interval - (Date.now() - asked));
     return store.setAll([
       { key: `${key}:status`, value, ttlMs },
       { key: `${key}:last`, value, ttlMs: LAST_TTL_MS },

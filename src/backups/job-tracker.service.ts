@@ -43,12 +43,15 @@ export class JobTracker {
     if (tracked?.pending) return tracked.pending;
     const client = this.registry.client(appliance);
     const entry: Tracked = tracked ?? { fetchedAt: 0 };
+    // A status is as old as the question that got it: counted from the answer, a follower asking every interval
+    // would find it still fresh by the appliance's round trip and be answered from memory, one interval late.
+    const asked = Date.now();
     entry.pending = this.cluster
       .fetch(appliance, jobId, () => client.getJob(jobId))
       .then((status) => {
         this.freshness.observed(appliance, status);
         entry.status = status;
-        entry.fetchedAt = Date.now();
+        entry.fetchedAt = asked;
         return status;
       })
       .finally(() => {

@@ -43,6 +43,21 @@ describe('JobTracker', () => {
     expect(gets).toHaveLength(2);
   });
 
+  it('a status is as old as the question that got it: asked one interval later, it is asked for again, however slow the appliance', async () => {
+    answer = async (jobId) => {
+      gets.push(jobId);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { id: jobId, state, progress: 10 };
+    };
+    const t = await tracker(60);
+    const asked = Date.now();
+    await t.status('vc-a', 'j1');
+    // A follower on a 60 ms tick: the answer took 30 ms of that interval, the status is 60 ms old all the same.
+    await new Promise((resolve) => setTimeout(resolve, asked + 62 - Date.now()));
+    await t.status('vc-a', 'j1');
+    expect(gets).toHaveLength(2);
+  });
+
   it('a finished job is never asked for again', async () => {
     const t = await tracker(1);
     state = 'SUCCEEDED';
