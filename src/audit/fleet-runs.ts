@@ -7,6 +7,7 @@
  * passed without renewal (the process died), another takes it over. Times are the database's clock.
  */
 import type { AuditActor } from './audit-entry.js';
+import type { OutboxMessageDraft } from './outbox.js';
 
 export const FLEET_RUN_STATES = ['running', 'completed', 'cancelled'] as const;
 export type FleetRunState = (typeof FLEET_RUN_STATES)[number];
@@ -25,6 +26,13 @@ export type FleetMemberState = (typeof FLEET_MEMBER_STATES)[number];
 
 /** The states that hold a slot of the member's target. */
 export const SLOT_STATES: readonly FleetMemberState[] = ['starting', 'running'];
+
+/** The states of a member not finished yet: a run ends once none of its members is in one. */
+export const ACTIVE_STATES: readonly FleetMemberState[] = ['queued', ...SLOT_STATES];
+
+export function isActive(state: FleetMemberState): boolean {
+  return ACTIVE_STATES.includes(state);
+}
 
 /**
  * `async`: started with `Prefer: respond-async`, its queue is started by its holder. `sync`: a 207 request's members
@@ -84,6 +92,12 @@ export interface FleetMemberUpdate {
   ended?: boolean;
 }
 
+/** How a run that is ending was read (its state), and the outbox messages that announce its end. */
+export interface FleetRunEnd {
+  state: FleetRunState;
+  messages: OutboxMessageDraft[];
+}
+
 /** What the store answers for the fleet runs (SQLite, PostgreSQL; or this process's memory with the audit trail off). */
 export interface FleetRunStore {
   /** Creates the run and its members, held by `owner` for `leaseMs`. */
@@ -105,8 +119,12 @@ export interface FleetRunStore {
   updateFleetMember(id: string, appliance: string, update: FleetMemberUpdate): Promise<boolean>;
   /** Queued members become `cancelled` and the run `cancelled`; running members are left running. */
   cancelFleetRun(id: string): Promise<FleetRunRecord | undefined>;
-  /** Ends the run (`completed`, or `cancelled` if it was) when no member is queued, starting or running. */
-  finishFleetRun(id: string): Promise<boolean>;
+  /**
+   * Ends the run (`completed`, or `cancelled` if it was) when no member is queued, starting or running, and its state
+   * is still `end.state`; with `end.messages` (the notifications announcing it) written in the same transaction, so
+   * an end is never recorded without them. True for the one call that ended it.
+   */
+  finishFleetRun(id: string, end: FleetRunEnd): Promise<boolean>;
   /** Gives up `owner`'s hold on its runs (at shutdown): another process may take them over at once. */
   releaseFleetRuns(owner: string): Promise<void>;
 }
@@ -133,6 +151,6 @@ export abstract class FleetRunRecords implements FleetRunStore {
   ): Promise<boolean>;
   abstract updateFleetMember(id: string, appliance: string, update: FleetMemberUpdate): Promise<boolean>;
   abstract cancelFleetRun(id: string): Promise<FleetRunRecord | undefined>;
-  abstract finishFleetRun(id: string): Promise<boolean>;
+  abstract finishFleetRun(id: string, end: FleetRunEnd): Promise<boolean>;
   abstract releaseFleetRuns(owner: string): Promise<void>;
 }

@@ -62,11 +62,12 @@ export class Notifications {
   }
 
   /**
-   * The place for `com.backupgateway.fleet-run.completed` (fleet runs in waves): called once a fleet run has ended,
-   * with its id and what its members ended as. The event's id is the fleet run's, so a second call records nothing.
+   * The messages of `com.backupgateway.fleet-run.completed` for a fleet run that is ending, to be written by the
+   * store in the transaction that ends it (FleetRunStore.finishFleetRun); `delivered()` once it has. The event's id is
+   * the fleet run's: written twice, it is stored once. None when nothing is announced.
    */
-  async fleetRunCompleted(run: { id: string; schedule: string; actor: RunEventData['actor']; data: object }) {
-    if (!this.outbox) return;
+  fleetRunCompleted(run: { id: string; schedule: string; actor: RunEventData['actor']; data: object }) {
+    if (!this.enabled) return [];
     const event = cloudEvent({
       id: `fleet-run:${run.id}`,
       source: this.routes.source,
@@ -76,10 +77,13 @@ export class Notifications {
       data: { fleetRunId: run.id, schedule: run.schedule, actor: run.actor, ...run.data },
     });
     // A fleet run spans appliances: only the webhooks with no tag filter hear of it.
-    const messages = this.router
+    return this.router
       .messages(EVENT_TYPES.fleetRunCompleted, '', event.id, JSON.stringify(event))
       .map((message) => ({ ...message, subject: run.id }));
-    await this.outbox.enqueue(messages);
+  }
+
+  /** Messages were written to the outbox by someone else's transaction: deliver them now rather than at the next poll. */
+  written(): void {
     this.deliverer.kick();
   }
 }

@@ -5,10 +5,12 @@
  * gateway; this one names the store that broke.
  */
 import { randomUUID } from 'node:crypto';
-import type { FleetRunStore, NewFleetRun } from '../../src/audit/fleet-runs.js';
+import type { FleetRunEnd, FleetRunState, FleetRunStore, NewFleetRun } from '../../src/audit/fleet-runs.js';
 
 export interface FleetRunStoreFixture {
   store: FleetRunStore;
+  /** The ids of the outbox's messages, where the store has an outbox (the audit database's). */
+  outbox?(): Promise<string[]>;
   dispose(): Promise<void>;
 }
 
@@ -28,6 +30,9 @@ function newRun(members: { appliance: string; target: string }[], mode: 'async' 
     members: members.map((member) => ({ ...member, state: 'queued' as const })),
   };
 }
+
+/** An end as FleetWaves writes it, with no notification to announce it. */
+const quietly = (state: FleetRunState = 'running'): FleetRunEnd => ({ state, messages: [] });
 
 const on = (target: string, ...appliances: string[]) => appliances.map((appliance) => ({ appliance, target }));
 
@@ -125,9 +130,11 @@ export function describeFleetRunStore(name: string, make: () => Promise<FleetRun
       expect(cancelled?.members.map((m) => m.state)).toEqual(['running', 'cancelled', 'cancelled']);
       // Nothing is reserved from a cancelled run, and it does not end while a member runs.
       expect(await store.reserveFleetMembers(run.id, 'me', 4)).toEqual([]);
-      expect(await store.finishFleetRun(run.id)).toBe(false);
+      expect(await store.finishFleetRun(run.id, quietly('cancelled'))).toBe(false);
       await store.updateFleetMember(run.id, 'vc-1', { state: 'succeeded', from: ['running'], ended: true });
-      expect(await store.finishFleetRun(run.id)).toBe(true);
+      // Read as running before the cancel: that end (and its announcement) is not written; read again, it is.
+      expect(await store.finishFleetRun(run.id, quietly('running'))).toBe(false);
+      expect(await store.finishFleetRun(run.id, quietly('cancelled'))).toBe(true);
       const ended = await store.getFleetRun(run.id);
       expect(ended).toMatchObject({ state: 'cancelled', endedAt: expect.any(String) });
       expect(await store.cancelFleetRun(randomUUID())).toBeUndefined();
@@ -135,15 +142,34 @@ export function describeFleetRunStore(name: string, make: () => Promise<FleetRun
 
     it('finishes a run once: completed when no member is queued, starting or running', async () => {
       const run = await create(on(NAS, 'vc-1'));
-      expect(await store.finishFleetRun(run.id)).toBe(false);
+      expect(await store.finishFleetRun(run.id, quietly())).toBe(false);
       await store.reserveFleetMembers(run.id, 'me', 1);
-      expect(await store.finishFleetRun(run.id)).toBe(false);
+      expect(await store.finishFleetRun(run.id, quietly())).toBe(false);
       await store.updateFleetMember(run.id, 'vc-1', { state: 'failed', from: ['starting'], ended: true });
-      expect(await store.finishFleetRun(run.id)).toBe(true);
-      expect(await store.finishFleetRun(run.id)).toBe(false);
+      expect(await store.finishFleetRun(run.id, quietly())).toBe(true);
+      expect(await store.finishFleetRun(run.id, quietly())).toBe(false);
       expect((await store.getFleetRun(run.id))?.state).toBe('completed');
       // An ended run is nobody's to claim.
       expect(await store.claimFleetRuns('me', LEASE_MS, 10)).toEqual([]);
+    });
+
+    it("writes a run's announcement in the transaction that ends it, and only then", async () => {
+      if (!fixture.outbox) return; // no outbox without the audit database (notifications need it)
+      const run = await create(on(NAS, 'vc-1'));
+      const message = (id: string) => ({
+        id,
+        eventId: `fleet-run:${run.id}`,
+        webhook: 'portal',
+        type: 'com.backupgateway.fleet-run.completed',
+        subject: run.id,
+        body: '{}',
+      });
+      expect(await store.finishFleetRun(run.id, { state: 'running', messages: [message('msg_early')] })).toBe(false);
+      await store.reserveFleetMembers(run.id, 'me', 1);
+      await store.updateFleetMember(run.id, 'vc-1', { state: 'succeeded', from: ['starting'], ended: true });
+      expect(await store.finishFleetRun(run.id, { state: 'running', messages: [message('msg_end')] })).toBe(true);
+      expect(await store.finishFleetRun(run.id, { state: 'running', messages: [message('msg_again')] })).toBe(false);
+      expect(await fixture.outbox()).toEqual(['msg_end']);
     });
 
     it('keeps members refused before they queued as failed, with their problem, and never reserves them', async () => {

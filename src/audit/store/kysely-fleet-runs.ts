@@ -7,9 +7,11 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditActor } from '../audit-entry.js';
 import {
+  ACTIVE_STATES,
   type FleetMemberRecord,
   type FleetMemberState,
   type FleetMemberUpdate,
+  type FleetRunEnd,
   type FleetRunRecord,
   type FleetRunStore,
   type NewFleetRun,
@@ -18,10 +20,11 @@ import {
 import type { AuditDatabase } from './audit-schema.js';
 import type { FleetRunMembersTable, FleetRunsTable } from './fleet-runs-schema.js';
 import type { Clock } from './kysely-idempotency-keys.js';
+import { insertMessages } from './kysely-outbox.js';
 
 type Db = Kysely<AuditDatabase>;
 const SLOTS = [...SLOT_STATES];
-const ACTIVE: FleetMemberState[] = ['queued', ...SLOTS];
+const ACTIVE = [...ACTIVE_STATES];
 
 /** Serialises the counting of one target's slots across processes (PostgreSQL); SQLite's write lock already does. */
 export type TargetLock = (trx: Db, target: string) => Promise<void>;
@@ -240,7 +243,7 @@ export async function cancelRun(trx: Db, now: Clock, id: string): Promise<boolea
   return true;
 }
 
-export async function finishRun(trx: Db, now: Clock, id: string): Promise<boolean> {
+export async function finishRun(trx: Db, now: Clock, id: string, end: FleetRunEnd): Promise<boolean> {
   const active = await trx
     .selectFrom('fleet_run_members')
     .select('appliance')
@@ -264,8 +267,12 @@ export async function finishRun(trx: Db, now: Clock, id: string): Promise<boolea
     }))
     .where('id', '=', id)
     .where('ended_at', 'is', null)
+    // As it was read when its announcement was written: a cancel in between makes this call end nothing.
+    .where('state', '=', end.state)
     .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  if (Number(result.numUpdatedRows) === 0) return false;
+  await insertMessages(trx, now, end.messages);
+  return true;
 }
 
 export async function releaseRuns(trx: Db, now: Clock, owner: string): Promise<void> {
@@ -348,8 +355,8 @@ export class KyselyFleetRuns implements FleetRunStore {
     return found ? readRun(this.database.db(), id) : undefined;
   }
 
-  finishFleetRun(id: string): Promise<boolean> {
-    return this.database.write((trx) => finishRun(trx, this.database.clock, id));
+  finishFleetRun(id: string, end: FleetRunEnd): Promise<boolean> {
+    return this.database.write((trx) => finishRun(trx, this.database.clock, id, end));
   }
 
   releaseFleetRuns(owner: string): Promise<void> {

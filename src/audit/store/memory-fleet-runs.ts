@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import {
-  type FleetMemberRecord,
   type FleetMemberUpdate,
+  type FleetRunEnd,
   type FleetRunRecord,
   FleetRunRecords,
+  isActive,
   type NewFleetRun,
   SLOT_STATES,
 } from '../fleet-runs.js';
@@ -130,9 +131,11 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     return structuredClone(held.run);
   }
 
-  async finishFleetRun(id: string): Promise<boolean> {
+  /** No outbox here (notifications need the audit database): `end.messages` has nothing to be written to. */
+  async finishFleetRun(id: string, end: FleetRunEnd): Promise<boolean> {
     const held = this.runs.get(id);
-    if (!held || held.run.endedAt !== undefined || held.run.members.some(isActive)) return false;
+    if (!held || held.run.endedAt !== undefined || held.run.state !== end.state) return false;
+    if (held.run.members.some((member) => isActive(member.state))) return false;
     held.run.endedAt = new Date().toISOString();
     if (held.run.state === 'running') held.run.state = 'completed';
     held.owner = undefined;
@@ -161,8 +164,4 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     const finished = [...this.runs.values()].filter((held) => held.run.endedAt !== undefined);
     for (const held of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED))) this.runs.delete(held.run.id);
   }
-}
-
-function isActive(member: FleetMemberRecord): boolean {
-  return member.state === 'queued' || SLOT_STATES.includes(member.state);
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { auditUnavailable } from '../audit-unavailable.js';
 import {
   type FleetMemberUpdate,
+  type FleetRunEnd,
   type FleetRunRecord,
   FleetRunRecords,
   type FleetRunStore,
@@ -69,8 +70,8 @@ export class StoredFleetRunRecords extends FleetRunRecords {
     return (await this.store()).cancelFleetRun(id);
   }
 
-  async finishFleetRun(id: string): Promise<boolean> {
-    return (await this.store()).finishFleetRun(id);
+  async finishFleetRun(id: string, end: FleetRunEnd): Promise<boolean> {
+    return (await this.store()).finishFleetRun(id, end);
   }
 
   async releaseFleetRuns(owner: string): Promise<void> {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
-import { type FleetMemberRecord, type FleetRunRecord, FleetRunRecords } from '../../audit/fleet-runs.js';
+import { type FleetMemberRecord, type FleetRunRecord, FleetRunRecords, isActive } from '../../audit/fleet-runs.js';
 import { auditActor } from '../../audit/run-entries.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
@@ -244,28 +244,34 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
         }
       }
     }
-    if (!this.open.has(id) && (await this.records.finishFleetRun(id))) await this.announceEnd(id);
+    if (!this.open.has(id)) await this.finish(id);
   }
 
   /**
-   * `com.backupgateway.fleet-run.completed`, once: finishFleetRun is true for the one call that ended the run, in
-   * whichever process. (Written after the run's end, not with it: a crash in between loses this one event.)
+   * Ends a run none of whose members is active any more, with `com.backupgateway.fleet-run.completed` written in the
+   * same transaction (read from the run as it ends: members in a final state change no more, and a cancel in between
+   * makes the store end nothing, for the next step to read again). True for the one call that ended it, in whichever
+   * process.
    */
-  private async announceEnd(id: string): Promise<void> {
+  private async finish(id: string): Promise<void> {
     const run = await this.records.getFleetRun(id);
-    if (!run) return;
-    const { state, requestId, members } = fleetRunView(run);
+    if (!run || run.endedAt !== undefined || run.members.some((member) => isActive(member.state))) return;
+    const { requestId, members } = fleetRunView(run);
     const { subject, name, clientId, authMethod } = run.actor;
-    await this.notifications.fleetRunCompleted({
+    const messages = this.notifications.fleetRunCompleted({
       id,
       schedule: run.schedule,
       actor: { subject, name: name ?? null, clientId: clientId ?? null, authMethod },
       data: {
-        state,
+        // As the run reads once ended (its view says `running` until then).
+        state: run.state === 'cancelled' ? 'cancelled' : 'completed',
         requestId,
         members: members.map(({ appliance, target, state, jobId }) => ({ appliance, target, state, jobId })),
       },
     });
+    if ((await this.records.finishFleetRun(id, { state: run.state, messages })) && messages.length > 0) {
+      this.notifications.written();
+    }
   }
 
   /** A member left `starting` by a process that died while sending it: the backup may have started. */

@@ -9,6 +9,7 @@ describePostgres('fleet runs in PostgreSQL', (url) => {
     await store.open();
     return {
       store: store.fleetRuns,
+      outbox: async () => (await store.listNotifications({}, { limit: 100 })).map((message) => message.id),
       async dispose() {
         await store.close();
         await dropSchema(url, schema);

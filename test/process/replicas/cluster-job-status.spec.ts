@@ -6,7 +6,7 @@ import { jobTracker } from '../../support/job-tracker.js';
 import { describeRedis, startRedis, type TestRedis } from '../../support/redis-server.js';
 
 const INTERVAL_MS = 200;
-const ANSWER_MS = 80;
+const ANSWER_MS = 150;
 
 /**
  * Job status shared by replicas through a real Redis (ClusterJobStatus): two trackers (two replicas) in front of one
@@ -61,8 +61,9 @@ describeRedis('job status shared through Redis', () => {
     const gaps = gets.slice(1).map((at, i) => at - gets[i]);
     // Never twice within an interval, whichever replica asked...
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(INTERVAL_MS - 5);
-    // ...and not one interval plus the appliance's answer time either: counted from the answer, the status would be
-    // fresh until 280 ms after each question, and 10 intervals would hold 7 questions, not 9 or 10.
-    expect(gets.length).toBeGreaterThanOrEqual(9);
+    // ...and not one interval plus the appliance's answer time either: counted from the answer, the status would stay
+    // fresh until 350 ms after each question, and no two questions could be closer than that.
+    gaps.sort((a, b) => a - b);
+    expect(gaps[Math.floor(gaps.length / 2)]).toBeLessThan(INTERVAL_MS + ANSWER_MS);
   });
 });

@@ -16,6 +16,7 @@ describeFleetRunStore('fleet runs in SQLite', async () => {
   await store.open();
   return {
     store: store.fleetRuns,
+    outbox: async () => (await store.listNotifications({}, { limit: 100 })).map((message) => message.id),
     async dispose() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
