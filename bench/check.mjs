@@ -199,6 +199,33 @@ line('queued fleet-run members: 10,000 cost < 50 MB of RSS (peak growth, SQLite 
       .join('; '),
   };
 });
+// Watchers at scale (issue 21): BENCH_SSE_WATCHERS (10,000) SSE watchers over 1,000 running jobs on 100 appliances.
+const sseAll = (w) => w.streaming === w.watchers && w.failed === 0;
+line('SSE watchers (10,000 over 1,000 jobs): ≤ 1 upstream status request per job per poll interval', s.sseWatchers, (w) => ({
+  ok: typeof w.upstreamPerJobPerInterval === 'number' ? w.upstreamPerJobPerInterval <= 1 && sseAll(w) : undefined,
+  detail: `${num(w.upstreamPerJobPerInterval)} (${w.upstreamJobGets} in ${num(w.windowSeconds, 1)} s for ${w.jobs} jobs); ${w.streaming} of ${w.watchers} streaming`,
+}));
+line('SSE watchers: RSS ≤ 400 MB, event-loop delay p99 ≤ 20 ms', s.sseWatchers, (w) => ({
+  ok:
+    typeof w.rssPeakBytes === 'number' && typeof w.eventLoopLagP99Ms === 'number'
+      ? w.rssPeakBytes <= 400e6 && w.eventLoopLagP99Ms <= 20
+      : undefined,
+  detail: `RSS peak ${num(w.rssPeakBytes / 1e6, 1)} MB; loop delay p99 ${num(w.eventLoopLagP99Ms, 1)} ms`,
+}));
+line('SSE watchers: every watcher gets `end` within 2 poll intervals of its job ending', s.sseWatchers, (w) => ({
+  ok:
+    typeof w.endLatencyMaxMs === 'number'
+      ? w.missingEnd === 0 && w.ends === w.streaming && w.endLatencyMaxMs <= 2 * w.pollIntervalMs
+      : undefined,
+  detail: `max ${num(w.endLatencyMaxMs, 0)} ms, p99 ${num(w.endLatencyP99Ms, 0)} ms (interval ${w.pollIntervalMs} ms); ${w.missingEnd} without end`,
+}));
+line('SSE watchers: file descriptors and heap back to their baseline once they leave', s.sseWatchers, (w) => ({
+  ok:
+    typeof w.fdsAfter === 'number' && typeof w.heapAfterBytes === 'number'
+      ? w.fdsAfter <= w.fdsBefore + 10 && w.heapAfterBytes <= w.heapBeforeBytes * 1.25 && w.watchersLeft === 0
+      : undefined,
+  detail: `fds ${w.fdsBefore} → ${w.fdsWith} → ${w.fdsAfter}; heap ${num(w.heapBeforeBytes / 1e6, 1)} → ${num(w.heapAfterBytes / 1e6, 1)} MB; watchers left ${w.watchersLeft}`,
+}));
 // Fleet size (issue 21): the lines hold at the largest size measured, 2,000 by default (BENCH_FLEET_SIZES).
 const fsLargest = s.fleetSize?.sizes?.at(-1);
 const fsAt = fsLargest ? `at ${fsLargest.appliances} appliances` : '';

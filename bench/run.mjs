@@ -45,6 +45,7 @@ import { notifications } from './scenarios/notifications.mjs';
 import { rateLimit } from './scenarios/rate-limit.mjs';
 import { watchers } from './scenarios/watchers.mjs';
 import { queuedMembers } from './scenarios/queued-members.mjs';
+import { sseWatchers } from './scenarios/sse-watchers.mjs';
 import { waves } from './scenarios/waves.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -99,6 +100,7 @@ const SCENARIOS = {
   notifications,
   waves,
   queuedMembers,
+  sseWatchers,
 };
 const selected = process.env.BENCH_SCENARIOS
   ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim())
