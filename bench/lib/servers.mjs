@@ -214,12 +214,12 @@ export async function startSimulatorFleet(
  * environment, for the `${…}` references of `extraConfig`), for the time of
  * `work({ sims, gateway, appliances })`; both are stopped afterwards, however `work` ends. Returns what `work` returns.
  */
-export async function withSimulatedFleet(ctx, { name, extraConfig, env, ...fleet }, work) {
+export async function withSimulatedFleet(ctx, { name, extraConfig, env, nodeArgs, ...fleet }, work) {
   const sims = await startSimulatorFleet(ctx, { ...fleet, name: `${name}-simulators` });
   let gateway;
   try {
     const appliances = sims.urls.map((url, i) => ({ id: `vc-${String(i + 1).padStart(2, '0')}`, url }));
-    gateway = await startGateway(ctx, { name, appliances, extraConfig, env });
+    gateway = await startGateway(ctx, { name, appliances, extraConfig, env, nodeArgs });
     return await work({ sims, gateway, appliances });
   } finally {
     await gateway?.stop({ graceMs: 10_000 });

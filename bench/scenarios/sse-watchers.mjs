@@ -2,7 +2,8 @@
 // BENCH_SSE_JOBS (1,000) running jobs, one per simulated appliance: the issue asks for 1,000 jobs on 100 appliances,
 // but an appliance runs one backup at a time (a second run is refused "already in progress", by vCenter and by the
 // simulator), so the jobs are on 1,000 appliances. jobs.pollIntervalMs 1000, the per-caller stream limit raised to
-// the watchers' number (as a deployment with many portal users would have it).
+// the watchers' number (as a deployment with many portal users would have it), and with it limits.maxStreams and the
+// heap (--max-old-space-size 400: each open stream holds ~20–35 KB).
 // Steps: the jobs are started (one run per appliance), every watcher opens
 // GET /appliances/{id}/backups/jobs/{jobId}/events and is counted once its first event arrives; the gateway is then
 // watched for BENCH_SSE_SECONDS (15): upstream job-status requests (the simulators' counter) per job per interval,
@@ -90,6 +91,9 @@ export async function sseWatchers(ctx) {
   const metricsPort = await freePort();
   const setup = {
     name: 'gateway-sse-watchers',
+    // The start command's 160 MB old space holds ~1,000 streams beside the fleet (limits.maxStreams' default): a
+    // deployment raising the limit to 10,000 raises the heap with it. BENCH_SSE_OLD_SPACE_MB (400).
+    nodeArgs: [`--max-old-space-size=${count('BENCH_SSE_OLD_SPACE_MB', 400)}`],
     count: appliances,
     jobDurationMs: 3_600_000, // ended by /finish
     extraConfig: {
@@ -99,6 +103,7 @@ export async function sseWatchers(ctx) {
       limits: {
         maxInFlightPerCaller: 10_000,
         maxStreamsPerCaller: watchers,
+        maxStreams: watchers,
         maxInFlightPerConnection: 1000,
         upstreamConnections: 128,
         reservedRunConnections: 64,
@@ -174,7 +179,8 @@ export async function sseWatchers(ctx) {
     const missingEnd = all.filter((w) => w.firstAt !== undefined && w.endAt === undefined).length;
     for (const w of all) w.close();
     agent.destroy();
-    await sleep(3 * POLL_MS);
+    // BENCH_SSE_LINGER_SECONDS: time to look at the gateway after they left (a heap snapshot, say) before it stops.
+    await sleep(3 * POLL_MS + 1000 * Number(process.env.BENCH_SSE_LINGER_SECONDS ?? 0));
     const watchersLeft = await metric(metricsUrl, 'backup_gateway_job_watchers');
     const fdsAfter = fds(gateway.pid);
     const rssAfter = rssBytes(gateway.pid);

@@ -401,17 +401,31 @@ export class LimitsConfig {
   @Max(10_000)
   maxStreamsPerCaller = 64;
 
+  /**
+   * Event streams (SSE) open at once, all callers together; beyond that 503 OVERLOADED with Retry-After. Each costs
+   * ~20–35 KB of heap while open (bench sseWatchers): the default keeps 1,000 of them within the start command's heap
+   * beside a fleet of 2,000 appliances. Raise it with the heap (--max-old-space-size).
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  maxStreams = 1000;
+
   /** Load shedding: above this event-loop delay new requests get 503 + Retry-After (0: off). */
   @IsOptional()
   @IsInt()
   @Min(0)
   maxEventLoopDelayMs = 1000;
 
-  /** Load shedding: above this much V8 heap in use new requests get 503 + Retry-After (0: off). */
+  /**
+   * Load shedding: above this much V8 heap in use new requests get 503 + Retry-After (0: off). Unset: 70 % of the
+   * heap V8 may use (`heap_size_limit`, which the start command's --max-old-space-size sets: ~145 of 208 MB).
+   */
   @IsOptional()
   @IsInt()
   @Min(0)
-  maxHeapUsedMb = 192;
+  maxHeapUsedMb?: number;
 
   /** Connections to one appliance, runs and reads together. */
   @IsOptional()

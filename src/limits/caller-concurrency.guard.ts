@@ -12,7 +12,9 @@ const EVENT_STREAM = 'text/event-stream';
 /**
  * No caller can starve another: each caller (its CallerId) may have `limits.maxInFlightPerCaller` requests under
  * way, and `limits.maxStreamsPerCaller` job event streams open, at once; beyond that it gets 429 TOO_MANY_REQUESTS
- * with Retry-After, while everyone else is served. A global guard after authentication (so the principal is known).
+ * with Retry-After, while everyone else is served. Streams also count against `limits.maxStreams` for the whole
+ * gateway (each holds memory for its whole life): beyond that, 503 OVERLOADED with Retry-After, before the heap runs
+ * out. A global guard after authentication (so the principal is known).
  * Public routes (health) are not counted.
  *
  * A slot is given back exactly once, whatever ends the request. The response's `close` covers an answer sent and a
@@ -24,6 +26,8 @@ const EVENT_STREAM = 'text/event-stream';
 export class CallerConcurrencyGuard implements CanActivate {
   private readonly requests = new Map<string, number>();
   private readonly streams = new Map<string, number>();
+  /** Streams open now, every caller's. */
+  private streamsOpen = 0;
   private readonly bySocket = new WeakMap<Socket, Set<() => void>>();
 
   constructor(
@@ -60,12 +64,21 @@ export class CallerConcurrencyGuard implements CanActivate {
         { retryAfter: 1 },
       );
     }
+    if (isStream && this.streamsOpen >= this.config.limits.maxStreams) {
+      throw new GatewayError(
+        'OVERLOADED',
+        `The gateway holds ${this.config.limits.maxStreams} event streams open (limits.maxStreams); retry after the Retry-After delay.`,
+        { retryAfter: 5 },
+      );
+    }
     counts.set(key, count);
+    if (isStream) this.streamsOpen += 1;
     const response = http.getResponse<FastifyReply>().raw;
     let held = true;
     const release = () => {
       if (!held) return;
       held = false;
+      if (isStream) this.streamsOpen -= 1;
       response.off('close', release);
       this.onSocketClose(socket).delete(release);
       const left = (counts.get(key) ?? 1) - 1;

@@ -10,6 +10,8 @@ import { RUN_AND_READ, startWorld, type World } from '../../support/fixture.js';
  */
 const REQUESTS = 4;
 const STREAMS = 2;
+/** limits.maxStreams: the whole gateway's, one more than a caller's (each test's streams must come back to it too). */
+const ALL_STREAMS = STREAMS + 1;
 const SLOW_PATH = /backup\/schedules$/;
 const SLOW_MS = 1500;
 
@@ -24,7 +26,7 @@ describe('caller slots come back however a request ends', () => {
       // A job that outlives every test: its event streams stay open until a client or a socket ends them.
       simulatorOptions: { jobDurationMs: 600_000 },
       applianceConfig: { 'vc-a': { timeoutMs: 10_000 } },
-      extra: { limits: { maxInFlightPerCaller: REQUESTS, maxStreamsPerCaller: STREAMS } },
+      extra: { limits: { maxInFlightPerCaller: REQUESTS, maxStreamsPerCaller: STREAMS, maxStreams: ALL_STREAMS } },
     });
     port = Number(new URL(world.gateway.url).port);
     const runner = await world.idp.token({ ...RUN_AND_READ, sub: 'runner' });
@@ -232,5 +234,29 @@ describe('caller slots come back however a request ends', () => {
     await expectFullStreamBudget(auth);
     await settle();
     await expectFullRequestBudget(auth);
+  });
+
+  it('the gateway holds at most limits.maxStreams streams of all callers: the next is 503 OVERLOADED until one closes', async () => {
+    const callers = await Promise.all([newCaller(), newCaller(), newCaller()]);
+    const aborts: AbortController[] = [];
+    const open = (auth: string) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      return fetch(`${world.gateway.url}${eventsPath()}`, { headers: { authorization: auth }, signal: abort.signal });
+    };
+    try {
+      const held = await Promise.all([open(callers[0]), open(callers[0]), open(callers[1])]);
+      expect(held.map((s) => s.status)).toEqual(Array(ALL_STREAMS).fill(200));
+      const refused = await open(callers[2]);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(((await refused.json()) as { code: string }).code).toBe('OVERLOADED');
+      aborts[0].abort();
+      await settle();
+      const next = await open(callers[2]);
+      expect(next.status).toBe(200);
+    } finally {
+      for (const abort of aborts) abort.abort();
+    }
   });
 });
