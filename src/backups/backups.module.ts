@@ -6,6 +6,7 @@ import { JobFollower } from './job-follower.service.js';
 import { JobTracker } from './job-tracker.service.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
+import { PolledEvents } from './polled-events.js';
 import { IdempotentRuns } from './runs/idempotent-runs.service.js';
 import { KeyedRuns } from './runs/keyed-runs.js';
 import { RunAdmissionGuard } from './runs/run-admission.guard.js';
@@ -35,6 +36,7 @@ import { FleetWaves } from './waves/fleet-waves.service.js';
     DtoValidationPipe,
     KeyedRuns,
     JobsService,
+    PolledEvents,
     SchedulesService,
     JobTracker,
     ClusterJobStatus,

@@ -2,13 +2,11 @@ import { Injectable } from '@nestjs/common';
 import pLimit from 'p-limit';
 import type { Observable } from 'rxjs';
 import { ApplianceRegistry } from '../appliances/appliance-registry.service.js';
-import { GatewayConfig } from '../config/gateway-config.js';
-import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { JobDto } from './dto/job.dto.js';
 import { toJob } from './job-mapper.js';
 import { isTerminal } from './job-states.js';
 import { JobTracker } from './job-tracker.service.js';
-import { type PolledEvent, type PolledState, polledEvents } from './polled-events.js';
+import { type PolledEvent, PolledEvents, type PolledState } from './polled-events.js';
 
 /** Following backup jobs: every read goes through the shared JobTracker, so a crowd costs one poll per interval. */
 @Injectable()
@@ -16,8 +14,7 @@ export class JobsService {
   constructor(
     private readonly registry: ApplianceRegistry,
     private readonly tracker: JobTracker,
-    private readonly config: GatewayConfig,
-    private readonly metrics: GatewayMetrics,
+    private readonly polled: PolledEvents,
   ) {}
 
   async job(appliance: string, jobId: string): Promise<JobDto> {
@@ -44,6 +41,6 @@ export class JobsService {
       const job = toJob(status);
       return { data: { appliance, job }, signature: `${job.state}/${job.progress}`, ended: isTerminal(status) };
     };
-    return polledEvents(read, this.config.jobs.pollIntervalMs, this.metrics, { appliance });
+    return this.polled.follow(`job ${appliance} ${jobId}`, read, { appliance });
   }
 }

@@ -1,5 +1,7 @@
-import { Observable } from 'rxjs';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { Injectable } from '@nestjs/common';
+import { finalize, Observable, ReplaySubject, share } from 'rxjs';
+import { GatewayConfig } from '../config/gateway-config.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 /** One Server-Sent Event of a followed resource (a job, a fleet run). */
 export interface PolledEvent {
@@ -16,17 +18,14 @@ export interface PolledState {
 
 /**
  * The event stream of a resource read every `intervalMs`: `progress` whenever a read differs from the last
- * (`signature`), `end` once it has ended, `error` (`{ code, ...errorData }`) when it cannot be read; each watcher
- * counted in `backup_gateway_watchers` while subscribed. The one polling loop behind the job and fleet-run streams.
+ * (`signature`), `end` once it has ended, `error` (`{ code, ...errorData }`) when it cannot be read.
  */
-export function polledEvents(
+function pollingLoop(
   read: () => Promise<PolledState>,
   intervalMs: number,
-  metrics: GatewayMetrics,
-  errorData: Record<string, unknown> = {},
+  errorData: Record<string, unknown>,
 ): Observable<PolledEvent> {
   return new Observable<PolledEvent>((subscriber) => {
-    metrics.watchers.inc();
     let last = '';
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
@@ -55,9 +54,53 @@ export function polledEvents(
     };
     void poll();
     return () => {
-      metrics.watchers.dec();
       stopped = true;
       if (timer) clearTimeout(timer);
     };
   });
+}
+
+/**
+ * The job and fleet-run event streams. Every watcher of one resource (`key`) shares one polling loop: the first
+ * starts it, the last to leave stops it, and one who joins late gets the latest event at once (a replay of one). So
+ * 10,000 watchers of 1,000 jobs cost 1,000 reads a poll interval, not 10,000. Each watcher is counted in
+ * `backup_gateway_job_watchers` while subscribed. The reads must not depend on who watches: who may watch is decided
+ * before the stream starts.
+ */
+@Injectable()
+export class PolledEvents {
+  private readonly feeds = new Map<string, Observable<PolledEvent>>();
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  follow(
+    key: string,
+    read: () => Promise<PolledState>,
+    errorData: Record<string, unknown> = {},
+  ): Observable<PolledEvent> {
+    let feed = this.feeds.get(key);
+    if (feed === undefined) {
+      const created: Observable<PolledEvent> = pollingLoop(read, this.config.jobs.pollIntervalMs, errorData).pipe(
+        // The loop ended (the resource ended, or nobody watches any more): the next watcher starts a new one.
+        finalize(() => {
+          if (this.feeds.get(key) === created) this.feeds.delete(key);
+        }),
+        share({ connector: () => new ReplaySubject<PolledEvent>(1) }),
+      );
+      feed = created;
+      this.feeds.set(key, feed);
+    }
+    const shared = feed;
+    return new Observable<PolledEvent>((subscriber) => {
+      this.metrics.watchers.inc();
+      const subscription = shared.subscribe(subscriber);
+      return () => {
+        this.metrics.watchers.dec();
+        subscription.unsubscribe();
+      };
+    });
+  }
 }

@@ -2,10 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { type FleetRunRecord, FleetRunRecords } from '../../audit/fleet-runs.js';
 import type { Principal } from '../../auth/principal.js';
-import { GatewayConfig } from '../../config/gateway-config.js';
-import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
 import { GatewayError } from '../../problems/gateway-error.js';
-import { type PolledEvent, type PolledState, polledEvents } from '../polled-events.js';
+import { type PolledEvent, PolledEvents, type PolledState } from '../polled-events.js';
 import type { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
 import { fleetRunView, mayCancel, mayRead } from './fleet-run-view.js';
 
@@ -18,8 +16,7 @@ import { fleetRunView, mayCancel, mayRead } from './fleet-run-view.js';
 export class FleetRunsService {
   constructor(
     private readonly records: FleetRunRecords,
-    private readonly config: GatewayConfig,
-    private readonly metrics: GatewayMetrics,
+    private readonly polled: PolledEvents,
   ) {}
 
   async get(principal: Principal, id: string): Promise<FleetRunStateDto> {
@@ -51,7 +48,7 @@ export class FleetRunsService {
       const view = fleetRunView(run);
       return { data: view, signature: JSON.stringify(view), ended: run.endedAt !== undefined };
     };
-    return polledEvents(read, this.config.jobs.pollIntervalMs, this.metrics);
+    return this.polled.follow(`fleet-run ${id}`, read);
   }
 
   private async readable(principal: Principal, id: string): Promise<FleetRunRecord> {
