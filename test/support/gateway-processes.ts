@@ -2,7 +2,7 @@
  * Gateway processes (`node dist/main.js`, as operators run it) in front of simulated appliances, and bursts of
  * concurrent runs against them: what the crash and multi-replica tests share.
  */
-import type { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
+import { ApplianceSimulator } from '../../tools/simulator/appliance-simulator.js';
 import { APPLIANCE_PASSWORD, APPLIANCE_USER } from './fixture.js';
 import type { GatewayProcess } from './gateway-process.js';
 import type { IdentityProvider } from './identity-provider.js';
@@ -100,4 +100,27 @@ export function notifyingDocument(
     jobs: { pollIntervalMs: 200 },
     notifications: { webhooks: [{ id: 'portal', url: receiver.url, secret: '${PORTAL_WEBHOOK_SECRET}' }] },
   };
+}
+
+/** The backup target every simulator of `nasSimulators` backs up to (its schedules' location, as the gateway reads it). */
+export const NAS_TARGET = 'nfs://nas.example.test:2049';
+
+/** One started simulator per id, all backing up to one NAS (NAS_TARGET), with ten-minute jobs ended by the test. */
+export async function nasSimulators(ids: string[]): Promise<Record<string, ApplianceSimulator>> {
+  const sims: Record<string, ApplianceSimulator> = {};
+  for (const id of ids) {
+    sims[id] = new ApplianceSimulator({
+      username: APPLIANCE_USER,
+      password: APPLIANCE_PASSWORD,
+      jobDurationMs: 10 * 60_000,
+      schedules: { default: { parts: ['seat'], location: `nfs://nas.example.test/backups/${id}`, enable: true } },
+    });
+    await sims[id].start();
+  }
+  return sims;
+}
+
+/** The ids whose simulator has a backup running now. */
+export function runningOn(sims: Record<string, ApplianceSimulator>): string[] {
+  return Object.keys(sims).filter((id) => sims[id].startedJobs().some((job) => job.endedAt === undefined));
 }

@@ -1,10 +1,16 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
+import type { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
 import { assertBuildIsFresh } from '../../support/built.js';
-import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
 import { type GatewayProcess, spawnGateway, writeConfig } from '../../support/gateway-process.js';
-import { APPLIANCE_ENV, processDocument, stopGateway } from '../../support/gateway-processes.js';
+import {
+  APPLIANCE_ENV,
+  NAS_TARGET,
+  nasSimulators,
+  processDocument,
+  runningOn,
+  stopGateway,
+} from '../../support/gateway-processes.js';
 import { IdentityProvider } from '../../support/identity-provider.js';
 import { waitFor } from '../../support/wait-for.js';
 
@@ -16,22 +22,14 @@ import { waitFor } from '../../support/wait-for.js';
 describe('a fleet run in waves across a gateway crash', () => {
   const ids = ['vc-1', 'vc-2', 'vc-3'];
   let idp: IdentityProvider;
-  const sims: Record<string, ApplianceSimulator> = {};
+  let sims: Record<string, ApplianceSimulator> = {};
   let configPath: string;
   const gateways: GatewayProcess[] = [];
 
   beforeAll(async () => {
     assertBuildIsFresh('dist/main.js');
     idp = await new IdentityProvider().start();
-    for (const id of ids) {
-      sims[id] = new ApplianceSimulator({
-        username: APPLIANCE_USER,
-        password: APPLIANCE_PASSWORD,
-        jobDurationMs: 10 * 60_000,
-        schedules: { default: { parts: ['seat'], location: `nfs://nas.example.test/backups/${id}`, enable: true } },
-      });
-      await sims[id].start();
-    }
+    sims = await nasSimulators(ids);
     configPath = writeConfig({
       ...processDocument(idp, sims),
       jobs: { pollIntervalMs: 100 },
@@ -50,7 +48,6 @@ describe('a fleet run in waves across a gateway crash', () => {
     gateways.push(gateway);
     return gateway;
   };
-  const runningOn = () => ids.filter((id) => sims[id].startedJobs().some((job) => job.endedAt === undefined));
 
   it('resumes the queue on the same SQLite file, never more than the limit on the target', async () => {
     const auth = `Bearer ${await idp.token({ sub: 'ops', scope: 'backups:run backups:read' })}`;
@@ -62,8 +59,8 @@ describe('a fleet run in waves across a gateway crash', () => {
     });
     expect(accepted.status).toBe(202);
     const location = accepted.headers.get('location') as string;
-    await waitFor(() => runningOn().length === 1, 30_000);
-    expect(runningOn()).toEqual(['vc-1']);
+    await waitFor(() => runningOn(sims).length === 1, 30_000);
+    expect(runningOn(sims)).toEqual(['vc-1']);
     // Killed once the first process has recorded the job it started (killed while sending, the member would be
     // `unknown`: the backup may have started).
     await waitFor(async () => {
@@ -81,12 +78,12 @@ describe('a fleet run in waves across a gateway crash', () => {
         state: string;
         members: { appliance: string; state: string; target: string }[];
       };
-    expect((await read()).members.map((m) => m.target)).toEqual(Array(3).fill('nfs://nas.example.test:2049'));
+    expect((await read()).members.map((m) => m.target)).toEqual(Array(3).fill(NAS_TARGET));
 
     // The new process sees the first job end, then starts the others one at a time as each ends.
     for (const id of ['vc-2', 'vc-3']) {
-      await waitFor(() => runningOn().length === 1, 30_000);
-      expect(runningOn()).toEqual([id]);
+      await waitFor(() => runningOn(sims).length === 1, 30_000);
+      expect(runningOn(sims)).toEqual([id]);
       sims[id].finishRunningJobs();
     }
     await waitFor(async () => (await read()).state === 'completed', 30_000);

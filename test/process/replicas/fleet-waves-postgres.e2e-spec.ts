@@ -1,16 +1,21 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
+import type { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
 import { assertBuildIsFresh } from '../../support/built.js';
-import { APPLIANCE_PASSWORD, APPLIANCE_USER } from '../../support/fixture.js';
 import { type GatewayProcess, spawnGateway, writeConfig } from '../../support/gateway-process.js';
-import { APPLIANCE_ENV, processDocument, stopGateway } from '../../support/gateway-processes.js';
+import {
+  APPLIANCE_ENV,
+  NAS_TARGET as NAS,
+  nasSimulators,
+  processDocument,
+  runningOn,
+  stopGateway,
+} from '../../support/gateway-processes.js';
 import { IdentityProvider } from '../../support/identity-provider.js';
 import { describePostgres, dropSchema, freshSchema } from '../../support/postgres.js';
 import { waitFor } from '../../support/wait-for.js';
 
 const PER_TARGET = 2;
-const NAS = 'nfs://nas.example.test:2049';
 
 interface FleetRunView {
   state: string;
@@ -27,7 +32,7 @@ describePostgres('fleet runs in waves from two replicas sharing PostgreSQL', (ur
   const schema = freshSchema('fleet_replicas');
   const ids = ['vc-1', 'vc-2', 'vc-3', 'vc-4', 'vc-5', 'vc-6'];
   let idp: IdentityProvider;
-  const sims: Record<string, ApplianceSimulator> = {};
+  let sims: Record<string, ApplianceSimulator> = {};
   let configPath: string;
   let gateways: GatewayProcess[] = [];
   let auth: string;
@@ -35,21 +40,13 @@ describePostgres('fleet runs in waves from two replicas sharing PostgreSQL', (ur
   let peak = 0;
   let sampler: NodeJS.Timeout | undefined;
 
-  const running = () => ids.filter((id) => sims[id].startedJobs().some((job) => job.endedAt === undefined));
+  const running = () => runningOn(sims);
   const started = () => ids.reduce((sum, id) => sum + sims[id].counters.jobsStarted, 0);
 
   beforeAll(async () => {
     assertBuildIsFresh('dist/main.js');
     idp = await new IdentityProvider().start();
-    for (const id of ids) {
-      sims[id] = new ApplianceSimulator({
-        username: APPLIANCE_USER,
-        password: APPLIANCE_PASSWORD,
-        jobDurationMs: 10 * 60_000,
-        schedules: { default: { parts: ['seat'], location: `nfs://nas.example.test/backups/${id}`, enable: true } },
-      });
-      await sims[id].start();
-    }
+    sims = await nasSimulators(ids);
     configPath = writeConfig({
       ...processDocument(idp, sims, { store: 'postgres', postgres: { url, schema } }),
       jobs: { pollIntervalMs: 100 },
