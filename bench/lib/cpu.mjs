@@ -130,3 +130,11 @@ export function machineBusyMicros() {
     return undefined;
   }
 }
+
+/** CPU of `pid` over `ms`, in cores (1 = one core busy the whole time). */
+export async function coresOver(pid, ms) {
+  const before = cpuMicros(pid);
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return (cpuMicros(pid) - before) / ((performance.now() - started) * 1000);
+}

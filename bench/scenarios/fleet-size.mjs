@@ -15,7 +15,7 @@
 // BENCH_FLEET_BACKGROUND_PROBES=false runs the gateway with fleet.backgroundProbes off (the behaviour before them).
 // RSS growth per appliance: the least-squares slope of RSS after start over the sizes.
 // bench/check.mjs reads result.sizes[], result.rssPerApplianceBytes.
-import { cpuMicros, rssBytes } from '../lib/cpu.mjs';
+import { coresOver, cpuMicros, rssBytes } from '../lib/cpu.mjs';
 import { countBy, countsText, requestJson } from '../lib/http.mjs';
 import { runPaced } from '../lib/paced.mjs';
 import { startGateway, startSimulatorFleet } from '../lib/servers.mjs';
@@ -40,14 +40,6 @@ export function fleetSizes() {
     .map((s) => Number(s.trim()))
     .filter((n) => Number.isInteger(n) && n > 0);
   return list.length > 0 ? list : [100, 500, 1000, 2000];
-}
-
-/** CPU of `pid` over `ms`, in cores (1 = one core busy the whole time). */
-async function coresOver(pid, ms) {
-  const before = cpuMicros(pid);
-  const started = performance.now();
-  await sleep(ms);
-  return (cpuMicros(pid) - before) / ((performance.now() - started) * 1000);
 }
 
 /** Least-squares slope of y over x. */

@@ -7,7 +7,7 @@
 // Once with the audit store the gateway ships with (SQLite, where fleet runs are durable) and once with it off (fleet
 // runs in the process's memory, the worst case for the heap).
 // bench/check.mjs reads result.variants[].peakGrowthBytes and result.variants[].queued.
-import { cpuMicros, rssBytes } from '../lib/cpu.mjs';
+import { coresOver, rssBytes } from '../lib/cpu.mjs';
 import { requestJson } from '../lib/http.mjs';
 import { startGateway, startSimulatorFleet } from '../lib/servers.mjs';
 import { median } from '../lib/stats.mjs';
@@ -26,10 +26,7 @@ const count = (name, fallback) => {
 async function settle(pid, maxMs) {
   const started = performance.now();
   for (;;) {
-    const before = cpuMicros(pid);
-    const at = performance.now();
-    await sleep(2000);
-    const cores = (cpuMicros(pid) - before) / ((performance.now() - at) * 1000);
+    const cores = await coresOver(pid, 2000);
     if (cores < 0.1 || performance.now() - started > maxMs) return cores;
   }
 }
