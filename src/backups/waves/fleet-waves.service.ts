@@ -244,7 +244,9 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
         }
       }
     }
-    if (!this.open.has(id)) await this.finish(id);
+    // Queued members leave the queue only through this step's reservation or a cancel: a run that had some cannot
+    // have ended in this step, and is not read a second time (a queue of thousands would be, every interval).
+    if (!this.open.has(id) && !run.members.some((member) => member.state === 'queued')) await this.finish(id);
   }
 
   /**
