@@ -90,7 +90,8 @@ function declaredConfigKeys(root) {
  * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
  * config, PORT. `appliances`: [{ id, url, tags? }] (default: one, the fast upstream; tags default to ['bench']); `jwt`: keys added to `auth.jwt`
  * (e.g. { verifiedTokenCacheSize: 0 }); `extraConfig`: top-level keys replacing the defaults below; `env`: added to
- * its environment; `root`: the checkout whose dist/ runs (default: this one). Returns the server
+ * its environment; `root`: the checkout whose dist/ runs (default: this one); `entry`: the script under it (default
+ * dist/main.js, the bundle; dist/main-unbundled.js is tsc's module-by-module build of it). Returns the server
  * with url, readyMs (spawn to first 200 on /health/ready), rssAfterStart (bytes) and droppedConfigKeys.
  */
 export async function startGateway(
@@ -104,6 +105,7 @@ export async function startGateway(
     extraConfig = {},
     env = {},
     root = ctx.root,
+    entry = 'dist/main.js',
   } = {},
 ) {
   const port = await freePort();
@@ -158,7 +160,7 @@ export async function startGateway(
   const configFile = path.join(ctx.tmp, `${name}.yaml`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
   const flags = gatewayNodeFlags(root);
-  const server = await spawnServer(name, node, [...flags, ...nodeArgs, 'dist/main.js'], {
+  const server = await spawnServer(name, node, [...flags, ...nodeArgs, entry], {
     cwd: root,
     env: {
       GATEWAY_CONFIG: configFile,

@@ -1,6 +1,10 @@
 // Scenario 6: footprint. RSS (VmRSS) of the main gateway process after start-up and after the
 // load of the earlier scenarios, and the time from spawning `node dist/main.js` to the first
-// 200 on /health/ready, over every gateway start of the run plus a few fresh starts.
+// 200 on /health/ready, over every gateway start of the run plus a few fresh starts. Each fresh
+// start is paired with one of dist/main-unbundled.js (the same build, loaded module by module,
+// as before tools/bundle-gateway.mjs), so the bundle's gain is a ratio measured in one run.
+import fs from 'node:fs';
+import path from 'node:path';
 import { rssBytes } from '../lib/cpu.mjs';
 import { startGateway } from '../lib/servers.mjs';
 import { median } from '../lib/stats.mjs';
@@ -14,11 +18,19 @@ export async function footprint(ctx) {
   const starts = [ctx.gateway, ctx.gatewayInfo]
     .filter(Boolean)
     .map((g) => ({ readyMs: g.readyMs, rssAfterStart: g.rssAfterStart }));
+  const unbundled = [];
+  const unbundledEntry = 'dist/main-unbundled.js';
+  const hasUnbundled = fs.existsSync(path.join(ctx.root, unbundledEntry));
   for (let i = 0; i < FRESH_STARTS; i++) {
     const gateway = await startGateway(ctx, { name: `gateway-start-${i + 1}` });
     starts.push({ readyMs: gateway.readyMs, rssAfterStart: gateway.rssAfterStart });
     await gateway.stop({ graceMs: 10_000 });
+    if (!hasUnbundled) continue;
+    const modules = await startGateway(ctx, { name: `gateway-start-unbundled-${i + 1}`, entry: unbundledEntry });
+    unbundled.push({ readyMs: modules.readyMs, rssAfterStart: modules.rssAfterStart });
+    await modules.stop({ graceMs: 10_000 });
   }
+  const freshBundled = starts.slice(-FRESH_STARTS).map((s) => s.readyMs);
   const result = {
     rssAfterStartBytes: ctx.gateway.rssAfterStart,
     rssAfterHotPathBytes: ctx.gatewayRssAfterHotPath,
@@ -26,6 +38,14 @@ export async function footprint(ctx) {
     readyMs: median(starts.map((s) => s.readyMs)),
     readyMsMax: Math.max(...starts.map((s) => s.readyMs)),
     starts,
+    // The same build loaded module by module (dist/main-unbundled.js), started in turn with the fresh starts above.
+    unbundled: hasUnbundled
+      ? {
+          readyMs: median(unbundled.map((s) => s.readyMs)),
+          starts: unbundled,
+          bundledOverUnbundled: median(freshBundled) / median(unbundled.map((s) => s.readyMs)),
+        }
+      : undefined,
     // For reference, not the budget: the earlier build as its own `npm start` ran it (its V8 flags, not today's).
     baseline: ctx.gatewayBaseline
       ? {
@@ -44,6 +64,12 @@ export async function footprint(ctx) {
       notes: `RSS after start ${mb(result.rssAfterStartBytes)} MB, after load ${mb(result.rssAfterLoadBytes)} MB; ready in ${fmt(result.readyMs)} ms (median of ${starts.length} starts, max ${fmt(result.readyMsMax)} ms)`,
     },
   ];
+  if (result.unbundled)
+    rows.push({
+      scenario: 'footprint',
+      target: 'same build, unbundled',
+      notes: `ready in ${fmt(result.unbundled.readyMs)} ms (median of ${unbundled.length} starts, each after a bundled one); bundled / unbundled ${fmt(result.unbundled.bundledOverUnbundled, 2)}×`,
+    });
   if (ctx.gatewayBaseline)
     rows.push({
       scenario: 'footprint',

@@ -23,10 +23,15 @@ function packageName(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-function importedPackages(dir: string): Map<string, string> {
+/** What `tools/bundle-gateway.mjs` wrote: the bundle's files (under dist/) and the packages it still imports. */
+function bundleManifest(): { files: string[]; external: string[] } {
+  return JSON.parse(readFileSync('dist/bundle.json', 'utf8')) as { files: string[]; external: string[] };
+}
+
+function importedPackages(dir: string, skip: Set<string>): Map<string, string> {
   const found = new Map<string, string>(); // package -> first file importing it
   for (const file of readdirSync(dir, { recursive: true }).map(String)) {
-    if (!file.endsWith('.js')) continue;
+    if (!file.endsWith('.js') || skip.has(file)) continue;
     for (const [, specifier] of readFileSync(join(dir, file), 'utf8').matchAll(SPECIFIER)) {
       if (specifier.startsWith('.') || specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
       const name = packageName(specifier);
@@ -39,10 +44,30 @@ function importedPackages(dir: string): Map<string, string> {
 describe('runtime dependencies', () => {
   it('every package dist/ imports is in dependencies, so `npm ci --omit=dev` installs it', () => {
     if (!existsSync('dist/main.js')) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
-    const imported = importedPackages('dist');
+    // The modules tsc wrote (the tools, the audit CLI and the tests load them one by one); the bundle is checked below.
+    const imported = importedPackages('dist', new Set(bundleManifest().files));
     expect(imported.size).toBeGreaterThan(10); // the scan sees the real imports (@nestjs/core, pg, …)
     const missing = [...imported].filter(([name]) => !(name in pkg.dependencies));
     expect(missing.map(([name, file]) => `${name} (imported by ${file})`)).toEqual([]);
+  });
+
+  it('the bundle (dist/main.js) imports at run time only dependencies, and packages absent here that libraries load if present', () => {
+    const { files, external } = bundleManifest();
+    expect(files).toContain('main.js');
+    expect(files).toContain('chunks/sqlite-audit-worker.js');
+    const packages = [...new Set(external.map(packageName))];
+    expect(packages).toContain('better-sqlite3'); // the native addon is never bundled
+    const installedHere = (name: string) => existsSync(join('node_modules', name, 'package.json'));
+    // Kept out of the bundle and installed: it must be installed in production too.
+    expect(packages.filter((name) => installedHere(name) && !(name in pkg.dependencies))).toEqual([]);
+    // Absent here, so absent in production: only the optional integrations NestJS, and Fastify's adapter look for.
+    expect(packages.filter((name) => !installedHere(name)).sort()).toEqual([
+      '@fastify/multipart',
+      '@fastify/view',
+      '@nestjs/microservices',
+      '@nestjs/platform-express',
+      '@nestjs/websockets',
+    ]);
   });
 
   it("every package package-lock.json installs for production supports the image's Node (no EBADENGINE there)", () => {

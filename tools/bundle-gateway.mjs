@@ -1,0 +1,119 @@
+/**
+ * Bundles the built gateway (`npm run build` runs this last): esbuild turns dist/main.js and the ~2,600 files it
+ * imports (our modules and their packages) into dist/main.js plus a few chunks under dist/chunks/.
+ *
+ * Why: start-up was spent in Node's module loader, not in the gateway. Resolving, reading and compiling 2,600 ESM and
+ * CommonJS files one by one took 1.85 s of a 2.2 s start; one bundle starts in about half the time (bench/README.md,
+ * "footprint"). This is what NestJS's own documentation recommends where start-up time counts (its serverless
+ * recipe bundles with webpack); esbuild, already the console's bundler, does it from the packages' public entry
+ * points. Nothing is minified (names stay: the OpenAPI document and the logs take class names from the code, and
+ * minifying measured slower to start).
+ *
+ * What is not bundled:
+ * - better-sqlite3, a native addon that finds its binary from its own folder;
+ * - swagger-ui-dist, whose files are served from its own folder (GET /docs);
+ * - ioredis and pg, loaded only when the configuration names Redis or PostgreSQL (so bundling them would save no
+ *   start-up time), and which read files beside their own code (ioredis its package.json);
+ * - the optional packages NestJS, pg and others load only if they are installed (@nestjs/microservices, pg-native,
+ *   ...): whatever cannot be resolved here stays an import, and the library's own check sees it missing, as before.
+ *
+ * Lazy imports (the console, Redis, the PostgreSQL and SQLite stores) stay lazy: each becomes a chunk loaded when the
+ * configuration asks for it. Two modules find files relative to themselves, and both are in chunks (they are only
+ * imported lazily): the SQLite store's worker (`./sqlite-audit-worker.js`, bundled here as chunks/sqlite-audit-worker.js)
+ * and the console's assets (`../console-assets/`). The build fails if either ends up anywhere else.
+ *
+ * The tsc output stays beside the bundle: `npm run audit:verify`, the tools and the tests import single modules of it,
+ * and tsc's own entry is kept as dist/main-unbundled.js (the same gateway, loaded module by module: the footprint
+ * bench starts both, and a stack trace there names the source modules).
+ * dist/bundle.json lists what the bundle imports at run time (test/process/deploy/runtime-dependencies.spec.ts).
+ */
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const resolveFromRoot = createRequire(`${root}package.json`);
+
+/** Packages that must stay files of their own (see above). */
+const KEPT_OUT = ['better-sqlite3', 'swagger-ui-dist', 'ioredis', 'pg'];
+/** Modules that locate files beside themselves, so must land in dist/chunks/ (see above). */
+const IN_CHUNKS = ['dist/audit/store/worker-audit-store.js', 'dist/console/console-assets.js'];
+
+function packageName(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+function builtin(specifier) {
+  return specifier.startsWith('node:') || builtinModules.includes(specifier);
+}
+
+function installed(name) {
+  try {
+    resolveFromRoot.resolve(`${name}/package.json`);
+    return true;
+  } catch {
+    try {
+      resolveFromRoot.resolve(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Optional packages that are not installed stay imports, for the library's own "is it there?" check at run time. */
+const absentStayExternal = {
+  name: 'absent-packages-stay-external',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, ({ path }) => {
+      if (builtin(path) || installed(packageName(path))) return undefined;
+      return { path, external: true };
+    });
+  },
+};
+
+const BANNER =
+  "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);";
+// The bundle replaces dist/main.js, so its input must be tsc's: a second run would bundle the bundle.
+if (readFileSync(`${root}dist/main.js`, 'utf8').includes(BANNER))
+  throw new Error('bundle: dist/main.js is already the bundle; run `npm run build`, which compiles it again first');
+
+copyFileSync(`${root}dist/main.js`, `${root}dist/main-unbundled.js`);
+
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: { main: 'dist/main.js', 'chunks/sqlite-audit-worker': 'dist/audit/store/sqlite-audit-worker.js' },
+  outdir: 'dist',
+  allowOverwrite: true,
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  keepNames: true,
+  external: KEPT_OUT,
+  plugins: [absentStayExternal],
+  // CommonJS packages inside an ES module bundle still call require() (for Node's built-ins and the packages kept out).
+  banner: { js: BANNER },
+  metafile: true,
+  logLevel: 'warning',
+});
+
+const outputs = result.metafile.outputs;
+const misplaced = IN_CHUNKS.filter(
+  (input) => !Object.entries(outputs).some(([file, out]) => file.startsWith('dist/chunks/') && input in out.inputs),
+);
+if (misplaced.length > 0)
+  throw new Error(`bundle: ${misplaced.join(', ')} must be in dist/chunks/ (they find files relative to themselves)`);
+
+const external = new Set();
+for (const out of Object.values(outputs))
+  for (const imported of out.imports) if (imported.external && !builtin(imported.path)) external.add(imported.path);
+const files = Object.keys(outputs).map((file) => relative('dist', file));
+writeFileSync(`${root}dist/bundle.json`, `${JSON.stringify({ files, external: [...external].sort() }, null, 2)}\n`);
+const bytes = Object.values(outputs).reduce((sum, out) => sum + out.bytes, 0);
+console.log(`bundle: dist/main.js and ${files.length - 1} files in dist/chunks/, ${(bytes / 1e6).toFixed(1)} MB`);
