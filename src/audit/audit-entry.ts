@@ -8,8 +8,12 @@ import type { AuthMethod } from '../auth/principal.js';
 import type { KeySettlement } from './idempotency-keys.js';
 import type { DraftOutbox } from './outbox.js';
 
-/** `auth.authenticate`: failed authentications from one client address, counted over a window (`count`). */
-export const AUDIT_ACTIONS = ['backup.schedule.run', 'auth.authenticate'] as const;
+/**
+ * `auth.authenticate`: failed authentications from one client address, counted over a window (`count`).
+ * `backup.fleet-run.cancel`: a caller cancelled the queued members of a fleet run (`fleetRequestId`); `appliance` is
+ * `*` (the run's members are in the run, and each member's own start or cancellation in its state).
+ */
+export const AUDIT_ACTIONS = ['backup.schedule.run', 'auth.authenticate', 'backup.fleet-run.cancel'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Like Kubernetes audit stages: `requested` before anything reaches the appliance, `completed` once the outcome is known. */

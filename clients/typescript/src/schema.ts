@@ -202,7 +202,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel the queued members of a fleet run
-         * @description Queued members become `cancelled` and the run `cancelled`; backups already running go on to their end (the vAPI cannot stop one). By the caller who started it, or with backups:run on every one of its appliances.
+         * @description Queued members become `cancelled` and the run `cancelled`; backups already running go on to their end (the vAPI cannot stop one). By the caller who started it, or with backups:run on every one of its appliances. Audited (action `backup.fleet-run.cancel`): when the audit trail cannot record it, the answer is 503 AUDIT_UNAVAILABLE and nothing is cancelled.
          */
         post: operations["cancelFleetRun"];
         delete?: never;
@@ -351,7 +351,7 @@ export interface components {
             userAgent: string | null;
         };
         AuditEventDto: {
-            action: "backup.schedule.run" | "auth.authenticate";
+            action: "backup.schedule.run" | "auth.authenticate" | "backup.fleet-run.cancel";
             actor: components["schemas"]["AuditActorDto"];
             /** @example vc-prod-3 */
             appliance: string;

@@ -208,6 +208,12 @@ export function AuditPage() {
   );
 }
 
+/** What an entry about no one appliance (`*`) is about, by action; otherwise a refusal for any appliance. */
+const ABOUT_NO_ONE_APPLIANCE: Partial<Record<AuditEvent['action'], string>> = {
+  'auth.authenticate': 'sign-in, no appliance',
+  'backup.fleet-run.cancel': 'cancel of the queued members',
+};
+
 /** Why a row has no `requested` entry: nothing was sent to an appliance, for the reason its outcome gives. */
 const NOT_REQUESTED: Partial<Record<Outcome, string>> = {
   replayed: 'none (a retry: the stored answer was sent again, nothing was run)',
@@ -235,9 +241,9 @@ function AuditRowView({ row }: { row: AuditRow }) {
         </div>
       </td>
       <td>
-        {/* `*`: an entry about no one appliance (rate-limited runs, failed sign-ins counted by address). */}
+        {/* `*`: an entry about no one appliance (rate-limited runs, failed sign-ins, a fleet run's cancel). */}
         {any.appliance === '*' ? (
-          <span>{any.action === 'auth.authenticate' ? 'sign-in, no appliance' : 'any appliance'}</span>
+          <span>{ABOUT_NO_ONE_APPLIANCE[any.action] ?? 'any appliance'}</span>
         ) : (
           <>
             <a href={applianceHref(any.appliance)}>{showControls(any.appliance)}</a> / {showControls(any.schedule)}

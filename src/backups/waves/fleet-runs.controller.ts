@@ -67,7 +67,9 @@ export class FleetRunsController {
     summary: 'Cancel the queued members of a fleet run',
     description:
       'Queued members become `cancelled` and the run `cancelled`; backups already running go on to their end (the ' +
-      'vAPI cannot stop one). By the caller who started it, or with backups:run on every one of its appliances.',
+      'vAPI cannot stop one). By the caller who started it, or with backups:run on every one of its appliances. ' +
+      'Audited (action `backup.fleet-run.cancel`): when the audit trail cannot record it, the answer is 503 ' +
+      'AUDIT_UNAVAILABLE and nothing is cancelled.',
     operationId: 'cancelFleetRun',
   })
   @ApiIdParams('fleetRunId')

@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
+import type { AuditRequestedInput } from '../../audit/audit-entry.js';
+import { AuditRecorder } from '../../audit/audit-recorder.js';
 import { type FleetRunRecord, FleetRunRecords } from '../../audit/fleet-runs.js';
+import { auditActor } from '../../audit/run-entries.js';
 import type { Principal } from '../../auth/principal.js';
+import { requestContext } from '../../context/request-context.js';
 import { GatewayError } from '../../problems/gateway-error.js';
 import { type PolledEvent, PolledEvents, type PolledState } from '../polled-events.js';
 import type { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
@@ -17,22 +21,55 @@ export class FleetRunsService {
   constructor(
     private readonly records: FleetRunRecords,
     private readonly polled: PolledEvents,
+    private readonly audit: AuditRecorder,
   ) {}
 
   async get(principal: Principal, id: string): Promise<FleetRunStateDto> {
     return fleetRunView(await this.readable(principal, id));
   }
 
-  /** Queued members become `cancelled`; running backups go on (the vAPI cannot stop one). */
+  /**
+   * Queued members become `cancelled`; running backups go on (the vAPI cannot stop one). Audited as a run is: a
+   * refusal is one `denied` entry; otherwise a `requested` entry is committed before anything changes (fail closed:
+   * if the trail cannot take it, nothing is cancelled) and a `completed` entry says how it ended.
+   */
   async cancel(principal: Principal, id: string): Promise<FleetRunStateDto> {
     const run = await this.readable(principal, id);
+    const entry: AuditRequestedInput = {
+      requestId: requestContext.currentRequestId(),
+      action: 'backup.fleet-run.cancel',
+      actor: auditActor(principal),
+      appliance: '*',
+      schedule: run.schedule,
+      fleetRequestId: run.id,
+    };
     if (!mayCancel(principal, run)) {
+      await this.audit.denied({ ...entry, httpStatus: 403, code: 'FORBIDDEN', durationMs: 0 });
       throw new GatewayError(
         'FORBIDDEN',
         'Cancelling a fleet run you did not start needs backups:run on all of its appliances.',
       );
     }
-    return fleetRunView((await this.records.cancelFleetRun(id)) ?? run);
+    const started = performance.now();
+    const requestedId = await this.audit.requested(entry);
+    const completed = (outcome: 'accepted' | 'failed', httpStatus: number, code?: string) =>
+      this.audit.completed({
+        ...entry,
+        requestedId,
+        outcome,
+        httpStatus,
+        code,
+        durationMs: Math.round(performance.now() - started),
+      });
+    let cancelled: FleetRunRecord | undefined;
+    try {
+      cancelled = await this.records.cancelFleetRun(id);
+    } catch (error) {
+      await completed('failed', (error as { status?: number }).status ?? 500, (error as { code?: string }).code);
+      throw error;
+    }
+    await completed('accepted', 200);
+    return fleetRunView(cancelled ?? run);
   }
 
   /**

@@ -65,6 +65,15 @@ describe('fleet runs in waves per backup target', () => {
   const read = async (location: string, authorization = auth) =>
     request(gateway.url).get(location).set('authorization', authorization);
   const members = async (location: string): Promise<Member[]> => (await read(location)).body.members;
+  /** The audit trail's entries about cancelling fleet run `id`, oldest first. */
+  const cancelEntries = async (id: string) => {
+    const auditor = `Bearer ${await idp.token({ sub: 'audit-reader', scope: 'audit:read' })}`;
+    const page = await request(gateway.url).get('/audit/events?limit=100').set('authorization', auditor);
+    expect(page.status).toBe(200);
+    return (page.body.items as Array<Record<string, unknown> & { actor: { subject: string } }>)
+      .filter((entry) => entry.action === 'backup.fleet-run.cancel' && entry.fleetRequestId === id)
+      .reverse();
+  };
 
   beforeAll(async () => {
     idp = await new IdentityProvider().start();
@@ -250,6 +259,19 @@ describe('fleet runs in waves per backup target', () => {
     expect(text).toContain('"state":"cancelled"');
     // Nothing was sent to the cancelled members.
     expect(ON_A.map((id) => sims[id].startedJobs().length)).toEqual(startedBefore);
+    // Who cancelled is on record: committed before the cancel, completed with how it ended.
+    const [requested, completed, ...more] = await cancelEntries(answer.body.id);
+    expect(more).toEqual([]);
+    const ops = { subject: expect.stringMatching(/:ops$/) }; // the CallerId: issuer and subject
+    expect(requested).toMatchObject({ stage: 'requested', appliance: '*', schedule: 'default', actor: ops });
+    expect(completed).toMatchObject({
+      stage: 'completed',
+      outcome: 'accepted',
+      httpStatus: 200,
+      requestedId: requested.id,
+      requestId: requested.requestId,
+      actor: ops,
+    });
   }, 90_000);
 
   it('is readable by who started it and by backups:read on all its appliances; to others it does not exist', async () => {
@@ -268,6 +290,13 @@ describe('fleet runs in waves per backup target', () => {
       .post(`${location}/cancel`)
       .set('authorization', await token({ sub: 'auditor', scope: 'backups:read' }));
     expect(cancel.body.code).toBe('FORBIDDEN');
+    // The refusal is on record; the run was not cancelled.
+    const entries = await cancelEntries(answer.body.id);
+    expect(entries).toEqual([
+      expect.objectContaining({ stage: 'completed', outcome: 'denied', httpStatus: 403, code: 'FORBIDDEN' }),
+    ]);
+    expect(entries[0].actor.subject).toMatch(/:auditor$/);
+    expect((await read(location)).body.state).toBe('running');
     await drain(location);
   }, 90_000);
 
