@@ -5,6 +5,7 @@
 // started on it with lib/loop-monitor.mjs preloaded, and measured one phase at a time, each request after the last:
 //   - GET /audit/events by appliance and a time range (1 hour to 30 days anywhere in the year), pages of 100;
 //   - by actor and outcome (every outcome, the rare ones too), pages of 100;
+//   (each of the two: BENCH_TRAIL_QUERIES requests, or as many as BENCH_TRAIL_PHASE_SECONDS allow);
 //   - a cursor walk: BENCH_TRAIL_WALK_PAGES consecutive pages from the newest, then 20 pages at each tenth of the
 //     trail's depth (cursors made the way the API makes them: keyset on seq), unfiltered and by appliance;
 //   - GET /audit/verify (entries/s), then the whole trail as NDJSON (entries/s);
@@ -224,16 +225,28 @@ async function measure(ctx, { label, audit, meta }) {
 async function timed(ctx, gateway, token, what, count, next) {
   const latencies = [];
   const found = [];
+  const failures = {};
+  const deadline = performance.now() + ctx.opts.trailPhaseSeconds * 1000;
   const phase = await window(async () => {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count && performance.now() < deadline; i++) {
       const query = next();
-      const answer = await requestJson(`${gateway.url}/audit/events?limit=${PAGE}&${query}`, { token, expect: 200, timeoutMs: 120_000 });
+      const answer = await requestJson(`${gateway.url}/audit/events?limit=${PAGE}&${query}`, { token, timeoutMs: 120_000 });
+      // A refusal (a 503 when PostgreSQL's statement timeout cut the query) counts at the time it took, and is noted.
       latencies.push(answer.ms);
-      found.push(answer.json.items.length);
+      if (answer.status === 200) found.push(answer.json.items.length);
+      else failures[answer.status] = [...(failures[answer.status] ?? []), query];
     }
     return {};
   }, gateway);
-  const summary = { ...phase, ...percentiles(latencies), requests: count, meanItems: found.reduce((a, b) => a + b, 0) / count };
+  const summary = {
+    ...phase,
+    ...percentiles(latencies),
+    requests: latencies.length,
+    failures,
+    meanItems: found.reduce((a, b) => a + b, 0) / Math.max(1, found.length),
+  };
+  if (latencies.length < count) ctx.log(`  ${what}: stopped after ${latencies.length} requests (BENCH_TRAIL_PHASE_SECONDS)`);
+  if (Object.keys(failures).length > 0) ctx.log(`  ${what}: not 200: ${JSON.stringify(failures).slice(0, 400)}`);
   ctx.log(`  ${what}: p50 ${fmt(summary.p50, 1)} ms, p99 ${fmt(summary.p99, 1)} ms, max ${fmt(summary.max, 1)} ms`);
   return summary;
 }
