@@ -10,7 +10,7 @@
 // BENCH_FLEET_SIZES (100,500,1000,2000; and the other BENCH_FLEET_* of scenarios/fleet-size.mjs),
 // BENCH_EXPORT_ENTRIES (100000), BENCH_LIVENESS_ENTRIES (1000000), BENCH_TRAIL_ENTRIES (10000000),
 // BENCH_TRAIL_STORES (sqlite,postgres), BENCH_TRAIL_QUERIES (300 per filter), BENCH_TRAIL_PHASE_SECONDS (180: the most one filter's requests take),
-// BENCH_TRAIL_WALK_PAGES (1000),
+// BENCH_TRAIL_WALK_PAGES (1000), BENCH_TRAIL_PHASES (queries,walk,verify,export,purge: a subset of auditTrail's),
 // BENCH_TRAIL_CACHE (where generated trails are kept; scenarios/audit-trail.mjs), BENCH_TRAIL_POSTGRES_URL, BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
 // BENCH_PROJECT_ROOT (another built checkout), BENCH_BASELINE_ROOT (an earlier built checkout, run beside this one),
 // BENCH_PIN=off (servers and load generator share every CPU instead of one CPU each),
@@ -87,6 +87,7 @@ const opts = {
   trailQueries: num('BENCH_TRAIL_QUERIES', 300),
   trailWalkPages: num('BENCH_TRAIL_WALK_PAGES', 1000),
   trailPhaseSeconds: num('BENCH_TRAIL_PHASE_SECONDS', 180),
+  trailPhases: (process.env.BENCH_TRAIL_PHASES ?? 'queries,walk,verify,export,purge').split(',').map((s) => s.trim()),
 };
 
 // In run order: footprint reads the main gateway's RSS after the load scenarios.

@@ -11,7 +11,7 @@
 //   - GET /audit/verify (entries/s), then the whole trail as NDJSON (entries/s);
 //   - and, in a gateway started with audit.retentionDays set so that its start-up purge deletes the oldest 1,000,000
 //     entries (a tenth of smaller trails), POST .../run at 20/s while the purge runs, then as long again after it.
-// Each phase reports the longest the gateway's main thread held its event loop. The purged prefix and the runs'
+// BENCH_TRAIL_PHASES (queries,walk,verify,export,purge) runs a subset. Each phase reports the longest the gateway's main thread held its event loop. The purged prefix and the runs'
 // entries are put back afterwards, so that the cache stays the generated trail.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -80,10 +80,12 @@ async function onSqlite(ctx, entries) {
   };
   const measured = await measure(ctx, { label: 'sqlite', audit, meta: trail.meta, open });
   // The purge and the runs change the file: the cache mark goes while they do, and comes back once it is restored.
-  trail.release.dirty();
-  measured.purge = await purgePhase(ctx, { label: 'sqlite', audit, meta: trail.meta, open });
-  measured.restoredPrefix = await restoreSqlite(ctx.root, trail.file, entries, trail.meta.last);
-  trail.release.clean();
+  if (ctx.opts.trailPhases.includes('purge')) {
+    trail.release.dirty();
+    measured.purge = await purgePhase(ctx, { label: 'sqlite', audit, meta: trail.meta, open });
+    measured.restoredPrefix = await restoreSqlite(ctx.root, trail.file, entries, trail.meta.last);
+    trail.release.clean();
+  }
   return { ...measured, cached: trail.cached, generationMs: trail.meta.generationMs, file: trail.file, bytes: trail.meta.bytes };
 }
 
@@ -106,10 +108,12 @@ async function onPostgres(ctx, entries) {
     };
   };
   const measured = await measure(ctx, { label: 'postgres', audit, meta: trail.meta, open });
-  await setPostgresTrailClean(ctx.root, url, trail.schema, undefined);
-  measured.purge = await purgePhase(ctx, { label: 'postgres', audit, meta: trail.meta, open });
-  measured.restoredPrefix = await restorePostgres(ctx.root, url, trail.schema, entries, trail.meta.last);
-  await setPostgresTrailClean(ctx.root, url, trail.schema, trail.meta);
+  if (ctx.opts.trailPhases.includes('purge')) {
+    await setPostgresTrailClean(ctx.root, url, trail.schema, undefined);
+    measured.purge = await purgePhase(ctx, { label: 'postgres', audit, meta: trail.meta, open });
+    measured.restoredPrefix = await restorePostgres(ctx.root, url, trail.schema, entries, trail.meta.last);
+    await setPostgresTrailClean(ctx.root, url, trail.schema, trail.meta);
+  }
   return {
     ...measured,
     cached: trail.cached,
@@ -193,32 +197,45 @@ async function measure(ctx, { label, audit, meta }) {
     const rand = seeded(21);
     const queries = ctx.opts.trailQueries;
     const phases = {};
-    phases.byApplianceAndTime = await timed(ctx, gateway, token, `${label}: by appliance and time range`, queries, () => {
+    const wanted = ctx.opts.trailPhases;
+    if (wanted.includes('queries')) phases.byApplianceAndTime = await timed(ctx, gateway, token, `${label}: by appliance and time range`, queries, () => {
       const windowMs = WINDOWS_MS[Math.floor(rand() * WINDOWS_MS.length)];
       const since = TRAIL_START + Math.floor(rand() * (TRAIL_SPAN_MS - windowMs));
       return `appliance=${pick(rand, APPLIANCES)}&since=${iso(since)}&until=${iso(since + windowMs)}`;
     });
-    phases.byActorAndOutcome = await timed(ctx, gateway, token, `${label}: by actor and outcome`, queries, () => {
+    if (wanted.includes('queries')) phases.byActorAndOutcome = await timed(ctx, gateway, token, `${label}: by actor and outcome`, queries, () => {
       return `actor=${encodeURIComponent(pick(rand, ACTORS))}&outcome=${pick(rand, OUTCOMES)}`;
     });
-    phases.walk = await cursorWalk(ctx, gateway, token, label, meta.last.seq, encodeCursor, '');
-    phases.walkByAppliance = await cursorWalk(ctx, gateway, token, label, meta.last.seq, encodeCursor, `appliance=${APPLIANCES[3]}&`);
-    phases.verify = await window(async () => {
-      const answer = await requestJson(`${gateway.url}/audit/verify`, { token, expect: 200, timeoutMs: 3 * 3600_000 });
-      if (answer.json?.ok !== true || answer.json.count !== meta.last.seq)
-        throw new Error(`GET /audit/verify answered ${JSON.stringify(answer.json)}, expected ok with ${meta.last.seq}`);
-      return { count: answer.json.count };
-    }, gateway);
-    phases.verify.entriesPerSecond = phases.verify.count / (phases.verify.ms / 1000);
-    ctx.log(`  ${label}: verify ${fmt(phases.verify.ms)} ms, ${fmt(phases.verify.entriesPerSecond)} entries/s`);
-    phases.export = await window(() => readExport(`${gateway.url}/audit/events`, token), gateway);
-    if (phases.export.lines !== meta.last.seq) throw new Error(`the export held ${phases.export.lines} lines of ${meta.last.seq}`);
-    phases.export.entriesPerSecond = phases.export.lines / (phases.export.ms / 1000);
-    ctx.log(`  ${label}: export ${fmt(phases.export.ms)} ms, ${fmt(phases.export.entriesPerSecond)} entries/s`);
+    if (wanted.includes('walk')) {
+      phases.walk = await cursorWalk(ctx, gateway, token, label, meta.last.seq, encodeCursor, '');
+      phases.walkByAppliance = await cursorWalk(ctx, gateway, token, label, meta.last.seq, encodeCursor, `appliance=${APPLIANCES[3]}&`);
+    }
+    if (wanted.includes('verify')) {
+      phases.verify = await window(async () => {
+        // undici's own timeouts (fetch: 300 s for the headers) would cut a verification of 10M entries short.
+        const response = await request(`${gateway.url}/audit/verify`, {
+          headers: { authorization: `Bearer ${token}` },
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        });
+        const json = await response.body.json().catch(() => undefined);
+        if (response.statusCode !== 200 || json?.ok !== true || json.count !== meta.last.seq)
+          throw new Error(`GET /audit/verify answered ${response.statusCode} ${JSON.stringify(json)}, expected ok with ${meta.last.seq}`);
+        return { count: json.count };
+      }, gateway);
+      phases.verify.entriesPerSecond = phases.verify.count / (phases.verify.ms / 1000);
+      ctx.log(`  ${label}: verify ${fmt(phases.verify.ms)} ms, ${fmt(phases.verify.entriesPerSecond)} entries/s`);
+    }
+    if (wanted.includes('export')) {
+      phases.export = await window(() => readExport(`${gateway.url}/audit/events`, token), gateway);
+      if (phases.export.lines !== meta.last.seq) throw new Error(`the export held ${phases.export.lines} lines of ${meta.last.seq}`);
+      phases.export.entriesPerSecond = phases.export.lines / (phases.export.ms / 1000);
+      ctx.log(`  ${label}: export ${fmt(phases.export.ms)} ms, ${fmt(phases.export.entriesPerSecond)} entries/s`);
+    }
     return phases;
   });
   holdsPerPhase(measured, late);
-  return { readyMs, ...measured };
+  return { entries: meta.last.seq, phasesRun: ctx.opts.trailPhases, readyMs, ...measured };
 }
 
 /** `count` requests one after the other, each with the query `next()` makes; latency percentiles of the 200s. */
@@ -428,8 +445,8 @@ async function window(work, gateway) {
 async function readExport(url, token) {
   const response = await request(url, {
     headers: { authorization: `Bearer ${token}`, accept: 'application/x-ndjson' },
-    headersTimeout: 120_000,
-    bodyTimeout: 120_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
   });
   if (response.statusCode !== 200) throw new Error(`GET /audit/events (NDJSON): ${response.statusCode}`);
   let lines = 0;
@@ -465,27 +482,35 @@ const pick = (rand, list) => list[Math.floor(rand() * list.length)];
 const iso = (ms) => new Date(ms).toISOString();
 
 function rowsOf(store, m) {
-  const scenario = `audit trail at ${fmt(m.verify?.count)} entries (${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`;
+  const scenario = `audit trail at ${fmt(m.entries)} entries (${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'})`;
   const hold = (phase) => `event loop held ≤ ${fmt(phase.longestBlockMs, 1)} ms`;
   const latency = (target, phase, notes) => ({ scenario, target, p50: fmt(phase.p50, 2), p99: fmt(phase.p99, 2), notes: `${notes}; ${hold(phase)}` });
-  return [
-    latency('GET /audit/events by appliance + time range', m.byApplianceAndTime, `${m.byApplianceAndTime.requests} requests, pages of ${PAGE}, max ${fmt(m.byApplianceAndTime.max, 1)} ms`),
-    latency('GET /audit/events by actor + outcome', m.byActorAndOutcome, `${m.byActorAndOutcome.requests} requests, pages of ${PAGE}, max ${fmt(m.byActorAndOutcome.max, 1)} ms`),
-    ...[m.walk, m.walkByAppliance].map((w) =>
+  const rows = [];
+  if (m.byApplianceAndTime) {
+    rows.push(
+      latency('GET /audit/events by appliance + time range', m.byApplianceAndTime, `${m.byApplianceAndTime.requests} requests, pages of ${PAGE}, max ${fmt(m.byApplianceAndTime.max, 1)} ms`),
+      latency('GET /audit/events by actor + outcome', m.byActorAndOutcome, `${m.byActorAndOutcome.requests} requests, pages of ${PAGE}, max ${fmt(m.byActorAndOutcome.max, 1)} ms`),
+    );
+  }
+  for (const w of [m.walk, m.walkByAppliance].filter(Boolean)) {
+    rows.push(
       latency(
         `cursor walk (filter: ${w.filter})`,
         w,
         `${w.pages} pages: first tenth p50 ${fmt(w.firstTenthP50, 2)} ms, last ${fmt(w.lastTenthP50, 2)} ms; depth 0 → 1 p50 ${fmt(w.depths[0].p50, 2)} → ${fmt(w.depths.at(-1).p50, 2)} ms (×${fmt(w.slowdown, 2)})`,
       ),
-    ),
-    { scenario, target: 'GET /audit/verify', rps: fmt(m.verify.entriesPerSecond), notes: `entries/s; ${fmt(m.verify.ms / 1000, 1)} s; ${hold(m.verify)}` },
-    { scenario, target: 'NDJSON export', rps: fmt(m.export.entriesPerSecond), notes: `entries/s; ${fmt(m.export.bytes / 1e6, 0)} MB in ${fmt(m.export.ms / 1000, 1)} s; ${hold(m.export)}` },
-    {
+    );
+  }
+  if (m.verify) rows.push({ scenario, target: 'GET /audit/verify', rps: fmt(m.verify.entriesPerSecond), notes: `entries/s; ${fmt(m.verify.ms / 1000, 1)} s; ${hold(m.verify)}` });
+  if (m.export) rows.push({ scenario, target: 'NDJSON export', rps: fmt(m.export.entriesPerSecond), notes: `entries/s; ${fmt(m.export.bytes / 1e6, 0)} MB in ${fmt(m.export.ms / 1000, 1)} s; ${hold(m.export)}` });
+  if (m.purge) {
+    rows.push({
       scenario,
       target: `POST run during a purge of ${fmt(m.purge.deleted)}`,
       p50: fmt(m.purge.during.p50, 2),
       p99: fmt(m.purge.during.p99, 2),
       notes: `${m.purge.during.runs} runs (${m.purge.during.failed} not 202) over ${fmt(m.purge.purgeMsAfterReady / 1000, 1)} s of a ${fmt(m.purge.purgeMsFromStart / 1000, 1)} s purge; after it p99 ${fmt(m.purge.after.p99, 2)} ms (${m.purge.after.runs} runs); ${hold(m.purge.during)}`,
-    },
-  ];
+    });
+  }
+  return rows;
 }
