@@ -90,7 +90,8 @@ function declaredConfigKeys(root) {
  * The gateway as production runs it: `node dist/main.js`, GATEWAY_CONFIG naming a generated
  * config, PORT. `appliances`: [{ id, url, tags? }] (default: one, the fast upstream; tags default to ['bench']); `jwt`: keys added to `auth.jwt`
  * (e.g. { verifiedTokenCacheSize: 0 }); `extraConfig`: top-level keys replacing the defaults below; `env`: added to
- * its environment; `root`: the checkout whose dist/ runs (default: this one). Returns the server
+ * its environment; `root`: the checkout whose dist/ runs (default: this one); `readyPath`: what must answer 200 before
+ * it counts as started (default /health/ready; /health/live for a gateway expected not to be ready yet). Returns the server
  * with url, readyMs (spawn to first 200 on /health/ready), rssAfterStart (bytes) and droppedConfigKeys.
  */
 export async function startGateway(
@@ -104,6 +105,7 @@ export async function startGateway(
     extraConfig = {},
     env = {},
     root = ctx.root,
+    readyPath = '/health/ready',
   } = {},
 ) {
   const port = await freePort();
@@ -171,7 +173,7 @@ export async function startGateway(
     logFile: path.join(ctx.tmp, `${name}.log`),
   });
   server.url = `http://127.0.0.1:${port}`;
-  server.readyMs = await waitHttpReady(server, `${server.url}/health/ready`, { timeoutMs: 20_000, intervalMs: 5 });
+  server.readyMs = await waitHttpReady(server, `${server.url}${readyPath}`, { timeoutMs: 20_000, intervalMs: 5 });
   server.rssAfterStart = rssBytes(server.pid);
   server.level = level;
   server.nodeFlags = flags;

@@ -158,10 +158,11 @@ async function trailDatabase(ctx, serverUrl) {
 }
 
 /** A gateway on the trail with the event-loop monitor preloaded; runs `work(gateway)`, stops it, returns the late turns too. */
-async function withMonitoredGateway(ctx, { name, audit }, work) {
+async function withMonitoredGateway(ctx, { name, audit, readyPath }, work) {
   const loopFile = path.join(ctx.tmp, `${name}-loop.json`);
   const gateway = await startGateway(ctx, {
     name,
+    readyPath,
     nodeArgs: ['--import', pathToFileURL(path.join(ctx.benchDir, 'lib', 'loop-monitor.mjs')).href],
     env: { LOOP_MONITOR_FILE: loopFile },
     extraConfig: { audit },
@@ -350,11 +351,13 @@ async function purgePhase(ctx, { label, audit, meta, open }) {
     let purgeEnd;
     const { measured, late, readyMs } = await withMonitoredGateway(
       ctx,
-      { name: `gateway-audit-trail-purge-${label}`, audit: { ...audit, retentionDays } },
+      // Started once it is live: while the SQLite purge runs, /health/ready says 503 (the store's ping times out).
+      { name: `gateway-audit-trail-purge-${label}`, audit: { ...audit, retentionDays }, readyPath: '/health/live' },
       async (gateway) => {
         const ready = Date.now();
         const anchorAtReady = await db.anchor();
         const runs = pacedRuns(ctx, gateway);
+        const readiness = pollReadiness(gateway);
         for (;;) {
           const anchor = await db.anchor();
           if (anchor >= expectedAnchor) break;
@@ -365,12 +368,14 @@ async function purgePhase(ctx, { label, audit, meta, open }) {
         const afterMs = Math.min(60_000, Math.max(5000, purgeEnd - ready));
         await sleep(afterMs);
         const made = await runs.stop();
+        const notReady = await readiness.stop();
         const during = made.filter((r) => r.sentAt < purgeEnd);
         const after = made.filter((r) => r.sentAt >= purgeEnd + 500);
         return {
           anchorAtReady,
           purgeMsFromStart: purgeEnd - gatewayStarting,
           purgeMsAfterReady: purgeEnd - ready,
+          readyAnswers: notReady,
           during: { from: ready, to: purgeEnd, ...runStats(during) },
           after: { from: purgeEnd + 500, to: Date.now(), ...runStats(after) },
         };
@@ -425,7 +430,35 @@ function pacedRuns(ctx, gateway) {
 
 function runStats(runs) {
   const ok = runs.filter((r) => r.status === 202).map((r) => r.ms);
-  return { runs: runs.length, failed: runs.length - ok.length, ...percentiles(ok) };
+  const statuses = {};
+  for (const r of runs) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  // A run refused (503) or cut off counts at the time it took: p99 is over every run, not only the accepted ones.
+  return { runs: runs.length, failed: runs.length - ok.length, statuses, ...percentiles(runs.map((r) => r.ms)), acceptedP99: percentiles(ok).p99 };
+}
+
+/** GET /health/ready every 250 ms until stop(): how many answers of each status, and the first and last 200. */
+function pollReadiness(gateway) {
+  const answers = {};
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
+      const status = await fetch(`${gateway.url}/health/ready`, { signal: AbortSignal.timeout(10_000) })
+        .then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        })
+        .catch(() => 0);
+      answers[status] = (answers[status] ?? 0) + 1;
+      await sleep(250);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      await loop;
+      return answers;
+    },
+  };
 }
 
 /** Runs `work`, noting its window (for the event-loop monitor), wall time and the other processes' load. */
@@ -509,7 +542,7 @@ function rowsOf(store, m) {
       target: `POST run during a purge of ${fmt(m.purge.deleted)}`,
       p50: fmt(m.purge.during.p50, 2),
       p99: fmt(m.purge.during.p99, 2),
-      notes: `${m.purge.during.runs} runs (${m.purge.during.failed} not 202) over ${fmt(m.purge.purgeMsAfterReady / 1000, 1)} s of a ${fmt(m.purge.purgeMsFromStart / 1000, 1)} s purge; after it p99 ${fmt(m.purge.after.p99, 2)} ms (${m.purge.after.runs} runs); ${hold(m.purge.during)}`,
+      notes: `${m.purge.during.runs} runs (${JSON.stringify(m.purge.during.statuses)}; /health/ready ${JSON.stringify(m.purge.readyAnswers)}) over ${fmt(m.purge.purgeMsAfterReady / 1000, 1)} s of a ${fmt(m.purge.purgeMsFromStart / 1000, 1)} s purge; after it p99 ${fmt(m.purge.after.p99, 2)} ms (${m.purge.after.runs} runs); ${hold(m.purge.during)}`,
     });
   }
   return rows;
