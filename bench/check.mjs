@@ -232,6 +232,7 @@ for (const [store, label] of [
     };
   });
   line(`${at}: retention purging ${t?.entries >= 10_000_000 ? '1M' : 'a tenth of the'} old entries does not block runs (every run 202, p99 ≤ 2 × without the purge)`, ran('purge'), (x) => {
+    if (x.purge?.error) return { ok: false, detail: `the purge phase failed: ${x.purge.error.split('\n')[0]}` };
     const { during, after, deleted, purgeMsAfterReady } = x.purge ?? {};
     const measured = typeof during?.p99 === 'number' && typeof after?.p99 === 'number' && during.runs >= 20;
     return {

@@ -82,7 +82,11 @@ async function onSqlite(ctx, entries) {
   // The purge and the runs change the file: the cache mark goes while they do, and comes back once it is restored.
   if (ctx.opts.trailPhases.includes('purge')) {
     trail.release.dirty();
-    measured.purge = await purgePhase(ctx, { label: 'sqlite', audit, meta: trail.meta, open });
+    // A failed purge phase is reported as such; the phases measured before it are kept.
+    measured.purge = await purgePhase(ctx, { label: 'sqlite', audit, meta: trail.meta, open }).catch((error) => {
+      ctx.log(`  sqlite: purge phase: ${error.stack}`);
+      return { error: error.message };
+    });
     measured.restoredPrefix = await restoreSqlite(ctx.root, trail.file, entries, trail.meta.last);
     trail.release.clean();
   }
@@ -110,7 +114,11 @@ async function onPostgres(ctx, entries) {
   const measured = await measure(ctx, { label: 'postgres', audit, meta: trail.meta, open });
   if (ctx.opts.trailPhases.includes('purge')) {
     await setPostgresTrailClean(ctx.root, url, trail.schema, undefined);
-    measured.purge = await purgePhase(ctx, { label: 'postgres', audit, meta: trail.meta, open });
+    // A failed purge phase is reported as such; the phases measured before it are kept.
+    measured.purge = await purgePhase(ctx, { label: 'postgres', audit, meta: trail.meta, open }).catch((error) => {
+      ctx.log(`  postgres: purge phase: ${error.stack}`);
+      return { error: error.message };
+    });
     measured.restoredPrefix = await restorePostgres(ctx.root, url, trail.schema, entries, trail.meta.last);
     await setPostgresTrailClean(ctx.root, url, trail.schema, trail.meta);
   }
@@ -536,7 +544,8 @@ function rowsOf(store, m) {
   }
   if (m.verify) rows.push({ scenario, target: 'GET /audit/verify', rps: fmt(m.verify.entriesPerSecond), notes: `entries/s; ${fmt(m.verify.ms / 1000, 1)} s; ${hold(m.verify)}` });
   if (m.export) rows.push({ scenario, target: 'NDJSON export', rps: fmt(m.export.entriesPerSecond), notes: `entries/s; ${fmt(m.export.bytes / 1e6, 0)} MB in ${fmt(m.export.ms / 1000, 1)} s; ${hold(m.export)}` });
-  if (m.purge) {
+  if (m.purge?.error) rows.push({ scenario, target: 'POST run during a purge', notes: `ERROR: ${m.purge.error.split('\n')[0]}` });
+  else if (m.purge) {
     rows.push({
       scenario,
       target: `POST run during a purge of ${fmt(m.purge.deleted)}`,
