@@ -1,4 +1,4 @@
-// Scenario 2f: issue 21's audit trail at 10,000,000 entries (BENCH_TRAIL_ENTRIES), in SQLite and in PostgreSQL
+// Scenario 17 (bench/README.md): issue 21's audit trail at 10,000,000 entries (BENCH_TRAIL_ENTRIES), in SQLite and in PostgreSQL
 // (BENCH_TRAIL_STORES=sqlite,postgres). The trail is generated straight into the store (lib/audit-trail-data.mjs: a
 // year of runs over 20 appliances and 40 callers, every entry sealed with the project's sealEntry) and cached between
 // runs (the SQLite file under the OS temp dir, the PostgreSQL schema in the database bench_audit_trail). A gateway is
@@ -11,8 +11,9 @@
 //   - GET /audit/verify (entries/s), then the whole trail as NDJSON (entries/s);
 //   - and, in a gateway started with audit.retentionDays set so that its start-up purge deletes the oldest 1,000,000
 //     entries (a tenth of smaller trails), POST .../run at 20/s while the purge runs, then as long again after it.
-// BENCH_TRAIL_PHASES (queries,walk,verify,export,purge) runs a subset. Each phase reports the longest the gateway's main thread held its event loop. The purged prefix and the runs'
-// entries are put back afterwards, so that the cache stays the generated trail.
+// BENCH_TRAIL_PHASES (queries,walk,verify,export,purge) runs a subset. Each phase reports the longest the gateway's
+// main thread held its event loop. The purged prefix and the runs' entries are put back afterwards, so that the cache
+// stays the generated trail.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
