@@ -174,6 +174,75 @@ line(
     detail: `verifying ${num(l.longestBlockWhileVerifying, 1)} ms, exporting ${num(l.longestBlockWhileExporting, 1)} ms (main thread on CPU while a 2 ms timer waited); verify ${num(l.verify?.ms / 1000, 1)} s, export ${num(l.export?.ms / 1000, 1)} s`,
   }),
 );
+// Issue 21's audit trail (scenarios/audit-trail.mjs): 10M entries per store; each line names the size measured.
+for (const [store, label] of [
+  ['sqlite', 'SQLite'],
+  ['postgres', 'PostgreSQL'],
+]) {
+  const t = s.auditTrail;
+  const m = t === undefined || t.error || t.skipped ? t : (t.stores?.[store] ?? { skipped: `not in BENCH_TRAIL_STORES` });
+  // A phase left out by BENCH_TRAIL_PHASES is a skip, not a failure.
+  const ran = (phase) => (m?.phasesRun && !m.phasesRun.includes(phase) ? { skipped: `not in BENCH_TRAIL_PHASES` } : m);
+  const at = `audit trail (${label}${t?.entries ? `, ${num(t.entries / 1e6, t.entries < 1e6 ? 1 : 0)}M entries` : ''})`;
+  const size = t?.entries !== undefined && t.entries < 10_000_000 ? `; measured at ${t.entries} entries, the budget's size is 10,000,000` : '';
+  const p99 = (phase, max) => {
+    const failed = Object.entries(phase?.failures ?? {}).map(([status, queries]) => `${queries.length} × ${status}`);
+    return {
+      ok: typeof phase?.p99 === 'number' ? phase.p99 <= max && failed.length === 0 : undefined,
+      detail: `p99 ${num(phase?.p99, 1)} ms (p50 ${num(phase?.p50, 1)}, max ${num(phase?.max, 1)}; ${phase?.requests} requests${failed.length ? `, not 200: ${failed.join(', ')}` : ''})${size}`,
+    };
+  };
+  line(`${at}: GET /audit/events by appliance + time range, page of 100: p99 ≤ 20 ms`, ran('queries'), (x) => p99(x.byApplianceAndTime, 20));
+  line(`${at}: GET /audit/events by actor + outcome, page of 100: p99 ≤ 50 ms`, ran('queries'), (x) => p99(x.byActorAndOutcome, 50));
+  line(`${at}: a cursor walk never slows down page after page (last tenth and deepest pages ≤ 1.5 × the first)`, ran('walk'), (x) => {
+    const walks = [x.walk, x.walkByAppliance];
+    return {
+      ok: walks.every((w) => typeof w?.slowdown === 'number') ? walks.every((w) => w.slowdown <= 1.5) : undefined,
+      detail: `${walks
+        .map((w) => `${w?.filter}: ${w?.pages} pages p50 ${num(w?.firstTenthP50)} → ${num(w?.lastTenthP50)} ms, depth 0 → 1 ${num(w?.depths?.[0]?.p50)} → ${num(w?.depths?.at(-1)?.p50)} ms (×${num(w?.slowdown)})`)
+        .join('; ')}${size}`,
+    };
+  });
+  line(`${at}: GET /audit/verify ≥ 200,000 entries/s`, ran('verify'), (x) => ({
+    ok: typeof x.verify?.entriesPerSecond === 'number' ? x.verify.entriesPerSecond >= 200_000 : undefined,
+    detail: `${num(x.verify?.entriesPerSecond, 0)} entries/s (${num(x.verify?.ms / 1000, 1)} s)${size}`,
+  }));
+  line(`${at}: NDJSON export ≥ 100,000 entries/s`, ran('export'), (x) => ({
+    ok: typeof x.export?.entriesPerSecond === 'number' ? x.export.entriesPerSecond >= 100_000 : undefined,
+    detail: `${num(x.export?.entriesPerSecond, 0)} entries/s (${num(x.export?.bytes / 1e6, 0)} MB in ${num(x.export?.ms / 1000, 1)} s)${size}`,
+  }));
+  line(`${at}: the event loop held ≤ 10 ms at a time by any of them`, m, (x) => {
+    const phases = {
+      'by appliance': x.byApplianceAndTime,
+      'by actor': x.byActorAndOutcome,
+      walk: x.walk,
+      'walk by appliance': x.walkByAppliance,
+      verify: x.verify,
+      export: x.export,
+      'runs during the purge': x.purge?.during,
+    };
+    for (const [name, p] of Object.entries(phases)) if (p === undefined) delete phases[name];
+    const held = Object.values(phases).map((p) => p?.longestBlockMs);
+    return {
+      ok: held.length > 0 && held.every((v) => typeof v === 'number') ? Math.max(...held) <= 10 : undefined,
+      detail: Object.entries(phases)
+        .map(([name, p]) => `${name} ${num(p?.longestBlockMs, 1)}`)
+        .join(', ')
+        .concat(' ms'),
+    };
+  });
+  line(`${at}: retention purging ${t?.entries >= 10_000_000 ? '1M' : 'a tenth of the'} old entries does not block runs (every run 202, p99 ≤ 2 × without the purge)`, ran('purge'), (x) => {
+    if (x.purge?.error) return { ok: false, detail: `the purge phase failed: ${x.purge.error.split('\n')[0]}` };
+    const { during, after, deleted, purgeMsAfterReady } = x.purge ?? {};
+    const measured = typeof during?.p99 === 'number' && typeof after?.p99 === 'number' && during.runs >= 20;
+    return {
+      ok: measured ? during.failed === 0 && during.p99 <= 2 * after.p99 : undefined,
+      detail: measured
+        ? `p99 ${num(during.p99, 1)} ms during (${during.runs} runs, ${during.failed} not 202) vs ${num(after.p99, 1)} ms after (×${num(during.p99 / after.p99)}); ${deleted} entries purged, ${num(purgeMsAfterReady / 1000, 1)} s of it after the gateway was ready`
+        : `the purge of ${deleted} entries was over ${num(purgeMsAfterReady / 1000, 1)} s after the gateway was ready: ${during?.runs ?? 0} runs measured during it`,
+    };
+  });
+}
 line('watchers: ≤ 1 upstream status request per poll interval', s.watchers, (w) => ({
   ok: typeof w.upstreamRequestsPerPollInterval === 'number' ? w.upstreamRequestsPerPollInterval <= 1 : undefined,
   detail: `${num(w.upstreamRequestsPerPollInterval)} per interval (${w.upstreamRequests} status requests in ${num(w.seconds, 1)} s for ${w.answers} answers to ${w.watchers} watchers)`,

@@ -8,14 +8,17 @@
 // BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50), BENCH_RATE (500), BENCH_RATE_SECONDS (4),
 // BENCH_RATE_ROUNDS (3), BENCH_BURST_CONNECTIONS (10), BENCH_WATCHERS_SECONDS (10), BENCH_FLEET_RUNS (5),
 // BENCH_FLEET_SIZES (100,500,1000,2000; and the other BENCH_FLEET_* of scenarios/fleet-size.mjs),
-// BENCH_EXPORT_ENTRIES (100000), BENCH_LIVENESS_ENTRIES (1000000), BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
+// BENCH_EXPORT_ENTRIES (100000), BENCH_LIVENESS_ENTRIES (1000000), BENCH_TRAIL_ENTRIES (10000000),
+// BENCH_TRAIL_STORES (sqlite,postgres), BENCH_TRAIL_QUERIES (300 per filter), BENCH_TRAIL_PHASE_SECONDS (180: the most one filter's requests take),
+// BENCH_TRAIL_WALK_PAGES (1000), BENCH_TRAIL_PHASES (queries,walk,verify,export,purge: a subset of auditTrail's),
+// BENCH_TRAIL_CACHE (where generated trails are kept; scenarios/audit-trail.mjs), BENCH_TRAIL_POSTGRES_URL, BENCH_POSTGRES_URL (else AUDIT_TEST_POSTGRES_URL, else .ci/postgres.sh),
 // BENCH_PROJECT_ROOT (another built checkout), BENCH_BASELINE_ROOT (an earlier built checkout, run beside this one),
 // BENCH_PIN=off (servers and load generator share every CPU instead of one CPU each),
 // BENCH_INSTALL=1 (apt-get install nginx if missing), BENCH_SCENARIOS=hotPath,jobStatus,... (a subset;
 // then latest.json is not touched),
 // BENCH_WAIT_QUIET=seconds (wait up to that long for other processes to leave the CPUs idle),
 // BENCH_GATEWAY_NODE_FLAGS='--max-old-space-size=112' (added to the flags of package.json's start script),
-// BENCH_NGINX=/path/to/nginx or off.
+// BENCH_NGINX=/path/to/nginx or off, BENCH_DEADLINE_MINUTES (40; 130 with auditTrail).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +36,7 @@ import { formatTable } from './lib/table.mjs';
 import { auditPostgres, auditSqlite } from './scenarios/audit.mjs';
 import { auditExport } from './scenarios/audit-export.mjs';
 import { auditLiveness } from './scenarios/audit-liveness.mjs';
+import { auditTrail } from './scenarios/audit-trail.mjs';
 import { fixedRate } from './scenarios/fixed-rate.mjs';
 import { fleet } from './scenarios/fleet.mjs';
 import { fleetSize } from './scenarios/fleet-size.mjs';
@@ -78,6 +82,12 @@ const opts = {
   fleetRuns: num('BENCH_FLEET_RUNS', 5),
   exportEntries: num('BENCH_EXPORT_ENTRIES', 100_000),
   livenessEntries: num('BENCH_LIVENESS_ENTRIES', 1_000_000),
+  trailEntries: num('BENCH_TRAIL_ENTRIES', 10_000_000),
+  trailStores: (process.env.BENCH_TRAIL_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()).filter(Boolean),
+  trailQueries: num('BENCH_TRAIL_QUERIES', 300),
+  trailWalkPages: num('BENCH_TRAIL_WALK_PAGES', 1000),
+  trailPhaseSeconds: num('BENCH_TRAIL_PHASE_SECONDS', 180),
+  trailPhases: (process.env.BENCH_TRAIL_PHASES ?? 'queries,walk,verify,export,purge').split(',').map((s) => s.trim()),
 };
 
 // In run order: footprint reads the main gateway's RSS after the load scenarios.
@@ -94,6 +104,7 @@ const SCENARIOS = {
   rateLimit,
   auditExport,
   auditLiveness,
+  auditTrail,
   watchers,
   fleet,
   fleetSize,
@@ -110,7 +121,10 @@ for (const name of selected)
     throw new Error(`BENCH_SCENARIOS: unknown scenario ${name} (${Object.keys(SCENARIOS).join(', ')})`);
 const partial = selected.length !== Object.keys(SCENARIOS).length;
 
-installExitHandlers({ deadlineMs: 40 * 60_000 });
+// auditTrail at its default size generates (first time) and reads 10 million entries per store: its own hour and a half.
+installExitHandlers({
+  deadlineMs: num('BENCH_DEADLINE_MINUTES', selected.includes('auditTrail') ? 40 + 90 : 40) * 60_000,
+});
 const log = (message) => process.stderr.write(`${message}\n`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-gateway-bench-'));
 const ctx = { root, benchDir, tmp, opts, log };

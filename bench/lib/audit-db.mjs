@@ -13,7 +13,7 @@ import { SCHEDULE } from './targets.mjs';
 export async function fillAuditDatabase(root, file, count) {
   const started = performance.now();
   const dist = (module) => pathToFileURL(path.join(root, 'dist', 'audit', module)).href;
-  const { SqliteAuditStore } = await import(dist('sqlite-audit-store.js'));
+  const { SqliteAuditStore } = await import(dist('store/sqlite-audit-store.js'));
   const { GENESIS_HASH, sealEntry } = await import(dist('audit-chain.js'));
   const { NOT_YET_KNOWN } = await import(dist('audit-entry.js'));
   const store = new SqliteAuditStore(file);

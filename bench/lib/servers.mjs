@@ -91,7 +91,9 @@ function declaredConfigKeys(root) {
  * config, PORT. `appliances`: [{ id, url, tags? }] (default: one, the fast upstream; tags default to ['bench']); `jwt`: keys added to `auth.jwt`
  * (e.g. { verifiedTokenCacheSize: 0 }); `extraConfig`: top-level keys replacing the defaults below; `env`: added to
  * its environment; `root`: the checkout whose dist/ runs (default: this one); `entry`: the script under it (default
- * dist/main.js, the bundle; dist/main-unbundled.js is tsc's module-by-module build of it). Returns the server
+ * dist/main.js, the bundle; dist/main-unbundled.js is tsc's module-by-module build of it); `readyPath`: what must
+ * answer 200 before it counts as started (default /health/ready; /health/live for a gateway expected not to be ready
+ * yet). Returns the server
  * with url, readyMs (spawn to first 200 on /health/ready), rssAfterStart (bytes) and droppedConfigKeys.
  */
 export async function startGateway(
@@ -106,6 +108,7 @@ export async function startGateway(
     env = {},
     root = ctx.root,
     entry = 'dist/main.js',
+    readyPath = '/health/ready',
   } = {},
 ) {
   const port = await freePort();
@@ -173,7 +176,7 @@ export async function startGateway(
     logFile: path.join(ctx.tmp, `${name}.log`),
   });
   server.url = `http://127.0.0.1:${port}`;
-  server.readyMs = await waitHttpReady(server, `${server.url}/health/ready`, { timeoutMs: 20_000, intervalMs: 5 });
+  server.readyMs = await waitHttpReady(server, `${server.url}${readyPath}`, { timeoutMs: 20_000, intervalMs: 5 });
   server.rssAfterStart = rssBytes(server.pid);
   server.level = level;
   server.nodeFlags = flags;
