@@ -294,6 +294,30 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       expect(await verify(store)).toEqual({ ok: true, count: 1 });
     });
 
+    it('a long purge lets appends through between its batches (runs are not held up until it ends)', async () => {
+      await appendAll(Array.from({ length: 40 }, () => draft({ time: daysAgo(10) })));
+      store.purgeBatch = 2; // 20 batches
+      const order: string[] = [];
+      const purge = store.purgeBefore(daysAgo(7)).then((result) => {
+        order.push('purge');
+        return result;
+      });
+      // A run arriving while the purge runs: a new event-loop turn, as a request (or a worker message) is.
+      const appended = new Promise<AuditEntry>((resolve, reject) =>
+        setImmediate(() =>
+          store.append(draft({ comment: 'during the purge' })).then((entry) => {
+            order.push('append');
+            resolve(entry);
+          }, reject),
+        ),
+      );
+      const [purged, entry] = await Promise.all([purge, appended]);
+      expect(order).toEqual(['append', 'purge']);
+      expect(purged).toMatchObject({ deleted: 40, anchorSeq: 40 });
+      expect(entry.seq).toBe(41);
+      expect(await verify(store)).toEqual({ ok: true, count: 1 });
+    });
+
     it('the purge keeps an entry written exactly at the cutoff (the cutoff is exclusive)', async () => {
       const cutoff = daysAgo(7);
       await appendAll([draft({ time: daysAgo(8) }), draft({ time: cutoff }), draft()]);

@@ -33,8 +33,11 @@ import {
 } from './kysely-outbox.js';
 
 const UTF8 = new TextEncoder();
-/** Rows per purge transaction, so a first purge of a large table never holds the chain lock for long. */
-const PURGE_BATCH = 5000;
+/**
+ * Rows per purge transaction: each holds the chain lock, which every run's entries wait for. At 5,000 a batch took
+ * ~150 ms on SQLite (bench/README.md, audit trail at 10M); 1,000 keeps a run's wait to tens of milliseconds.
+ */
+const PURGE_BATCH = 1000;
 
 interface PendingAppend {
   draft: AuditDraft;
@@ -310,7 +313,13 @@ export abstract class KyselyAuditStore implements AuditStore {
           const last = oldest[(keep === -1 ? oldest.length : keep) - 1];
           if (!last) return { deleted: 0, more: false, anchorSeq: head.anchorSeq, anchorHash: head.anchorHash };
           const anchorSeq = Number(last.seq);
-          const result = await trx.deleteFrom('audit_entries').where('seq', '<=', anchorSeq).executeTakeFirst();
+          // Bounded below too: the index scan starts at this batch, not at entries earlier batches deleted (which
+          // PostgreSQL keeps as dead rows until a vacuum, and would walk again batch after batch).
+          const result = await trx
+            .deleteFrom('audit_entries')
+            .where('seq', '>', head.anchorSeq)
+            .where('seq', '<=', anchorSeq)
+            .executeTakeFirst();
           await trx
             .updateTable('audit_chain_head')
             .set({ anchor_seq: anchorSeq, anchor_hash: last.hash })
@@ -322,6 +331,10 @@ export abstract class KyselyAuditStore implements AuditStore {
       );
       deleted += step.deleted;
       if (!step.more) return { deleted, anchorSeq: step.anchorSeq, anchorHash: step.anchorHash };
+      // A turn of the event loop between batches, so that appends asked for meanwhile (a request here, a message to
+      // the SQLite worker's thread) queue before the next batch: better-sqlite3 answers synchronously, so without it
+      // the whole purge ran in microtasks and every run waited for its end (bench/README.md, audit trail at 10M).
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
