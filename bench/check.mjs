@@ -251,29 +251,41 @@ line('fleet run across 50 appliances: wall ≤ 1.5 × the ideal', s.fleet, (f) =
   ok: typeof f.warm?.wallOverIdeal === 'number' ? f.warm.wallOverIdeal <= 1.5 && f.allAccepted : undefined,
   detail: `${num(f.warm?.wallOverIdeal)}× (${num(f.warm?.wallMs, 0)} ms, median of ${f.warm?.runs} warm runs; ideal ${f.idealMs} ms)${f.allAccepted ? '' : '; NOT every appliance answered 202'}`,
 }));
-line('fleet run in waves (200 appliances, 10 targets, 4 per target, 2 s jobs): wall ≤ 1.2 × the ideal, peak per target ≤ 4', s.waves, (w) => ({
-  ok:
-    typeof w.wallOverIdeal === 'number'
-      ? w.wallOverIdeal <= 1.2 && w.peakPerTarget <= w.perTargetConcurrency && w.state === 'completed'
-      : undefined,
-  detail: `${num(w.wallOverIdeal)}× (${num(w.wallMs, 0)} ms, ideal ${w.idealMs} ms; poll interval ${w.pollIntervalMs} ms); peak per target ${w.peakPerTarget}; run ${w.state}`,
-}));
-line('queued fleet-run members: 10,000 cost < 50 MB of RSS (peak growth, SQLite and audit off)', s.queuedMembers, (q) => {
-  const variants = Array.isArray(q.variants) ? q.variants : [];
-  const enough = variants.every((v) => v.members >= 10_000 && v.queued >= v.members - q.perTargetConcurrency);
-  return {
-    ok: variants.length > 0 ? enough && variants.every((v) => v.peakGrowthBytes < 50e6) : undefined,
-    detail: variants
-      .map((v) => `${v.label}: +${num(v.peakGrowthBytes / 1e6, 1)} MB for ${v.queued} queued of ${v.members}`)
-      .join('; '),
-  };
-});
+line(
+  'fleet run in waves (200 appliances, 10 targets, 4 per target, 2 s jobs): wall ≤ 1.2 × the ideal, peak per target ≤ 4',
+  s.waves,
+  (w) => ({
+    ok:
+      typeof w.wallOverIdeal === 'number'
+        ? w.wallOverIdeal <= 1.2 && w.peakPerTarget <= w.perTargetConcurrency && w.state === 'completed'
+        : undefined,
+    detail: `${num(w.wallOverIdeal)}× (${num(w.wallMs, 0)} ms, ideal ${w.idealMs} ms; poll interval ${w.pollIntervalMs} ms); peak per target ${w.peakPerTarget}; run ${w.state}`,
+  }),
+);
+line(
+  'queued fleet-run members: 10,000 cost < 50 MB of RSS (peak growth, SQLite and audit off)',
+  s.queuedMembers,
+  (q) => {
+    const variants = Array.isArray(q.variants) ? q.variants : [];
+    const enough = variants.every((v) => v.members >= 10_000 && v.queued >= v.members - q.perTargetConcurrency);
+    return {
+      ok: variants.length > 0 ? enough && variants.every((v) => v.peakGrowthBytes < 50e6) : undefined,
+      detail: variants
+        .map((v) => `${v.label}: +${num(v.peakGrowthBytes / 1e6, 1)} MB for ${v.queued} queued of ${v.members}`)
+        .join('; '),
+    };
+  },
+);
 // Watchers at scale (issue 21): BENCH_SSE_WATCHERS (10,000) SSE watchers over 1,000 running jobs on 100 appliances.
 const sseAll = (w) => w.streaming === w.watchers && w.failed === 0;
-line('SSE watchers (10,000 over 1,000 jobs): ≤ 1 upstream status request per job per poll interval', s.sseWatchers, (w) => ({
-  ok: typeof w.upstreamPerJobPerInterval === 'number' ? w.upstreamPerJobPerInterval <= 1 && sseAll(w) : undefined,
-  detail: `${num(w.upstreamPerJobPerInterval)} (${w.upstreamJobGets} in ${num(w.windowSeconds, 1)} s for ${w.jobs} jobs); ${w.streaming} of ${w.watchers} streaming`,
-}));
+line(
+  'SSE watchers (10,000 over 1,000 jobs): ≤ 1 upstream status request per job per poll interval',
+  s.sseWatchers,
+  (w) => ({
+    ok: typeof w.upstreamPerJobPerInterval === 'number' ? w.upstreamPerJobPerInterval <= 1 && sseAll(w) : undefined,
+    detail: `${num(w.upstreamPerJobPerInterval)} (${w.upstreamJobGets} in ${num(w.windowSeconds, 1)} s for ${w.jobs} jobs); ${w.streaming} of ${w.watchers} streaming`,
+  }),
+);
 line('SSE watchers: RSS ≤ 400 MB, event-loop delay p99 ≤ 20 ms', s.sseWatchers, (w) => ({
   ok:
     typeof w.rssPeakBytes === 'number' && typeof w.eventLoopLagP99Ms === 'number'
@@ -295,6 +307,18 @@ line('SSE watchers: file descriptors and heap back to their baseline once they l
       : undefined,
   detail: `fds ${w.fdsBefore} → ${w.fdsWith} → ${w.fdsAfter}; heap ${num(w.heapBeforeBytes / 1e6, 1)} → ${num(w.heapAfterBytes / 1e6, 1)} MB; watchers left ${w.watchersLeft}`,
 }));
+// Replicas (issue 21): no number to meet, a curve to report: every setting measured, every run answered 202.
+line(
+  'replicas: audited runs/s at 1, 2, 3 replicas on PostgreSQL + Redis, against 1 process on SQLite',
+  s.replicas,
+  (r) => ({
+    ok:
+      Array.isArray(r.shared) && r.single
+        ? r.shared.length >= 3 && [r.single, ...r.shared].every((p) => p.unexpected === 0 && p.rps > 0)
+        : undefined,
+    detail: `SQLite ${num(r.single?.rps, 0)}; ${(r.shared ?? []).map((p) => `${p.replicas}: ${num(p.rps, 0)}`).join(', ')} runs/s; ${r.flattensAt ? `flattens at ${r.flattensAt}` : 'no flattening'}; 1 replica ${num(r.sharedOverSingle?.cpuPerRun)}× the CPU per run, p99 ${r.sharedOverSingle?.p99AddedMs >= 0 ? '+' : ''}${num(r.sharedOverSingle?.p99AddedMs, 1)} ms`,
+  }),
+);
 // Fleet size (issue 21): the lines hold at the largest size measured, 2,000 by default (BENCH_FLEET_SIZES).
 const fsLargest = s.fleetSize?.sizes?.at(-1);
 const fsAt = fsLargest ? `at ${fsLargest.appliances} appliances` : '';

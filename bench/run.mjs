@@ -46,10 +46,11 @@ import { idempotencyPostgres, idempotencySqlite } from './scenarios/idempotency.
 import { jobStatus } from './scenarios/job-status.mjs';
 import { loginsUnderLoad } from './scenarios/logins.mjs';
 import { notifications } from './scenarios/notifications.mjs';
-import { rateLimit } from './scenarios/rate-limit.mjs';
-import { watchers } from './scenarios/watchers.mjs';
 import { queuedMembers } from './scenarios/queued-members.mjs';
+import { rateLimit } from './scenarios/rate-limit.mjs';
+import { replicas } from './scenarios/replicas.mjs';
 import { sseWatchers } from './scenarios/sse-watchers.mjs';
+import { watchers } from './scenarios/watchers.mjs';
 import { waves } from './scenarios/waves.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -112,6 +113,7 @@ const SCENARIOS = {
   waves,
   queuedMembers,
   sseWatchers,
+  replicas,
 };
 const selected = process.env.BENCH_SCENARIOS
   ? process.env.BENCH_SCENARIOS.split(',').map((s) => s.trim())
