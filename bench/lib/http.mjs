@@ -1,3 +1,5 @@
+import { request } from 'undici';
+
 // Single requests for a scenario's steps that are not load (start a run, a fleet run, verify the audit chain):
 // the JSON answer, the status and the wall time, with a bounded wait.
 
@@ -42,4 +44,24 @@ export function countsText(counts) {
   return Object.entries(counts)
     .map(([value, n]) => `${value}×${n}`)
     .join(' ');
+}
+
+/**
+ * Reads a whole NDJSON export (GET /audit/events, Accept: application/x-ndjson), counting lines and bytes only.
+ * `timeoutMs` bounds the wait for the headers and between body chunks (0: none, for exports of millions of entries).
+ */
+export async function readNdjsonExport(url, token, { timeoutMs = 60_000 } = {}) {
+  const response = await request(url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/x-ndjson' },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  if (response.statusCode !== 200) throw new Error(`GET /audit/events (NDJSON): ${response.statusCode}`);
+  let lines = 0;
+  let bytes = 0;
+  for await (const chunk of response.body) {
+    bytes += chunk.length;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
+  }
+  return { lines, bytes };
 }

@@ -11,11 +11,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { request } from 'undici';
 import { fillAuditDatabase } from '../lib/audit-db.mjs';
 import { noteOtherLoad } from '../lib/compare.mjs';
 import { cpuMark, cpuSince } from '../lib/cpu.mjs';
-import { requestJson } from '../lib/http.mjs';
+import { readNdjsonExport, requestJson } from '../lib/http.mjs';
 import { startGateway } from '../lib/servers.mjs';
 import { percentileSorted } from '../lib/stats.mjs';
 import { fmt } from '../lib/table.mjs';
@@ -111,7 +110,7 @@ async function measurePhases(ctx, gateway, entries) {
   verify.entriesPerSecond = entries / (verify.ms / 1000);
   ctx.log(`  verify: ${fmt(verify.ms)} ms; /health/live p99 ${fmt(verify.p99, 2)} ms, max ${fmt(verify.max, 1)} ms`);
 
-  const exported = await probing(ctx, gateway, () => readExport(`${gateway.url}/audit/events`, token));
+  const exported = await probing(ctx, gateway, () => readNdjsonExport(`${gateway.url}/audit/events`, token));
   if (exported.result.lines !== entries)
     throw new Error(`the export held ${exported.result.lines} lines of ${entries}`);
   exported.bytes = exported.result.bytes;
@@ -159,19 +158,3 @@ async function probing(ctx, gateway, work) {
   };
 }
 
-/** Reads the whole export, counting lines and bytes only. */
-async function readExport(url, token) {
-  const response = await request(url, {
-    headers: { authorization: `Bearer ${token}`, accept: 'application/x-ndjson' },
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-  });
-  if (response.statusCode !== 200) throw new Error(`GET /audit/events (NDJSON): ${response.statusCode}`);
-  let lines = 0;
-  let bytes = 0;
-  for await (const chunk of response.body) {
-    bytes += chunk.length;
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
-  }
-  return { lines, bytes };
-}

@@ -25,6 +25,7 @@ import {
   APPLIANCES,
   OUTCOMES,
   postgresTrail,
+  random,
   restorePostgres,
   restoreSqlite,
   setPostgresTrailClean,
@@ -34,7 +35,7 @@ import {
 } from '../lib/audit-trail-data.mjs';
 import { noteOtherLoad } from '../lib/compare.mjs';
 import { cpuMark, cpuSince } from '../lib/cpu.mjs';
-import { requestJson } from '../lib/http.mjs';
+import { readNdjsonExport, requestJson } from '../lib/http.mjs';
 import { postgresServer } from '../lib/postgres.mjs';
 import { APPLIANCE_ID, startGateway } from '../lib/servers.mjs';
 import { percentileSorted } from '../lib/stats.mjs';
@@ -204,7 +205,7 @@ async function measure(ctx, { label, audit, meta }) {
     const token = await ctx.idp.token({ scope: 'audit:read', expiresInSeconds: 4 * 3600 });
     await requestJson(`${gateway.url}/audit/events?limit=10`, { token, expect: 200 }); // code loaded, token cached
     const { encodeCursor } = await import(pathToFileURL(path.join(ctx.root, 'dist', 'audit', 'audit-cursor.js')).href);
-    const rand = seeded(21);
+    const rand = random(21);
     const queries = ctx.opts.trailQueries;
     const phases = {};
     const wanted = ctx.opts.trailPhases;
@@ -237,7 +238,7 @@ async function measure(ctx, { label, audit, meta }) {
       ctx.log(`  ${label}: verify ${fmt(phases.verify.ms)} ms, ${fmt(phases.verify.entriesPerSecond)} entries/s`);
     }
     if (wanted.includes('export')) {
-      phases.export = await window(() => readExport(`${gateway.url}/audit/events`, token), gateway);
+      phases.export = await window(() => readNdjsonExport(`${gateway.url}/audit/events`, token, { timeoutMs: 0 }), gateway);
       if (phases.export.lines !== meta.last.seq) throw new Error(`the export held ${phases.export.lines} lines of ${meta.last.seq}`);
       phases.export.entriesPerSecond = phases.export.lines / (phases.export.ms / 1000);
       ctx.log(`  ${label}: export ${fmt(phases.export.ms)} ms, ${fmt(phases.export.entriesPerSecond)} entries/s`);
@@ -483,40 +484,12 @@ async function window(work, gateway) {
   return { ...result, from, to, ms, gatewayCpuMs: used.gateway / 1000, otherCores };
 }
 
-/** Reads the whole NDJSON export, counting lines and bytes. */
-async function readExport(url, token) {
-  const response = await request(url, {
-    headers: { authorization: `Bearer ${token}`, accept: 'application/x-ndjson' },
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
-  if (response.statusCode !== 200) throw new Error(`GET /audit/events (NDJSON): ${response.statusCode}`);
-  let lines = 0;
-  let bytes = 0;
-  for await (const chunk of response.body) {
-    bytes += chunk.length;
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
-  }
-  return { lines, bytes };
-}
-
 function percentiles(values) {
   const sorted = Float64Array.from(values).sort();
   return {
     p50: percentileSorted(sorted, 50),
     p99: percentileSorted(sorted, 99),
     max: sorted.at(-1),
-  };
-}
-
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
