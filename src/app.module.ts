@@ -50,5 +50,5 @@ export class AppModule {
 async function optionalModules(config: GatewayConfig): Promise<DynamicModule[]> {
   if (!config.console.enabled) return [];
   const { ConsoleModule } = await import('./console/console.module.js');
-  return [ConsoleModule.forConfig(config)];
+  return [await ConsoleModule.forConfig(config)];
 }

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, type PathItemObject, SwaggerModule } from '@nestjs/swagger';
-import { API_KEY_HEADER } from './auth/api-key.strategy.js';
+import { API_KEY_HEADER } from './auth/api-key.js';
 import { REQUEST_ID_HEADER, REQUEST_ID_PARAMETER, REQUEST_ID_RESPONSE_HEADER } from './http/api-headers.js';
 import { extensibleEnum } from './http/extensible-enum.js';
 import { PROBLEM_EXAMPLES_PREFIX, RETRY_AFTER_HEADER } from './problems/api-problems.decorator.js';

@@ -2,7 +2,6 @@ import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { API_KEY_STRATEGY, ApiKeyStrategy } from './api-key.strategy.js';
 import { authenticationGuard } from './authentication.guard.js';
 import { JWT_STRATEGY, JwtStrategy } from './jwt.strategy.js';
 import { ScopeGuard } from './scope.guard.js';
@@ -18,7 +17,7 @@ import { TokenVerifier } from './token-verifier.js';
 @Global()
 @Module({})
 export class AuthModule {
-  static forConfig(config: GatewayConfig): DynamicModule {
+  static async forConfig(config: GatewayConfig): Promise<DynamicModule> {
     const providers: Provider[] = [];
     const strategies: string[] = [];
     const jwt = config.auth.jwt;
@@ -27,6 +26,8 @@ export class AuthModule {
       strategies.push(JWT_STRATEGY);
     }
     if (config.auth.apiKeys.length > 0) {
+      // Loaded only when keys are configured: the strategy's package brings all of lodash (~25 ms of start-up).
+      const { API_KEY_STRATEGY, ApiKeyStrategy } = await import('./api-key.strategy.js');
       providers.push({ provide: ApiKeyStrategy, useFactory: () => new ApiKeyStrategy(config.auth.apiKeys) });
       strategies.push(API_KEY_STRATEGY);
     }

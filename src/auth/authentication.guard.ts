@@ -2,7 +2,7 @@ import { ExecutionContext, Inject, Injectable, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, IAuthGuard } from '@nestjs/passport';
 import { GatewayError } from '../problems/gateway-error.js';
-import { API_KEY_HEADER } from './api-key.strategy.js';
+import { API_KEY_HEADER } from './api-key.js';
 import { IS_PUBLIC } from './auth.decorators.js';
 import {
   FAILED_AUTHENTICATIONS,

@@ -1,4 +1,4 @@
-import { findApiKey } from '../auth/api-key.strategy.js';
+import { findApiKey } from '../auth/api-key.js';
 import type { ApiKeyConfig } from '../config/gateway-config.js';
 
 export interface ApiKeyIdentity {

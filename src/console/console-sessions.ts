@@ -18,7 +18,7 @@ import type { ConsoleSessionRecord, ConsoleSessionView } from './console-session
 import type { ConsoleStore } from './console-store.js';
 import { cookieName, readCookie, SESSION_COOKIE, serializeCookie } from './cookies.js';
 import { reasonOf } from './error-reason.js';
-import { OidcLogin, type ProviderTokens } from './oidc-login.js';
+import type { OidcLogin, ProviderTokens } from './oidc-login.js';
 import { randomId, sessionKey } from './store-keys.js';
 
 /** An access token this close to expiry is refreshed before the request it would serve. */
@@ -248,7 +248,7 @@ export class ConsoleSessions implements SessionLookup {
       return next;
     } catch (error) {
       if (error instanceof GatewayError) throw error;
-      if (OidcLogin.isRefused(error) || error instanceof joseErrors.JOSEError) {
+      if (oidc.login.isRefused(error) || error instanceof joseErrors.JOSEError) {
         this.logger.info(
           { console: 'session ended', caller: record.caller, reason: reasonOf(error) },
           'console session ended: the identity provider no longer renews its tokens',

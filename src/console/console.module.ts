@@ -15,7 +15,6 @@ import { CONSOLE_STORE, type ConsoleStore } from './console-store.js';
 import { LOGIN_TRANSACTIONS, type LoginTransactionStore, loginLimits } from './login-transactions.js';
 import { MemoryConsoleStore } from './memory-console-store.js';
 import { MemoryLoginTransactions } from './memory-login-transactions.js';
-import { OidcLogin } from './oidc-login.js';
 import { RedisConsoleStore } from './redis-console-store.js';
 import { RedisLoginTransactions } from './redis-login-transactions.js';
 import { RecordSeal, SealedConsoleStore } from './sealed-console-store.js';
@@ -28,13 +27,14 @@ import { RecordSeal, SealedConsoleStore } from './sealed-console-store.js';
 @Global()
 @Module({})
 export class ConsoleModule {
-  static forConfig(config: GatewayConfig): DynamicModule {
+  static async forConfig(config: GatewayConfig): Promise<DynamicModule> {
     if (!config.console.enabled) return { module: ConsoleModule };
     const problems = consoleConfigProblems(config);
     if (problems.length > 0) throw new ConfigError('file', problems);
     const oidcConfig = config.console.oidc;
     const jwt = config.auth.jwt;
-    const login = oidcConfig && new OidcLogin(oidcConfig);
+    // The OpenID client (openid-client, oauth4webapi) is loaded only when console.oidc configures a provider.
+    const login = oidcConfig && new (await import('./oidc-login.js')).OidcLogin(oidcConfig);
     const secret = config.console.sessionSecret ?? oidcConfig?.clientSecret;
     const seal = secret === undefined ? undefined : new RecordSeal(secret);
     const limits = loginLimits(config.console);

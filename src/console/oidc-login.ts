@@ -108,7 +108,7 @@ export class OidcLogin {
    * Whether the provider answered with an OAuth error (`invalid_grant`: the user must log in again; any other: the
    * client is misconfigured) rather than not answering at all.
    */
-  static isRefused(error: unknown): boolean {
+  isRefused(error: unknown): boolean {
     return error instanceof oidc.ResponseBodyError;
   }
 
