@@ -39,7 +39,7 @@ const resolveFromRoot = createRequire(`${root}package.json`);
 /** Packages that must stay files of their own (see above). */
 const KEPT_OUT = ['better-sqlite3', 'swagger-ui-dist', 'ioredis', 'pg'];
 /** Modules that locate files beside themselves, so must land in dist/chunks/ (see above). */
-const IN_CHUNKS = ['dist/audit/store/worker-audit-store.js', 'dist/console/console-assets.js'];
+const IN_CHUNKS = ['dist/audit/store/store-thread.js', 'dist/console/console-assets.js'];
 
 function packageName(specifier) {
   const parts = specifier.split('/');

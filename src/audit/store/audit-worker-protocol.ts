@@ -48,6 +48,8 @@ export interface SqliteWorkerOptions {
   path: string;
   busyTimeoutMs?: number;
   migrate?: boolean;
+  /** The reader thread's store (see SqliteAuditStoreOptions.readOnly). */
+  readOnly?: boolean;
 }
 
 export type WorkerRequest = { id: number; call: WorkerCall; args: unknown[]; purgeBatch?: number };

@@ -16,6 +16,11 @@ export interface SqliteAuditStoreOptions {
   busyTimeoutMs?: number;
   /** false: use an existing database as it is (the verify CLI): no directory, no file, no migrations. */
   migrate?: boolean;
+  /**
+   * true: a connection that can only read an existing database (WorkerAuditStore's reader thread), so that nothing
+   * run on it can write, whatever calls it gets; implies `migrate: false`.
+   */
+  readOnly?: boolean;
 }
 
 const PERMANENT_CODES = new Set([
@@ -46,18 +51,20 @@ export class SqliteAuditStore extends KyselyAuditStore {
   }
 
   protected async connect(): Promise<Kysely<AuditDatabase>> {
-    const migrate = this.options.migrate ?? true;
+    const readOnly = this.options.readOnly ?? false;
+    const migrate = !readOnly && (this.options.migrate ?? true);
     if (migrate && this.path !== ':memory:') {
       mkdirSync(dirname(this.path), { recursive: true });
       createPrivately(this.path);
     }
     const database = new Database(this.path, {
+      readonly: readOnly,
       fileMustExist: !migrate,
       timeout: this.options.busyTimeoutMs ?? 2000,
     });
     try {
       if (migrate) database.pragma('journal_mode = WAL');
-      database.pragma('synchronous = FULL');
+      if (!readOnly) database.pragma('synchronous = FULL');
     } catch (error) {
       database.close();
       throw error;
@@ -71,7 +78,7 @@ export class SqliteAuditStore extends KyselyAuditStore {
   }
 
   protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {
-    if (this.options.migrate ?? true) await migrateAuditSchema(db);
+    if (!this.options.readOnly && (this.options.migrate ?? true)) await migrateAuditSchema(db);
   }
 
   /**

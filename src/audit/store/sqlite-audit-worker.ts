@@ -19,7 +19,11 @@ import { SqliteAuditStore } from './sqlite-audit-store.js';
 if (!parentPort) throw new Error('sqlite-audit-worker runs as a worker thread (WorkerAuditStore starts it)');
 const port = parentPort;
 const options = workerData as SqliteWorkerOptions;
-const store = new SqliteAuditStore(options.path, { busyTimeoutMs: options.busyTimeoutMs, migrate: options.migrate });
+const store = new SqliteAuditStore(options.path, {
+  busyTimeoutMs: options.busyTimeoutMs,
+  migrate: options.migrate,
+  readOnly: options.readOnly,
+});
 const calls = new Set<string>(WORKER_CALLS);
 const fleetRunCalls = new Set<string>(FLEET_RUN_CALLS);
 
