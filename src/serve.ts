@@ -23,7 +23,7 @@ export async function serve(config: GatewayConfig, options: ServeOptions = {}): 
   const logger = createLogger(config.logging.level);
   const app = await createApp(config, logger);
   await app
-    .listen({ port: config.port, host: config.host })
+    .listen({ port: config.port, host: config.host, backlog: config.listenBacklog })
     .catch((error) => Promise.reject(listenRefused(error, 'port', config.port, config.host)));
   const port = (app.getHttpServer().address() as { port: number }).port;
   const metricsServer =

@@ -224,7 +224,9 @@ export async function withSimulatedFleet(ctx, { name, extraConfig, env, nodeArgs
   let gateway;
   try {
     const appliances = sims.urls.map((url, i) => ({ id: `vc-${String(i + 1).padStart(2, '0')}`, url }));
-    gateway = await startGateway(ctx, { name, appliances, extraConfig, env, nodeArgs });
+    // A function: the config is made once the simulators hold their ports (a port it picks cannot be one of theirs).
+    const config = typeof extraConfig === 'function' ? await extraConfig() : extraConfig;
+    gateway = await startGateway(ctx, { name, appliances, extraConfig: config, env, nodeArgs });
     return await work({ sims, gateway, appliances });
   } finally {
     await gateway?.stop({ graceMs: 10_000 });

@@ -88,7 +88,7 @@ export async function sseWatchers(ctx) {
   const watchers = count('BENCH_SSE_WATCHERS', 10_000);
   const seconds = count('BENCH_SSE_SECONDS', 15);
   ctx.log(`sseWatchers: ${watchers} SSE watchers over ${jobs} running jobs on ${appliances} appliances`);
-  const metricsPort = await freePort();
+  let metricsPort;
   const setup = {
     name: 'gateway-sse-watchers',
     // The start command's 160 MB old space holds ~1,000 streams beside the fleet (limits.maxStreams' default): a
@@ -96,10 +96,11 @@ export async function sseWatchers(ctx) {
     nodeArgs: [`--max-old-space-size=${count('BENCH_SSE_OLD_SPACE_MB', 400)}`],
     count: appliances,
     jobDurationMs: 3_600_000, // ended by /finish
-    extraConfig: {
+    // Picked after the 1,000 simulators have their ports: picked before, one of them once took it.
+    extraConfig: async () => ({
       jobs: { pollIntervalMs: POLL_MS },
       fleet: { maxAppliances: appliances },
-      metrics: { enabled: true, port: metricsPort },
+      metrics: { enabled: true, port: (metricsPort = await freePort()) },
       limits: {
         maxInFlightPerCaller: 10_000,
         maxStreamsPerCaller: watchers,
@@ -109,7 +110,7 @@ export async function sseWatchers(ctx) {
         reservedRunConnections: 64,
       },
       maxConnections: watchers + 1000,
-    },
+    }),
   };
   return withSimulatedFleet(ctx, setup, async ({ sims, gateway, appliances: list }) => {
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;

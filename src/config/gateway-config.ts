@@ -733,6 +733,20 @@ export class GatewayConfig {
   @Max(1_000_000)
   maxConnections = 2048;
 
+  /**
+   * Connections the kernel completes and holds until the gateway accepts them (listen(2)'s backlog; Linux caps it
+   * at `net.core.somaxconn`, 4096 by default). When it is full, new connections wait and then fail unanswered: a
+   * burst of clients (a wall of dashboards reopening their event streams after a deploy) meets this first, while
+   * the event loop is busy. With Node's default, 511, 10,000 event-stream watchers opening within two seconds
+   * overflowed it ~72,000 times (dropped SYNs, each retried after 1 s or more); with 4096, ~43,000 (bench/README.md,
+   * sseWatchers).
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  listenBacklog = 4096;
+
   /** How long in-flight requests may take to finish after SIGTERM before we exit anyway. */
   @IsOptional()
   @IsInt()
