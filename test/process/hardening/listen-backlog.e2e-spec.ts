@@ -44,16 +44,18 @@ describe('listenBacklog', () => {
   });
 
   it('holds as many waiting connections as configured: a small queue drops the rest', async () => {
-    gateway = await spawnGateway(writeConfig({ auth: AUTH, appliances: [APPLIANCE], listenBacklog: 2 }));
-    const count = await stalled(gateway, () => completed(gateway!.url, 40));
+    const started = await spawnGateway(writeConfig({ auth: AUTH, appliances: [APPLIANCE], listenBacklog: 2 }));
+    gateway = started;
+    const count = await stalled(started, () => completed(started.url, 40));
     // Linux completes backlog + 1; other kernels may differ by one.
     expect(count).toBeGreaterThanOrEqual(1);
     expect(count).toBeLessThanOrEqual(4);
   });
 
   it('by default holds a burst far larger than Node’s own default would (511)', async () => {
-    gateway = await spawnGateway(writeConfig({ auth: AUTH, appliances: [APPLIANCE] }));
-    expect(await stalled(gateway, () => completed(gateway!.url, 600))).toBe(600);
+    const started = await spawnGateway(writeConfig({ auth: AUTH, appliances: [APPLIANCE] }));
+    gateway = started;
+    expect(await stalled(started, () => completed(started.url, 600))).toBe(600);
   });
 
   it('refuses a value that is not a positive whole number, naming the key', async () => {
