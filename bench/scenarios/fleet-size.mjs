@@ -64,6 +64,9 @@ async function measureSize(ctx, size, token) {
     count: size,
     latencyMs: LATENCY_MS,
     jobDurationMs: 600_000,
+    // Each appliance backs up to a target of its own, as separate vCenters do: the run measures fleet.concurrency,
+    // not fleet.perTargetConcurrency (with one shared target, 4 members started and the rest answered TARGET_BUSY).
+    targets: size,
     name: `fleet-size-${size}-simulators`,
   });
   let gateway;

@@ -44,6 +44,8 @@ export interface FleetSelection {
  * entry; otherwise, as when the audit trail is down, nothing is recorded); `leave` hears its result.
  */
 export interface MemberGate {
+  /** The members that will try to enter, before any does: what the gate needs of each can be read ahead. */
+  prepare(appliances: string[]): void;
   enter(appliance: string): Promise<{ error: GatewayError; audited: boolean } | undefined>;
   leave(appliance: string, result: RunResult): Promise<void>;
 }
@@ -138,6 +140,7 @@ export class RunsService {
     await this.budget.spend(principal, running - 1);
     const requestId = requestContext.currentRequestId();
     const actor = auditActor(principal);
+    gate?.prepare(members.filter((appliance) => !key?.hold.members[appliance] && this.allowed(principal, appliance)));
     const limit = pLimit(this.config.fleet.concurrency);
     const results = await Promise.all(
       members.map((appliance) => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import pLimit from 'p-limit';
 import { ApplianceRegistry } from '../../appliances/appliance-registry.service.js';
 
 /** Where a member whose schedule location cannot be read (or parsed) goes: one target for all of them, so still limited. */
@@ -60,6 +61,12 @@ export class BackupTargets {
     } catch {
       return UNKNOWN_TARGET;
     }
+  }
+
+  /** Starts reading the targets of `appliances`, `concurrency` at a time; a failed read is left to `of` to retry. */
+  readAhead(appliances: readonly string[], concurrency: number): void {
+    const limit = pLimit(concurrency);
+    for (const appliance of appliances) void limit(() => this.targets(appliance).catch(() => undefined));
   }
 
   private targets(appliance: string): Promise<Map<string, string>> {

@@ -157,6 +157,10 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
     this.open.add(id);
     const perTarget = this.config.fleet.perTargetConcurrency;
     return {
+      // Each member's target is read ahead, as many at a time as members run: read in the member's own turn, it cost
+      // a first run of a fleet one more appliance round trip per member, twice the ideal (bench/README.md,
+      // fleetSize). `enter` then finds the reading under way or done (BackupTargets keeps it).
+      prepare: (appliances) => this.targets.readAhead(appliances, this.config.fleet.concurrency),
       enter: async (appliance) => {
         const target = await this.targets.of(appliance, request.schedule);
         const slot = slotOf(id, appliance);
