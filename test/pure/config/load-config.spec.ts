@@ -6,7 +6,7 @@ import { getMetadataStorage } from 'class-validator';
 import { parse, stringify } from 'yaml';
 import { ConfigError } from '../../../src/config/config-errors.js';
 import { GatewayConfig } from '../../../src/config/gateway-config.js';
-import { loadAuditConfig, parseConfig } from '../../../src/config/load-config.js';
+import { loadAuditConfig, loadConfig, parseConfig } from '../../../src/config/load-config.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 const minimal = () => ({
@@ -382,5 +382,48 @@ describe('loadAuditConfig (npm run audit:verify)', () => {
     expect(() => loadAuditConfig(write({ store: 'postgres', retentionDays: 'ever' }), {})).toThrow(
       /audit.retentionDays: must be a whole number of days, at least 1, got text$/m,
     );
+  });
+});
+
+describe('loadConfig reads the file as YAML 1.2 core (js-yaml, CORE_SCHEMA)', () => {
+  const env = { VC_USER: 'u', VC_PASSWORD: 'p' };
+  const header = [
+    'auth:',
+    '  apiKeys:',
+    `    - { id: ops, sha256: ${'a'.repeat(64)}, scopes: [backups:read] }`,
+    'appliances:',
+    '  - id: vc-a',
+    '    url: https://vc-a.example',
+  ];
+  function load(lines: string[]) {
+    const path = join(tempDir('gw-yaml-'), 'gateway.yaml');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    try {
+      return { config: loadConfig(path, env), problems: [] as string[] };
+    } catch (error) {
+      if (error instanceof ConfigError) return { config: undefined, problems: error.problems };
+      throw error;
+    }
+  }
+
+  it('keeps a value that looks like a date or a yes what it is written as: a string', () => {
+    const { config, problems: found } = load([
+      ...header,
+      '    username: 2024-01-01',
+      '    password: p',
+      '    name: yes',
+    ]);
+    expect(found).toEqual([]);
+    expect(config?.appliances[0]).toMatchObject({ username: '2024-01-01', name: 'yes' });
+  });
+
+  it('refuses a key written twice, saying where, and changes nothing', () => {
+    const { problems: found } = load([...header, '    username: u', '    password: p', '    username: other']);
+    expect(found).toEqual([expect.stringMatching(/^not valid YAML: duplicated mapping key \(\d+:\d+\)$/)]);
+  });
+
+  it('does not merge `<<` keys (not part of YAML 1.2): an unknown key, named', () => {
+    const { problems: found } = load([...header, '    username: u', '    password: p', '    <<: { timeoutMs: 5 }']);
+    expect(found).toEqual([expect.stringContaining('<<')]);
   });
 });
