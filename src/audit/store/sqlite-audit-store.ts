@@ -52,7 +52,7 @@ export class SqliteAuditStore extends KyselyAuditStore {
 
   protected async connect(): Promise<Kysely<AuditDatabase>> {
     const readOnly = this.options.readOnly ?? false;
-    const migrate = !readOnly && (this.options.migrate ?? true);
+    const migrate = this.migrates;
     if (migrate && this.path !== ':memory:') {
       mkdirSync(dirname(this.path), { recursive: true });
       createPrivately(this.path);
@@ -78,7 +78,12 @@ export class SqliteAuditStore extends KyselyAuditStore {
   }
 
   protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {
-    if (!this.options.readOnly && (this.options.migrate ?? true)) await migrateAuditSchema(db);
+    if (this.migrates) await migrateAuditSchema(db);
+  }
+
+  /** Whether this store creates and migrates its database: not when told not to, and never read-only. */
+  private get migrates(): boolean {
+    return !this.options.readOnly && (this.options.migrate ?? true);
   }
 
   /**

@@ -43,7 +43,7 @@ export class WorkerAuditStore implements AuditStore {
   constructor(private readonly options: SqliteWorkerOptions) {
     this.writer = new StoreThread(options);
     // Opened after the writer has created and migrated the file.
-    this.reader = new StoreThread({ ...options, migrate: false, readOnly: true });
+    this.reader = new StoreThread({ ...options, readOnly: true });
   }
 
   get path(): string {

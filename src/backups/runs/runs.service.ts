@@ -140,7 +140,8 @@ export class RunsService {
     await this.budget.spend(principal, running - 1);
     const requestId = requestContext.currentRequestId();
     const actor = auditActor(principal);
-    gate?.prepare(members.filter((appliance) => !key?.hold.members[appliance] && this.allowed(principal, appliance)));
+    const allowed = new Set(members.filter((appliance) => this.allowed(principal, appliance)));
+    gate?.prepare(members.filter((appliance) => !key?.hold.members[appliance] && allowed.has(appliance)));
     const limit = pLimit(this.config.fleet.concurrency);
     const results = await Promise.all(
       members.map((appliance) => {
@@ -152,7 +153,7 @@ export class RunsService {
         });
         const before = key?.hold.members[appliance];
         if (before) return this.replayMember(run, before);
-        if (!this.allowed(principal, appliance)) return this.deny(run);
+        if (!allowed.has(appliance)) return this.deny(run);
         const settle = (result: RunResult): KeySettlementOf | undefined =>
           key && isFinalResult(result)
             ? {

@@ -63,10 +63,14 @@ export class BackupTargets {
     }
   }
 
-  /** Starts reading the targets of `appliances`, `concurrency` at a time; a failed read is left to `of` to retry. */
-  readAhead(appliances: readonly string[], concurrency: number): void {
+  /** The target of `schedule` on each of `appliances`, read `concurrency` at a time (known ones are not read again). */
+  async ofEach(appliances: readonly string[], schedule: string, concurrency: number): Promise<Map<string, string>> {
     const limit = pLimit(concurrency);
-    for (const appliance of appliances) void limit(() => this.targets(appliance).catch(() => undefined));
+    return new Map(
+      await Promise.all(
+        appliances.map((appliance) => limit(async () => [appliance, await this.of(appliance, schedule)] as const)),
+      ),
+    );
   }
 
   private targets(appliance: string): Promise<Map<string, string>> {

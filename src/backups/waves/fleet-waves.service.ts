@@ -96,14 +96,7 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
    */
   async queue(principal: Principal, request: RunRequest, members: string[]): Promise<FleetRunRecord> {
     const { allowed, refused } = await this.runs.admitQueued(principal, request, members);
-    const read = pLimit(this.config.fleet.concurrency);
-    const targets = new Map(
-      await Promise.all(
-        allowed.map((appliance) =>
-          read(async () => [appliance, await this.targets.of(appliance, request.schedule)] as const),
-        ),
-      ),
-    );
+    const targets = await this.targets.ofEach(allowed, request.schedule, this.config.fleet.concurrency);
     const id = randomUUID();
     const instance = `/backups/runs/${id}`;
     const refusals = new Map(refused.map((result) => [result.appliance, result]));
@@ -159,8 +152,8 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
     return {
       // Each member's target is read ahead, as many at a time as members run: read in the member's own turn, it cost
       // a first run of a fleet one more appliance round trip per member, twice the ideal (bench/README.md,
-      // fleetSize). `enter` then finds the reading under way or done (BackupTargets keeps it).
-      prepare: (appliances) => this.targets.readAhead(appliances, this.config.fleet.concurrency),
+      // fleetSize). `enter` then finds the reading under way or done (BackupTargets keeps it); `of` never rejects.
+      prepare: (appliances) => void this.targets.ofEach(appliances, request.schedule, this.config.fleet.concurrency),
       enter: async (appliance) => {
         const target = await this.targets.of(appliance, request.schedule);
         const slot = slotOf(id, appliance);
