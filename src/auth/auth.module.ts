@@ -1,5 +1,4 @@
 import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { authenticationGuard } from './authentication.guard.js';
@@ -8,9 +7,13 @@ import { ScopeGuard } from './scope.guard.js';
 import { SESSION_STRATEGY, SessionStrategy } from './session.strategy.js';
 import { TokenVerifier } from './token-verifier.js';
 
+/** AuthenticationGuard for the configured strategies: a class built per configuration, provided under this token. */
+export const AUTHENTICATION_GUARD = Symbol('AUTHENTICATION_GUARD');
+
 /**
- * Who the caller is (passport: JWT bearer, X-API-Key and the console's session cookie, whichever are configured) and whether it may call the
- * route at all (scopes), as global guards in that order. A leaf: it depends on nothing but config and problems.
+ * Who the caller is (passport: JWT bearer, X-API-Key and the console's session cookie, whichever are configured) and
+ * whether it may call the route at all (scopes): the two guards, exported for the module that puts every global guard
+ * in its order (AppModule). A leaf: it depends on nothing but config and problems.
  * Strategies register by name on passport's process-wide instance, so one process serves one gateway app. Global, so
  * that the console finds the one TokenVerifier (auth/ never imports the console).
  */
@@ -42,11 +45,11 @@ export class AuthModule {
       imports: [PassportModule],
       providers: [
         ...providers,
-        { provide: APP_GUARD, useClass: authenticationGuard(strategies) },
-        { provide: APP_GUARD, useClass: ScopeGuard },
+        { provide: AUTHENTICATION_GUARD, useClass: authenticationGuard(strategies) },
+        ScopeGuard,
       ],
       // The console verifies the access tokens its sessions are opened with through the same verifier (one key set).
-      exports: jwt ? [TokenVerifier] : [],
+      exports: [AUTHENTICATION_GUARD, ScopeGuard, ...(jwt ? [TokenVerifier] : [])],
     };
   }
 }

@@ -8,13 +8,14 @@
 
 import type { AddressInfo } from 'node:net';
 import { Controller, Get, Global, HttpCode, Module, Param, Post } from '@nestjs/common';
-import { APP_FILTER, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
 import { CurrentPrincipal, Public, RequireScope } from '../../src/auth/auth.decorators.js';
-import { AuthModule } from '../../src/auth/auth.module.js';
+import { AUTHENTICATION_GUARD, AuthModule } from '../../src/auth/auth.module.js';
 import { FAILED_AUTHENTICATIONS } from '../../src/auth/failed-authentications.js';
 import type { Principal } from '../../src/auth/principal.js';
+import { ScopeGuard } from '../../src/auth/scope.guard.js';
 import { SESSION_LOOKUP, type SessionLookup } from '../../src/auth/session-lookup.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
@@ -204,7 +205,12 @@ export async function startProbeApp(auth: Record<string, unknown>, sessions?: Se
       ...(sessions === undefined ? [] : [SessionLookupModule]),
     ],
     controllers: [ProbeController],
-    providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+    // AuthModule's two guards as the gateway's AppModule orders them, without the limits that follow them there.
+    providers: [
+      { provide: APP_GUARD, useExisting: AUTHENTICATION_GUARD },
+      { provide: APP_GUARD, useExisting: ScopeGuard },
+      { provide: APP_FILTER, useClass: ProblemFilter },
+    ],
   })
   class ProbeModule {}
 
