@@ -204,7 +204,6 @@ async function measure(ctx, { label, audit, meta }) {
   const { measured, late, readyMs } = await withMonitoredGateway(ctx, { name: `gateway-audit-trail-${label}`, audit }, async (gateway) => {
     const token = await ctx.idp.token({ scope: 'audit:read', expiresInSeconds: 4 * 3600 });
     await requestJson(`${gateway.url}/audit/events?limit=10`, { token, expect: 200 }); // code loaded, token cached
-    const { encodeCursor } = await import(pathToFileURL(path.join(ctx.root, 'dist', 'audit', 'audit-cursor.js')).href);
     const rand = random(21);
     const queries = ctx.opts.trailQueries;
     const phases = {};
@@ -218,8 +217,8 @@ async function measure(ctx, { label, audit, meta }) {
       return `actor=${encodeURIComponent(pick(rand, ACTORS))}&outcome=${pick(rand, OUTCOMES)}`;
     });
     if (wanted.includes('walk')) {
-      phases.walk = await cursorWalk(ctx, gateway, token, label, meta.last.seq, encodeCursor, '');
-      phases.walkByAppliance = await cursorWalk(ctx, gateway, token, label, meta.last.seq, encodeCursor, `appliance=${APPLIANCES[3]}&`);
+      phases.walk = await cursorWalk(ctx, gateway, token, label, meta.last.seq, '');
+      phases.walkByAppliance = await cursorWalk(ctx, gateway, token, label, meta.last.seq, `appliance=${APPLIANCES[3]}&`);
     }
     if (wanted.includes('verify')) {
       phases.verify = await window(async () => {
@@ -280,11 +279,19 @@ async function timed(ctx, gateway, token, what, count, next) {
 }
 
 /**
+ * A cursor pointing before `seq`, in the first form the gateway issued (`v1:` and the seq; src/audit/audit-cursor.ts),
+ * which it still reads and every build measured here understands. The pages after it follow nextCursor.
+ */
+function seqCursor(seq) {
+  return Buffer.from(`v1:${seq}`).toString('base64url');
+}
+
+/**
  * BENCH_TRAIL_WALK_PAGES pages from the newest following nextCursor, then DEPTH_PAGES consecutive pages starting at each
  * tenth of the trail (a cursor at seq = lastSeq × (1 − d)). Reports the first tenth against the last tenth of the
  * consecutive walk, and the shallowest depth against the deepest.
  */
-async function cursorWalk(ctx, gateway, token, label, lastSeq, encodeCursor, filter) {
+async function cursorWalk(ctx, gateway, token, label, lastSeq, filter) {
   const walkPages = ctx.opts.trailWalkPages;
   const consecutive = [];
   const depths = [];
@@ -304,7 +311,7 @@ async function cursorWalk(ctx, gateway, token, label, lastSeq, encodeCursor, fil
     const share = newest > oldest ? Math.min(1, (consecutive.length * PAGE) / (newest - oldest + 1)) : 1;
     const deepest = Math.min(lastSeq, Math.ceil((DEPTH_PAGES * PAGE) / share)) + 1;
     for (let tenth = 0; tenth <= 10; tenth++) {
-      let c = encodeCursor(Math.max(deepest, Math.round(lastSeq * (1 - tenth / 10)) + 1));
+      let c = seqCursor(Math.max(deepest, Math.round(lastSeq * (1 - tenth / 10)) + 1));
       const ms = [];
       for (let i = 0; i < DEPTH_PAGES && c; i++) {
         const answer = await page(gateway, token, filter, c);

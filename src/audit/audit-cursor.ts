@@ -1,20 +1,39 @@
 import { GatewayError } from '../problems/gateway-error.js';
+import type { AuditPosition } from './store/audit-store.js';
 
-/** Opaque to callers; versioned so that its form can change without breaking a cursor already handed out. */
-const CURSOR_PREFIX = 'v1:';
+/**
+ * Opaque to callers; versioned so that its form can change without breaking a cursor already handed out. `v2:` holds
+ * the position (seq and time) of the page's last event; `v1:`, handed out before pages were ordered by time, only its
+ * seq, and is still read (the store looks the time up).
+ */
+const CURSOR_V2 = 'v2:';
+const CURSOR_V1 = 'v1:';
+/** The times the gateway writes (Date#toISOString): anything else was not one of our cursors. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-export function encodeCursor(seq: number): string {
-  return Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
+export function encodeCursor(position: Required<AuditPosition>): string {
+  return Buffer.from(`${CURSOR_V2}${position.seq}:${position.time}`).toString('base64url');
 }
 
-/** The seq a cursor of ours points before; 400 VALIDATION_FAILED for anything else. */
-export function decodeCursor(cursor: string): number {
+/** The position a cursor of ours points before; 400 VALIDATION_FAILED for anything else. */
+export function decodeCursor(cursor: string): AuditPosition {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const seq = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : Number.NaN;
-  if (!Number.isSafeInteger(seq) || seq < 1) {
+  const position = text.startsWith(CURSOR_V2)
+    ? positionOf(text.slice(CURSOR_V2.length))
+    : text.startsWith(CURSOR_V1)
+      ? { seq: Number(text.slice(CURSOR_V1.length)) }
+      : undefined;
+  if (!position || !Number.isSafeInteger(position.seq) || position.seq < 1) {
     throw new GatewayError('VALIDATION_FAILED', 'cursor is not one this API issued', {
       errors: [{ field: 'cursor', message: 'cursor is not one this API issued' }],
     });
   }
-  return seq;
+  return position;
+}
+
+function positionOf(text: string): AuditPosition | undefined {
+  const colon = text.indexOf(':');
+  const time = text.slice(colon + 1);
+  if (colon < 1 || !ISO_TIME.test(time)) return undefined;
+  return { seq: Number(text.slice(0, colon)), time };
 }

@@ -24,6 +24,8 @@ export class AuditController {
   @ApiOperation({
     summary: 'Audit entries, newest first, filtered and paginated; or every match as NDJSON',
     description:
+      'Newest first by `time` (when it happened), entries of the same time by `seq` (an entry written late, after an ' +
+      'outage of the audit store, keeps its time and is listed there). ' +
       `With \`Accept: ${NDJSON}\` every matching entry is streamed, one JSON object a line (limit and cursor are ` +
       'ignored). A caller holding only `audit:read:{applianceId}` scopes sees those appliances only.',
     operationId: 'listAuditEvents',

@@ -30,11 +30,11 @@ export class StoreAuditReader extends AuditReader {
   }
 
   async events(filter: AuditFilter, limit: number, cursor?: string): Promise<AuditEventsPage> {
-    const beforeSeq = cursor === undefined ? undefined : decodeCursor(cursor);
-    const rows = await this.reading((store) => store.query(filter, { limit: limit + 1, beforeSeq }));
+    const before = cursor === undefined ? undefined : decodeCursor(cursor);
+    const rows = await this.reading((store) => store.query(filter, { limit: limit + 1, before }));
     const items = rows.slice(0, limit);
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ seq: last.seq, time: last.time }) : null };
   }
 
   /** Entries appended after the export started are not included. */
@@ -45,12 +45,12 @@ export class StoreAuditReader extends AuditReader {
       for (;;) {
         const { ndjson } = page;
         if (page.count > 0) yield Buffer.from(ndjson.buffer, ndjson.byteOffset, ndjson.byteLength);
-        if (page.count < EXPORT_PAGE || page.lastSeq === undefined) return;
-        const beforeSeq = page.lastSeq;
+        if (page.count < EXPORT_PAGE || page.last === undefined) return;
+        const before = page.last;
         try {
           const store = await handle.open();
           if (!store) throw new Error('the audit store is no longer open');
-          page = await store.queryNdjson(filter, { limit: EXPORT_PAGE, beforeSeq });
+          page = await store.queryNdjson(filter, { limit: EXPORT_PAGE, before });
         } catch (error) {
           // The status line is long gone: the response is cut off, never ended cleanly, so it cannot pass for complete.
           logger.error({ err: error }, 'audit export failed midway; response aborted');

@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import { entryHash, GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
 import type { ClaimRequest, StoredResponse } from '../../src/audit/idempotency-keys.js';
-import { DraftRejectedError } from '../../src/audit/store/audit-store.js';
+import { type AuditPosition, DraftRejectedError } from '../../src/audit/store/audit-store.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
 import { itOnBuiltCode } from './mutation-run.js';
 import type { FixtureFactory, StoreFixture, SuiteStore } from './store-fixtures.js';
@@ -171,21 +171,54 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
         }
       })();
       const seen: number[] = [];
-      let beforeSeq: number | undefined;
+      let before: AuditPosition | undefined;
       let newestAtStart: number | undefined;
       do {
-        const page = await store.query({}, { limit: 7, beforeSeq });
+        const page = await store.query({}, { limit: 7, before });
         newestAtStart ??= page[0].seq;
         seen.push(...page.map((e) => e.seq));
-        beforeSeq = page.length === 7 ? page[6].seq : undefined;
+        before = page.length === 7 ? { seq: page[6].seq, time: page[6].time } : undefined;
         await new Promise((r) => setTimeout(r, 2));
-      } while (beforeSeq !== undefined);
+      } while (before !== undefined);
       writing = false;
       await writer;
       expect(appendedMeanwhile).toBeGreaterThan(0);
       expect(newestAtStart).toBeGreaterThanOrEqual(40);
       expect(seen).toEqual(Array.from({ length: newestAtStart as number }, (_, i) => (newestAtStart as number) - i));
       expect(await verify(store)).toEqual({ ok: true, count: 40 + appendedMeanwhile });
+    });
+
+    it('lists newest first by when entries happened, ties by seq: an entry written late from the spool takes its place', async () => {
+      const at = (minute: number) => `2026-03-10T08:${String(minute).padStart(2, '0')}:00.000Z`;
+      const [first, , late] = await appendAll([
+        draft({ time: at(1) }),
+        draft({ time: at(3) }),
+        // Spooled while the store was away, written after the entry above: it keeps the time it happened.
+        draft({ time: at(2) }),
+        draft({ time: at(3) }),
+        draft({ time: at(3), appliance: 'vc-b' }),
+      ]);
+      const walk = async (filter: AuditFilter, from?: AuditPosition) => {
+        const seqs: number[] = [];
+        let before = from;
+        for (;;) {
+          const page = await store.query(filter, { limit: 2, before });
+          seqs.push(...page.map((e) => e.seq));
+          if (page.length < 2) return seqs;
+          before = { seq: page[1].seq, time: page[1].time };
+        }
+      };
+      expect((await store.query({}, { limit: 10 })).map((e) => e.seq)).toEqual([5, 4, 2, 3, 1]);
+      // Pages of two: the tie at 08:03 is cut between pages, and nothing is skipped or repeated.
+      expect(await walk({})).toEqual([5, 4, 2, 3, 1]);
+      expect(await walk({ appliance: 'vc-a' })).toEqual([4, 2, 3, 1]);
+      expect(await walk({ appliance: 'vc-a', since: at(2), until: at(4) })).toEqual([4, 2, 3]);
+      expect(await walk({ actor: first.actor.subject, since: at(1), until: at(3) })).toEqual([3, 1]);
+      // A position of the first cursor form (its seq alone) pages from its entry's own time.
+      expect(await walk({}, { seq: 2 })).toEqual([3, 1]);
+      expect(await walk({}, { seq: late.seq })).toEqual([1]);
+      // ...and pages nothing once that entry is gone (purged: everything older is too).
+      expect(await walk({}, { seq: 99 })).toEqual([]);
     });
 
     it('filters by appliance, actor, schedule, stage, outcome (derived), time and request id', async () => {
@@ -266,9 +299,9 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       const page = await store.queryNdjson({ appliance: 'vc-a' }, { limit: 10 });
       const events = await store.query({ appliance: 'vc-a' }, { limit: 10 });
       expect(new TextDecoder().decode(page.ndjson)).toBe(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-      expect(page).toMatchObject({ count: 2, lastSeq: 1 });
+      expect(page).toMatchObject({ count: 2, last: { seq: 1, time: events[1].time } });
       const none = await store.queryNdjson({ appliance: 'vc-z' }, { limit: 10 });
-      expect(none).toEqual({ ndjson: new Uint8Array(), count: 0, lastSeq: undefined });
+      expect(none).toEqual({ ndjson: new Uint8Array(), count: 0, last: undefined });
     });
 
     it('the retention purge drops only a prefix of the chain, which keeps verifying from the oldest kept entry', async () => {
@@ -278,7 +311,8 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       // The 10-day-old entry after a newer one stays: taking it would cut the chain.
       expect(purged).toEqual({ deleted: 4, anchorSeq: 4, anchorHash: old[3].hash });
       expect(await verify(store)).toEqual({ ok: true, count: 4 });
-      expect((await store.query({}, { limit: 100 })).map((e) => e.seq)).toEqual([8, 7, 6, 5]);
+      // Newest first by time: the 10-day-old entry that stayed comes last.
+      expect((await store.query({}, { limit: 100 })).map((e) => e.seq)).toEqual([8, 7, 5, 6]);
       expect(await store.purgeBefore(daysAgo(7))).toMatchObject({ deleted: 0, anchorSeq: 4 });
 
       await appendAll([draft(), draft()]);
@@ -485,7 +519,8 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
             inProcess,
           ]);
           expect(await verify(store)).toEqual({ ok: true, count: 343 });
-          const all = await store.query({}, { limit: 500 });
+          // In chain order (pages list by time, and each process stamps its drafts before they queue for the lock).
+          const all = (await store.query({}, { limit: 500 })).sort((a, b) => b.seq - a.seq);
           expect(all.map((e) => e.seq)).toEqual(Array.from({ length: 343 }, (_, i) => 343 - i));
           const bySubject = (subject: string) => all.filter((e) => e.actor.subject === subject);
           expect(bySubject('child-1')).toHaveLength(150);

@@ -120,7 +120,7 @@ export interface paths {
         };
         /**
          * Audit entries, newest first, filtered and paginated; or every match as NDJSON
-         * @description With `Accept: application/x-ndjson` every matching entry is streamed, one JSON object a line (limit and cursor are ignored). A caller holding only `audit:read:{applianceId}` scopes sees those appliances only.
+         * @description Newest first by `time` (when it happened), entries of the same time by `seq` (an entry written late, after an outage of the audit store, keeps its time and is listed there). With `Accept: application/x-ndjson` every matching entry is streamed, one JSON object a line (limit and cursor are ignored). A caller holding only `audit:read:{applianceId}` scopes sees those appliances only.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -416,7 +416,7 @@ export interface components {
             time: string;
         };
         AuditEventsPageDto: {
-            /** @description Newest first */
+            /** @description Newest first by `time`, then by `seq` */
             items: components["schemas"]["AuditEventDto"][];
             /** @description Pass as `cursor` for the next page; null on the last */
             nextCursor: string | null;

@@ -67,7 +67,7 @@ export class AuditEventDto {
 }
 
 export class AuditEventsPageDto {
-  @ApiProperty({ type: [AuditEventDto], description: 'Newest first' }) items!: AuditEventDto[];
+  @ApiProperty({ type: [AuditEventDto], description: 'Newest first by `time`, then by `seq`' }) items!: AuditEventDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last' })
   nextCursor!: string | null;
 }

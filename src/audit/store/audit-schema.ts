@@ -148,7 +148,7 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('prev_hash', 'text', (c) => c.notNull())
         .addColumn('hash', 'text', (c) => c.notNull())
         .execute();
-      // Filters walk newest first by seq; these let the common ones do so without scanning the table.
+      // Filters walk newest first by seq; these let the common ones do so without scanning the table (until 0007).
       await db.schema
         .createIndex('audit_entries_appliance_seq')
         .on('audit_entries')
@@ -252,6 +252,28 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('lease_until', 'text')
         .addPrimaryKeyConstraint('followed_jobs_pkey', ['appliance', 'job_id'])
         .execute();
+    },
+  },
+  '0007-audit-time-order': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Pages list entries newest first by (time, seq) (AuditPosition): each common filter, with or without a time
+      // range, is one range of one of these, read in order. They replace the (appliance, seq), (actor, seq) and (time)
+      // indexes, which could only walk every newer entry to find an older range (1.7 s a page at 10M entries).
+      // Building them reads the table once each: about a minute per index at 10M entries on SQLite.
+      await db.schema
+        .createIndex('audit_entries_appliance_time')
+        .on('audit_entries')
+        .columns(['appliance', 'time', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('audit_entries_actor_time')
+        .on('audit_entries')
+        .columns(['actor_subject', 'time', 'seq'])
+        .execute();
+      await db.schema.createIndex('audit_entries_time_seq').on('audit_entries').columns(['time', 'seq']).execute();
+      await db.schema.dropIndex('audit_entries_appliance_seq').execute();
+      await db.schema.dropIndex('audit_entries_actor_seq').execute();
+      await db.schema.dropIndex('audit_entries_time').execute();
     },
   },
 };

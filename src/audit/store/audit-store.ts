@@ -20,12 +20,30 @@ export interface PurgeResult {
   anchorHash: string;
 }
 
+/**
+ * An event's place in the order pages list them: newest first by `time` (when it happened), then by `seq`. Not by
+ * `seq` alone: a filter on a time range is then one range of an index that starts with the filtered column and goes
+ * on with (`time`, `seq`), however old the range, instead of a walk over every newer entry. (The two orders differ
+ * only for an entry written late, from the spool: it keeps the time it happened.) `time` is missing for a position
+ * read from a cursor of the first form, which held only the seq: the entry's own time is then used.
+ */
+export interface AuditPosition {
+  seq: number;
+  time?: string;
+}
+
+/** A page of events: at most `limit`, those after `before` (exclusive) in the order above, or from the newest. */
+export interface AuditPageRequest {
+  limit: number;
+  before?: AuditPosition;
+}
+
 /** A page of the NDJSON export: one JSON line per event, newest first, UTF-8 encoded. */
 export interface NdjsonPage {
   ndjson: Uint8Array;
   count: number;
-  /** seq of the page's last (oldest) event: the next page's `beforeSeq`. */
-  lastSeq: number | undefined;
+  /** Where the page's last (oldest) event stands: the next page's `before`. */
+  last: AuditPosition | undefined;
 }
 
 /**
@@ -47,13 +65,13 @@ export interface AuditStore extends ChainSource, IdempotencyKeyStore, OutboxStor
    * the draft's id. Rejects with DraftRejectedError when this draft can never be stored (retrying cannot help).
    */
   append(draft: AuditDraft): Promise<AuditEntry>;
-  /** Newest first; `beforeSeq` is the keyset cursor (exclusive). */
-  query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]>;
+  /** Newest first (AuditPosition); `before` is the keyset cursor (exclusive). */
+  query(filter: AuditFilter, page: AuditPageRequest): Promise<AuditEvent[]>;
   /**
    * The same page as NDJSON bytes, serialised where the rows are read: on the SQLite worker, which hands the bytes
    * over without a copy, so the event loop only writes them to the socket.
    */
-  queryNdjson(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<NdjsonPage>;
+  queryNdjson(filter: AuditFilter, page: AuditPageRequest): Promise<NdjsonPage>;
   /** Walks the whole chain (audit-chain.ts) a page at a time, letting other work run between pages. */
   verify(): Promise<VerifyResult>;
   /** Deletes the longest prefix of the chain older than `cutoff` (ISO 8601 UTC) and moves the anchor after it. */

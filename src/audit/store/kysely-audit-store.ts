@@ -13,6 +13,7 @@ import type {
 } from '../outbox.js';
 import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
 import {
+  type AuditPageRequest,
   type AuditStore,
   DraftRejectedError,
   GROUP_COMMIT_MAX,
@@ -241,7 +242,7 @@ export abstract class KyselyAuditStore implements AuditStore {
     return entries;
   }
 
-  async query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]> {
+  async query(filter: AuditFilter, page: AuditPageRequest): Promise<AuditEvent[]> {
     if (filter.appliances?.length === 0) return [];
     let query = this.connected()
       .selectFrom('audit_entries as e')
@@ -257,16 +258,26 @@ export abstract class KyselyAuditStore implements AuditStore {
     if (filter.until !== undefined) query = query.where('e.time', '<', filter.until);
     const outcome = filter.outcome;
     if (outcome !== undefined) query = query.where((eb) => eb(finalOutcome(eb), '=', outcome));
-    if (page.beforeSeq !== undefined) query = query.where('e.seq', '<', page.beforeSeq);
-    const rows = await query.orderBy('e.seq', 'desc').limit(page.limit).execute();
+    const before = page.before;
+    if (before !== undefined) {
+      // Entries older than `before` in (time, seq) order, written so that `time <= …` bounds the index range and the
+      // rest filters within it. A position without its time (a first-form cursor) takes its entry's own time.
+      query = query.where((eb) => {
+        const time =
+          before.time ?? eb.selectFrom('audit_entries as p').select('p.time').where('p.seq', '=', before.seq);
+        return eb.and([eb('e.time', '<=', time), eb.or([eb('e.time', '<', time), eb('e.seq', '<', before.seq)])]);
+      });
+    }
+    const rows = await query.orderBy('e.time', 'desc').orderBy('e.seq', 'desc').limit(page.limit).execute();
     return rows.map((row) => ({ ...fromRow(row), finalOutcome: row.final_outcome as AuditOutcome }));
   }
 
-  async queryNdjson(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<NdjsonPage> {
+  async queryNdjson(filter: AuditFilter, page: AuditPageRequest): Promise<NdjsonPage> {
     const events = await this.query(filter, page);
     let text = '';
     for (const event of events) text += `${JSON.stringify(event)}\n`;
-    return { ndjson: UTF8.encode(text), count: events.length, lastSeq: events.at(-1)?.seq };
+    const last = events.at(-1);
+    return { ndjson: UTF8.encode(text), count: events.length, last: last && { seq: last.seq, time: last.time } };
   }
 
   verify(): Promise<VerifyResult> {

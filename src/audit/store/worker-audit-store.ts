@@ -11,7 +11,7 @@ import type {
   OutboxMessageDraft,
   OutboxStats,
 } from '../outbox.js';
-import type { AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
+import type { AuditPageRequest, AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
 import { FLEET_RUN_CALLS, type SqliteWorkerOptions, type WorkerCall } from './audit-worker-protocol.js';
 import { StoreThread } from './store-thread.js';
 
@@ -64,11 +64,11 @@ export class WorkerAuditStore implements AuditStore {
     return this.write('append', draft) as Promise<AuditEntry>;
   }
 
-  query(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<AuditEvent[]> {
+  query(filter: AuditFilter, page: AuditPageRequest): Promise<AuditEvent[]> {
     return this.read('query', filter, page) as Promise<AuditEvent[]>;
   }
 
-  queryNdjson(filter: AuditFilter, page: { limit: number; beforeSeq?: number }): Promise<NdjsonPage> {
+  queryNdjson(filter: AuditFilter, page: AuditPageRequest): Promise<NdjsonPage> {
     return this.read('queryNdjson', filter, page) as Promise<NdjsonPage>;
   }
 
