@@ -67,8 +67,18 @@ export class PostgresAuditStore extends KyselyAuditStore {
       schema = rows[0]?.schema ?? undefined;
       if (schema === undefined) throw new Error('no schema of the search_path exists; create one or set search_path');
     }
-    // Named explicitly: kysely otherwise finds its migration table in any schema, even another gateway's.
-    await migrateAuditSchema(db, schema);
+    // Named explicitly: kysely otherwise finds its migration table in any schema, even another gateway's. On one
+    // connection without the pool's statement timeout: a migration that builds an index reads the whole table (about
+    // a minute at 10M entries), and cut off at 10 s it failed every start after an upgrade.
+    const migrating = schema;
+    await db.connection().execute(async (connection) => {
+      await sql`SET statement_timeout = 0`.execute(connection);
+      try {
+        await migrateAuditSchema(connection, migrating);
+      } finally {
+        await sql`RESET statement_timeout`.execute(connection);
+      }
+    });
   }
 
   /**

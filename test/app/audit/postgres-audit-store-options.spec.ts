@@ -140,6 +140,44 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
     }
   }, 60_000);
 
+  it('a migration may outlast the statement timeout (10 s) of every other statement: an index over a long trail', async () => {
+    // 0007 builds three indexes over audit_entries: at 10M entries a minute, which the pool's statement timeout cut
+    // off at 10 s, failing every start after the upgrade. Here the table is locked for 11 s while 0007 is pending,
+    // so that its first CREATE INDEX waits that long.
+    const name = schema('audit_slow_migration');
+    const first = store(url, { schema: name });
+    await first.open();
+    await first.close();
+    await sql(`DELETE FROM ${name}.audit_migration WHERE name = '0007-audit-time-order'`);
+    for (const index of ['audit_entries_appliance_time', 'audit_entries_actor_time', 'audit_entries_time_seq']) {
+      await sql(`DROP INDEX ${name}.${index}`);
+    }
+    await sql(`CREATE INDEX audit_entries_appliance_seq ON ${name}.audit_entries (appliance, seq)`);
+    await sql(`CREATE INDEX audit_entries_actor_seq ON ${name}.audit_entries (actor_subject, seq)`);
+    await sql(`CREATE INDEX audit_entries_time ON ${name}.audit_entries (time)`);
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await locker.query(`BEGIN; LOCK TABLE ${name}.audit_entries IN ACCESS EXCLUSIVE MODE`);
+      const unlocked = new Promise((resolve) => setTimeout(resolve, 11_000)).then(() => locker.query('COMMIT'));
+      const upgraded = store(url, { schema: name, poolSize: 1 });
+      await upgraded.open();
+      await unlocked;
+      const indexes = await sql<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [name]);
+      expect(indexes.map((i) => i.indexname)).toEqual(expect.arrayContaining(['audit_entries_appliance_time']));
+      await upgraded.append(draft());
+      // The migration's connection (the pool's only one) has its timeout back: a statement waiting on a lock is
+      // cut off at 10 s again, not left waiting for ever.
+      await locker.query(`BEGIN; LOCK TABLE ${name}.audit_chain_head IN ACCESS EXCLUSIVE MODE`);
+      const started = Date.now();
+      await expect(upgraded.head()).rejects.toMatchObject({ code: '57014' });
+      expect(Date.now() - started).toBeGreaterThan(9_000);
+      await locker.query('COMMIT');
+    } finally {
+      await locker.end();
+    }
+  }, 60_000);
+
   it('two stores appending at once serialise on the chain head row: one gapless chain', async () => {
     const name = schema('audit_two');
     const [a, b] = [store(url, { schema: name }), store(url, { schema: name })];
