@@ -22,6 +22,8 @@ import { RedisModule } from './redis/redis.module.js';
 @Module({})
 export class AppModule {
   static async forRoot(config: GatewayConfig, logger: Logger): Promise<DynamicModule> {
+    // Awaited here, before Nest builds anything: the audit store starts opening now (AuditModule).
+    const audit = await AuditModule.register(config, logger);
     return {
       module: AppModule,
       imports: [
@@ -32,7 +34,7 @@ export class AppModule {
         AuthModule.forConfig(config),
         LimitsModule,
         AppliancesModule,
-        AuditModule.register(config),
+        audit,
         NotificationsModule,
         BackupsModule,
         HealthModule,

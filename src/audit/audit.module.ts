@@ -1,7 +1,6 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { PINO_LOGGER } from '../logging/logger.js';
 import { AuditController } from './audit.controller.js';
 import { OffAuditReader, OffAuditRecorder } from './audit-off.js';
 import { AuditReader } from './audit-reader.js';
@@ -12,7 +11,6 @@ import { FleetRunRecords } from './fleet-runs.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { Outbox } from './outbox.js';
 import { RateLimitedRuns } from './refused-runs.js';
-import { AUDIT_STORE, type AuditStore } from './store/audit-store.js';
 import { createAuditStore } from './store/audit-store-factory.js';
 import { AuditStoreHandle } from './store/audit-store-handle.js';
 import { MemoryFleetRunRecords } from './store/memory-fleet-runs.js';
@@ -32,7 +30,7 @@ import { StoreAuditReader } from './store-audit-reader.js';
  */
 @Module({})
 export class AuditModule {
-  static register(config: GatewayConfig): DynamicModule {
+  static async register(config: GatewayConfig, logger: Logger): Promise<DynamicModule> {
     const providers: Provider[] =
       config.audit.store === 'off'
         ? [
@@ -43,26 +41,7 @@ export class AuditModule {
             { provide: FleetRunRecords, useClass: MemoryFleetRunRecords },
           ]
         : [
-            {
-              provide: AUDIT_STORE,
-              inject: [PINO_LOGGER],
-              useFactory: (logger: Logger) =>
-                createAuditStore(config.audit, {
-                  onPoolError: (error) =>
-                    logger.warn({ err: error }, 'audit store: an idle PostgreSQL connection failed'),
-                }),
-            },
-            {
-              provide: AuditStoreHandle,
-              inject: [AUDIT_STORE, PINO_LOGGER],
-              useFactory: (store: AuditStore, logger: Logger) => {
-                const handle = new AuditStoreHandle(store, logger);
-                // Opening (the SQLite worker loads its driver and migrates) overlaps the rest of start-up; readiness
-                // and the first run wait for it.
-                void handle.open();
-                return handle;
-              },
-            },
+            { provide: AuditStoreHandle, useValue: await openedAtOnce(config, logger) },
             { provide: FleetRunRecords, useClass: StoredFleetRunRecords },
             { provide: AuditRecorder, useClass: DurableAuditRecorder },
             { provide: AuditReader, useClass: StoreAuditReader },
@@ -85,4 +64,19 @@ export class AuditModule {
     audit.exports?.push(FleetRunRecords);
     return audit;
   }
+}
+
+/**
+ * The configured store, opening from the moment the gateway's modules are declared: before Nest builds them, so that
+ * the SQLite worker loads its driver and checks the schema on the other core while this one builds the gateway
+ * (started from the provider's factory instead, it was still opening 40–90 ms after the gateway listened, and
+ * readiness waited for it). A failure to open does not stop the gateway (AuditStoreHandle).
+ */
+async function openedAtOnce(config: GatewayConfig, logger: Logger): Promise<AuditStoreHandle> {
+  const store = await createAuditStore(config.audit, {
+    onPoolError: (error) => logger.warn({ err: error }, 'audit store: an idle PostgreSQL connection failed'),
+  });
+  const handle = new AuditStoreHandle(store, logger);
+  void handle.open();
+  return handle;
 }

@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { withTimeout } from '../../common/with-timeout.js';
-import { PINO_LOGGER } from '../../logging/logger.js';
-import { AUDIT_STORE, type AuditStore } from './audit-store.js';
+import type { AuditStore } from './audit-store.js';
 
 /** After a failed open, the next caller tries again no sooner than this. */
 const REOPEN_INTERVAL_MS = 5000;
@@ -12,8 +10,8 @@ const PING_TIMEOUT_MS = 2000;
  * The configured store and whether it is open. An unusable store does not stop the gateway: it starts, is not ready,
  * refuses runs, and each request or health check (at most every 5 s) tries to open the store again. The recorder
  * opens it at start-up and closes it last at shutdown; readers and the retention purge use it when it is open.
+ * Built by AuditModule (a value, so that the store opens before Nest builds the gateway) and injected by its class.
  */
-@Injectable()
 export class AuditStoreHandle {
   private isOpen = false;
   private closed = false;
@@ -21,8 +19,8 @@ export class AuditStoreHandle {
   private lastOpenAttempt = 0;
 
   constructor(
-    @Inject(AUDIT_STORE) private readonly store: AuditStore,
-    @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly store: AuditStore,
+    private readonly logger: Logger,
   ) {}
 
   get kind(): AuditStore['kind'] {

@@ -77,7 +77,8 @@ describePostgres('two gateway processes sharing one PostgreSQL audit store', (ur
     expect(await viaFirst.verify()).toEqual({ ok: true, count: 2 * runs });
     expect(await viaSecond.verify()).toEqual({ ok: true, count: 2 * runs });
 
-    const { events } = await viaSecond.export();
+    // In chain order (the export lists by time; each gateway stamps its entries before they queue for the lock).
+    const events = (await viaSecond.export()).events.sort((a, b) => b.seq - a.seq);
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 2 * runs }, (_, i) => 2 * runs - i));
     const byRequest = byRequestId(events);
     for (const { requestId, body } of results) {
