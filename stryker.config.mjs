@@ -40,6 +40,7 @@ export default {
     'src/audit/store/kysely-idempotency-keys.ts',
     'src/audit/store/audit-schema.ts',
     'src/audit/audit-spool.ts',
+    'src/audit/audit-cursor.ts',
     'src/appliances/vapi-session.ts',
     'src/appliances/vapi-client.ts',
     'src/appliances/appliance-breaker.ts',

@@ -1,3 +1,4 @@
+import { Instant } from '../common/instant.js';
 import type { GatewayError } from '../problems/gateway-error.js';
 import type { ProblemCode } from '../problems/problem-codes.js';
 
@@ -25,13 +26,13 @@ export interface ApplianceHealthView {
 /** The appliance's state as the last call (or probe) saw it. */
 export class ApplianceHealth {
   private status: ApplianceStatus = 'unknown';
-  private checkedAt = 0;
+  private checkedAt: Instant | undefined;
   private lastError: ProblemCode | null = null;
 
   succeeded(): void {
     this.status = 'ok';
     this.lastError = null;
-    this.checkedAt = Date.now();
+    this.checkedAt = new Instant(Date.now());
   }
 
   /**
@@ -46,17 +47,17 @@ export class ApplianceHealth {
     }
     this.status = status;
     this.lastError = error.code;
-    this.checkedAt = Date.now();
+    this.checkedAt = new Instant(Date.now());
   }
 
   ageMs(now = Date.now()): number {
-    return this.checkedAt === 0 ? Number.POSITIVE_INFINITY : now - this.checkedAt;
+    return this.checkedAt === undefined ? Number.POSITIVE_INFINITY : now - this.checkedAt.ms;
   }
 
   view(): ApplianceHealthView {
     return {
       status: this.status,
-      lastCheckedAt: this.checkedAt === 0 ? null : new Date(this.checkedAt).toISOString(),
+      lastCheckedAt: this.checkedAt?.toISOString() ?? null,
       lastError: this.lastError,
     };
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
+import { Instant } from '../common/instant.js';
 import { GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -30,8 +31,8 @@ export interface BackupFreshnessView {
  */
 @Injectable()
 export class BackupFreshness implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly lastSuccess = new Map<string, number>();
-  private readonly checkedAt = new Map<string, number>();
+  private readonly lastSuccess = new Map<string, Instant>();
+  private readonly checkedAt = new Map<string, Instant>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -59,14 +60,14 @@ export class BackupFreshness implements OnApplicationBootstrap, OnApplicationShu
   view(appliance: string, now = Date.now()): BackupFreshnessView {
     const checked = this.checkedAt.get(appliance);
     const last = this.lastSuccess.get(appliance);
-    const ageSeconds = last === undefined ? null : Math.max(0, Math.round((now - last) / 1000));
+    const ageSeconds = last === undefined ? null : Math.max(0, Math.round((now - last.ms) / 1000));
     const maxAgeSeconds = this.config.freshness.maxAgeHours * 3600;
     const known = checked !== undefined || last !== undefined;
     return {
-      lastSuccessAt: last === undefined ? null : new Date(last).toISOString(),
+      lastSuccessAt: last?.toISOString() ?? null,
       ageSeconds,
       stale: known ? ageSeconds === null || ageSeconds > maxAgeSeconds : null,
-      checkedAt: checked === undefined ? null : new Date(checked).toISOString(),
+      checkedAt: checked?.toISOString() ?? null,
     };
   }
 
@@ -99,7 +100,7 @@ export class BackupFreshness implements OnApplicationBootstrap, OnApplicationShu
           break;
         }
       }
-      this.checkedAt.set(client.id, Date.now());
+      this.checkedAt.set(client.id, new Instant(Date.now()));
     } catch (error) {
       // The appliance's own status (GET /appliances) says why; freshness keeps what it knew.
       this.logger.debug({ appliance: client.id, code: (error as { code?: unknown }).code }, 'freshness not read');
@@ -107,8 +108,8 @@ export class BackupFreshness implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private record(appliance: string, endedAt: number): void {
-    if (!Number.isFinite(endedAt) || endedAt <= (this.lastSuccess.get(appliance) ?? 0)) return;
-    this.lastSuccess.set(appliance, endedAt);
+    if (!Number.isFinite(endedAt) || endedAt <= (this.lastSuccess.get(appliance)?.ms ?? 0)) return;
+    this.lastSuccess.set(appliance, new Instant(endedAt));
     this.metrics.lastSuccessfulBackup.set({ appliance }, endedAt / 1000);
   }
 }

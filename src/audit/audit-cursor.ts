@@ -31,9 +31,10 @@ export function decodeCursor(cursor: string): AuditPosition {
   return position;
 }
 
+/** `{seq}:{time}`; without a colon the "time" is the whole text, which has none, so it is no time either. */
 function positionOf(text: string): AuditPosition | undefined {
   const colon = text.indexOf(':');
   const time = text.slice(colon + 1);
-  if (colon < 1 || !ISO_TIME.test(time)) return undefined;
+  if (!ISO_TIME.test(time)) return undefined;
   return { seq: Number(text.slice(0, colon)), time };
 }
