@@ -9,10 +9,14 @@ import {
   SLOT_STATES,
 } from '../fleet-runs.js';
 
+type Member = FleetRunRecord['members'][number];
+
 interface Held {
   run: FleetRunRecord;
   owner: string | undefined;
   leaseUntil: number;
+  /** The run's members by appliance (one each): an update finds its member without a walk. */
+  byAppliance: Map<string, Member>;
 }
 
 /** Beyond this many finished runs the oldest are forgotten (only with the audit trail off: benchmarks and labs). */
@@ -26,6 +30,12 @@ const MAX_FINISHED = 1000;
 export class MemoryFleetRunRecords extends FleetRunRecords {
   readonly durable = false;
   private readonly runs = new Map<string, Held>();
+  /**
+   * Every member of every run not ended, by target. A member entering a slot counts the slots its own target holds, not
+   * every member of every run: with the walk over all of them a fleet run over 1,000 cost O(members²) (0.3 ms a
+   * member at 1,000, a tenth of the gateway's CPU per member, measured).
+   */
+  private readonly byTarget = new Map<string, { held: Held; member: Member }[]>();
 
   async createFleetRun(run: NewFleetRun, owner: string, leaseMs: number): Promise<FleetRunRecord> {
     const now = new Date().toISOString();
@@ -48,7 +58,9 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
       })),
     };
     this.forgetOldest();
-    this.runs.set(run.id, { run: record, owner, leaseUntil: Date.now() + leaseMs });
+    const held: Held = { run: record, owner, leaseUntil: Date.now() + leaseMs, byAppliance: new Map() };
+    this.runs.set(run.id, held);
+    for (const member of record.members) this.hold(held, member);
     return structuredClone(record);
   }
 
@@ -79,11 +91,11 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     const held = this.runs.get(id);
     if (!held || held.owner !== owner || held.run.mode !== 'async' || held.run.state !== 'running') return [];
     const reserved: { appliance: string; target: string }[] = [];
-    // Counted once per call, not once per queued member: a queue of thousands behind a full target is one pass.
-    const taken = this.slotsByTarget();
+    // Each target counted once per call, not once per queued member: a queue of thousands behind a full target.
+    const taken = new Map<string, number>();
     for (const member of held.run.members) {
       if (member.state !== 'queued') continue;
-      const slots = taken.get(member.target) ?? 0;
+      const slots = taken.get(member.target) ?? this.slotsOf(member.target);
       if (slots >= perTarget) continue;
       taken.set(member.target, slots + 1);
       member.state = 'starting';
@@ -99,13 +111,15 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     perTarget: number,
   ): Promise<boolean> {
     const held = this.runs.get(id);
-    if (!held || (this.slotsByTarget().get(member.target) ?? 0) >= perTarget) return false;
-    held.run.members.push({ ...member, state: 'starting', startedAt: new Date().toISOString() });
+    if (!held || this.slotsOf(member.target) >= perTarget) return false;
+    const entered: Member = { ...member, state: 'starting', startedAt: new Date().toISOString() };
+    held.run.members.push(entered);
+    this.hold(held, entered);
     return true;
   }
 
   async updateFleetMember(id: string, appliance: string, update: FleetMemberUpdate): Promise<boolean> {
-    const member = this.runs.get(id)?.run.members.find((m) => m.appliance === appliance);
+    const member = this.runs.get(id)?.byAppliance.get(appliance);
     if (!member || !update.from.includes(member.state)) return false;
     const now = new Date().toISOString();
     member.state = update.state;
@@ -137,6 +151,7 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     if (!held || held.run.endedAt !== undefined || held.run.state !== end.state) return false;
     if (held.run.members.some((member) => isActive(member.state))) return false;
     held.run.endedAt = new Date().toISOString();
+    this.release(held);
     if (held.run.state === 'running') held.run.state = 'completed';
     held.owner = undefined;
     return true;
@@ -148,16 +163,32 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     }
   }
 
-  /** Members holding a slot (starting or running), per target, across every run. */
-  private slotsByTarget(): Map<string, number> {
-    const taken = new Map<string, number>();
-    for (const held of this.runs.values()) {
-      if (held.run.endedAt !== undefined) continue;
-      for (const member of held.run.members) {
-        if (SLOT_STATES.includes(member.state)) taken.set(member.target, (taken.get(member.target) ?? 0) + 1);
-      }
+  /** Members holding a slot (starting or running) of `target`, across every run not ended. */
+  private slotsOf(target: string): number {
+    let slots = 0;
+    for (const { member } of this.byTarget.get(target) ?? []) {
+      if (SLOT_STATES.includes(member.state)) slots++;
     }
-    return taken;
+    return slots;
+  }
+
+  private hold(held: Held, member: Member): void {
+    held.byAppliance.set(member.appliance, member);
+    const members = this.byTarget.get(member.target);
+    if (members) members.push({ held, member });
+    else this.byTarget.set(member.target, [{ held, member }]);
+  }
+
+  /**
+   * An ended run's members leave the lists (a run ends only once none of them holds a slot, so the count does not
+   * change): a target's list then holds the runs under way, not the last thousand finished ones.
+   */
+  private release(held: Held): void {
+    for (const target of new Set(held.run.members.map((member) => member.target))) {
+      const kept = (this.byTarget.get(target) ?? []).filter((entry) => entry.held !== held);
+      if (kept.length > 0) this.byTarget.set(target, kept);
+      else this.byTarget.delete(target);
+    }
   }
 
   private forgetOldest(): void {
