@@ -163,7 +163,9 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
       const upgraded = store(url, { schema: name, poolSize: 1 });
       await upgraded.open();
       await unlocked;
-      const indexes = await sql<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [name]);
+      const indexes = await sql<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [
+        name,
+      ]);
       expect(indexes.map((i) => i.indexname)).toEqual(expect.arrayContaining(['audit_entries_appliance_time']));
       await upgraded.append(draft());
       // The migration's connection (the pool's only one) has its timeout back: a statement waiting on a lock is
