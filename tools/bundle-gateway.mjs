@@ -27,9 +27,10 @@
  * bench starts both, and a stack trace there names the source modules).
  * dist/bundle.json lists what the bundle imports at run time (test/process/deploy/runtime-dependencies.spec.ts).
  */
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
-import { relative } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -75,6 +76,83 @@ const absentStayExternal = {
   },
 };
 
+/**
+ * Where names are read, so must survive the bundle's renaming: the gateway's own modules (the OpenAPI document's schema
+ * names, log contexts, the worker's error names), NestJS's packages (the contexts of Nest's own log lines), and the ES
+ * module packages whose errors name themselves after their class (`this.name = this.constructor.name`: jose, and
+ * oauth4webapi under openid-client), which the logs and the console's error reasons show.
+ */
+const NAMES_READ_IN = [
+  'dist',
+  'node_modules/@nestjs',
+  'node_modules/jose',
+  'node_modules/oauth4webapi',
+  'node_modules/openid-client',
+].map((folder) => `${root}${folder.split('/').join(sep)}${sep}`);
+/**
+ * Modules among those whose names nothing reads, and that name functions on every request: Nest's execution context
+ * builds three closures (`getRequest`, `getResponse`, `getNext`) at each `switchToHttp()`, which every guard calls,
+ * several times a request. With names kept, each closure costs a `defineProperty`, and the profile put them first.
+ * The build fails when one of these is not in the bundle (a path that moved would otherwise just slow requests again).
+ */
+const NAMES_NOT_READ_IN = ['node_modules/@nestjs/core/helpers/execution-context-host.js'];
+
+/**
+ * esbuild's `keepNames`, file by file: each module of NAMES_READ_IN goes through esbuild's transform with it before the
+ * bundle takes it, so its classes and functions keep their names however the bundle renames them. The map of a module
+ * that has one (tsc's, linked) is passed along inline, so the bundle's map still leads to the TypeScript sources.
+ */
+const keepNamesWhereRead = {
+  name: 'keep-names-where-read',
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
+      if (!NAMES_READ_IN.some((folder) => path.startsWith(folder)) || !isEsModule(path)) return undefined;
+      if (NAMES_NOT_READ_IN.includes(relative(root, path).split(sep).join('/'))) return undefined;
+      const code = await withInlineSourceMap(path, await readFile(path, 'utf8'));
+      const out = await esbuild.transform(code, {
+        keepNames: true,
+        format: 'esm',
+        loader: 'js',
+        target: 'node20',
+        sourcemap: 'inline',
+        sourcefile: path,
+      });
+      return { contents: out.code, loader: 'js', resolveDir: dirname(path) };
+    });
+  },
+};
+
+/** A .js file is an ES module when the nearest package.json says `"type": "module"` (Node's rule). */
+const moduleTypes = new Map();
+function isEsModule(path) {
+  const folder = dirname(path);
+  if (!moduleTypes.has(folder)) {
+    const manifest = resolve(folder, 'package.json');
+    moduleTypes.set(
+      folder,
+      existsSync(manifest)
+        ? JSON.parse(readFileSync(manifest, 'utf8')).type === 'module'
+        : folder !== dirname(folder) && isEsModule(folder),
+    );
+  }
+  return moduleTypes.get(folder);
+}
+
+const LINKED_MAP = /^\/\/# sourceMappingURL=(?!data:)(.+)$/m;
+
+function withInlineSourceMap(path, code) {
+  const linked = LINKED_MAP.exec(code);
+  if (!linked) return code;
+  const mapPath = resolve(dirname(path), linked[1].trim());
+  if (!existsSync(mapPath)) return code;
+  const map = JSON.parse(readFileSync(mapPath, 'utf8'));
+  // The sources of a map are relative to the map's folder; made absolute, they mean the same from the inlined copy.
+  map.sources = map.sources.map((source) => resolve(dirname(mapPath), map.sourceRoot ?? '', source));
+  delete map.sourceRoot;
+  const inline = `//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}`;
+  return code.replace(LINKED_MAP, inline);
+}
+
 const BANNER =
   "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);";
 // The bundle replaces dist/main.js, so its input must be tsc's: a second run would bundle the bundle.
@@ -95,10 +173,12 @@ const result = await esbuild.build({
   platform: 'node',
   target: 'node20',
   // esbuild renames what would clash in the bundle's one scope, and every class tsc decorates clashes (`let X = class
-  // X {...}`): without this, the OpenAPI schemas and Nest's log contexts would read `RunRequest2` and `_InstanceLoader`
-  // (test/process/contract/bundle-names.e2e-spec.ts). It costs time to ready (~60 ms), and nothing cheaper keeps them:
-  // keeping names for our modules and the ES module packages only, in a first pass, measured no faster.
-  keepNames: true,
+  // X {...}`): the OpenAPI schemas and Nest's log contexts would read `RunRequest2` and `_InstanceLoader`
+  // (test/process/contract/bundle-names.e2e-spec.ts). esbuild's `keepNames` prevents that, but for the whole bundle it
+  // wraps every function made at run time as well (`__name(fn, "x")`, a defineProperty each): axios, fastify and
+  // Nest make several per request, and that cost 1.26× the CPU per run request (bench/README.md, "keepNames"). So names
+  // are kept module by module where they are read (keepNamesWhereRead, above), not here.
+  keepNames: false,
   // Whitespace and comments only (names stay). Node reads a module as bytes and decodes it to a string before V8
   // parses it: the comments kept by a plain bundle are ~30 % of its bytes and hold the only non-ASCII characters
   // (esbuild escapes those in code), which make the string two-byte and both steps slower. Measured 5 % off the time
@@ -111,7 +191,7 @@ const result = await esbuild.build({
   // The packages' licence notices go to dist/main.js.LEGAL.txt (and one per chunk) rather than the end of the code.
   legalComments: 'linked',
   external: KEPT_OUT,
-  plugins: [absentStayExternal],
+  plugins: [absentStayExternal, keepNamesWhereRead],
   // CommonJS packages inside an ES module bundle still call require() (for Node's built-ins and the packages kept out).
   banner: { js: BANNER },
   metafile: true,
@@ -124,6 +204,9 @@ const misplaced = IN_CHUNKS.filter(
 );
 if (misplaced.length > 0)
   throw new Error(`bundle: ${misplaced.join(', ')} must be in dist/chunks/ (they find files relative to themselves)`);
+
+const unused = NAMES_NOT_READ_IN.filter((input) => !(input in result.metafile.inputs));
+if (unused.length > 0) throw new Error(`bundle: ${unused.join(', ')} not in the bundle; update NAMES_NOT_READ_IN`);
 
 const external = new Set();
 for (const out of Object.values(outputs))
