@@ -77,28 +77,38 @@ const absentStayExternal = {
 };
 
 /**
- * Where names are read, so must survive the bundle's renaming: the gateway's own modules (the OpenAPI document's schema
- * names, log contexts, the worker's error names), NestJS's packages (the contexts of Nest's own log lines), and the ES
- * module packages whose errors name themselves after their class (`this.name = this.constructor.name`: jose, and
- * oauth4webapi under openid-client), which the logs and the console's error reasons show.
+ * Where names are read, so must survive the bundle's renaming: the gateway's own modules (dist/: the OpenAPI document's
+ * schema names, log contexts, the worker's error names) and, in node_modules, NestJS's packages (the contexts of Nest's
+ * own log lines) and the ES module packages whose errors name themselves after their class (`this.name =
+ * this.constructor.name`: jose, and oauth4webapi under openid-client), which the logs and the console's error reasons
+ * show.
  */
-const NAMES_READ_IN = [
-  'dist',
-  'node_modules/@nestjs',
-  'node_modules/jose',
-  'node_modules/oauth4webapi',
-  'node_modules/openid-client',
-].map((folder) => `${root}${folder.split('/').join(sep)}${sep}`);
+const NAMES_READ_IN = ['@nestjs/', 'jose/', 'oauth4webapi/', 'openid-client/'];
 /**
  * Modules among those whose names nothing reads, and that name functions on every request: Nest's execution context
  * builds three closures (`getRequest`, `getResponse`, `getNext`) at each `switchToHttp()`, which every guard calls,
  * several times a request. With names kept, each closure costs a `defineProperty`, and the profile put them first.
  * The build fails when one of these is not in the bundle (a path that moved would otherwise just slow requests again).
  */
-const NAMES_NOT_READ_IN = ['node_modules/@nestjs/core/helpers/execution-context-host.js'];
+const NAMES_NOT_READ_IN = ['@nestjs/core/helpers/execution-context-host.js'];
+
+const OWN_MODULES = `${root}dist${sep}`;
+const NODE_MODULES = `${sep}node_modules${sep}`;
+
+/** Whether `path` (as esbuild resolved it: node_modules may be a link elsewhere) is a module whose names are read. */
+function namesReadIn(path) {
+  if (path.startsWith(OWN_MODULES)) return true;
+  const at = path.lastIndexOf(NODE_MODULES);
+  if (at < 0) return false;
+  const inPackages = path
+    .slice(at + NODE_MODULES.length)
+    .split(sep)
+    .join('/');
+  return NAMES_READ_IN.some((folder) => inPackages.startsWith(folder)) && !NAMES_NOT_READ_IN.includes(inPackages);
+}
 
 /**
- * esbuild's `keepNames`, file by file: each module of NAMES_READ_IN goes through esbuild's transform with it before the
+ * esbuild's `keepNames`, file by file: each module where names are read (namesReadIn) goes through esbuild's transform with it before the
  * bundle takes it, so its classes and functions keep their names however the bundle renames them. The map of a module
  * that has one (tsc's, linked) is passed along inline, so the bundle's map still leads to the TypeScript sources.
  */
@@ -106,8 +116,7 @@ const keepNamesWhereRead = {
   name: 'keep-names-where-read',
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, async ({ path }) => {
-      if (!NAMES_READ_IN.some((folder) => path.startsWith(folder)) || !isEsModule(path)) return undefined;
-      if (NAMES_NOT_READ_IN.includes(relative(root, path).split(sep).join('/'))) return undefined;
+      if (!namesReadIn(path) || !isEsModule(path)) return undefined;
       const code = await withInlineSourceMap(path, await readFile(path, 'utf8'));
       const out = await esbuild.transform(code, {
         keepNames: true,
@@ -205,7 +214,8 @@ const misplaced = IN_CHUNKS.filter(
 if (misplaced.length > 0)
   throw new Error(`bundle: ${misplaced.join(', ')} must be in dist/chunks/ (they find files relative to themselves)`);
 
-const unused = NAMES_NOT_READ_IN.filter((input) => !(input in result.metafile.inputs));
+const inputs = Object.keys(result.metafile.inputs);
+const unused = NAMES_NOT_READ_IN.filter((module) => !inputs.some((input) => input.endsWith(`node_modules/${module}`)));
 if (unused.length > 0) throw new Error(`bundle: ${unused.join(', ')} not in the bundle; update NAMES_NOT_READ_IN`);
 
 const external = new Set();
