@@ -8,6 +8,7 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import {
   isTimeout,
   malformedAnswer,
+  noAnswerWithin,
   requireJobStatus,
   requireRecord,
   requireStringList,
@@ -204,18 +205,39 @@ export class VapiClient {
   }
 
   /** A light call (`GET /api/session`) that checks reachability, TLS and our credentials; records the outcome. */
+  /**
+   * Checks the session (`GET /api/session`), logging in first when there is none, all within `timeoutMs`: the login is
+   * part of the probe, not a wait of the appliance's own timeoutMs. A login still under way when the time is up goes on
+   * for whoever else waits on it (it is shared); the probe stops waiting and records that no answer came in time.
+   */
   async probe(timeoutMs: number): Promise<void> {
-    await this.call({
+    const operation: VapiOperation = {
       appliance: this.id,
       description: 'check its session',
       notFound: 'APPLIANCE_ERROR',
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, 'late');
+    });
+    const answered = this.call({
+      ...operation,
       operation: 'probe',
       method: 'GET',
       path: '/api/session',
       idempotent: false,
       lane: 'read',
       timeoutMs,
-    }).catch(() => undefined);
+    }).then(
+      () => 'answered' as const,
+      () => 'answered' as const,
+    );
+    try {
+      if ((await Promise.race([answered, deadline])) === 'late')
+        this.health.failed(noAnswerWithin(operation, timeoutMs));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -351,7 +351,7 @@ export class FleetConfig {
   @Max(1000)
   maxProbesPerSecond = 20;
 
-  /** Time a status probe may take; a slow appliance shows as unreachable instead of slowing the list. */
+  /** Time a status probe may take, a login it needs included; a slow appliance shows as unreachable instead of slowing the list. */
   @IsOptional()
   @IsInt()
   @Min(100)

@@ -149,19 +149,27 @@ export function transportError(error: unknown, operation: VapiOperation, timeout
       cause: error,
     });
   }
-  if (TIMEOUT.has(code)) {
-    return new GatewayError(
-      'APPLIANCE_TIMEOUT',
-      `Appliance ${appliance} did not answer within ${timeoutMs} ms when asked to ${description}.${hint}`,
-      { appliance, cause: error, mayHaveStarted },
-    );
-  }
+  if (TIMEOUT.has(code)) return noAnswerWithin(operation, timeoutMs, error);
   if (code === 'ERR_BAD_RESPONSE' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return malformedAnswer(operation, error);
   const how = NOT_CONNECTED.has(code) ? 'could not be reached' : 'closed the connection';
   return new GatewayError(
     'APPLIANCE_UNAVAILABLE',
     `Appliance ${appliance} ${how} (${code}) when asked to ${description}.${hint}`,
     { appliance, retryAfter: 10, cause: error, mayHaveStarted },
+  );
+}
+
+/**
+ * The appliance did not answer `operation` within `timeoutMs`: the request's own timeout (`cause`, which may show it
+ * never connected), or a deadline over several requests (no cause: whatever was sent may have been acted on).
+ */
+export function noAnswerWithin(operation: VapiOperation, timeoutMs: number, cause?: unknown): GatewayError {
+  const { appliance, description } = operation;
+  const { hint, mayHaveStarted } = ifMayHaveStarted(operation, cause === undefined || !neverReachedAppliance(cause));
+  return new GatewayError(
+    'APPLIANCE_TIMEOUT',
+    `Appliance ${appliance} did not answer within ${timeoutMs} ms when asked to ${description}.${hint}`,
+    { appliance, cause, mayHaveStarted },
   );
 }
 

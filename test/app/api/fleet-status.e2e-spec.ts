@@ -79,4 +79,25 @@ describe('background status probes', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     for (const sim of Object.values(world.appliances)) expect(sim.counters.requests).toBe(0);
   });
+
+  it('with background probes off, a silent appliance holds the list no longer than probeTimeoutMs, login included', async () => {
+    // The appliance's own timeout (6 s) bounds its calls; a status probe is bounded by fleet.probeTimeoutMs, and a
+    // probe that finds no session yet must log in first: that login is part of the probe, not 10 s of its own.
+    world = await startWorld({
+      applianceIds: ['vc-a', 'vc-b'],
+      applianceConfig: { 'vc-b': { timeoutMs: 6000 } },
+      extra: { fleet: { statusMaxAgeMs: 60_000, probeTimeoutMs: 300, backgroundProbes: false } },
+    });
+    world.appliances['vc-b'].faults.set({ kind: 'hang', method: 'POST', path: '/api/session' });
+    const started = Date.now();
+    const answer = await call(world, '/appliances');
+    const elapsed = Date.now() - started;
+    expect(answer.status).toBe(200);
+    expect(elapsed).toBeLessThan(3000);
+    const { items } = (await answer.json()) as { items: { id: string; status: string; lastError?: string }[] };
+    expect(items).toEqual([
+      expect.objectContaining({ id: 'vc-a', status: 'ok' }),
+      expect.objectContaining({ id: 'vc-b', status: 'unreachable', lastError: 'APPLIANCE_TIMEOUT' }),
+    ]);
+  }, 30_000);
 });
