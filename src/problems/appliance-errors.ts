@@ -160,12 +160,13 @@ export function transportError(error: unknown, operation: VapiOperation, timeout
 }
 
 /**
- * The appliance did not answer `operation` within `timeoutMs`: the request's own timeout (`cause`, which may show it
- * never connected), or a deadline over several requests (no cause: whatever was sent may have been acted on).
+ * The appliance did not answer `operation` within `timeoutMs`: the request's own timeout (`cause`), or a deadline over
+ * several requests. Either way the request was sent (a connection that never opened is not a timeout here, see
+ * NOT_CONNECTED), so a run may have started.
  */
 export function noAnswerWithin(operation: VapiOperation, timeoutMs: number, cause?: unknown): GatewayError {
   const { appliance, description } = operation;
-  const { hint, mayHaveStarted } = ifMayHaveStarted(operation, cause === undefined || !neverReachedAppliance(cause));
+  const { hint, mayHaveStarted } = ifMayHaveStarted(operation, true);
   return new GatewayError(
     'APPLIANCE_TIMEOUT',
     `Appliance ${appliance} did not answer within ${timeoutMs} ms when asked to ${description}.${hint}`,
