@@ -204,9 +204,9 @@ export class VapiClient {
     return requireStringList(ids, operation);
   }
 
-  /** A light call (`GET /api/session`) that checks reachability, TLS and our credentials; records the outcome. */
   /**
-   * Checks the session (`GET /api/session`), logging in first when there is none, all within `timeoutMs`: the login is
+   * A light call (`GET /api/session`) that checks reachability, TLS and our credentials, and records the outcome. It
+   * logs in first when there is no session, all within `timeoutMs`: the login is
    * part of the probe, not a wait of the appliance's own timeoutMs. A login still under way when the time is up goes on
    * for whoever else waits on it (it is shared); the probe stops waiting and records that no answer came in time.
    */
