@@ -269,7 +269,8 @@ export abstract class KyselyAuditStore implements AuditStore {
       });
     }
     const rows = await query.orderBy('e.time', 'desc').orderBy('e.seq', 'desc').limit(page.limit).execute();
-    return rows.map((row) => ({ ...fromRow(row), finalOutcome: row.final_outcome as AuditOutcome }));
+    // finalOutcome added to the entry read, not spread into a copy of it: the export reads every entry this way.
+    return rows.map((row) => Object.assign(fromRow(row), { finalOutcome: row.final_outcome as AuditOutcome }));
   }
 
   async queryNdjson(filter: AuditFilter, page: AuditPageRequest): Promise<NdjsonPage> {

@@ -1,4 +1,5 @@
 import { canonicalEntry, canonicalJson, entryHash, GENESIS_HASH, sealEntry } from '../../../src/audit/audit-chain.js';
+import fc from 'fast-check';
 import type { AuditEntryBody } from '../../../src/audit/audit-entry.js';
 import { draft } from '../../support/drafts.js';
 
@@ -65,6 +66,65 @@ describe('audit chain', () => {
     expect(entryHash({ ...KNOWN, seq: 2 })).not.toBe(entryHash(KNOWN));
     expect(entryHash({ ...KNOWN, comment: null })).not.toBe(entryHash(KNOWN));
     expect(entryHash({ ...KNOWN, actor: { ...KNOWN.actor, ip: '10.0.4.18' } })).not.toBe(entryHash(KNOWN));
+  });
+
+  it('writes an entry as canonicalJson writes the same fields, on random entries (strings of any UTF-16 units, nulls, absent fields, extra properties)', () => {
+    // The definition canonicalEntry implements with its key order worked out once: canonicalJson over these fields.
+    const reference = (entry: AuditEntryBody): string =>
+      canonicalJson({
+        seq: entry.seq,
+        id: entry.id,
+        time: entry.time,
+        stage: entry.stage,
+        requestId: entry.requestId,
+        action: entry.action,
+        actor: {
+          subject: entry.actor.subject,
+          name: entry.actor.name,
+          clientId: entry.actor.clientId,
+          authMethod: entry.actor.authMethod,
+          ip: entry.actor.ip,
+          userAgent: entry.actor.userAgent,
+        },
+        appliance: entry.appliance,
+        schedule: entry.schedule,
+        comment: entry.comment,
+        outcome: entry.outcome,
+        httpStatus: entry.httpStatus,
+        code: entry.code,
+        jobId: entry.jobId,
+        durationMs: entry.durationMs,
+        fleetRequestId: entry.fleetRequestId,
+        requestedId: entry.requestedId,
+        ...(entry.replayOf !== null && entry.replayOf !== undefined && { replayOf: entry.replayOf }),
+        ...(entry.count !== null && entry.count !== undefined && { count: entry.count }),
+        prevHash: entry.prevHash,
+      });
+    const unit = fc.oneof(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code)),
+      fc.integer({ min: 0, max: 0x1f }).map((code) => String.fromCharCode(code)),
+    );
+    const text = fc.string({ unit, maxLength: 12 });
+    // A field as stored (text or null), or absent altogether (undefined), which canonicalJson leaves out.
+    const field = fc.option(fc.option(text, { nil: null }), { nil: undefined, freq: 8 });
+    const integer = fc.option(fc.option(fc.maxSafeInteger(), { nil: null }), { nil: undefined, freq: 8 });
+    const entries = fc.record({
+      ...Object.fromEntries(Object.keys(KNOWN).map((key) => [key, field])),
+      seq: integer,
+      httpStatus: integer,
+      durationMs: integer,
+      count: integer,
+      // Properties beyond the entry's fields (finalOutcome on a read entry, anything on a row) are never written.
+      finalOutcome: field,
+      actor: fc.record({ ...Object.fromEntries(Object.keys(KNOWN.actor).map((key) => [key, field])), extra: field }),
+    }) as unknown as fc.Arbitrary<AuditEntryBody>;
+    fc.assert(
+      fc.property(entries, (entry) => {
+        expect(canonicalEntry(entry)).toBe(reference(entry));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('refuses values it has no canonical form for', () => {
