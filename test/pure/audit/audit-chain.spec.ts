@@ -1,4 +1,5 @@
 import { canonicalEntry, canonicalJson, entryHash, GENESIS_HASH, sealEntry } from '../../../src/audit/audit-chain.js';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { AuditEntryBody } from '../../../src/audit/audit-entry.js';
 import { draft } from '../../support/drafts.js';
@@ -68,7 +69,7 @@ describe('audit chain', () => {
     expect(entryHash({ ...KNOWN, actor: { ...KNOWN.actor, ip: '10.0.4.18' } })).not.toBe(entryHash(KNOWN));
   });
 
-  it('writes an entry as canonicalJson writes the same fields, on random entries (strings of any UTF-16 units, nulls, absent fields, extra properties)', () => {
+  it('writes an entry as canonicalJson writes the same fields, and hashes its UTF-8, on random entries (strings of any UTF-16 units, nulls, absent fields, extra properties)', () => {
     // The definition canonicalEntry implements with its key order worked out once: canonicalJson over these fields.
     const reference = (entry: AuditEntryBody): string =>
       canonicalJson({
@@ -122,6 +123,8 @@ describe('audit chain', () => {
     fc.assert(
       fc.property(entries, (entry) => {
         expect(canonicalEntry(entry)).toBe(reference(entry));
+        // And the hash is SHA-256 of that text as UTF-8 (a lone surrogate as U+FFFD), as any tool's would be.
+        expect(entryHash(entry)).toBe(createHash('sha256').update(reference(entry), 'utf8').digest('hex'));
       }),
       { numRuns: 2000 },
     );
