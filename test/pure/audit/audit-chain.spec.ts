@@ -1,6 +1,6 @@
-import { canonicalEntry, canonicalJson, entryHash, GENESIS_HASH, sealEntry } from '../../../src/audit/audit-chain.js';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { canonicalEntry, canonicalJson, entryHash, GENESIS_HASH, sealEntry } from '../../../src/audit/audit-chain.js';
 import type { AuditEntryBody } from '../../../src/audit/audit-entry.js';
 import { draft } from '../../support/drafts.js';
 
