@@ -17,7 +17,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** Bump when the generated content changes: part of the cache key (with the schema's and the chain's code). */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 export const TRAIL_START = Date.parse('2025-12-01T00:00:00.000Z');
 export const TRAIL_SPAN_MS = 365 * 24 * 3600 * 1000;
 export const APPLIANCES = Array.from({ length: 20 }, (_, i) => `vc-${String(i + 1).padStart(2, '0')}`);
@@ -55,6 +55,8 @@ const COLUMNS = [
   'count',
   'prev_hash',
   'hash',
+  // Migration 0008: what the store writes (FINAL_OUTCOME), so the generated trail reads as one the gateway wrote.
+  'final_outcome',
 ];
 
 const dist = (root, module) => pathToFileURL(path.join(root, 'dist', 'audit', module)).href;
@@ -144,6 +146,7 @@ export async function* trailEntries(root, count) {
         // Never completed (the process died first): finalOutcome `unknown`.
       } else {
         const failed = p >= 0.94;
+        requested.finalOutcome = failed ? 'failed' : 'accepted';
         seal({
           ...common,
           id: uuid(previous.seq + 1),
@@ -196,6 +199,7 @@ function rowValues(e) {
     e.count,
     e.prevHash,
     e.hash,
+    e.finalOutcome ?? (e.stage === 'completed' ? e.outcome : 'unknown'),
   ];
 }
 

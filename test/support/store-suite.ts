@@ -294,6 +294,48 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       expect(entries).toHaveLength(8);
     });
 
+    it('stores each final outcome: migration 0008 fills it in on an earlier trail, appends keep it, reads derive a missing one', async () => {
+      const r1 = draft({ actor: { ...draft().actor, subject: 'carol' } });
+      const c1 = completion(r1, { outcome: 'failed', httpStatus: 502, code: 'APPLIANCE_UNAVAILABLE', jobId: null });
+      const r2 = draft({ actor: r1.actor });
+      const d3 = draft({ actor: r1.actor, stage: 'completed', outcome: 'denied', httpStatus: 403, code: 'FORBIDDEN' });
+      await appendAll([r1, c1, r2, d3]);
+      const ids = async (filter: AuditFilter) =>
+        (await store.query(filter, { limit: 100 })).map((e) => e.id).sort();
+      const outcomes = async () =>
+        Object.fromEntries((await store.query({ actor: 'carol' }, { limit: 100 })).map((e) => [e.id, e.finalOutcome]));
+      const expected = { [r1.id]: 'failed', [c1.id]: 'failed', [r2.id]: 'unknown', [d3.id]: 'denied' };
+
+      // The trail as a version before 0008 left it: no column, no indexes, the migration not applied. Reopened, the
+      // migration derives every entry's outcome, and the filter finds them by it.
+      await store.close();
+      for (const statement of [
+        'DROP INDEX audit_entries_actor_outcome_time',
+        'DROP INDEX audit_entries_appliance_outcome_time',
+        'ALTER TABLE audit_entries DROP COLUMN final_outcome',
+        "DELETE FROM audit_migration WHERE name = '0008-final-outcome'",
+      ])
+        await fixture.sql(statement);
+      store = fixture.newStore();
+      await store.open();
+      expect(await outcomes()).toEqual(expected);
+      expect(await ids({ actor: 'carol', outcome: 'failed' })).toEqual([r1.id, c1.id].sort());
+      expect(await ids({ appliance: 'vc-a', outcome: 'denied' })).toEqual([d3.id]);
+
+      // Appends keep it: r2 completed now; r4 written after its own completion (late, from the spool).
+      const c2 = completion(r2, { outcome: 'accepted' });
+      const r4 = draft({ actor: r1.actor });
+      const c4 = completion(r4, { outcome: 'rejected', httpStatus: 409, code: 'BACKUP_IN_PROGRESS', jobId: null });
+      await appendAll([c2, c4, r4]);
+      expect(await ids({ actor: 'carol', outcome: 'accepted' })).toEqual([r2.id, c2.id].sort());
+      expect(await ids({ actor: 'carol', outcome: 'rejected' })).toEqual([r4.id, c4.id].sort());
+      expect(await ids({ actor: 'carol', outcome: 'unknown' })).toEqual([]);
+
+      // An entry a replica of an earlier version wrote during a rolling upgrade has none: it reads as derived.
+      await fixture.sql(`UPDATE audit_entries SET final_outcome = NULL WHERE id IN ('${r1.id}', '${c4.id}')`);
+      expect(await outcomes()).toMatchObject({ [r1.id]: 'failed', [c4.id]: 'rejected' });
+    });
+
     it('exports pages as NDJSON: the events query() returns, one JSON line each, in UTF-8', async () => {
       await appendAll([draft({ comment: 'Zoë 😀' }), draft(), draft({ appliance: 'vc-b' })]);
       const page = await store.queryNdjson({ appliance: 'vc-a' }, { limit: 10 });

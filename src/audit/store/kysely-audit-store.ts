@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, type Insertable, Kysely, type Selectable, sql } from 'kysely';
+import { type Insertable, Kysely, type Selectable, sql } from 'kysely';
 import { type ChainHead, sealEntry, verifyChain } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from '../audit-entry.js';
 import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
@@ -11,7 +11,7 @@ import type {
   OutboxMessageDraft,
   OutboxStats,
 } from '../outbox.js';
-import type { AuditDatabase, AuditEntriesTable } from './audit-schema.js';
+import { type AuditDatabase, type AuditEntriesTable, FINAL_OUTCOME } from './audit-schema.js';
 import {
   type AuditPageRequest,
   type AuditStore,
@@ -46,7 +46,6 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-type Entries = ExpressionBuilder<AuditDatabase & { e: AuditEntriesTable }, 'e'>;
 
 /**
  * Everything the two stores share: the queries (kysely compiles them per dialect), the append and purge
@@ -223,6 +222,7 @@ export abstract class KyselyAuditStore implements AuditStore {
     });
     if (fresh.length > 0) {
       await trx.insertInto('audit_entries').values(fresh.map(toRow)).execute();
+      await settleFinalOutcomes(trx, fresh);
       await trx
         .updateTable('audit_chain_head')
         .set({ last_seq: head.lastSeq, last_id: head.lastId, last_hash: head.lastHash })
@@ -247,7 +247,7 @@ export abstract class KyselyAuditStore implements AuditStore {
     let query = this.connected()
       .selectFrom('audit_entries as e')
       .selectAll('e')
-      .select((eb) => finalOutcome(eb).as('final_outcome'));
+      .select(sql<string>`COALESCE(e.final_outcome, ${FINAL_OUTCOME})`.as('outcome_so_far'));
     if (filter.appliance !== undefined) query = query.where('e.appliance', '=', filter.appliance);
     if (filter.appliances !== undefined) query = query.where('e.appliance', 'in', [...filter.appliances]);
     if (filter.actor !== undefined) query = query.where('e.actor_subject', '=', filter.actor);
@@ -257,7 +257,7 @@ export abstract class KyselyAuditStore implements AuditStore {
     if (filter.since !== undefined) query = query.where('e.time', '>=', filter.since);
     if (filter.until !== undefined) query = query.where('e.time', '<', filter.until);
     const outcome = filter.outcome;
-    if (outcome !== undefined) query = query.where((eb) => eb(finalOutcome(eb), '=', outcome));
+    if (outcome !== undefined) query = query.where('e.final_outcome', '=', outcome);
     const before = page.before;
     if (before !== undefined) {
       // Entries older than `before` in (time, seq) order, written so that `time <= …` bounds the index range and the
@@ -270,7 +270,7 @@ export abstract class KyselyAuditStore implements AuditStore {
     }
     const rows = await query.orderBy('e.time', 'desc').orderBy('e.seq', 'desc').limit(page.limit).execute();
     // finalOutcome added to the entry read, not spread into a copy of it: the export reads every entry this way.
-    return rows.map((row) => Object.assign(fromRow(row), { finalOutcome: row.final_outcome as AuditOutcome }));
+    return rows.map((row) => Object.assign(fromRow(row), { finalOutcome: row.outcome_so_far as AuditOutcome }));
   }
 
   async queryNdjson(filter: AuditFilter, page: AuditPageRequest): Promise<NdjsonPage> {
@@ -414,26 +414,23 @@ export abstract class KyselyAuditStore implements AuditStore {
 }
 
 /**
- * `finalOutcome` in SQL, so that filtering on it works with keyset pagination: a `completed` entry's own outcome;
- * for a `requested` one, the outcome of the `completed` entry naming it, else `unknown`.
+ * Gives the `requested` entries among `fresh`, and those the completions among `fresh` name, the final outcome their
+ * first completion says (FINAL_OUTCOME), in the transaction that writes them. Only entries that have a completion
+ * are written to: a fresh `requested` entry has none, except one written after its completion (late, from the spool).
  */
-function finalOutcome(eb: Entries) {
-  return eb
-    .case()
-    .when('e.stage', '=', 'completed')
-    .then(eb.ref('e.outcome'))
-    .else(
-      eb.fn.coalesce(
-        eb
-          .selectFrom('audit_entries as c')
-          .select('c.outcome')
-          .whereRef('c.requested_id', '=', 'e.id')
-          .orderBy('c.seq', 'asc')
-          .limit(1),
-        sql<string>`'unknown'`,
-      ),
+async function settleFinalOutcomes(trx: Kysely<AuditDatabase>, fresh: AuditEntry[]): Promise<void> {
+  const ids = fresh.map((entry) => (entry.stage === 'completed' ? entry.requestedId : entry.id));
+  const requested = [...new Set(ids.filter((id): id is string => id !== null))];
+  if (requested.length === 0) return;
+  await trx
+    .updateTable('audit_entries as e')
+    .set({ final_outcome: FINAL_OUTCOME })
+    .where('e.id', 'in', requested)
+    .where('e.stage', '=', 'requested')
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('audit_entries as c').select('c.seq').whereRef('c.requested_id', '=', 'e.id')),
     )
-    .end();
+    .execute();
 }
 
 function toHead(row: Selectable<AuditDatabase['audit_chain_head']>): ChainHead {
@@ -474,6 +471,8 @@ function toRow(entry: AuditEntry): Insertable<AuditEntriesTable> {
     count: entry.count,
     prev_hash: entry.prevHash,
     hash: entry.hash,
+    // As written: a requested entry's becomes its completion's when that is written (settleFinalOutcomes).
+    final_outcome: entry.stage === 'completed' ? entry.outcome : 'unknown',
   };
 }
 
