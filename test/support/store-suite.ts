@@ -300,8 +300,7 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       const r2 = draft({ actor: r1.actor });
       const d3 = draft({ actor: r1.actor, stage: 'completed', outcome: 'denied', httpStatus: 403, code: 'FORBIDDEN' });
       await appendAll([r1, c1, r2, d3]);
-      const ids = async (filter: AuditFilter) =>
-        (await store.query(filter, { limit: 100 })).map((e) => e.id).sort();
+      const ids = async (filter: AuditFilter) => (await store.query(filter, { limit: 100 })).map((e) => e.id).sort();
       const outcomes = async () =>
         Object.fromEntries((await store.query({ actor: 'carol' }, { limit: 100 })).map((e) => [e.id, e.finalOutcome]));
       const expected = { [r1.id]: 'failed', [c1.id]: 'failed', [r2.id]: 'unknown', [d3.id]: 'denied' };

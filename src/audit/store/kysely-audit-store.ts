@@ -46,7 +46,6 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-
 /**
  * Everything the two stores share: the queries (kysely compiles them per dialect), the append and purge
  * transactions, row mapping. A dialect supplies the connection, the migrations and how a write transaction
