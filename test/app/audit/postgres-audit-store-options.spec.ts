@@ -148,10 +148,18 @@ describePostgres('PostgreSQL audit store: connection and schema', (url) => {
     const first = store(url, { schema: name });
     await first.open();
     await first.close();
-    await sql(`DELETE FROM ${name}.audit_migration WHERE name = '0007-audit-time-order'`);
-    for (const index of ['audit_entries_appliance_time', 'audit_entries_actor_time', 'audit_entries_time_seq']) {
+    // The schema as before 0007 (and so before 0008, which the migrator applies after it again).
+    await sql(`DELETE FROM ${name}.audit_migration WHERE name IN ('0007-audit-time-order', '0008-final-outcome')`);
+    for (const index of [
+      'audit_entries_appliance_time',
+      'audit_entries_actor_time',
+      'audit_entries_time_seq',
+      'audit_entries_actor_outcome_time',
+      'audit_entries_appliance_outcome_time',
+    ]) {
       await sql(`DROP INDEX ${name}.${index}`);
     }
+    await sql(`ALTER TABLE ${name}.audit_entries DROP COLUMN final_outcome`);
     await sql(`CREATE INDEX audit_entries_appliance_seq ON ${name}.audit_entries (appliance, seq)`);
     await sql(`CREATE INDEX audit_entries_actor_seq ON ${name}.audit_entries (actor_subject, seq)`);
     await sql(`CREATE INDEX audit_entries_time ON ${name}.audit_entries (time)`);
