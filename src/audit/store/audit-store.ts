@@ -54,6 +54,11 @@ export interface NdjsonPage {
  */
 export interface AuditStore extends ChainSource, IdempotencyKeyStore, OutboxStore {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Entries per page of the NDJSON export. A page is built in one turn of the thread that reads it (queryNdjson), so a
+   * store that reads on the event loop keeps its pages small.
+   */
+  readonly exportPageSize: number;
   /** The fleet runs (audit/fleet-runs.ts), in the same database. */
   readonly fleetRuns: FleetRunStore;
   /** Connects and runs the schema migrations. May be called again after a failure. */

@@ -58,6 +58,7 @@ export abstract class KyselyAuditStore implements AuditStore {
   purgeBatch = PURGE_BATCH;
   /** Entries per page of verify(); the walk yields to the event loop between pages. */
   protected verifyPageSize = 1000;
+  readonly exportPageSize: number = 500;
   /** In-process serialisation of writes: one append batch or purge step at a time per store, in call order. */
   private writes: Promise<unknown> = Promise.resolve();
   /** Appends waiting for the next group commit. */

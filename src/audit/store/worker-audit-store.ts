@@ -30,6 +30,8 @@ import { StoreThread } from './store-thread.js';
  */
 export class WorkerAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
+  /** Pages are built on the reader thread: the event loop only writes their bytes out, so pages can be long. */
+  readonly exportPageSize = 500;
   /** Rows deleted per purge transaction, sent with each purge. */
   purgeBatch: number | undefined;
   private readonly writer: StoreThread;

@@ -287,6 +287,38 @@ describe('the audit trail (recorder, reader, retention)', () => {
     await trail.stop();
   });
 
+  it("exports every entry once, newest first, in pages of the store's own size (a last page full or not)", async () => {
+    // Pages of 3, so that nine and ten entries end on a full page and on a part of one.
+    const limits: number[] = [];
+    class SmallPages extends SqliteAuditStore {
+      override readonly exportPageSize = 3;
+      override queryNdjson(...args: Parameters<SqliteAuditStore['queryNdjson']>) {
+        limits.push(args[1].limit);
+        return super.queryNdjson(...args);
+      }
+    }
+    const trail = auditTrail(new SmallPages(join(dir(), 'audit.db')), dir());
+    await trail.start();
+    const exported = async () => {
+      let text = '';
+      for await (const chunk of await trail.reader.exportNdjson({})) text += chunk;
+      return text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line).requestId);
+    };
+    const written: string[] = [];
+    for (let i = 1; i <= 10; i++) {
+      await trail.recorder.requested(run(`req-${i}`));
+      written.unshift(`req-${i}`);
+      if (i === 9) expect(await exported()).toEqual(written);
+    }
+    expect(await exported()).toEqual(written);
+    // Nine entries: three full pages and an empty one; ten: four pages, the last of one entry.
+    expect(limits).toEqual([3, 3, 3, 3, 3, 3, 3, 3]);
+    await trail.stop();
+  });
+
   it('purges entries older than audit.retentionDays and the chain still verifies', async () => {
     const trail = auditTrail(store(), dir(), { retentionDays: 1 });
     const { recorder, reader, retention, logs } = trail;
