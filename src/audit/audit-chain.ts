@@ -56,34 +56,28 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The members of an object whose keys are known in advance: `read` takes a member's value from the record, and a
- * member `nested` in turn is an object of known keys. `whenSet`: left out when null, as the fields added later are.
+ * A member of an object whose keys are known in advance, by its property name: `whenSet` leaves it out when null (as
+ * the fields added later are), `nested` writes it as an object of known keys in turn.
  */
-interface Member<T> {
-  name: string;
-  read: (record: T) => unknown;
-  whenSet?: boolean;
-  nested?: (value: never) => string;
-}
+type Member<T> = (keyof T & string) | { name: keyof T & string; whenSet?: true; nested?: (value: never) => string };
 
 /**
  * canonicalJson for objects of one known shape, with its key order worked out once instead of for every object: the
- * members sorted as canonicalJson sorts keys (`Array#sort`'s default order, by UTF-16 code units), each value written
- * by canonicalJson (or by the nested shape's own writer), a member whose value is undefined left out, as canonicalJson
- * leaves it out. Verification serialises every entry of the trail, and the generic walk (an object built, its keys
- * listed, filtered and sorted, each key escaped) was two thirds of the hashing's CPU (bench/README.md, "verify").
+ * members sorted as canonicalJson sorts keys (by UTF-16 code units), each value written by canonicalJson (or by the
+ * nested shape's own writer), a member whose value is undefined left out, as canonicalJson leaves it out.
+ * Verification serialises every entry of the trail, and the generic walk (an object built, its keys listed, filtered
+ * and sorted, each key escaped) was two thirds of the hashing's CPU (bench/README.md, "Verify and export per entry").
  * Same bytes as canonicalJson over the same fields: test/pure/audit/audit-chain.spec.ts compares them on random entries.
  */
 function canonicalShape<T>(members: readonly Member<T>[]): (record: T) => string {
-  const order = members.map((member) => member.name).sort();
-  const ordered = order.map((name) => {
-    const member = members.find((candidate) => candidate.name === name) as Member<T>;
-    return { ...member, prefix: `${JSON.stringify(name)}:` };
-  });
+  const ordered = members
+    .map((member) => (typeof member === 'string' ? { name: member } : member))
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map(({ name, whenSet, nested }) => ({ name, whenSet, nested, prefix: `${JSON.stringify(name)}:` }));
   return (record) => {
     let text = '';
-    for (const { prefix, read, whenSet, nested } of ordered) {
-      const value = read(record);
+    for (const { name, prefix, whenSet, nested } of ordered) {
+      const value = record[name];
       if (value === undefined || (whenSet && value === null)) continue;
       text += `${text === '' ? '' : ','}${prefix}${nested ? nested(value as never) : canonicalJson(value)}`;
     }
@@ -91,38 +85,31 @@ function canonicalShape<T>(members: readonly Member<T>[]): (record: T) => string
   };
 }
 
-const canonicalActor = canonicalShape<StoredActor>([
-  { name: 'subject', read: (actor) => actor.subject },
-  { name: 'name', read: (actor) => actor.name },
-  { name: 'clientId', read: (actor) => actor.clientId },
-  { name: 'authMethod', read: (actor) => actor.authMethod },
-  { name: 'ip', read: (actor) => actor.ip },
-  { name: 'userAgent', read: (actor) => actor.userAgent },
-]);
+const canonicalActor = canonicalShape<StoredActor>(['subject', 'name', 'clientId', 'authMethod', 'ip', 'userAgent']);
 
 /** The hashed form: listed field by field so that nothing else an object carries (finalOutcome) slips in. */
 export const canonicalEntry: (entry: AuditEntryBody) => string = canonicalShape<AuditEntryBody>([
-  { name: 'seq', read: (entry) => entry.seq },
-  { name: 'id', read: (entry) => entry.id },
-  { name: 'time', read: (entry) => entry.time },
-  { name: 'stage', read: (entry) => entry.stage },
-  { name: 'requestId', read: (entry) => entry.requestId },
-  { name: 'action', read: (entry) => entry.action },
-  { name: 'actor', read: (entry) => entry.actor, nested: canonicalActor },
-  { name: 'appliance', read: (entry) => entry.appliance },
-  { name: 'schedule', read: (entry) => entry.schedule },
-  { name: 'comment', read: (entry) => entry.comment },
-  { name: 'outcome', read: (entry) => entry.outcome },
-  { name: 'httpStatus', read: (entry) => entry.httpStatus },
-  { name: 'code', read: (entry) => entry.code },
-  { name: 'jobId', read: (entry) => entry.jobId },
-  { name: 'durationMs', read: (entry) => entry.durationMs },
-  { name: 'fleetRequestId', read: (entry) => entry.fleetRequestId },
-  { name: 'requestedId', read: (entry) => entry.requestedId },
+  'seq',
+  'id',
+  'time',
+  'stage',
+  'requestId',
+  'action',
+  { name: 'actor', nested: canonicalActor },
+  'appliance',
+  'schedule',
+  'comment',
+  'outcome',
+  'httpStatus',
+  'code',
+  'jobId',
+  'durationMs',
+  'fleetRequestId',
+  'requestedId',
   // Fields added after the first version are hashed only when set, so entries written before keep their hash.
-  { name: 'replayOf', read: (entry) => entry.replayOf, whenSet: true },
-  { name: 'count', read: (entry) => entry.count, whenSet: true },
-  { name: 'prevHash', read: (entry) => entry.prevHash },
+  { name: 'replayOf', whenSet: true },
+  { name: 'count', whenSet: true },
+  'prevHash',
 ]);
 
 export function entryHash(entry: AuditEntryBody): string {
