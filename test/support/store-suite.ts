@@ -393,6 +393,32 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       expect(await verify(store)).toEqual({ ok: true, count: 1 });
     });
 
+    it('a purge starts with a batch of at most 100 rows, whatever the most it allows: a run waits for that one only', async () => {
+      // 350 expired entries and the default batch limit (1,000): taken in one batch, they would all go before the
+      // append asked for on the next turn. The first batch is timed before a longer one is risked, and each grows at
+      // most twofold: 100, then at most 200, so at least three batches, and the append (cut into a group commit on
+      // the turn after it is asked for) goes between two of them.
+      await appendAll(Array.from({ length: 350 }, () => draft({ time: daysAgo(10) })));
+      const order: string[] = [];
+      const purge = store.purgeBefore(daysAgo(7)).then((result) => {
+        order.push('purge');
+        return result;
+      });
+      const appended = new Promise<AuditEntry>((resolve, reject) =>
+        setImmediate(() =>
+          store.append(draft()).then((entry) => {
+            order.push('append');
+            resolve(entry);
+          }, reject),
+        ),
+      );
+      const [purged, entry] = await Promise.all([purge, appended]);
+      expect(order).toEqual(['append', 'purge']);
+      expect(purged).toMatchObject({ deleted: 350, anchorSeq: 350 });
+      expect(entry.seq).toBe(351);
+      expect(await verify(store)).toEqual({ ok: true, count: 1 });
+    });
+
     it('the purge keeps an entry written exactly at the cutoff (the cutoff is exclusive)', async () => {
       const cutoff = daysAgo(7);
       await appendAll([draft({ time: daysAgo(8) }), draft({ time: cutoff }), draft()]);

@@ -32,13 +32,9 @@ import {
   settleMessage,
   unfollowJob,
 } from './kysely-outbox.js';
+import { nextPurgeBatch, PURGE_BATCH_FIRST, PURGE_BATCH_MAX } from './purge-pace.js';
 
 const UTF8 = new TextEncoder();
-/**
- * Rows per purge transaction: each holds the chain lock, which every run's entries wait for. At 5,000 a batch took
- * ~150 ms on SQLite (bench/README.md, audit trail at 10M); 1,000 keeps a run's wait to tens of milliseconds.
- */
-const PURGE_BATCH = 1000;
 
 interface PendingAppend {
   draft: AuditDraft;
@@ -54,8 +50,8 @@ interface PendingAppend {
 export abstract class KyselyAuditStore implements AuditStore {
   abstract readonly kind: 'sqlite' | 'postgres';
   private db: Kysely<AuditDatabase> | undefined;
-  /** Rows deleted per purge transaction (a property so that tests can exercise several batches). */
-  purgeBatch = PURGE_BATCH;
+  /** The most rows deleted per purge transaction (a property so that tests can exercise several batches). */
+  purgeBatch = PURGE_BATCH_MAX;
   /** Entries per page of verify(); the walk yields to the event loop between pages. */
   protected verifyPageSize = 1000;
   readonly exportPageSize: number = 500;
@@ -119,12 +115,7 @@ export abstract class KyselyAuditStore implements AuditStore {
   async close(): Promise<void> {
     const db = this.db;
     if (!db) return;
-    // Appends already accepted are committed first (a flush may still be waiting for its event-loop turn).
-    while (this.flushScheduled) {
-      await new Promise((resolve) => setImmediate(resolve));
-      await this.writes;
-    }
-    await this.writes;
+    await this.appendsCommitted();
     this.db = undefined;
     await db.destroy();
   }
@@ -308,46 +299,75 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   async purgeBefore(cutoff: string): Promise<PurgeResult> {
     let deleted = 0;
+    let batch = Math.min(PURGE_BATCH_FIRST, this.purgeBatch);
     for (;;) {
-      const step = await this.serialise(() =>
-        this.inWriteTransaction(this.connected(), async (trx) => {
-          const head = await this.lockHead(trx);
-          const oldest = await trx
-            .selectFrom('audit_entries')
-            .select(['seq', 'time', 'hash'])
-            .where('seq', '>', head.anchorSeq)
-            .orderBy('seq', 'asc')
-            .limit(this.purgeBatch)
-            .execute();
-          // Only a prefix of the chain may go, or it would no longer verify: stop at the first entry to keep,
-          // even if some later one is older (a retried write keeps its original time).
-          const keep = oldest.findIndex((row) => row.time >= cutoff);
-          const last = oldest[(keep === -1 ? oldest.length : keep) - 1];
-          if (!last) return { deleted: 0, more: false, anchorSeq: head.anchorSeq, anchorHash: head.anchorHash };
-          const anchorSeq = Number(last.seq);
-          // Bounded below too: the index scan starts at this batch, not at entries earlier batches deleted (which
-          // PostgreSQL keeps as dead rows until a vacuum, and would walk again batch after batch).
-          const result = await trx
-            .deleteFrom('audit_entries')
-            .where('seq', '>', head.anchorSeq)
-            .where('seq', '<=', anchorSeq)
-            .executeTakeFirst();
-          await trx
-            .updateTable('audit_chain_head')
-            .set({ anchor_seq: anchorSeq, anchor_hash: last.hash })
-            .where('id', '=', 1)
-            .execute();
-          const more = keep === -1 && oldest.length === this.purgeBatch;
-          return { deleted: Number(result.numDeletedRows), more, anchorSeq, anchorHash: last.hash };
-        }),
-      );
+      const size = batch;
+      let heldMs = 0;
+      const step = await this.serialise(async () => {
+        const start = performance.now();
+        try {
+          return await this.purgeBatchBefore(cutoff, size);
+        } finally {
+          heldMs = performance.now() - start;
+        }
+      });
       deleted += step.deleted;
       if (!step.more) return { deleted, anchorSeq: step.anchorSeq, anchorHash: step.anchorHash };
-      // A turn of the event loop between batches, so that appends asked for meanwhile (a request here, a message to
-      // the SQLite worker's thread) queue before the next batch: better-sqlite3 answers synchronously, so without it
-      // the whole purge ran in microtasks and every run waited for its end (bench/README.md, audit trail at 10M).
-      await new Promise((resolve) => setImmediate(resolve));
+      batch = nextPurgeBatch(size, heldMs, this.purgeBatch);
+      // Appends asked for during this batch go before the next one: a run waits for the batch under way, never for
+      // the next one too (bench/README.md, "Retention purge").
+      await this.appendsCommitted();
     }
+  }
+
+  /**
+   * Resolves once every append asked for until now is committed. A turn of the event loop first lets the ones on
+   * their way be asked for (a request here, a message to the SQLite worker's thread): better-sqlite3 answers
+   * synchronously, so a loop of writes without that turn runs in microtasks and holds every append until it ends.
+   * Then their group commit, which is cut on a turn of its own.
+   */
+  private async appendsCommitted(): Promise<void> {
+    do {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.writes;
+    } while (this.flushScheduled);
+  }
+
+  /** One purge transaction: up to `size` of the oldest entries, if older than the cutoff, and the anchor after them. */
+  private purgeBatchBefore(
+    cutoff: string,
+    size: number,
+  ): Promise<{ deleted: number; more: boolean; anchorSeq: number; anchorHash: string }> {
+    return this.inWriteTransaction(this.connected(), async (trx) => {
+      const head = await this.lockHead(trx);
+      const oldest = await trx
+        .selectFrom('audit_entries')
+        .select(['seq', 'time', 'hash'])
+        .where('seq', '>', head.anchorSeq)
+        .orderBy('seq', 'asc')
+        .limit(size)
+        .execute();
+      // Only a prefix of the chain may go, or it would no longer verify: stop at the first entry to keep,
+      // even if some later one is older (a retried write keeps its original time).
+      const keep = oldest.findIndex((row) => row.time >= cutoff);
+      const last = oldest[(keep === -1 ? oldest.length : keep) - 1];
+      if (!last) return { deleted: 0, more: false, anchorSeq: head.anchorSeq, anchorHash: head.anchorHash };
+      const anchorSeq = Number(last.seq);
+      // Bounded below too: the index scan starts at this batch, not at entries earlier batches deleted (which
+      // PostgreSQL keeps as dead rows until a vacuum, and would walk again batch after batch).
+      const result = await trx
+        .deleteFrom('audit_entries')
+        .where('seq', '>', head.anchorSeq)
+        .where('seq', '<=', anchorSeq)
+        .executeTakeFirst();
+      await trx
+        .updateTable('audit_chain_head')
+        .set({ anchor_seq: anchorSeq, anchor_hash: last.hash })
+        .where('id', '=', 1)
+        .execute();
+      const more = keep === -1 && oldest.length === size;
+      return { deleted: Number(result.numDeletedRows), more, anchorSeq, anchorHash: last.hash };
+    });
   }
 
   async ping(): Promise<void> {

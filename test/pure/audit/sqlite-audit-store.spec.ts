@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteAuditStore } from '../../../src/audit/store/sqlite-audit-store.js';
-import { draft } from '../../support/drafts.js';
+import { daysAgo, draft } from '../../support/drafts.js';
 import { sqliteFixture } from '../../support/store-fixtures.js';
 import { describeAuditStore } from '../../support/store-suite.js';
 
@@ -36,5 +36,38 @@ describe('SQLite audit store, read-only (the reader thread)', () => {
     const path = join(dir, 'missing', 'audit.db');
     await expect(new SqliteAuditStore(path, { readOnly: true }).open()).rejects.toThrow();
     expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+});
+
+describe('SQLite audit store, a purge under appends (same thread, so the order of its turns is exact)', () => {
+  let dir: string;
+  let store: SqliteAuditStore;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'audit-purge-'));
+    store = new SqliteAuditStore(join(dir, 'audit.db'));
+    await store.open();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an append asked for during a purge batch is committed before the next batch starts', async () => {
+    for (let i = 0; i < 40; i++) await store.append(draft({ time: daysAgo(10) }));
+    store.purgeBatch = 2;
+    // The purge's first batch runs at once; the append is asked for on the next turn, as a request is.
+    const purge = store.purgeBefore(daysAgo(7));
+    const anchorWhenCommitted = await new Promise<number>((resolve, reject) =>
+      setImmediate(() =>
+        store
+          .append(draft())
+          .then(() => store.head())
+          .then((head) => resolve(head.anchorSeq), reject),
+      ),
+    );
+    expect(await purge).toMatchObject({ deleted: 40, anchorSeq: 40 });
+    // One batch of two gone: the run waited for that batch, not for a second one started meanwhile.
+    expect(anchorWhenCommitted).toBe(2);
+    expect(await store.verify()).toEqual({ ok: true, count: 1 });
   });
 });
