@@ -231,14 +231,16 @@ for (const [store, label] of [
         .concat(' ms'),
     };
   });
-  line(`${at}: retention purging ${t?.entries >= 10_000_000 ? '1M' : 'a tenth of the'} old entries does not block runs (every run 202, p99 ≤ 2 × without the purge)`, ran('purge'), (x) => {
+  line(`${at}: retention purging ${t?.entries >= 10_000_000 ? '1M' : 'a quarter of the'} old entries does not block runs (every run 202, p99 ≤ 2 × without the purge)`, ran('purge'), (x) => {
     if (x.purge?.error) return { ok: false, detail: `the purge phase failed: ${x.purge.error.split('\n')[0]}` };
-    const { during, after, deleted, purgeMsAfterReady } = x.purge ?? {};
+    const { during, after, warmUp, deleted, purgeMsAfterReady } = x.purge ?? {};
     const measured = typeof during?.p99 === 'number' && typeof after?.p99 === 'number' && during.runs >= 20;
+    // The first second's runs (the gateway warming) are not compared, but every one of them must be accepted too.
+    const refused = during?.failed + (warmUp?.failed ?? 0);
     return {
-      ok: measured ? during.failed === 0 && during.p99 <= 2 * after.p99 : undefined,
+      ok: measured ? refused === 0 && during.p99 <= 2 * after.p99 : undefined,
       detail: measured
-        ? `p99 ${num(during.p99, 1)} ms during (${during.runs} runs, ${during.failed} not 202) vs ${num(after.p99, 1)} ms after (×${num(during.p99 / after.p99)}); ${deleted} entries purged, ${num(purgeMsAfterReady / 1000, 1)} s of it after the gateway was ready`
+        ? `p99 ${num(during.p99, 1)} ms during (${during.runs} runs, ${refused} not 202 with the first second's ${warmUp?.runs ?? 0}) vs ${num(after.p99, 1)} ms after (×${num(during.p99 / after.p99)}); ${deleted} entries purged, ${num(purgeMsAfterReady / 1000, 1)} s of it after the gateway was ready`
         : `the purge of ${deleted} entries was over ${num(purgeMsAfterReady / 1000, 1)} s after the gateway was ready: ${during?.runs ?? 0} runs measured during it`,
     };
   });
