@@ -40,7 +40,12 @@ export class AuditRetention implements OnModuleInit, OnApplicationShutdown {
     const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
     try {
       const result = await store.purgeBefore(cutoff);
-      this.logger.info({ auditPurge: true, retentionDays: days, cutoff, ...result }, 'audit retention purge');
+      this.logger.info(
+        { auditPurge: true, retentionDays: days, cutoff, ...result },
+        result.interrupted
+          ? 'audit retention purge stopped: the audit store closed (shutdown); the next purge goes on from here'
+          : 'audit retention purge',
+      );
       return result;
     } catch (error) {
       this.logger.error({ err: error, cutoff }, 'audit retention purge failed; the next one runs in a day');

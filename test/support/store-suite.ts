@@ -419,6 +419,24 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       expect(await verify(store)).toEqual({ ok: true, count: 1 });
     });
 
+    it('a purge under way when the store closes stops between two batches, and the next one goes on from there', async () => {
+      await appendAll(Array.from({ length: 40 }, () => draft({ time: daysAgo(10) })));
+      store.purgeBatch = 2; // 20 batches
+      const purge = store.purgeBefore(daysAgo(7));
+      await store.close(); // the gateway stopping
+      const stopped = await purge;
+      expect(stopped).toMatchObject({ interrupted: true });
+      expect(stopped.deleted).toBeLessThan(40);
+      expect(stopped.anchorSeq).toBe(stopped.deleted);
+
+      store = fixture.newStore();
+      await store.open();
+      expect(await verify(store)).toEqual({ ok: true, count: 40 - stopped.deleted });
+      const rest = await store.purgeBefore(daysAgo(7));
+      expect(rest).toEqual({ deleted: 40 - stopped.deleted, anchorSeq: 40, anchorHash: expect.any(String) });
+      expect(await verify(store)).toEqual({ ok: true, count: 0 });
+    });
+
     it('the purge keeps an entry written exactly at the cutoff (the cutoff is exclusive)', async () => {
       const cutoff = daysAgo(7);
       await appendAll([draft({ time: daysAgo(8) }), draft({ time: cutoff }), draft()]);

@@ -18,6 +18,11 @@ export interface PurgeResult {
   /** The chain now starts after this seq, linking to `anchorHash`. */
   anchorSeq: number;
   anchorHash: string;
+  /**
+   * The store was closed (the gateway is stopping) before the purge was over: it stopped between two batches, each
+   * whole, and the next purge goes on from the anchor.
+   */
+  interrupted?: true;
 }
 
 /**

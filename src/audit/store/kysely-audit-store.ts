@@ -60,6 +60,8 @@ export abstract class KyselyAuditStore implements AuditStore {
   /** Appends waiting for the next group commit. */
   private readonly pending: PendingAppend[] = [];
   private flushScheduled = false;
+  /** Set by close(): a purge under way stops before its next batch instead of failing on a closed connection. */
+  private closing = false;
 
   /** A connected Kysely instance (pool or database file opened, pragmas set). */
   protected abstract connect(): Promise<Kysely<AuditDatabase>>;
@@ -102,6 +104,7 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   async open(): Promise<void> {
     if (this.db) return;
+    this.closing = false;
     const db = await this.connect();
     try {
       await this.migrate(db);
@@ -115,6 +118,7 @@ export abstract class KyselyAuditStore implements AuditStore {
   async close(): Promise<void> {
     const db = this.db;
     if (!db) return;
+    this.closing = true;
     await this.appendsCommitted();
     this.db = undefined;
     await db.destroy();
@@ -312,11 +316,13 @@ export abstract class KyselyAuditStore implements AuditStore {
         }
       });
       deleted += step.deleted;
-      if (!step.more) return { deleted, anchorSeq: step.anchorSeq, anchorHash: step.anchorHash };
+      const result: PurgeResult = { deleted, anchorSeq: step.anchorSeq, anchorHash: step.anchorHash };
+      if (!step.more) return result;
       batch = nextPurgeBatch(size, heldMs, this.purgeBatch);
       // Appends asked for during this batch go before the next one: a run waits for the batch under way, never for
       // the next one too (bench/README.md, "Retention purge").
       await this.appendsCommitted();
+      if (this.closing) return { ...result, interrupted: true };
     }
   }
 

@@ -333,6 +333,33 @@ describe('the audit trail (recorder, reader, retention)', () => {
     expect(await reader.verify()).toEqual({ ok: true, count: 1 });
     await trail.stop();
   });
+
+  it('a purge cut short by the shutdown is logged as stopped, not as failed, and the next one finishes it', async () => {
+    const path = join(dir(), 'audit.db');
+    const sqlite = store(path);
+    sqlite.purgeBatch = 1;
+    const trail = auditTrail(sqlite, dir(), { retentionDays: 1 });
+    await trail.start();
+    for (let i = 1; i <= 30; i++) await trail.recorder.requested(run(`req-${i}`));
+    const later = new Date(Date.now() + 2 * DAY_MS);
+    const purge = trail.retention.purgeExpired(later);
+    await trail.stop();
+    const stopped = await purge;
+    expect(stopped).toMatchObject({ interrupted: true });
+    expect(trail.logs).toContainEqual(
+      expect.objectContaining({ auditPurge: true, interrupted: true, msg: expect.stringContaining('stopped') }),
+    );
+    expect(trail.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
+
+    const next = auditTrail(store(path), dir(), { retentionDays: 1 });
+    await next.start();
+    expect(await next.retention.purgeExpired(later)).toMatchObject({
+      deleted: 30 - (stopped?.deleted ?? 0),
+      anchorSeq: 30,
+    });
+    expect(await next.reader.verify()).toEqual({ ok: true, count: 0 });
+    await next.stop();
+  });
 });
 
 function draftOf(requestId: string, requestedId: string | null) {
