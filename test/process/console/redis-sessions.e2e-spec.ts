@@ -26,15 +26,23 @@ const HEADERS = { 'x-console-request': '1', origin: PUBLIC_URL };
 /** Login floods come through the trusted proxy (the test, on loopback) from these clients. */
 const FLOODER = '198.51.100.7';
 
-/** Statuses of `count` GET /console/login, `parallel` at a time, the i-th from `address(i)` on `gateway(i)`. */
+/**
+ * Statuses of `count` GET /console/login, `parallel` at a time, the i-th from `address(i)` on `gateway(i)`; the
+ * refusals' problem codes counted (`codes`), and the first body of each status and of each code.
+ */
 async function floodLogins(
   count: number,
   gateway: (i: number) => TestGateway,
   address: (i: number) => string,
   parallel = 32,
-): Promise<{ statuses: Record<number, number>; bodies: Map<number, Record<string, unknown>> }> {
+): Promise<{
+  statuses: Record<number, number>;
+  codes: Record<string, number>;
+  bodies: Map<number | string, Record<string, unknown>>;
+}> {
   const statuses = new Map<number, number>();
-  const bodies = new Map<number, Record<string, unknown>>();
+  const codes = new Map<string, number>();
+  const bodies = new Map<number | string, Record<string, unknown>>();
   let next = 0;
   const worker = async () => {
     while (next < count) {
@@ -44,18 +52,21 @@ async function floodLogins(
         headers: { 'x-forwarded-for': address(i) },
       });
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      if (response.status !== 303 && !bodies.has(response.status)) {
-        bodies.set(response.status, {
-          ...((await response.json()) as Record<string, unknown>),
-          retryAfter: response.headers.get('retry-after'),
-        });
-      } else {
+      if (response.status === 303) {
         await response.arrayBuffer();
+        continue;
       }
+      const body: Record<string, unknown> = {
+        ...((await response.json()) as Record<string, unknown>),
+        retryAfter: response.headers.get('retry-after'),
+      };
+      const code = String(body.code);
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+      for (const key of [response.status, code]) if (!bodies.has(key)) bodies.set(key, body);
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
-  return { statuses: Object.fromEntries(statuses), bodies };
+  return { statuses: Object.fromEntries(statuses), codes: Object.fromEntries(codes), bodies };
 }
 
 /** Every key under `pattern`, with its time to live (ms; -1: none). */
@@ -289,16 +300,23 @@ describeRedis('console login transactions in Redis, bounded in all', () => {
       fetch(`${gateway.url}/console/login`, { redirect: 'manual', headers: { 'x-forwarded-for': address } });
     const first = await login('192.0.2.50');
     expect(first.status).toBe(303);
-    const { statuses, bodies } = await floodLogins(
+    const { statuses, codes, bodies } = await floodLogins(
       1_000,
       () => gateway,
       (i) => `203.0.113.${Math.floor(i / 10)}`,
       8,
     );
-    expect(statuses[303]).toBe(39);
-    expect(statuses[303] + statuses[429] + statuses[503]).toBe(1_000);
-    expect(bodies.get(429)).toMatchObject({ code: 'RATE_LIMITED' });
-    expect(bodies.get(503)).toMatchObject({ code: 'OVERLOADED', retryAfter: expect.stringMatching(/^\d+$/) });
+    // The 39 places left go to logins. A Redis command that outlives its 250 ms bound on a busy CI machine is
+    // refused 503 SERVICE_UNAVAILABLE, yet Redis may have run it: that place is held until its transaction expires,
+    // without a login. So as many fewer logins as such refusals at most, never more than 39.
+    const { RATE_LIMITED: limited = 0, OVERLOADED: full = 0, SERVICE_UNAVAILABLE: unanswered = 0, ...other } = codes;
+    expect(other).toEqual({});
+    expect(statuses[303]).toBeLessThanOrEqual(39);
+    expect(statuses[303]).toBeGreaterThanOrEqual(39 - unanswered);
+    expect(unanswered).toBeLessThan(50);
+    expect(statuses[303] + limited + full + unanswered).toBe(1_000);
+    expect(bodies.get('RATE_LIMITED')).toMatchObject({ status: 429 });
+    expect(bodies.get('OVERLOADED')).toMatchObject({ status: 503, retryAfter: expect.stringMatching(/^\d+$/) });
 
     const client = new Redis(redis.url);
     try {
