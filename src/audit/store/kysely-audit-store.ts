@@ -320,23 +320,26 @@ export abstract class KyselyAuditStore implements AuditStore {
       if (!step.more) return result;
       batch = nextPurgeBatch(size, heldMs, this.purgeBatch);
       // Appends asked for during this batch go before the next one: a run waits for the batch under way, never for
-      // the next one too (bench/README.md, "Retention purge").
-      await this.appendsCommitted();
+      // the next one too (bench/README.md, "Retention purge"). Two turns: one for them to be asked for, one for their
+      // group commit; appends that keep coming after that wait for one batch, so a steady stream cannot stall the
+      // purge for as long as it lasts.
+      await this.appendsCommitted(2);
       if (this.closing) return { ...result, interrupted: true };
     }
   }
 
   /**
-   * Resolves once every append asked for until now is committed. A turn of the event loop first lets the ones on
-   * their way be asked for (a request here, a message to the SQLite worker's thread): better-sqlite3 answers
-   * synchronously, so a loop of writes without that turn runs in microtasks and holds every append until it ends.
-   * Then their group commit, which is cut on a turn of its own.
+   * Resolves once every append asked for until now is committed, or after `turns` turns of the event loop. A turn
+   * first lets the appends on their way be asked for (a request here, a message to the SQLite worker's thread):
+   * better-sqlite3 answers synchronously, so a loop of writes without that turn runs in microtasks and holds every
+   * append until it ends. Then their group commit, which is cut on a turn of its own.
    */
-  private async appendsCommitted(): Promise<void> {
-    do {
+  private async appendsCommitted(turns = Number.POSITIVE_INFINITY): Promise<void> {
+    for (let turn = 0; turn < turns; turn++) {
       await new Promise((resolve) => setImmediate(resolve));
       await this.writes;
-    } while (this.flushScheduled);
+      if (!this.flushScheduled) return;
+    }
   }
 
   /** One purge transaction: up to `size` of the oldest entries, if older than the cutoff, and the anchor after them. */

@@ -70,4 +70,33 @@ describe('SQLite audit store, a purge under appends (same thread, so the order o
     expect(anchorWhenCommitted).toBe(2);
     expect(await store.verify()).toEqual({ ok: true, count: 1 });
   });
+
+  it('a steady stream of appends, one every turn, does not hold the purge back until it stops', async () => {
+    for (let i = 0; i < 20; i++) await store.append(draft({ time: daysAgo(10) }));
+    store.purgeBatch = 2; // 10 batches
+    let purged = false;
+    const purge = store.purgeBefore(daysAgo(7)).then((result) => {
+      purged = true;
+      return result;
+    });
+    // An append asked for on every turn of the event loop, up to 300, as a busy gateway's runs would.
+    let appended = 0;
+    let appendedWhenPurged = -1;
+    const appends: Promise<unknown>[] = [];
+    await new Promise<void>((resolve) => {
+      const next = () => {
+        if (purged && appendedWhenPurged < 0) appendedWhenPurged = appended;
+        if (appended === 300) return resolve();
+        appends.push(store.append(draft()));
+        appended++;
+        setImmediate(next);
+      };
+      setImmediate(next);
+    });
+    await Promise.all(appends);
+    expect(await purge).toMatchObject({ deleted: 20, anchorSeq: 20 });
+    // Ten batches between appends: a few dozen turns, not the end of the stream.
+    expect(appendedWhenPurged).toBeGreaterThan(0);
+    expect(appendedWhenPurged).toBeLessThan(150);
+  });
 });
