@@ -10,8 +10,13 @@ import { IdentityProvider } from '../../support/identity-provider.js';
 import { fillSqliteChain } from '../../support/large-chain.js';
 
 const ENTRIES = 60_000;
-/** Generous: the machine is shared and noisy. A blocked event loop shows as whole seconds (bench/README.md). */
-const MAX_LIVENESS_MS = 200;
+/**
+ * A blocked event loop shows as whole seconds (bench/README.md): with the SQLite store on the event loop's thread,
+ * the export held /health/live 1.35 s; with the verification's walk never yielding as well, five verifications
+ * held it until the gateway shed load. 200 ms was once exceeded on the shared CI machine with nothing blocked
+ * (244 ms, Node 24 pass, 2026-12-06), hence 500.
+ */
+const MAX_LIVENESS_MS = 500;
 
 /**
  * Verifying or exporting a long chain must never stall the gateway: /health/live (and every other request) keeps
