@@ -351,15 +351,15 @@ function page(gateway, token, filter, cursor) {
   return requestJson(`${gateway.url}/audit/events?${filter}limit=${PAGE}${after}`, { token, expect: 200, timeoutMs: 120_000 });
 }
 
+/** The first runs after the gateway is ready, kept apart from the comparison (see purgePhase). */
+const WARM_UP_MS = 1000;
+
 /**
  * A gateway started with a retention that makes its start-up purge delete the trail's oldest quarter (at most
  * 1,000,000 entries); POST .../run at RUNS_PER_SECOND from the moment it is ready until the purge is seen to be
  * over (the anchor, read from the database, reaches the entry the purge ends at), and as long again after it. The
  * runs of the first WARM_UP_MS are the gateway's warming, reported apart.
  */
-/** The first runs after the gateway is ready, kept apart from the comparison (see purgePhase). */
-const WARM_UP_MS = 1000;
-
 async function purgePhase(ctx, { label, audit, meta, open }) {
   // A quarter of smaller trails: at 500,000 entries a tenth was over ~1.7 s after the gateway was ready, too few
   // runs once its warming is set apart.
@@ -397,16 +397,17 @@ async function purgePhase(ctx, { label, audit, meta, open }) {
         // PostgreSQL backends that load their catalog caches): without any purge, its first runs took 240, 216, 167
         // ... ms on PostgreSQL and 70, 36, 28 ... ms on SQLite, for ~500 ms. The runs after the purge are all warm,
         // so the runs of the first WARM_UP_MS are reported apart and not compared.
-        const warmUp = made.filter((r) => r.sentAt < ready + WARM_UP_MS);
-        const during = made.filter((r) => r.sentAt >= ready + WARM_UP_MS && r.sentAt < purgeEnd);
+        const warmed = ready + WARM_UP_MS;
+        const warmUp = made.filter((r) => r.sentAt < warmed);
+        const during = made.filter((r) => r.sentAt >= warmed && r.sentAt < purgeEnd);
         const after = made.filter((r) => r.sentAt >= purgeEnd + 500);
         return {
           anchorAtReady,
           purgeMsFromStart: purgeEnd - gatewayStarting,
           purgeMsAfterReady: purgeEnd - ready,
           readyAnswers: notReady,
-          warmUp: { from: ready, to: ready + WARM_UP_MS, ...runStats(warmUp) },
-          during: { from: ready + WARM_UP_MS, to: purgeEnd, ...runStats(during) },
+          warmUp: { from: ready, to: warmed, ...runStats(warmUp) },
+          during: { from: warmed, to: purgeEnd, ...runStats(during) },
           after: { from: purgeEnd + 500, to: Date.now(), ...runStats(after) },
         };
       },

@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import { entryHash, GENESIS_HASH, verifyChain } from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
 import type { ClaimRequest, StoredResponse } from '../../src/audit/idempotency-keys.js';
-import { type AuditPosition, DraftRejectedError } from '../../src/audit/store/audit-store.js';
+import { type AuditPosition, DraftRejectedError, type PurgeResult } from '../../src/audit/store/audit-store.js';
 import { completion, DAY_MS, daysAgo, draft } from './drafts.js';
 import { itOnBuiltCode } from './mutation-run.js';
 import type { FixtureFactory, StoreFixture, SuiteStore } from './store-fixtures.js';
@@ -38,6 +38,28 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       await store.close();
       await fixture.dispose();
     });
+
+    /**
+     * A purge of the entries older than 7 days, and a run's append asked for on the next event-loop turn (as a request,
+     * or a message to the worker's thread, is): which of the two ended first, and what each gave.
+     */
+    async function appendDuringPurge(): Promise<{ order: string[]; purged: PurgeResult; entry: AuditEntry }> {
+      const order: string[] = [];
+      const purge = store.purgeBefore(daysAgo(7)).then((result) => {
+        order.push('purge');
+        return result;
+      });
+      const appended = new Promise<AuditEntry>((resolve, reject) =>
+        setImmediate(() =>
+          store.append(draft({ comment: 'during the purge' })).then((entry) => {
+            order.push('append');
+            resolve(entry);
+          }, reject),
+        ),
+      );
+      const [purged, entry] = await Promise.all([purge, appended]);
+      return { order, purged, entry };
+    }
 
     async function appendAll(drafts: AuditDraft[]): Promise<AuditEntry[]> {
       const entries: AuditEntry[] = [];
@@ -372,21 +394,7 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
     it('a long purge lets appends through between its batches (runs are not held up until it ends)', async () => {
       await appendAll(Array.from({ length: 40 }, () => draft({ time: daysAgo(10) })));
       store.purgeBatch = 2; // 20 batches
-      const order: string[] = [];
-      const purge = store.purgeBefore(daysAgo(7)).then((result) => {
-        order.push('purge');
-        return result;
-      });
-      // A run arriving while the purge runs: a new event-loop turn, as a request (or a worker message) is.
-      const appended = new Promise<AuditEntry>((resolve, reject) =>
-        setImmediate(() =>
-          store.append(draft({ comment: 'during the purge' })).then((entry) => {
-            order.push('append');
-            resolve(entry);
-          }, reject),
-        ),
-      );
-      const [purged, entry] = await Promise.all([purge, appended]);
+      const { order, purged, entry } = await appendDuringPurge();
       expect(order).toEqual(['append', 'purge']);
       expect(purged).toMatchObject({ deleted: 40, anchorSeq: 40 });
       expect(entry.seq).toBe(41);
@@ -399,20 +407,7 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       // most twofold: 100, then at most 200, so at least three batches, and the append (cut into a group commit on
       // the turn after it is asked for) goes between two of them.
       await appendAll(Array.from({ length: 350 }, () => draft({ time: daysAgo(10) })));
-      const order: string[] = [];
-      const purge = store.purgeBefore(daysAgo(7)).then((result) => {
-        order.push('purge');
-        return result;
-      });
-      const appended = new Promise<AuditEntry>((resolve, reject) =>
-        setImmediate(() =>
-          store.append(draft()).then((entry) => {
-            order.push('append');
-            resolve(entry);
-          }, reject),
-        ),
-      );
-      const [purged, entry] = await Promise.all([purge, appended]);
+      const { order, purged, entry } = await appendDuringPurge();
       expect(order).toEqual(['append', 'purge']);
       expect(purged).toMatchObject({ deleted: 350, anchorSeq: 350 });
       expect(entry.seq).toBe(351);

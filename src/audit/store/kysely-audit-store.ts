@@ -306,19 +306,16 @@ export abstract class KyselyAuditStore implements AuditStore {
     let batch = Math.min(PURGE_BATCH_FIRST, this.purgeBatch);
     for (;;) {
       const size = batch;
-      let heldMs = 0;
+      // Timed from inside the queue: how long the batch held the lock, not how long it waited for its turn.
       const step = await this.serialise(async () => {
         const start = performance.now();
-        try {
-          return await this.purgeBatchBefore(cutoff, size);
-        } finally {
-          heldMs = performance.now() - start;
-        }
+        const done = await this.purgeBatchBefore(cutoff, size);
+        return { ...done, heldMs: performance.now() - start };
       });
       deleted += step.deleted;
       const result: PurgeResult = { deleted, anchorSeq: step.anchorSeq, anchorHash: step.anchorHash };
       if (!step.more) return result;
-      batch = nextPurgeBatch(size, heldMs, this.purgeBatch);
+      batch = nextPurgeBatch(size, step.heldMs, this.purgeBatch);
       // Appends asked for during this batch go before the next one: a run waits for the batch under way, never for
       // the next one too (bench/README.md, "Retention purge"). Two turns: one for them to be asked for, one for their
       // group commit; appends that keep coming after that wait for one batch, so a steady stream cannot stall the

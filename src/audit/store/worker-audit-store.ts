@@ -32,7 +32,7 @@ export class WorkerAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
   /** Pages are built on the reader thread: the event loop only writes their bytes out, so pages can be long. */
   readonly exportPageSize = 500;
-  /** Rows deleted per purge transaction, sent with each purge. */
+  /** The most rows deleted per purge transaction, sent with each purge (the worker's store paces below it). */
   purgeBatch: number | undefined;
   private readonly writer: StoreThread;
   private readonly reader: StoreThread;
