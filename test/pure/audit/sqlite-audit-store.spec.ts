@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteAuditStore } from '../../../src/audit/store/sqlite-audit-store.js';
 import { daysAgo, draft } from '../../support/drafts.js';
 import { sqliteFixture } from '../../support/store-fixtures.js';
@@ -69,6 +70,34 @@ describe('SQLite audit store, a purge under appends (same thread, so the order o
     // One batch of two gone: the run waited for that batch, not for a second one started meanwhile.
     expect(anchorWhenCommitted).toBe(2);
     expect(await store.verify()).toEqual({ ok: true, count: 1 });
+  });
+
+  it('after a slow batch the next one is smaller: batches are sized by the time they held the lock', async () => {
+    for (let i = 0; i < 150; i++) await store.append(draft({ time: daysAgo(10) }));
+    // Each deleted row now costs a few milliseconds (4 MB of random bytes made by a trigger, on the store's own
+    // connection): the first batch of 100 rows holds the lock for hundreds of them.
+    const other = new Database(join(dir, 'audit.db'));
+    other.exec('CREATE TRIGGER slow_purge AFTER DELETE ON audit_entries BEGIN SELECT length(randomblob(4000000)); END');
+    other.close();
+    const purge = store.purgeBefore(daysAgo(7));
+    // Two runs one after the other, each asked for on the turn after the last was committed: the first lands after
+    // the first batch (100 rows), the second after the second batch, whose size the first one's time decided.
+    const anchorAfterAppend = () =>
+      new Promise<number>((resolve, reject) =>
+        setImmediate(() =>
+          store
+            .append(draft())
+            .then(() => store.head())
+            .then((head) => resolve(head.anchorSeq), reject),
+        ),
+      );
+    const first = await anchorAfterAppend();
+    const second = await anchorAfterAppend();
+    expect(await purge).toMatchObject({ deleted: 150, anchorSeq: 150 });
+    expect(first).toBe(100);
+    // At a few ms a row, ~10 ms of lock is a few rows, not the 50 left (nor the twofold growth a quick batch earns).
+    expect(second - first).toBeGreaterThan(0);
+    expect(second - first).toBeLessThan(10);
   });
 
   it('a steady stream of appends, one every turn, does not hold the purge back until it stops', async () => {
