@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
 import { type TlsConfig, withoutFingerprintLabel } from '../config/gateway-config.js';
 import { FINGERPRINT_MISMATCH, TLS_TRUST, type TlsTrust } from '../problems/appliance-errors.js';
 
@@ -8,16 +8,30 @@ function normalizeFingerprint(fingerprint: string): string {
   return withoutFingerprintLabel(fingerprint).replaceAll(':', '').toUpperCase();
 }
 
+/** Makes the connector with undici's buildConnector, handed over once undici is loaded (vapi-client.ts). */
+export type TlsConnectorFactory = (build: typeof buildConnector) => buildConnector.connector;
+
 /**
  * How we trust an appliance: system CAs by default; a CA bundle (`caFile`, typically the VMCA root);
  * or a pinned SHA-256 of the leaf certificate, as govc's thumbprints do, which replaces chain
  * verification (appliances often run self-signed VMCA certificates with stale names);
  * or, only when asked, nothing at all.
+ * The trust is read now, where the appliance is configured (a CA file that cannot be read fails there); the
+ * connector is made when the appliance's pool is, on its first request.
  */
-export function tlsConnector(tls: TlsConfig): buildConnector.connector {
+export function tlsConnector(tls: TlsConfig): TlsConnectorFactory {
   const pin = tls.fingerprint ? normalizeFingerprint(tls.fingerprint) : undefined;
   const ca = tls.caFile ? readFileSync(tls.caFile, 'utf8') : undefined;
-  const base = buildConnector({
+  return (build) => connector(tls, pin, ca, build);
+}
+
+function connector(
+  tls: TlsConfig,
+  pin: string | undefined,
+  ca: string | undefined,
+  build: typeof buildConnector,
+): buildConnector.connector {
+  const base = build({
     ca,
     // With a pin and a CA bundle both must hold; with a pin alone the pin is the trust anchor.
     rejectUnauthorized: !tls.insecure && !(pin && !ca),

@@ -1,7 +1,8 @@
 import { Axios, type AxiosResponse } from 'axios';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { exceedsJsonDepth } from '../common/json-depth.js';
+import { loadUndici } from '../common/load-undici.js';
 import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -66,8 +67,10 @@ export class VapiClient {
   /**
    * One keep-alive pool for both lanes, with as many connections as their slots together: each undici Pool holds
    * ~18 KB before it opens a connection, which a fleet of thousands of appliances pays once per appliance, not twice.
+   * Made on the first request, when undici is loaded (common/load-undici.ts).
    */
-  private readonly pool: Pool;
+  private pool: Promise<Pool> | undefined;
+  private readonly makePool: () => Promise<Pool>;
   private readonly http: Axios;
   private readonly session: VapiSession;
   private readonly breaker: ApplianceBreaker;
@@ -86,15 +89,19 @@ export class VapiClient {
     const url = new URL(config.url);
     const origin = url.origin;
     const reads = limits.upstreamConnections - limits.reservedRunConnections;
-    this.pool = new Pool(origin, {
-      connect: tlsConnector(config.tls),
-      // Shorter than any appliance's idle timeout, so we never reuse a socket it is closing (docs/vapi-notes.md).
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 15_000,
-      connections: limits.upstreamConnections,
-      // No answer of the vAPI is anywhere near this; a broken or hostile appliance must not fill our memory.
-      maxResponseSize: MAX_ANSWER_BYTES,
-    });
+    const connector = tlsConnector(config.tls);
+    this.makePool = async () => {
+      const { Pool, buildConnector } = await loadUndici();
+      return new Pool(origin, {
+        connect: connector(buildConnector),
+        // Shorter than any appliance's idle timeout, so we never reuse a socket it is closing (docs/vapi-notes.md).
+        keepAliveTimeout: 4_000,
+        keepAliveMaxTimeout: 15_000,
+        connections: limits.upstreamConnections,
+        // No answer of the vAPI is anywhere near this; a broken or hostile appliance must not fill our memory.
+        maxResponseSize: MAX_ANSWER_BYTES,
+      });
+    };
     this.lanes = {
       run: new ApplianceLane('run', config.id, limits.reservedRunConnections, 32),
       read: new ApplianceLane('read', config.id, reads, reads),
@@ -259,7 +266,7 @@ export class VapiClient {
         const response = await this.http.delete('/api/session', {
           headers: { [SESSION_HEADER]: token },
           timeout: 5_000,
-          dispatcher: this.pool,
+          dispatcher: await this.dispatcher(),
         });
         this.logger.info({ appliance: this.id, status: response.status }, 'appliance session logged out');
       } catch (error) {
@@ -269,7 +276,13 @@ export class VapiClient {
         );
       }
     }
-    await this.pool.close().catch(() => undefined);
+    // A pool never made (an appliance never asked) is not made now just to be closed.
+    await (await this.pool)?.close().catch(() => undefined);
+  }
+
+  private dispatcher(): Promise<Pool> {
+    this.pool ??= this.makePool();
+    return this.pool;
   }
 
   private async call(call: Call): Promise<unknown> {
@@ -329,7 +342,7 @@ export class VapiClient {
       url: call.path,
       headers,
       data: call.body,
-      dispatcher: this.pool,
+      dispatcher: await this.dispatcher(),
       ...(call.timeoutMs !== undefined && { timeout }),
     };
     for (let attempt = 0; ; attempt++) {
@@ -368,6 +381,7 @@ export class VapiClient {
   private async login(basic: string): Promise<string> {
     const operation: VapiOperation = { appliance: this.id, description: 'log in', notFound: 'APPLIANCE_ERROR' };
     const lane = this.lanes.run;
+    const dispatcher = await this.dispatcher();
     let response: AxiosResponse<string>;
     try {
       response = await lane.run(() =>
@@ -376,7 +390,7 @@ export class VapiClient {
             'login',
             this.http.post<string>('/api/session', undefined, {
               headers: { authorization: basic },
-              dispatcher: this.pool,
+              dispatcher,
             }),
           ),
         ),

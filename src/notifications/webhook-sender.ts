@@ -5,7 +5,8 @@
  * attempt, connection included, is bounded by the timeout.
  */
 import { Webhook } from 'standardwebhooks';
-import { Agent, request } from 'undici';
+import type { Agent, request } from 'undici';
+import { loadUndici } from '../common/load-undici.js';
 import { CLOUDEVENTS_CONTENT_TYPE } from './notification-events.js';
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -19,14 +20,18 @@ export interface SignedMessage {
   body: string;
 }
 
+/** undici's pool for receivers and its request(). */
+interface Client {
+  agent: Agent;
+  request: typeof request;
+}
+
 export class WebhookSender {
-  /** Its own connection pool: receivers never share sockets with the appliances. */
-  private readonly agent = new Agent({
-    connect: { timeout: DELIVERY_TIMEOUT_MS },
-    headersTimeout: DELIVERY_TIMEOUT_MS,
-    bodyTimeout: DELIVERY_TIMEOUT_MS,
-    connections: 16,
-  });
+  /**
+   * Its own connection pool: receivers never share sockets with the appliances. Made, with undici loaded, on the
+   * first delivery: a gateway without webhooks never needs it (common/load-undici.ts).
+   */
+  private client: Promise<Client> | undefined;
   private readonly signers = new Map<string, Webhook>();
 
   constructor(private readonly timeoutMs = DELIVERY_TIMEOUT_MS) {}
@@ -41,11 +46,12 @@ export class WebhookSender {
       'webhook-signature': this.signer(secret).sign(message.id, timestamp, message.body),
     };
     try {
+      const { agent, request } = await this.undici();
       const answer = await request(url, {
         method: 'POST',
         headers,
         body: message.body,
-        dispatcher: this.agent,
+        dispatcher: agent,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       await drainAtMost(answer.body, MAX_ANSWER_BYTES);
@@ -57,7 +63,20 @@ export class WebhookSender {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await (await this.client)?.agent.close();
+  }
+
+  private undici(): Promise<Client> {
+    this.client ??= loadUndici().then(({ Agent, request }) => ({
+      request,
+      agent: new Agent({
+        connect: { timeout: DELIVERY_TIMEOUT_MS },
+        headersTimeout: DELIVERY_TIMEOUT_MS,
+        bodyTimeout: DELIVERY_TIMEOUT_MS,
+        connections: 16,
+      }),
+    }));
+    return this.client;
   }
 
   private signer(secret: string): Webhook {
