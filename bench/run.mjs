@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { otherLoad } from './lib/compare.mjs';
-import { cpuMark, cpuSince } from './lib/cpu.mjs';
+import { quietMachine } from './lib/cpu.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { ensureNginx, startNginx } from './lib/nginx.mjs';
 import { pinCpus } from './lib/pin.mjs';
@@ -156,13 +156,6 @@ function versionOf(pkg) {
   }
 }
 
-/** Load of other processes over one second, in cores. */
-async function otherLoadNow() {
-  const mark = cpuMark({});
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  return cpuSince(mark).otherCores ?? 0;
-}
-
 try {
   log(`bench: temporary files in ${tmp}`);
   ctx.pinning = pinCpus();
@@ -172,8 +165,7 @@ try {
       : `bench: servers on CPU ${ctx.pinning.servers}, load generator on CPU ${ctx.pinning.load}`,
   );
   const waitQuiet = num('BENCH_WAIT_QUIET', 0);
-  let busy = await otherLoadNow();
-  for (let waited = 1; busy > 0.25 && waited < waitQuiet; waited++) busy = await otherLoadNow();
+  const busy = await quietMachine({ cores: 0.25, maxSeconds: Math.max(1, waitQuiet) });
   otherLoadAtStart = Math.round(busy * 100) / 100;
   if (busy > 0.25)
     log(

@@ -120,6 +120,20 @@ export function cpuSince(mark) {
   return { used, otherCores: other === undefined ? undefined : Math.max(0, other) / wallMicros };
 }
 
+/**
+ * The load of everything on the machine but this driver, in cores, over one second after another until it is at
+ * most `cores` or `maxSeconds` have gone by: the last second's figure. The servers a scenario left running count as
+ * load: their GC and timers after a load are what a start-up measured next to them would share its core with.
+ */
+export async function quietMachine({ cores, maxSeconds }) {
+  for (let waited = 1; ; waited++) {
+    const mark = cpuMark({});
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const busy = cpuSince(mark).otherCores ?? 0;
+    if (busy <= cores || waited >= maxSeconds) return busy;
+  }
+}
+
 /** CPU microseconds the whole machine has been busy (all cores: user, nice, system, irq, softirq, steal). */
 export function machineBusyMicros() {
   try {
