@@ -277,7 +277,7 @@ export class VapiClient {
       }
     }
     // A pool never made (an appliance never asked) is not made now just to be closed.
-    await (await this.pool)?.close().catch(() => undefined);
+    await this.pool?.then((pool) => pool.close()).catch(() => undefined);
   }
 
   private dispatcher(): Promise<Pool> {

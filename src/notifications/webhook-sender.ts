@@ -63,7 +63,8 @@ export class WebhookSender {
   }
 
   async close(): Promise<void> {
-    await (await this.client)?.agent.close();
+    // An agent never made is not made now; one that failed to load has nothing to close.
+    await this.client?.then(({ agent }) => agent.close(), () => undefined);
   }
 
   private undici(): Promise<Client> {
