@@ -4,6 +4,8 @@
 // answering GET /appliances --list-rate times a second (the fleet-size scenario's list), or running one fleet run by
 // tag over every appliance (--fleet-run, `fleet.concurrency` 8, as the fleet-size scenario's; the window is the run).
 //
+// At the end it scrapes /metrics once and says how large it was and how long it took.
+//
 //   node bench/profile-fleet.mjs [--appliances 500] [--settle 10] [--seconds 30] [--list-rate 0 | --fleet-run]
 //                               [--top 30] [--keep]
 import fs from 'node:fs';
@@ -30,6 +32,7 @@ const { values } = parseArgs({
   },
 });
 installExitHandlers({ deadlineMs: 300_000 });
+const METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef';
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.BENCH_PROJECT_ROOT ?? path.dirname(benchDir));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-profile-fleet-'));
@@ -43,7 +46,10 @@ const before = new Set(fs.readdirSync(profDir));
 const gateway = await startGateway(ctx, {
   name: 'gateway-fleet-profiled',
   appliances: sims.urls.map((url, i) => ({ id: `vc-${String(i + 1).padStart(4, '0')}`, url })),
-  extraConfig: { fleet: { maxAppliances: Math.max(size, 500), concurrency: 8 } },
+  extraConfig: {
+    fleet: { maxAppliances: Math.max(size, 500), concurrency: 8 },
+    metrics: { bearerToken: METRICS_TOKEN },
+  },
   nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
 });
 await new Promise((resolve) => setTimeout(resolve, Number(values.settle) * 1000));
@@ -75,6 +81,10 @@ const list = values['fleet-run']
 const cpuMs = (cpuMicros(gateway.pid) - cpuBefore) / 1000;
 const toMs = performance.now() - gateway.spawnedAt;
 const upstream = (await sims.stats()).total;
+const scrapeStarted = performance.now();
+const scrape = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+const exposition = await scrape.text();
+const scrapeMs = performance.now() - scrapeStarted;
 await gateway.stop({ graceMs: 15_000 });
 await sims.stop();
 const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
@@ -83,6 +93,9 @@ const probes = upstream.requests ?? 0;
 const windowMs = toMs - fromMs;
 console.log(
   `${size} appliances, ${(windowMs / 1000).toFixed(1)} s measured: ${cpuMs.toFixed(0)} ms of CPU (${((100 * cpuMs) / windowMs).toFixed(2)} % of a core, profiled), ${probes} upstream requests (${(cpuMs / Math.max(1, probes)).toFixed(2)} ms each)`,
+);
+console.log(
+  `/metrics: ${scrape.status}, ${(exposition.length / 1e6).toFixed(2)} MB, ${exposition.split('\n').length} lines, in ${scrapeMs.toFixed(0)} ms (after the window, not profiled in it)`,
 );
 if (list) console.log(`GET /appliances ×${list.requests}: p50 ${list.p50.toFixed(1)} ms, p99 ${list.p99.toFixed(1)} ms`);
 const top = Number(values.top);

@@ -11,7 +11,8 @@
 //     BENCH_FLEET_LIST_SECONDS (20), one at a time as a dashboard would, p50/p99 from send to last byte;
 //   - a fleet run by tag over min(1,000, size) appliances (the tag `fleet-run`), fleet.concurrency 8, against the
 //     ideal ceil(members / 8) × 50 ms; running jobs are ended at the simulators first (/finish) so that every member
-//     accepts; BENCH_FLEET_SIZE_RUNS (2) runs, the median reported.
+//     accepts; BENCH_FLEET_SIZE_RUNS (2) runs, the median reported;
+//   - one /metrics scrape after the runs: its size and the time to answer it.
 // BENCH_FLEET_BACKGROUND_PROBES=false runs the gateway with fleet.backgroundProbes off (the behaviour before them).
 // RSS growth per appliance: the least-squares slope of RSS after start over the sizes.
 // bench/check.mjs reads result.sizes[], result.rssPerApplianceBytes.
@@ -26,13 +27,14 @@ import { SCHEDULE } from '../lib/targets.mjs';
 const LATENCY_MS = 50;
 const CONCURRENCY = 8;
 const RUN_TAG = 'fleet-run';
+const METRICS_TOKEN = 'bench-fleet-size-metrics-token-0123456789';
+const mbOf = (bytes) => fmt(bytes / 1e6, 2);
 const MAX_RUN_MEMBERS = 1000;
 
 const env = (name, fallback) => {
   const value = Number(process.env[name]);
   return process.env[name] !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
 };
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function fleetSizes() {
   const list = (process.env.BENCH_FLEET_SIZES ?? '100,500,1000,2000')
@@ -80,6 +82,7 @@ async function measureSize(ctx, size, token) {
       name: `gateway-fleet-${size}`,
       appliances,
       extraConfig: {
+        metrics: { bearerToken: METRICS_TOKEN },
         fleet: {
           concurrency: CONCURRENCY,
           maxAppliances: Math.max(members, 500),
@@ -158,6 +161,18 @@ async function measureSize(ctx, size, token) {
       );
     }
     const runWallMs = median(fleetRuns.map((r) => r.wallMs));
+    // One Prometheus scrape after the runs, when every appliance has been probed and half of them run: its size
+    // grows with the fleet (series per appliance), and serialising it holds the event loop.
+    const scrapeStarted = performance.now();
+    const scrape = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const exposition = await scrape.text();
+    if (scrape.status !== 200) throw new Error(`GET /metrics: ${scrape.status} ${exposition.slice(0, 200)}`);
+    const metrics = {
+      ms: round(performance.now() - scrapeStarted, 1),
+      bytes: exposition.length,
+      lines: exposition.split('\n').length,
+    };
+    ctx.log(`  /metrics: ${mbOf(metrics.bytes)} MB, ${metrics.lines} lines, ${fmt(metrics.ms)} ms`);
     const rssAfterLoad = rssBytes(gateway.pid);
     return {
       appliances: size,
@@ -167,6 +182,7 @@ async function measureSize(ctx, size, token) {
       rssAfterIdleBytes: rssAfterIdle,
       rssAfterLoadBytes: rssAfterLoad,
       settledAfterSeconds: round(settledAfterMs / 1000, 1),
+      metrics,
       idle: {
         seconds: idleSeconds,
         coreShare: round(idleCores, 4),
@@ -227,7 +243,8 @@ export async function fleetSize(ctx) {
       `ready ${fmt(r.readyMs)} ms (CPU ${fmt(r.cpuMsToReady)} ms), RSS ${mb(r.rssAfterStartBytes)} MB (after load ${mb(r.rssAfterLoadBytes)}); ` +
       `idle ${fmt(r.idle.coreShare * 100, 2)} % of a core (${fmt(r.idle.upstreamRequestsPerSecond, 1)} upstream req/s); ` +
       `GET /appliances p50 ${fmt(r.list.p50)} / p99 ${fmt(r.list.p99)} ms (${fmt(r.list.cpuMsPerRequest, 1)} ms CPU); ` +
-      `fleet run over ${r.fleetRun.members}: ${fmt(r.fleetRun.wallMs)} ms vs ideal ${r.fleetRun.idealMs} ms, ${fmtRatio(r.fleetRun.wallOverIdeal)}`,
+      `fleet run over ${r.fleetRun.members}: ${fmt(r.fleetRun.wallMs)} ms vs ideal ${r.fleetRun.idealMs} ms, ${fmtRatio(r.fleetRun.wallOverIdeal)}; ` +
+      `/metrics ${mbOf(r.metrics.bytes)} MB (${fmt(r.metrics.lines)} lines) in ${fmt(r.metrics.ms)} ms`,
   }));
   rows.push({
     scenario,

@@ -371,10 +371,7 @@ export class VapiClient {
       outcome = isTimeout(error) ? 'timeout' : 'transport_error';
       throw error;
     } finally {
-      this.metrics.upstreamRequests.observe(
-        { appliance: this.id, operation, outcome },
-        (performance.now() - started) / 1000,
-      );
+      this.metrics.upstreamExchange(this.id, operation, outcome, (performance.now() - started) / 1000);
     }
   }
 

@@ -530,12 +530,24 @@ describe('VapiClient', () => {
       for (const v of values) {
         const name = v.metricName ?? '';
         if (!name.endsWith('_count') && !name.endsWith('_sum')) continue;
-        expect(v.labels.appliance).toBe('vc-a');
+        // The fleet's histogram: 15 series a label set, so never one set per appliance (see gateway-metrics.ts).
+        expect(v.labels.appliance).toBeUndefined();
         const key = `${v.labels.operation}/${v.labels.outcome}`;
         result[key] ??= { count: 0, sum: 0 };
         result[key][name.endsWith('_count') ? 'count' : 'sum'] = v.value;
       }
       return result;
+    }
+    /** The appliance's own counters: its calls by outcome, and the seconds they took. */
+    async function perAppliance(vc: VapiClient): Promise<{ calls: Record<string, number>; seconds: number }> {
+      const metrics = metricsOf.get(vc) as GatewayMetrics;
+      const calls = (await metrics.applianceRequests.get()).values.map((v) => [
+        `${v.labels.appliance}/${v.labels.outcome}`,
+        v.value,
+      ]);
+      const seconds = (await metrics.applianceRequestSeconds.get()).values;
+      expect(seconds.map((v) => v.labels.appliance)).toEqual(['vc-a']);
+      return { calls: Object.fromEntries(calls), seconds: seconds[0].value };
     }
     const counts = (all: Record<string, { count: number; sum: number }>) =>
       Object.fromEntries(Object.entries(all).map(([key, { count }]) => [key, count]));
@@ -563,6 +575,12 @@ describe('VapiClient', () => {
       // Seconds, not milliseconds: the slowed list took a quarter of a second or a little more.
       expect(seen['list_jobs/2xx'].sum).toBeGreaterThanOrEqual(0.24);
       expect(seen['list_jobs/2xx'].sum).toBeLessThan(5);
+      const own = await perAppliance(vc);
+      expect(own.calls).toEqual({ 'vc-a/2xx': 6, 'vc-a/4xx': 1 });
+      // Every exchange's time, the slowed list's quarter of a second included, in seconds.
+      const total = Object.values(seen).reduce((sum, { sum: seconds }) => sum + seconds, 0);
+      expect(own.seconds).toBeCloseTo(total, 6);
+      expect(own.seconds).toBeGreaterThanOrEqual(0.24);
       expect(await logins(vc)).toEqual({ 'vc-a/ok': 1 });
     });
 
@@ -579,6 +597,7 @@ describe('VapiClient', () => {
         'list_jobs/timeout': 1,
         'run/transport_error': 1,
       });
+      expect((await perAppliance(vc)).calls).toEqual({ 'vc-a/2xx': 2, 'vc-a/timeout': 1, 'vc-a/transport_error': 1 });
     });
 
     it('a login is ok, rejected (401), failed (any other answer, or none), or held back without being sent', async () => {

@@ -70,12 +70,14 @@ describe('GET /metrics', () => {
       sample(text, 'backup_gateway_http_request_duration_seconds_count', { route: 'unmatched', status: '404' }),
     ).toBe(1);
     expect(
-      sample(text, 'backup_gateway_upstream_request_duration_seconds_count', {
-        appliance: 'vc-a',
-        operation: 'run',
-        outcome: '2xx',
-      }),
+      sample(text, 'backup_gateway_upstream_request_duration_seconds_count', { operation: 'run', outcome: '2xx' }),
     ).toBeGreaterThanOrEqual(2);
+    // Per appliance, counters only (a histogram's 15 series a label set, times every appliance, do not scale).
+    expect(
+      sample(text, 'backup_gateway_appliance_requests_total', { appliance: 'vc-a', outcome: '2xx' }),
+    ).toBeGreaterThanOrEqual(3);
+    expect(sample(text, 'backup_gateway_appliance_request_seconds_total', { appliance: 'vc-a' })).toBeGreaterThan(0);
+    expect(text).not.toMatch(/^backup_gateway_upstream_request_duration_seconds\w*\{[^}]*appliance=/m);
     expect(sample(text, 'backup_gateway_vapi_logins_total', { appliance: 'vc-a', result: 'ok' })).toBe(1);
     expect(
       sample(text, 'backup_gateway_backup_runs_total', { appliance: 'vc-a', outcome: 'accepted' }),
