@@ -7,7 +7,8 @@
 // At the end it scrapes /metrics once and says how large it was and how long it took.
 //
 //   node bench/profile-fleet.mjs [--appliances 500] [--settle 10] [--seconds 30] [--list-rate 0 | --fleet-run]
-//                               [--top 30] [--keep]
+//                               [--node-args '--max-old-space-size=400'] [--top 30] [--keep]
+// (--node-args come after npm start's flags, so a V8 flag given there wins)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     'list-rate': { type: 'string', default: '0' },
     'fleet-run': { type: 'boolean', default: false },
+    'node-args': { type: 'string', default: '' },
   },
 });
 installExitHandlers({ deadlineMs: 300_000 });
@@ -50,7 +52,7 @@ const gateway = await startGateway(ctx, {
     fleet: { maxAppliances: Math.max(size, 500), concurrency: 8 },
     metrics: { bearerToken: METRICS_TOKEN },
   },
-  nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
+  nodeArgs: [...values['node-args'].split(' ').filter(Boolean), '--cpu-prof', `--cpu-prof-dir=${profDir}`],
 });
 await new Promise((resolve) => setTimeout(resolve, Number(values.settle) * 1000));
 await sims.resetCounters();
@@ -94,8 +96,9 @@ const windowMs = toMs - fromMs;
 console.log(
   `${size} appliances, ${(windowMs / 1000).toFixed(1)} s measured: ${cpuMs.toFixed(0)} ms of CPU (${((100 * cpuMs) / windowMs).toFixed(2)} % of a core, profiled), ${probes} upstream requests (${(cpuMs / Math.max(1, probes)).toFixed(2)} ms each)`,
 );
+const heapUsed = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(exposition)?.[1]);
 console.log(
-  `/metrics: ${scrape.status}, ${(exposition.length / 1e6).toFixed(2)} MB, ${exposition.split('\n').length} lines, in ${scrapeMs.toFixed(0)} ms (after the window, not profiled in it)`,
+  `/metrics: ${scrape.status}, ${(exposition.length / 1e6).toFixed(2)} MB, ${exposition.split('\n').length} lines, in ${scrapeMs.toFixed(0)} ms (after the window, not profiled in it); heap used ${(heapUsed / 1e6).toFixed(1)} MB`,
 );
 if (list) console.log(`GET /appliances ×${list.requests}: p50 ${list.p50.toFixed(1)} ms, p99 ${list.p99.toFixed(1)} ms`);
 const top = Number(values.top);

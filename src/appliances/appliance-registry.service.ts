@@ -4,6 +4,7 @@ import { ApplianceConfig, GatewayConfig } from '../config/gateway-config.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
+import { fleetHeapWarning } from './fleet-heap.js';
 import { VapiClient } from './vapi-client.js';
 
 export interface ReloadResult {
@@ -37,6 +38,13 @@ export class ApplianceRegistry implements OnApplicationShutdown {
   ) {
     for (const appliance of config.appliances) this.clients.set(appliance.id, this.createClient(appliance));
     this.defaultAppliance = config.defaultAppliance;
+    this.warnIfHeapTooSmall();
+  }
+
+  /** Said at start and after every reload that changes the list: a fleet too large for the heap dies under load. */
+  private warnIfHeapTooSmall(): void {
+    const warning = fleetHeapWarning(this.clients.size, this.config.limits);
+    if (warning) this.logger.warn({ appliances: this.clients.size }, warning);
   }
 
   /**
@@ -121,6 +129,7 @@ export class ApplianceRegistry implements OnApplicationShutdown {
     // Insertion order of the config file, for listings.
     this.clients = new Map(next.appliances.map((appliance) => [appliance.id, clients.get(appliance.id) as VapiClient]));
     this.defaultAppliance = next.defaultAppliance;
+    if (result.added.length > 0) this.warnIfHeapTooSmall();
     result.restartNeeded = differingPaths(this.config, next, RELOADED);
     if (result.restartNeeded.length > 0) {
       this.logger.warn(
