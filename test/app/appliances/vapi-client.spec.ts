@@ -531,7 +531,7 @@ describe('VapiClient', () => {
         const name = v.metricName ?? '';
         if (!name.endsWith('_count') && !name.endsWith('_sum')) continue;
         // The fleet's histogram: 15 series a label set, so never one set per appliance (see gateway-metrics.ts).
-        expect(v.labels.appliance).toBeUndefined();
+        expect((v.labels as Record<string, unknown>).appliance).toBeUndefined();
         const key = `${v.labels.operation}/${v.labels.outcome}`;
         result[key] ??= { count: 0, sum: 0 };
         result[key][name.endsWith('_count') ? 'count' : 'sum'] = v.value;
