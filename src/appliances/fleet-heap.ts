@@ -22,7 +22,7 @@ export function fleetHeapWarning(appliances: number, limits: Pick<LimitsConfig, 
   const limit = shedding > 0 ? shedding : getHeapStatistics().heap_size_limit;
   if (needed <= limit) return undefined;
   const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
-  const where = shedding > 0 ? 'load is shed from' : 'the heap limit is';
+  const where = shedding > 0 ? 'load is shed above' : 'the heap limit is';
   return (
     `${appliances} appliances need about ${mb(needed)} MB of heap once each has been used, and ${where} ` +
     `${mb(limit)} MB: raise --max-old-space-size (and limits.maxHeapUsedMb if set), or split the fleet across replicas`

@@ -12,7 +12,7 @@ describe('fleetHeapWarning', () => {
   it('says how much a fleet needs, and where load is shed, once it does not fit', () => {
     // 50 MB + 1,500 × 40 KB = 108.6 MB
     expect(fleetHeapWarning(1500, { maxHeapUsedMb: 100 })).toBe(
-      '1500 appliances need about 109 MB of heap once each has been used, and load is shed from 100 MB: raise ' +
+      '1500 appliances need about 109 MB of heap once each has been used, and load is shed above 100 MB: raise ' +
         '--max-old-space-size (and limits.maxHeapUsedMb if set), or split the fleet across replicas',
     );
   });
@@ -34,6 +34,6 @@ describe('fleetHeapWarning', () => {
     const shedding = Math.floor(getHeapStatistics().heap_size_limit * 0.7);
     const fits = Math.floor((shedding - BASE_HEAP_BYTES) / HEAP_PER_APPLIANCE_BYTES);
     expect(fleetHeapWarning(fits, {})).toBeUndefined();
-    expect(fleetHeapWarning(fits + 1, {})).toMatch(/, and load is shed from \d+ MB: /);
+    expect(fleetHeapWarning(fits + 1, {})).toMatch(/, and load is shed above \d+ MB: /);
   });
 });
