@@ -64,7 +64,10 @@ export class WebhookSender {
 
   async close(): Promise<void> {
     // An agent never made is not made now; one that failed to load has nothing to close.
-    await this.client?.then(({ agent }) => agent.close(), () => undefined);
+    await this.client?.then(
+      ({ agent }) => agent.close(),
+      () => undefined,
+    );
   }
 
   private undici(): Promise<Client> {
