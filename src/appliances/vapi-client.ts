@@ -280,9 +280,25 @@ export class VapiClient {
     await this.pool?.then((pool) => pool.close()).catch(() => undefined);
   }
 
-  private dispatcher(): Promise<Pool> {
-    this.pool ??= this.makePool();
-    return this.pool;
+  /**
+   * The appliance's pool, made on first use. A load that failed (undici's chunk unreadable: no file descriptor left,
+   * say) is not kept, so the next call tries again rather than the appliance failing until a restart; this call is
+   * refused as unavailable, with nothing sent (a run certainly did not start).
+   */
+  private async dispatcher(): Promise<Pool> {
+    this.pool ??= this.makePool().catch((error: unknown) => {
+      this.pool = undefined;
+      throw error;
+    });
+    try {
+      return await this.pool;
+    } catch (error) {
+      throw new GatewayError(
+        'SERVICE_UNAVAILABLE',
+        `The gateway could not open connections to appliance ${this.id}; nothing was sent to it. Retry shortly.`,
+        { appliance: this.id, retryAfter: 5, cause: error },
+      );
+    }
   }
 
   private async call(call: Call): Promise<unknown> {

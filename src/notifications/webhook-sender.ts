@@ -71,15 +71,22 @@ export class WebhookSender {
   }
 
   private undici(): Promise<Client> {
-    this.client ??= loadUndici().then(({ Agent, request }) => ({
-      request,
-      agent: new Agent({
-        connect: { timeout: DELIVERY_TIMEOUT_MS },
-        headersTimeout: DELIVERY_TIMEOUT_MS,
-        bodyTimeout: DELIVERY_TIMEOUT_MS,
-        connections: 16,
+    this.client ??= loadUndici().then(
+      ({ Agent, request }) => ({
+        request,
+        agent: new Agent({
+          connect: { timeout: DELIVERY_TIMEOUT_MS },
+          headersTimeout: DELIVERY_TIMEOUT_MS,
+          bodyTimeout: DELIVERY_TIMEOUT_MS,
+          connections: 16,
+        }),
       }),
-    }));
+      (error: unknown) => {
+        // Not kept: the next delivery loads again (as vapi-client.ts's pool does).
+        this.client = undefined;
+        throw error;
+      },
+    );
     return this.client;
   }
 
