@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'undici';
 import { exceedsJsonDepth } from '../common/json-depth.js';
 import { loadUndici } from '../common/load-undici.js';
+import { OnFirstUse } from '../common/on-first-use.js';
 import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gateway-config.js';
 import { requestContext } from '../context/request-context.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -69,8 +70,7 @@ export class VapiClient {
    * ~18 KB before it opens a connection, which a fleet of thousands of appliances pays once per appliance, not twice.
    * Made on the first request, when undici is loaded (common/load-undici.ts).
    */
-  private pool: Promise<Pool> | undefined;
-  private readonly makePool: () => Promise<Pool>;
+  private readonly pool: OnFirstUse<Pool>;
   private readonly http: Axios;
   private readonly session: VapiSession;
   private readonly breaker: ApplianceBreaker;
@@ -90,7 +90,7 @@ export class VapiClient {
     const origin = url.origin;
     const reads = limits.upstreamConnections - limits.reservedRunConnections;
     const connector = tlsConnector(config.tls);
-    this.makePool = async () => {
+    this.pool = new OnFirstUse(async () => {
       const { Pool, buildConnector } = await loadUndici();
       return new Pool(origin, {
         connect: connector(buildConnector),
@@ -101,7 +101,7 @@ export class VapiClient {
         // No answer of the vAPI is anywhere near this; a broken or hostile appliance must not fill our memory.
         maxResponseSize: MAX_ANSWER_BYTES,
       });
-    };
+    });
     this.lanes = {
       run: new ApplianceLane('run', config.id, limits.reservedRunConnections, 32),
       read: new ApplianceLane('read', config.id, reads, reads),
@@ -276,22 +276,16 @@ export class VapiClient {
         );
       }
     }
-    // A pool never made (an appliance never asked) is not made now just to be closed.
-    await this.pool?.then((pool) => pool.close()).catch(() => undefined);
+    await this.pool.close((pool) => pool.close()).catch(() => undefined);
   }
 
   /**
-   * The appliance's pool, made on first use. A load that failed (undici's chunk unreadable: no file descriptor left,
-   * say) is not kept, so the next call tries again rather than the appliance failing until a restart; this call is
-   * refused as unavailable, with nothing sent (a run certainly did not start).
+   * The appliance's pool. When it cannot be made (the next call tries again), this call is refused as unavailable,
+   * with nothing sent: a run certainly did not start.
    */
   private async dispatcher(): Promise<Pool> {
-    this.pool ??= this.makePool().catch((error: unknown) => {
-      this.pool = undefined;
-      throw error;
-    });
     try {
-      return await this.pool;
+      return await this.pool.get();
     } catch (error) {
       throw new GatewayError(
         'SERVICE_UNAVAILABLE',

@@ -7,6 +7,7 @@
 import { Webhook } from 'standardwebhooks';
 import type { Agent, request } from 'undici';
 import { loadUndici } from '../common/load-undici.js';
+import { OnFirstUse } from '../common/on-first-use.js';
 import { CLOUDEVENTS_CONTENT_TYPE } from './notification-events.js';
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -31,7 +32,16 @@ export class WebhookSender {
    * Its own connection pool: receivers never share sockets with the appliances. Made, with undici loaded, on the
    * first delivery: a gateway without webhooks never needs it (common/load-undici.ts).
    */
-  private client: Promise<Client> | undefined;
+  private readonly client = new OnFirstUse<Client>(async () => {
+    const { Agent, request } = await loadUndici();
+    const agent = new Agent({
+      connect: { timeout: DELIVERY_TIMEOUT_MS },
+      headersTimeout: DELIVERY_TIMEOUT_MS,
+      bodyTimeout: DELIVERY_TIMEOUT_MS,
+      connections: 16,
+    });
+    return { agent, request };
+  });
   private readonly signers = new Map<string, Webhook>();
 
   constructor(private readonly timeoutMs = DELIVERY_TIMEOUT_MS) {}
@@ -46,7 +56,7 @@ export class WebhookSender {
       'webhook-signature': this.signer(secret).sign(message.id, timestamp, message.body),
     };
     try {
-      const { agent, request } = await this.undici();
+      const { agent, request } = await this.client.get();
       const answer = await request(url, {
         method: 'POST',
         headers,
@@ -63,31 +73,7 @@ export class WebhookSender {
   }
 
   async close(): Promise<void> {
-    // An agent never made is not made now; one that failed to load has nothing to close.
-    await this.client?.then(
-      ({ agent }) => agent.close(),
-      () => undefined,
-    );
-  }
-
-  private undici(): Promise<Client> {
-    this.client ??= loadUndici().then(
-      ({ Agent, request }) => ({
-        request,
-        agent: new Agent({
-          connect: { timeout: DELIVERY_TIMEOUT_MS },
-          headersTimeout: DELIVERY_TIMEOUT_MS,
-          bodyTimeout: DELIVERY_TIMEOUT_MS,
-          connections: 16,
-        }),
-      }),
-      (error: unknown) => {
-        // Not kept: the next delivery loads again (as vapi-client.ts's pool does).
-        this.client = undefined;
-        throw error;
-      },
-    );
-    return this.client;
+    await this.client.close(({ agent }) => agent.close());
   }
 
   private signer(secret: string): Webhook {

@@ -10,8 +10,11 @@ import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator
 import { WebhookReceiver } from '../../support/webhook-receiver.js';
 
 let failuresLeft = 0;
+/** Calls of the loader: a pool or agent is made only through it. */
+let loads = 0;
 jest.unstable_mockModule('../../../src/common/load-undici.js', () => ({
   loadUndici: async () => {
+    loads++;
     if (failuresLeft > 0) {
       failuresLeft--;
       throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
@@ -67,8 +70,16 @@ describe('an appliance client whose undici load fails', () => {
     const vc = client();
     failuresLeft = 1;
     await expect(vc.listJobs()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    const before = loads;
     await expect(vc.close(0)).resolves.toBeUndefined();
+    expect(loads).toBe(before);
     expect(sim.requests).toEqual([]);
+  });
+
+  it('closes a client never used without loading anything', async () => {
+    const before = loads;
+    await client().close(0);
+    expect(loads).toBe(before);
   });
 });
 
