@@ -51,10 +51,10 @@ try {
   ctx.upstream = await startUpstream(ctx);
   const before = new Set(fs.readdirSync(profDir));
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
-  const moduleCountFile = path.join(tmp, 'modules.json');
+  const loadedFilesOut = path.join(tmp, 'loaded-files.json');
   if (values.modules) {
-    process.env.BENCH_MODULE_COUNT_FILE = moduleCountFile; // inherited by the server, read by the preload
-    nodeArgs.push('--import', path.join(benchDir, 'lib', 'module-count.mjs'));
+    process.env.LOADED_FILES_OUT = loadedFilesOut; // inherited by the server, written by the preload at its exit
+    nodeArgs.push('--import', path.join(path.dirname(benchDir), 'tools', 'loaded-files.mjs'));
   }
   if (values.target !== 'gateway' && values.target !== 'floor') throw new Error('--target gateway|floor');
   const gateway =
@@ -119,8 +119,15 @@ try {
   for (const f of summary.inclusiveByFunction.filter((f) => /node_modules|dist\//.test(f.name)).slice(0, top))
     console.log(`  ${fmt(f.ms, busy)}  ${f.name}`);
   if (values.modules) {
-    const { total, byPackage } = JSON.parse(fs.readFileSync(moduleCountFile, 'utf8'));
-    console.log(`\nmodules loaded by the time it exited: ${total} files`);
+    const files = JSON.parse(fs.readFileSync(loadedFilesOut, 'utf8'));
+    const byPackage = {};
+    for (const file of files) {
+      const nm = file.lastIndexOf('node_modules/');
+      const rest = nm >= 0 ? file.slice(nm + 'node_modules/'.length).split('/') : undefined;
+      const name = rest ? (rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]) : '(the project’s own files)';
+      byPackage[name] = (byPackage[name] ?? 0) + 1;
+    }
+    console.log(`\nmodules loaded by the time it exited: ${files.length} files`);
     for (const [name, count] of Object.entries(byPackage)
       .sort((a, b) => b[1] - a[1])
       .slice(0, top))

@@ -14,7 +14,7 @@ import { APPLIANCE_ENV, processDocument, stopGateway } from '../../support/gatew
 import { IdentityProvider } from '../../support/identity-provider.js';
 import { tempDir } from '../../support/temp-dir.js';
 
-const PRELOAD = resolve('test/support/loaded-files.mjs');
+const PRELOAD = resolve('tools/loaded-files.mjs');
 
 /** The packages (under node_modules/) of which the built files a process loaded hold code. */
 function packagesIn(files: string[]): Set<string> {

@@ -1,5 +1,5 @@
-// Preloaded into a gateway process with `node --import` (through NODE_OPTIONS): which files it loaded, written at
-// exit to LOADED_FILES_OUT as a JSON list of paths. ES modules are seen by a load hook (module.register: the hook
+// Preloaded into a gateway process with `node --import`: which files it loaded, written at exit to LOADED_FILES_OUT
+// as a JSON list of paths (test/process/contract/start-up-loading.e2e-spec.ts; bench/profile.mjs --modules). ES modules are seen by a load hook (module.register: the hook
 // runs on a thread of its own and posts each URL back), CommonJS ones are read from require.cache.
 import fs from 'node:fs';
 import { createRequire, register } from 'node:module';
