@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMicros } from './lib/cpu.mjs';
-import { summarizeProfile } from './lib/cpuprofile.mjs';
+import { busyMs, printProfileSummary, summarizeProfile } from './lib/cpuprofile.mjs';
+import { scrapeMetrics } from './lib/http.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { runPaced } from './lib/paced.mjs';
 import { installExitHandlers } from './lib/procs.mjs';
@@ -83,10 +84,7 @@ const list = values['fleet-run']
 const cpuMs = (cpuMicros(gateway.pid) - cpuBefore) / 1000;
 const toMs = performance.now() - gateway.spawnedAt;
 const upstream = (await sims.stats()).total;
-const scrapeStarted = performance.now();
-const scrape = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-const exposition = await scrape.text();
-const scrapeMs = performance.now() - scrapeStarted;
+const scrape = await scrapeMetrics(gateway.url, METRICS_TOKEN);
 await gateway.stop({ graceMs: 15_000 });
 await sims.stop();
 const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
@@ -96,20 +94,14 @@ const windowMs = toMs - fromMs;
 console.log(
   `${size} appliances, ${(windowMs / 1000).toFixed(1)} s measured: ${cpuMs.toFixed(0)} ms of CPU (${((100 * cpuMs) / windowMs).toFixed(2)} % of a core, profiled), ${probes} upstream requests (${(cpuMs / Math.max(1, probes)).toFixed(2)} ms each)`,
 );
-const heapUsed = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(exposition)?.[1]);
+const heapUsed = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(scrape.text)?.[1]);
 console.log(
-  `/metrics: ${scrape.status}, ${(exposition.length / 1e6).toFixed(2)} MB, ${exposition.split('\n').length} lines, in ${scrapeMs.toFixed(0)} ms (after the window, not profiled in it); heap used ${(heapUsed / 1e6).toFixed(1)} MB`,
+  `/metrics: ${scrape.status}, ${(scrape.bytes / 1e6).toFixed(2)} MB, ${scrape.lines} lines, in ${scrape.ms.toFixed(0)} ms (after the window, not profiled in it); heap used ${(heapUsed / 1e6).toFixed(1)} MB`,
 );
-if (list) console.log(`GET /appliances ×${list.requests}: p50 ${list.p50.toFixed(1)} ms, p99 ${list.p99.toFixed(1)} ms`);
-const top = Number(values.top);
-const busy = summary.totalMs - (summary.selfByPackage.find((p) => p.name === '(idle)')?.ms ?? 0);
-const line = (ms, name) => `${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${name}`;
-console.log('\nself time by package:');
-for (const p of summary.selfByPackage.filter((p) => p.name !== '(idle)').slice(0, 15)) console.log(line(p.ms, p.name));
-console.log('\nself time by function:');
-for (const f of summary.selfByFunction.slice(0, top)) console.log(line(f.ms, f.name));
-console.log('\ninclusive time by function:');
-for (const f of summary.inclusiveByFunction.slice(0, top)) console.log(line(f.ms, f.name));
+if (list)
+  console.log(`GET /appliances ×${list.requests}: p50 ${list.p50.toFixed(1)} ms, p99 ${list.p99.toFixed(1)} ms`);
+console.log(`busy ${busyMs(summary).toFixed(0)} ms of the main thread (percentages below are of it):\n`);
+printProfileSummary(summary, { top: Number(values.top) });
 console.log(`\nprofile: ${path.join(profDir, file)}`);
 if (!values.keep) fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(0);

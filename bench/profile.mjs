@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { summarizeProfile } from './lib/cpuprofile.mjs';
+import { busyMs, printProfileSummary, summarizeProfile } from './lib/cpuprofile.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { runLoad } from './lib/load.mjs';
 import { installExitHandlers } from './lib/procs.mjs';
@@ -43,8 +43,6 @@ const profDir = values.keep ? path.join(benchDir, 'profiles') : path.join(tmp, '
 fs.mkdirSync(profDir, { recursive: true });
 const ctx = { root, benchDir, tmp };
 let requests = 1;
-const fmt = (ms, total) =>
-  `${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}% ${((ms * 1000) / requests).toFixed(1).padStart(7)} µs/req`;
 
 try {
   ctx.idp = await startIdentityProvider();
@@ -102,22 +100,11 @@ try {
   // Times since spawn; the profile starts a few ms after spawn, close enough to cut start-up and warm-up out.
   const summary = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')), { fromMs, toMs });
   const top = Number(values.top);
-  const busy = summary.totalMs - (summary.selfByPackage.find((p) => p.name === '(idle)')?.ms ?? 0);
+  const busy = busyMs(summary);
   console.log(
     `\nprofile: ${path.join(profDir, file)}\nmeasured window: ${requests} requests, sampled ${summary.totalMs.toFixed(0)} ms, busy ${busy.toFixed(0)} ms (percentages of busy time; µs per request served)\n`,
   );
-  console.log('self time by package:');
-  for (const p of summary.selfByPackage.filter((p) => p.name !== '(idle)').slice(0, 20))
-    console.log(`  ${fmt(p.ms, busy)}  ${p.name}`);
-  console.log('\nby package, with the node:core and native work it calls (nearest library frame on the stack):');
-  for (const p of summary.byNearestPackage.filter((p) => p.name !== '(idle)').slice(0, 20))
-    console.log(`  ${fmt(p.ms, busy)}  ${p.name}`);
-  console.log('\nself time by function:');
-  for (const f of summary.selfByFunction.filter((p) => p.name !== '(idle)').slice(0, top))
-    console.log(`  ${fmt(f.ms, busy)}  ${f.name}`);
-  console.log('\ninclusive time by function (frames from node_modules and dist/):');
-  for (const f of summary.inclusiveByFunction.filter((f) => /node_modules|dist\//.test(f.name)).slice(0, top))
-    console.log(`  ${fmt(f.ms, busy)}  ${f.name}`);
+  printProfileSummary(summary, { top, requests });
   if (values.modules) {
     const files = JSON.parse(fs.readFileSync(loadedFilesOut, 'utf8'));
     const byPackage = {};

@@ -11,8 +11,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -131,17 +131,34 @@ export async function* trailEntries(root, count) {
     };
     const durationMs = 40 + Math.floor(rand() * 1500);
     const p = rand();
-    const single = (fields) => seal({ ...common, id: uuid(previous.seq + 1), time: new Date(at).toISOString(), stage: 'completed', ...fields });
+    const single = (fields) =>
+      seal({ ...common, id: uuid(previous.seq + 1), time: new Date(at).toISOString(), stage: 'completed', ...fields });
     if (p < 0.02) {
       single({ outcome: 'denied', httpStatus: 403, code: 'FORBIDDEN', durationMs: 2 });
     } else if (p < 0.03) {
       single({ outcome: 'rejected', httpStatus: 409, code: 'IDEMPOTENCY_KEY_IN_USE', durationMs: 3 });
     } else if (p < 0.035) {
-      single({ outcome: 'rate_limited', httpStatus: 429, code: 'RATE_LIMITED', durationMs: 60_000, count: 1 + Math.floor(rand() * 50) });
+      single({
+        outcome: 'rate_limited',
+        httpStatus: 429,
+        code: 'RATE_LIMITED',
+        durationMs: 60_000,
+        count: 1 + Math.floor(rand() * 50),
+      });
     } else if (p < 0.05 && previous.seq > 0) {
-      single({ outcome: 'replayed', httpStatus: 202, durationMs: 1, replayOf: uuid(Math.max(1, previous.seq - Math.floor(rand() * 100))) });
+      single({
+        outcome: 'replayed',
+        httpStatus: 202,
+        durationMs: 1,
+        replayOf: uuid(Math.max(1, previous.seq - Math.floor(rand() * 100))),
+      });
     } else {
-      const requested = seal({ ...common, id: uuid(previous.seq + 1), time: new Date(at).toISOString(), stage: 'requested' });
+      const requested = seal({
+        ...common,
+        id: uuid(previous.seq + 1),
+        time: new Date(at).toISOString(),
+        stage: 'requested',
+      });
       if (p >= 0.995 || previous.seq >= count) {
         // Never completed (the process died first): finalOutcome `unknown`.
       } else {
@@ -233,10 +250,14 @@ export async function generateSqlite(root, file, count, log = () => undefined) {
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -262144'); // 256 MiB
     const indexes = db
-      .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL")
+      .prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL",
+      )
       .all();
     for (const { name } of indexes) db.exec(`DROP INDEX ${name}`);
-    const insert = db.prepare(`INSERT INTO audit_entries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+    const insert = db.prepare(
+      `INSERT INTO audit_entries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+    );
     const insertAll = db.transaction((entries) => {
       for (const entry of entries) insert.run(rowValues(entry));
     });
@@ -246,12 +267,19 @@ export async function generateSqlite(root, file, count, log = () => undefined) {
       insertAll(batch);
       last = batch.at(-1);
       written += batch.length;
-      if (written % 1_000_000 < BATCH) log(`  sqlite: ${written.toLocaleString('en')} entries (${Math.round((performance.now() - started) / 1000)} s)`);
+      if (written % 1_000_000 < BATCH)
+        log(
+          `  sqlite: ${written.toLocaleString('en')} entries (${Math.round((performance.now() - started) / 1000)} s)`,
+        );
     }
     const indexStarted = performance.now();
     for (const { sql } of indexes) db.exec(sql);
     log(`  sqlite: indexes in ${Math.round((performance.now() - indexStarted) / 1000)} s`);
-    db.prepare('UPDATE audit_chain_head SET last_seq = ?, last_id = ?, last_hash = ? WHERE id = 1').run(last.seq, last.id, last.hash);
+    db.prepare('UPDATE audit_chain_head SET last_seq = ?, last_id = ?, last_hash = ? WHERE id = 1').run(
+      last.seq,
+      last.id,
+      last.hash,
+    );
     db.exec('ANALYZE');
     db.pragma('journal_mode = WAL');
     return { ms: performance.now() - started, last: { seq: last.seq, id: last.id, hash: last.hash } };
@@ -270,7 +298,9 @@ export async function restoreSqlite(root, file, count, last) {
     const { anchor_seq: anchor } = db.prepare('SELECT anchor_seq FROM audit_chain_head WHERE id = 1').get();
     db.prepare('DELETE FROM audit_entries WHERE seq > ?').run(last.seq);
     for (const table of ['idempotency_keys', 'notification_outbox', 'followed_jobs']) db.exec(`DELETE FROM ${table}`);
-    const insert = db.prepare(`INSERT INTO audit_entries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+    const insert = db.prepare(
+      `INSERT INTO audit_entries (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+    );
     const insertAll = db.transaction((entries) => {
       for (const entry of entries) insert.run(rowValues(entry));
     });
@@ -301,7 +331,9 @@ function findPsql() {
 function copyField(value) {
   if (value === null || value === undefined) return '\\N';
   const text = String(value);
-  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]) : text;
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c])
+    : text;
 }
 
 /** Runs `psql url -c COPY ... FROM STDIN`, writing `batches` of entries to it. */
@@ -343,7 +375,10 @@ async function insertInto(client, schema, batches) {
         params.push(...values);
         return `(${values.map((_, i) => `$${start + i + 1}`).join(',')})`;
       });
-      await client.query(`INSERT INTO ${schema}.audit_entries (${COLUMNS.join(', ')}) VALUES ${tuples.join(',')}`, params);
+      await client.query(
+        `INSERT INTO ${schema}.audit_entries (${COLUMNS.join(', ')}) VALUES ${tuples.join(',')}`,
+        params,
+      );
     }
     await client.query('COMMIT');
     last = batch.at(-1);
@@ -386,7 +421,10 @@ export async function generatePostgres(root, url, schema, count, log = () => und
       for await (const batch of trailEntries(root, count)) {
         yield batch;
         written += batch.length;
-        if (written % 1_000_000 < BATCH) log(`  postgres: ${written.toLocaleString('en')} entries (${Math.round((performance.now() - started) / 1000)} s)`);
+        if (written % 1_000_000 < BATCH)
+          log(
+            `  postgres: ${written.toLocaleString('en')} entries (${Math.round((performance.now() - started) / 1000)} s)`,
+          );
       }
     }
     const last = psql ? await copyInto(psql, url, schema, counted()) : await insertInto(client, schema, counted());
@@ -394,13 +432,16 @@ export async function generatePostgres(root, url, schema, count, log = () => und
     await client.query("SET maintenance_work_mem = '256MB'");
     for (const { indexdef } of indexes) await client.query(indexdef);
     log(`  postgres: indexes in ${Math.round((performance.now() - indexStarted) / 1000)} s`);
-    await client.query(`UPDATE ${schema}.audit_chain_head SET last_seq = $1, last_id = $2, last_hash = $3 WHERE id = 1`, [
-      last.seq,
-      last.id,
-      last.hash,
-    ]);
+    await client.query(
+      `UPDATE ${schema}.audit_chain_head SET last_seq = $1, last_id = $2, last_hash = $3 WHERE id = 1`,
+      [last.seq, last.id, last.hash],
+    );
     await client.query(`VACUUM ANALYZE ${schema}.audit_entries`);
-    return { ms: performance.now() - started, last: { seq: last.seq, id: last.id, hash: last.hash }, via: psql ? 'COPY (psql)' : 'INSERT' };
+    return {
+      ms: performance.now() - started,
+      last: { seq: last.seq, id: last.id, hash: last.hash },
+      via: psql ? 'COPY (psql)' : 'INSERT',
+    };
   } finally {
     await client.end();
   }
@@ -413,7 +454,8 @@ export async function restorePostgres(root, url, schema, count, last) {
     const { rows } = await client.query(`SELECT anchor_seq FROM ${schema}.audit_chain_head WHERE id = 1`);
     const anchor = Number(rows[0].anchor_seq);
     await client.query(`DELETE FROM ${schema}.audit_entries WHERE seq > $1`, [last.seq]);
-    for (const table of ['idempotency_keys', 'notification_outbox', 'followed_jobs']) await client.query(`DELETE FROM ${schema}.${table}`);
+    for (const table of ['idempotency_keys', 'notification_outbox', 'followed_jobs'])
+      await client.query(`DELETE FROM ${schema}.${table}`);
     const psql = findPsql();
     if (psql) await copyInto(psql, url, schema, prefix(root, count, anchor));
     else await insertInto(client, schema, prefix(root, count, anchor));
@@ -452,7 +494,15 @@ export async function sqliteTrail(root, count, log) {
   }
   log(`  sqlite: generating ${count.toLocaleString('en')} entries into ${file}`);
   const generated = await generateSqlite(root, file, count, log);
-  const meta = { count, schemaKey: schemaKey(root), generatorVersion: GENERATOR_VERSION, generatedAt: new Date().toISOString(), generationMs: generated.ms, last: generated.last, bytes: fs.statSync(file).size };
+  const meta = {
+    count,
+    schemaKey: schemaKey(root),
+    generatorVersion: GENERATOR_VERSION,
+    generatedAt: new Date().toISOString(),
+    generationMs: generated.ms,
+    last: generated.last,
+    bytes: fs.statSync(file).size,
+  };
   fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
   return { file, meta, cached: false, release: markDirty(metaFile) };
 }
@@ -484,7 +534,15 @@ export async function postgresTrail(root, url, count, log) {
     }
     log(`  postgres: generating ${count.toLocaleString('en')} entries into schema ${schema}`);
     const generated = await generatePostgres(root, url, schema, count, log);
-    const meta = { count, schemaKey: schemaKey(root), generatorVersion: GENERATOR_VERSION, generatedAt: new Date().toISOString(), generationMs: generated.ms, last: generated.last, via: generated.via };
+    const meta = {
+      count,
+      schemaKey: schemaKey(root),
+      generatorVersion: GENERATOR_VERSION,
+      generatedAt: new Date().toISOString(),
+      generationMs: generated.ms,
+      last: generated.last,
+      via: generated.via,
+    };
     await client.query(`CREATE TABLE ${schema}.bench_trail_meta (meta text NOT NULL)`);
     await client.query(`INSERT INTO ${schema}.bench_trail_meta (meta) VALUES ($1)`, [JSON.stringify(meta)]);
     return { schema, meta, cached: false };

@@ -84,3 +84,34 @@ export function summarizeProfile(profile, { fromMs = 0, toMs = Number.POSITIVE_I
     inclusiveByFunction: sorted(inclusive),
   };
 }
+
+/** Main-thread time the profile was not idle, in ms: what the printed percentages are of. */
+export function busyMs(summary) {
+  return summary.totalMs - (summary.selfByPackage.find((p) => p.name === '(idle)')?.ms ?? 0);
+}
+
+/**
+ * Prints a summary (summarizeProfile's) as profile.mjs and profile-fleet.mjs do: self time by package, by package
+ * with the core work it calls, self time by function, inclusive time of frames from node_modules and dist/; each
+ * line in ms, % of busy time and, with `requests`, µs per request.
+ */
+export function printProfileSummary(summary, { top = 30, requests } = {}) {
+  const busy = busyMs(summary);
+  const perRequest = (ms) => (requests ? ` ${((ms * 1000) / requests).toFixed(1).padStart(7)} µs/req` : '');
+  const line = ({ ms, name }) =>
+    `  ${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)}%${perRequest(ms)}  ${name}`;
+  const busyOnly = (rows) => rows.filter((row) => row.name !== '(idle)');
+  const sections = [
+    ['self time by package:', busyOnly(summary.selfByPackage).slice(0, 20)],
+    [
+      'by package, with the node:core and native work it calls (nearest library frame on the stack):',
+      busyOnly(summary.byNearestPackage).slice(0, 20),
+    ],
+    ['self time by function:', busyOnly(summary.selfByFunction).slice(0, top)],
+    [
+      'inclusive time by function (frames from node_modules and dist/):',
+      summary.inclusiveByFunction.filter((f) => /node_modules|dist\//.test(f.name)).slice(0, top),
+    ],
+  ];
+  console.log(sections.map(([title, rows]) => [title, ...rows.map(line)].join('\n')).join('\n\n'));
+}

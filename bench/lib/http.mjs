@@ -7,7 +7,10 @@ import { request } from 'undici';
  * `token`: a bearer token; `body`: sent as JSON; `headers`: more request headers; `expect`: the status required
  * (anything else throws, with the start of the answer). Returns { status, json (undefined unless JSON), ms }.
  */
-export async function requestJson(url, { method = 'GET', token, body, headers: extra, expect, timeoutMs = 60_000 } = {}) {
+export async function requestJson(
+  url,
+  { method = 'GET', token, body, headers: extra, expect, timeoutMs = 60_000 } = {},
+) {
   const headers = { ...extra };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -64,4 +67,18 @@ export async function readNdjsonExport(url, token, { timeoutMs = 60_000 } = {}) 
     for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
   }
   return { lines, bytes };
+}
+
+/** One Prometheus scrape with the metrics token: its status, size, lines and the time to answer it, and its text. */
+export async function scrapeMetrics(baseUrl, token) {
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await response.text();
+  return {
+    status: response.status,
+    ms: performance.now() - started,
+    bytes: text.length,
+    lines: text.split('\n').length,
+    text,
+  };
 }

@@ -17,7 +17,7 @@
 // RSS growth per appliance: the least-squares slope of RSS after start over the sizes.
 // bench/check.mjs reads result.sizes[], result.rssPerApplianceBytes.
 import { coresOver, cpuMicros, rssBytes } from '../lib/cpu.mjs';
-import { countBy, countsText, requestJson } from '../lib/http.mjs';
+import { countBy, countsText, requestJson, scrapeMetrics } from '../lib/http.mjs';
 import { runPaced } from '../lib/paced.mjs';
 import { startGateway, startSimulatorFleet } from '../lib/servers.mjs';
 import { median, round } from '../lib/stats.mjs';
@@ -163,15 +163,9 @@ async function measureSize(ctx, size, token) {
     const runWallMs = median(fleetRuns.map((r) => r.wallMs));
     // One Prometheus scrape after the runs, when every appliance has been probed and half of them run: its size
     // grows with the fleet (series per appliance), and serialising it holds the event loop.
-    const scrapeStarted = performance.now();
-    const scrape = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-    const exposition = await scrape.text();
-    if (scrape.status !== 200) throw new Error(`GET /metrics: ${scrape.status} ${exposition.slice(0, 200)}`);
-    const metrics = {
-      ms: round(performance.now() - scrapeStarted, 1),
-      bytes: exposition.length,
-      lines: exposition.split('\n').length,
-    };
+    const { status, text, ...scrape } = await scrapeMetrics(gateway.url, METRICS_TOKEN);
+    if (status !== 200) throw new Error(`GET /metrics: ${status} ${text.slice(0, 200)}`);
+    const metrics = { ...scrape, ms: round(scrape.ms, 1) };
     ctx.log(`  /metrics: ${mbOf(metrics.bytes)} MB, ${metrics.lines} lines, ${fmt(metrics.ms)} ms`);
     const rssAfterLoad = rssBytes(gateway.pid);
     return {
