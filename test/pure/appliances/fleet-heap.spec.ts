@@ -1,5 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import { BASE_HEAP_BYTES, fleetHeapWarning, HEAP_PER_APPLIANCE_BYTES } from '../../../src/appliances/fleet-heap.js';
+import { HEAP_SHEDDING_SHARE } from '../../../src/http/load-shedding.js';
 
 const MB = 1024 * 1024;
 
@@ -30,8 +31,8 @@ describe('fleetHeapWarning', () => {
     expect(fleetHeapWarning(fits + 1, { maxHeapUsedMb: 0 })).toMatch(/, and the heap limit is \d+ MB: /);
   });
 
-  it('by default, compares with 70 % of the heap limit, where load is shed', () => {
-    const shedding = Math.floor(getHeapStatistics().heap_size_limit * 0.7);
+  it('by default, compares with where load is shed (a share of the heap limit)', () => {
+    const shedding = Math.floor(getHeapStatistics().heap_size_limit * HEAP_SHEDDING_SHARE);
     const fits = Math.floor((shedding - BASE_HEAP_BYTES) / HEAP_PER_APPLIANCE_BYTES);
     expect(fleetHeapWarning(fits, {})).toBeUndefined();
     expect(fleetHeapWarning(fits + 1, {})).toMatch(/, and load is shed above \d+ MB: /);
