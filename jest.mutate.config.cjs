@@ -11,6 +11,11 @@ const base = require('./jest.config.cjs');
 module.exports = {
   ...base,
   testRegex: undefined,
+  // The sources are in the module map too: Stryker picks each mutant's tests with jest's findRelatedTests
+  // (stryker.config.mjs), which follows imports only through files in the map. With the tests alone there, a source
+  // counted as related only to the tests that import it directly, so the OpenAPI tests (through openapi-export.ts)
+  // never ran against the error table's examples, and a static mutant there "survived" having run no test at all.
+  roots: ['<rootDir>/test', '<rootDir>/src'],
   testMatch: ['<rootDir>/test/pure/**/*.spec.ts', '<rootDir>/test/app/**/*.spec.ts'],
   testPathIgnorePatterns: [
     '/node_modules/',
