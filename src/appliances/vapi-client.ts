@@ -113,8 +113,9 @@ export class VapiClient {
       // Appliances behind a path prefix (a reverse proxy) keep it.
       adapter: undiciAdapter(url.pathname.replace(/\/+$/, '')),
       timeout: config.timeoutMs,
-      maxRedirects: 0,
-      responseType: 'text',
+      // No maxRedirects or responseType: the undici adapter reads neither. It never follows a redirect (undici's
+      // request does not, without its redirect interceptor), so a session token cannot be sent on to another host;
+      // and it always returns the body as text.
       // We parse ourselves, once: an error page from a proxy must not hide the HTTP status behind a parse error.
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,

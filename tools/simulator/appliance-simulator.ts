@@ -429,6 +429,7 @@ function sendStatusFault(res: ServerResponse, fault: Extract<Fault, { kind: 'sta
     res.writeHead(fault.status, {
       'content-type': fault.contentType ?? 'application/json',
       'content-length': Buffer.byteLength(fault.rawBody),
+      ...(fault.location !== undefined && { location: fault.location }),
     });
     res.end(fault.rawBody);
     return;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { asyncLocalStorage } from '@fastify/request-context';
 import pino from 'pino';
 import { VapiClient } from '../../../src/appliances/vapi-client.js';
@@ -149,6 +151,34 @@ describe('VapiClient', () => {
         details: { upstream: { status: 300 } },
       });
     });
+  });
+
+  it('never follows a redirect: the session and the run go nowhere but the appliance', async () => {
+    // Where a followed redirect would land: it records what reaches it.
+    const elsewhere: { method?: string; headers: Record<string, unknown> }[] = [];
+    const trap = createServer((req, res) => {
+      elsewhere.push({ method: req.method, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"j-1","state":"INPROGRESS","progress":0}');
+    });
+    await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+    try {
+      const to = `http://127.0.0.1:${(trap.address() as AddressInfo).port}/api/appliance/recovery/backup/job/j-1`;
+      const vc = client();
+      await vc.listJobs();
+      for (const status of [301, 302, 307, 308]) {
+        sim.faults.set({ kind: 'status', status, rawBody: '', location: to, path: '?action=run', times: 1 });
+        await expect(vc.runSchedule('default', undefined)).rejects.toMatchObject({
+          code: 'APPLIANCE_ERROR',
+          details: { upstream: { status } },
+        });
+        sim.faults.set({ kind: 'status', status, rawBody: '', location: to, path: JOBS_PATH, times: 1 });
+        await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_ERROR' });
+      }
+      expect(elsewhere).toEqual([]);
+      expect(requestsTo('POST', RUN_PATH)).toHaveLength(4);
+    } finally {
+      await new Promise((resolve) => trap.close(resolve));
+    }
   });
 
   describe('one session, one login', () => {

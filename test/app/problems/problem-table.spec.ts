@@ -67,6 +67,13 @@ describe('the problem table', () => {
       'requestId',
     ]);
   });
+
+  it('names the busy backup target, and says when a run may have started', () => {
+    const busy = new GatewayError('TARGET_BUSY', 'Full.', { appliance: 'vc-a', target: 'sftp://nas-1' });
+    expect(problemDocument(busy, '/x', 'req-3')).toMatchObject({ appliance: 'vc-a', target: 'sftp://nas-1' });
+    const unsure = new GatewayError('APPLIANCE_TIMEOUT', 'Late.', { appliance: 'vc-a', mayHaveStarted: true });
+    expect(problemDocument(unsure, '/x', 'req-4')).toMatchObject({ mayHaveStarted: true });
+  });
 });
 
 /** The OpenAPI document shows callers the same table the filter applies. */
