@@ -27,6 +27,7 @@ import { GatewayMetrics } from '../../src/metrics/gateway-metrics.js';
 import { ApiProblems } from '../../src/problems/api-problems.decorator.js';
 import { GatewayError } from '../../src/problems/gateway-error.js';
 import { ProblemFilter } from '../../src/problems/problem.filter.js';
+import { StoredProblem } from '../../src/problems/stored-problem.js';
 import { RecordingAudit } from './run-fakes.js';
 
 /** What the probe routes answer: the principal as the routes see it (scopes sorted, as a list). */
@@ -124,6 +125,20 @@ class ProbeController {
   @Public()
   failWithTextStatus() {
     throw Object.assign(new Error('odd'), { statusCode: '400' });
+  }
+
+  /** JavaScript lets anything be thrown, even nothing. */
+  @Get('fail/null')
+  @Public()
+  failWithNull() {
+    throw null;
+  }
+
+  /** An answer given before, replayed as it was (an Idempotency-Key retry). */
+  @Get('fail/stored')
+  @Public()
+  failWithStoredProblem() {
+    throw new StoredProblem(429, { 'retry-after': '9' }, '{"code":"RATE_LIMITED","requestId":"first-request"}');
   }
 
   @Post('body')

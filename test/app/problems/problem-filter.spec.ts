@@ -111,6 +111,34 @@ describe('ProblemFilter', () => {
     expect(text.statusCode).toBe(500);
   });
 
+  it('`throw null` is an unexpected error like any other, not a crash of the filter', async () => {
+    const response = await get('/fail/null');
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toMatchObject({ code: 'INTERNAL_ERROR' });
+    // What was thrown is what is logged, by the filter itself (not a TypeError of the filter caught further out).
+    expect(probe.logs).toEqual([expect.objectContaining({ level: 'error', msg: 'unhandled error', err: null })]);
+  });
+
+  it('only a 401 challenges the caller with WWW-Authenticate', async () => {
+    expect((await get('/fail/status/401')).headers['www-authenticate']).toBe('Bearer realm="backup-gateway"');
+    for (const path of ['/fail/status/403', '/fail/conflict', '/fail/gateway', '/fail/bug']) {
+      expect((await get(path)).headers).not.toHaveProperty('www-authenticate');
+    }
+  });
+
+  it('a stored problem is replayed verbatim: its status, body and headers, marked Idempotent-Replayed', async () => {
+    const response = await get('/fail/stored');
+    expect(response.statusCode).toBe(429);
+    expect(response.body).toBe('{"code":"RATE_LIMITED","requestId":"first-request"}');
+    expect(response.headers).toMatchObject({
+      'retry-after': '9',
+      'idempotent-replayed': 'true',
+      'content-type': 'application/problem+json; charset=utf-8',
+    });
+    expect(response.headers['x-request-id']).not.toBe('first-request');
+    expect(probe.logs).toEqual([]);
+  });
+
   it('errors Nest and Fastify raise themselves: unknown route, wrong content type, broken JSON', async () => {
     const unknown = await get('/no/such/route');
     expect(unknown.statusCode).toBe(404);
