@@ -33,33 +33,40 @@ class CountingStore extends MemoryConsoleStore {
   }
 }
 
+/** A probe app whose console sessions live in `store`, and the cookie of one session opened with an API key. */
+async function probeWithSession(
+  store: MemoryConsoleStore,
+  auth: Record<string, unknown> = {},
+): Promise<{ probe: ProbeApp; cookie: string }> {
+  const config = Object.assign(new ConsoleConfig(), { publicUrl: `${CONSOLE}/` });
+  const sessions = new ConsoleSessions({
+    config,
+    store,
+    origin: new ConsoleOrigin(config),
+    logger: pino({ level: 'silent' }),
+  });
+  const probe = await startProbeApp(
+    {
+      apiKeys: [{ id: 'scheduler', sha256: createHash('sha256').update(KEY).digest('hex'), scopes: ['backups:read'] }],
+      ...auth,
+    },
+    sessions,
+  );
+  const opened = await sessions.openFromApiKey(
+    { headers: {}, method: 'POST', protocol: 'https' },
+    { id: 'lab', name: 'Lab key', scopes: ['backups:run', 'backups:read'] },
+  );
+  return { probe, cookie: opened.cookie.split(';')[0] };
+}
+
 describe('console session as a credential (session strategy)', () => {
   let probe: ProbeApp;
   let store: CountingStore;
   let cookie: string;
 
   beforeAll(async () => {
-    const config = Object.assign(new ConsoleConfig(), { publicUrl: `${CONSOLE}/` });
     store = new CountingStore();
-    const sessions = new ConsoleSessions({
-      config,
-      store,
-      origin: new ConsoleOrigin(config),
-      logger: pino({ level: 'silent' }),
-    });
-    probe = await startProbeApp(
-      {
-        apiKeys: [
-          { id: 'scheduler', sha256: createHash('sha256').update(KEY).digest('hex'), scopes: ['backups:read'] },
-        ],
-      },
-      sessions,
-    );
-    const opened = await sessions.openFromApiKey(
-      { headers: {}, method: 'POST', protocol: 'https' },
-      { id: 'lab', name: 'Lab key', scopes: ['backups:run', 'backups:read'] },
-    );
-    cookie = opened.cookie.split(';')[0];
+    ({ probe, cookie } = await probeWithSession(store));
   });
   afterAll(() => probe.close());
 
@@ -147,6 +154,60 @@ describe('console session as a credential (session strategy)', () => {
     });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ caller: 'apikey:scheduler', authMethod: 'apiKey' });
+  });
+});
+
+/**
+ * The limit on failed authentications (auth.failedAttemptsPerMinute) as the authentication guard applies it: a bearer
+ * token or an API key that is refused counts against the address; no credential, and a refusal that is not about the
+ * credential, do not; past the limit every credential from that address is refused before it is looked at.
+ */
+describe('failed authentications from one address', () => {
+  let probe: ProbeApp;
+  let cookie: string;
+
+  beforeEach(async () => {
+    ({ probe, cookie } = await probeWithSession(new MemoryConsoleStore(), { failedAttemptsPerMinute: 3 }));
+  });
+  afterEach(() => probe.close());
+
+  const status = async (headers: Record<string, string>) =>
+    (await probe.request({ url: '/whoami', headers })).statusCode;
+
+  it('past the limit, wrong API keys are answered 429 with Retry-After, and so is the right one', async () => {
+    for (let i = 0; i < 3; i++) expect(await status({ 'x-api-key': 'wrong' })).toBe(401);
+    const refused = await probe.request({ url: '/whoami', headers: { 'x-api-key': KEY } });
+    expect(refused.statusCode).toBe(429);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.json()).toMatchObject({
+      code: 'RATE_LIMITED',
+      detail: `Too many failed authentications from your address; retry after ${retryAfter} s.`,
+    });
+  });
+
+  it('refused bearer tokens count as refused keys do', async () => {
+    for (let i = 0; i < 3; i++) expect(await status({ authorization: 'Bearer not-a-token' })).toBe(401);
+    expect(await status({ authorization: 'Bearer not-a-token' })).toBe(429);
+  });
+
+  it('a request without a credential is never counted, nor refused for the failures of the address', async () => {
+    for (let i = 0; i < 5; i++) expect(await status({})).toBe(401);
+    expect(await status({ 'x-api-key': KEY })).toBe(200);
+    for (let i = 0; i < 3; i++) expect(await status({ 'x-api-key': 'wrong' })).toBe(401);
+    expect(await status({})).toBe(401);
+  });
+
+  it('a refusal that is not about the credential (a console session from another site) is no failed guess', async () => {
+    const crossSite = {
+      authorization: 'Bearer not-a-token',
+      cookie,
+      'x-console-request': '1',
+      origin: 'https://evil.example',
+    };
+    for (let i = 0; i < 5; i++) expect(await status(crossSite)).toBe(403);
+    expect(await status({ 'x-api-key': KEY })).toBe(200);
   });
 });
 
