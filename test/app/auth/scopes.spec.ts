@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { CallerId } from '../../../src/auth/caller-id.js';
+import { accessPolicy } from '../../../src/auth/access-policy.js';
+import { type CallerId, storedCaller } from '../../../src/auth/caller-id.js';
 import type { Principal } from '../../../src/auth/principal.js';
 import { scopesFromClaims } from '../../../src/auth/principal.js';
 import { hasAnyOf, mayUseAppliance, scopedAppliances } from '../../../src/auth/scopes.js';
@@ -41,8 +42,32 @@ describe('scope rules', () => {
     expect([...scopesFromClaims({ scope: ' backups:run  audit:read ' })]).toEqual(['backups:run', 'audit:read']);
     expect([...scopesFromClaims({ scp: ['backups:read', '', 42, null] })]).toEqual(['backups:read']);
     expect([...scopesFromClaims({ scp: 'a b' })]).toEqual(['a', 'b']);
+    expect([...scopesFromClaims({ scp: ' a  b ' })]).toEqual(['a', 'b']);
     expect([...scopesFromClaims({ scope: 'a', scp: ['b'] })]).toEqual(['a', 'b']);
     expect([...scopesFromClaims({ scope: ['a'], scp: { b: true } })]).toEqual([]);
+  });
+});
+
+describe('what a caller may see (accessPolicy.visibleAppliances: the appliance list, the audit trail)', () => {
+  it('the bare family: every appliance; otherwise the appliances named, and only under that family', () => {
+    expect(accessPolicy.visibleAppliances(principal('audit:read', 'audit:read:vc-a'), 'audit:read')).toEqual({
+      all: true,
+    });
+    expect(
+      accessPolicy.visibleAppliances(principal('audit:read:vc-a', 'backups:read', 'audit:read:vc-b'), 'audit:read'),
+    ).toEqual({ all: false, appliances: ['vc-a', 'vc-b'] });
+    expect(accessPolicy.visibleAppliances(principal('backups:read'), 'audit:read')).toEqual({
+      all: false,
+      appliances: [],
+    });
+  });
+});
+
+describe('a caller id read back from a store', () => {
+  it('is taken only in the two forms the gateway builds', () => {
+    expect(storedCaller('jwt:https://idp.example:alice')).toBe('jwt:https://idp.example:alice');
+    expect(storedCaller('apikey:ops')).toBe('apikey:ops');
+    for (const other of ['', 'ops', 'session:abc', 'JWT:x', ' apikey:ops']) expect(storedCaller(other)).toBeUndefined();
   });
 });
 
