@@ -57,6 +57,14 @@ class ProbeController {
     return echo(principal);
   }
 
+  /** A contradiction no route of the gateway has: public, yet scoped. The scope guard then has no caller to judge. */
+  @Get('public-but-scoped')
+  @Public()
+  @RequireScope('backups:read', 'any')
+  publicButScoped() {
+    return { ok: true };
+  }
+
   @Get('list')
   @RequireScope('backups:read', 'any')
   list(@CurrentPrincipal() principal: Principal) {

@@ -118,6 +118,12 @@ describe('ScopeGuard', () => {
     expect((await probe.request({ method: 'POST', url: '/appliances/vc-a/run' })).statusCode).toBe(401);
   });
 
+  it('a scoped route that skipped authentication (marked public by mistake) fails closed: 401', async () => {
+    const response = await probe.request({ url: '/public-but-scoped' });
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ code: 'UNAUTHENTICATED', detail: 'Authentication required.' });
+  });
+
   it('each refusal says which scope would do, and names the appliance when there is one', async () => {
     expect((await call('read-vc-a', '/appliances/vc-b/read')).json()).toMatchObject({
       detail: 'This needs scope backups:read or backups:read:vc-b.',
