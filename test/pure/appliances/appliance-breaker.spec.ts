@@ -44,6 +44,18 @@ describe('ApplianceBreaker', () => {
     expect(new ApplianceBreaker('vc-a', config).isOpen).toBe(false);
   });
 
+  it('tells each state as it changes (the breaker-state metric): closed, open, half-open, closed again', async () => {
+    const states: number[] = [];
+    const breaker = new ApplianceBreaker('vc-a', config, (state) => states.push(state));
+    expect(states).toEqual([0]);
+    for (let i = 0; i < 2; i++) await expect(breaker.execute(failing('ECONNREFUSED'))).rejects.toThrow();
+    expect(states).toEqual([0, 1]);
+    await new Promise((resolve) => setTimeout(resolve, config.halfOpenAfterMs + 20));
+    await expect(breaker.execute(ok)).resolves.toBe('ok');
+    expect(states).toEqual([0, 1, 2, 0]);
+    expect(breaker.isOpen).toBe(false);
+  });
+
   it('errors that are not connection failures (an answer, a TLS refusal) never open it', async () => {
     const breaker = new ApplianceBreaker('vc-a', config);
     for (const code of ['ERR_BAD_RESPONSE', 'CERT_HAS_EXPIRED', 'ANYTHING']) {
