@@ -36,7 +36,7 @@ export type FaultKind =
       rawBody?: string;
       /** Content type for rawBody; default application/json. */
       contentType?: string;
-      /** A Location header (a redirect, from a misconfigured proxy or a hostile appliance). */
+      /** With rawBody: a Location header (a redirect, from a misconfigured proxy or a hostile appliance). */
       location?: string;
     }
   | { kind: 'malformed' }
