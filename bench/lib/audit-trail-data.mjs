@@ -494,17 +494,21 @@ export async function sqliteTrail(root, count, log) {
   }
   log(`  sqlite: generating ${count.toLocaleString('en')} entries into ${file}`);
   const generated = await generateSqlite(root, file, count, log);
-  const meta = {
+  const meta = { ...trailMeta(root, count, generated), bytes: fs.statSync(file).size };
+  fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
+  return { file, meta, cached: false, release: markDirty(metaFile) };
+}
+
+/** What a cached trail records about its generation, for both stores (each adds its own details). */
+function trailMeta(root, count, generated) {
+  return {
     count,
     schemaKey: schemaKey(root),
     generatorVersion: GENERATOR_VERSION,
     generatedAt: new Date().toISOString(),
     generationMs: generated.ms,
     last: generated.last,
-    bytes: fs.statSync(file).size,
   };
-  fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
-  return { file, meta, cached: false, release: markDirty(metaFile) };
 }
 
 /** Takes the cache mark away while a run may change the trail; the function returned puts it back. */
@@ -534,15 +538,7 @@ export async function postgresTrail(root, url, count, log) {
     }
     log(`  postgres: generating ${count.toLocaleString('en')} entries into schema ${schema}`);
     const generated = await generatePostgres(root, url, schema, count, log);
-    const meta = {
-      count,
-      schemaKey: schemaKey(root),
-      generatorVersion: GENERATOR_VERSION,
-      generatedAt: new Date().toISOString(),
-      generationMs: generated.ms,
-      last: generated.last,
-      via: generated.via,
-    };
+    const meta = { ...trailMeta(root, count, generated), via: generated.via };
     await client.query(`CREATE TABLE ${schema}.bench_trail_meta (meta text NOT NULL)`);
     await client.query(`INSERT INTO ${schema}.bench_trail_meta (meta) VALUES ($1)`, [JSON.stringify(meta)]);
     return { schema, meta, cached: false };
