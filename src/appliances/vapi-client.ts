@@ -8,6 +8,7 @@ import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gat
 import { requestContext } from '../context/request-context.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import {
+  isConnectionFailure,
   isTimeout,
   malformedAnswer,
   noAnswerWithin,
@@ -113,11 +114,11 @@ export class VapiClient {
       // Appliances behind a path prefix (a reverse proxy) keep it.
       adapter: undiciAdapter(url.pathname.replace(/\/+$/, '')),
       timeout: config.timeoutMs,
-      // No maxRedirects or responseType: the undici adapter reads neither. It never follows a redirect (undici's
-      // request does not, without its redirect interceptor), so a session token cannot be sent on to another host;
-      // and it always returns the body as text.
-      // We parse ourselves, once: an error page from a proxy must not hide the HTTP status behind a parse error.
-      transformResponse: [(data: unknown) => data],
+      // No maxRedirects, responseType or transformResponse: the undici adapter reads neither of the first two. It
+      // never follows a redirect (undici's request does not, without its redirect interceptor), so a session token
+      // cannot be sent on to another host; and it always returns the body as text. A bare Axios instance has no
+      // response transforms (axios.create() would add its JSON parsing), so the text reaches parseJson as sent: we
+      // parse once, ourselves, and an error page from a proxy cannot hide the HTTP status behind a parse error.
       validateStatus: () => true,
       headers: { accept: 'application/json' },
     });
@@ -225,9 +226,10 @@ export class VapiClient {
       notFound: 'APPLIANCE_ERROR',
     };
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs, 'late');
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, false);
     });
+    // Whatever it answered, `call` has recorded it in the health already.
     const answered = this.call({
       ...operation,
       operation: 'probe',
@@ -237,12 +239,12 @@ export class VapiClient {
       lane: 'read',
       timeoutMs,
     }).then(
-      () => 'answered' as const,
-      () => 'answered' as const,
+      () => true,
+      () => true,
     );
     try {
-      if ((await Promise.race([answered, deadline])) === 'late')
-        this.health.failed(noAnswerWithin(operation, timeoutMs));
+      const inTime = await Promise.race([answered, deadline]);
+      if (!inTime) this.health.failed(noAnswerWithin(operation, timeoutMs));
     } finally {
       clearTimeout(timer);
     }
@@ -336,7 +338,8 @@ export class VapiClient {
       if (body === MALFORMED) throw malformedAnswer(call);
       return body;
     }
-    throw vapiErrorToGatewayError(response.status, body === MALFORMED ? undefined : body, call);
+    // A malformed body is no typed vAPI error (the map reads only JSON objects): the answer of a proxy, maybe.
+    throw vapiErrorToGatewayError(response.status, body, call);
   }
 
   /** One request on the call's lane, through the breaker; reads are retried after a network failure. */
@@ -354,7 +357,7 @@ export class VapiClient {
       headers,
       data: call.body,
       dispatcher: await this.dispatcher(),
-      ...(call.timeoutMs !== undefined && { timeout }),
+      timeout,
     };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -363,7 +366,10 @@ export class VapiClient {
         );
       } catch (error) {
         if (error instanceof GatewayError) throw error; // circuit open or lane full: nothing was sent
-        const retry = call.idempotent && !isTimeout(error) && attempt < READ_RETRY_DELAYS_MS.length;
+        // Only a connection that failed or broke: a slow appliance is not helped by asking again, nor is an
+        // oversized answer or a certificate we refuse (each would come back the same, and each costs the appliance).
+        const lost = isConnectionFailure(error) && !isTimeout(error);
+        const retry = call.idempotent && lost && attempt < READ_RETRY_DELAYS_MS.length;
         if (!retry) throw transportError(error, call, timeout);
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAYS_MS[attempt]));
       }
@@ -373,16 +379,15 @@ export class VapiClient {
   /** An exchange's duration and outcome for metrics: the status class, or what kept it from being answered. */
   private async timed<T extends AxiosResponse>(operation: string, exchange: Promise<T>): Promise<T> {
     const started = performance.now();
-    let outcome = 'error';
+    const record = (outcome: string) =>
+      this.metrics.upstreamExchange(this.id, operation, outcome, (performance.now() - started) / 1000);
     try {
       const response = await exchange;
-      outcome = `${Math.floor(response.status / 100)}xx`;
+      record(`${Math.floor(response.status / 100)}xx`);
       return response;
     } catch (error) {
-      outcome = isTimeout(error) ? 'timeout' : 'transport_error';
+      record(isTimeout(error) ? 'timeout' : 'transport_error');
       throw error;
-    } finally {
-      this.metrics.upstreamExchange(this.id, operation, outcome, (performance.now() - started) / 1000);
     }
   }
 
@@ -416,8 +421,9 @@ export class VapiClient {
       return body;
     }
     this.metrics.logins.inc({ appliance: this.id, result: response.status === 401 ? 'rejected' : 'failed' });
-    const error = vapiErrorToGatewayError(response.status, body === MALFORMED ? undefined : body, operation);
-    // Only a 401 says the credentials are wrong; the session reports it once per backoff period.
+    const error = vapiErrorToGatewayError(response.status, body, operation);
+    // A 401 to a login says the credentials are wrong, whatever error type came with it (the table maps a 401 by its
+    // type first); the session reports it once per backoff period.
     if (response.status === 401) throw new GatewayError('APPLIANCE_AUTH_FAILED', error.detail, error.details);
     throw error;
   }
@@ -428,8 +434,8 @@ const MALFORMED = Symbol('malformed');
 /** Deeper answers are malformed: mapping them (and serialising them back to callers) would recurse that deep. */
 const MAX_ANSWER_DEPTH = 32;
 
-function parseJson(text: unknown): unknown {
-  if (typeof text !== 'string' || text === '') return undefined;
+/** The answer's JSON, or MALFORMED (an empty body too: every vAPI answer we read has one). */
+function parseJson(text: string): unknown {
   if (exceedsJsonDepth(text, MAX_ANSWER_DEPTH)) return MALFORMED;
   try {
     return JSON.parse(text);

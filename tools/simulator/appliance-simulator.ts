@@ -150,6 +150,11 @@ export class ApplianceSimulator {
     return this.sessions.count();
   }
 
+  /** TCP connections clients hold open to the simulator now (a client that closed its pool holds none). */
+  openConnections(): number {
+    return this.sockets.size;
+  }
+
   /** Every token becomes invalid: the next call with one answers 401 (as after an appliance restart). */
   expireAllSessions(): void {
     this.sessions.clear();

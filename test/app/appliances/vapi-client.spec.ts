@@ -132,6 +132,27 @@ describe('VapiClient', () => {
       await expect(vc.listSchedules()).rejects.toMatchObject({
         detail: 'Appliance vc-a sent a malformed answer when asked to list backup schedules.',
       });
+      sim.faults.set({ kind: 'status', status: 200, rawBody: '{', path: JOBS_PATH, method: 'GET', times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        detail: 'Appliance vc-a sent a malformed answer when asked to list backup jobs.',
+      });
+    });
+
+    it('an answer larger than 1 MiB is malformed: the client stops reading it, and does not ask again', async () => {
+      const vc = client();
+      await vc.listJobs();
+      const big = JSON.stringify(Array.from({ length: 110_000 }, (_, i) => `job-${String(i).padStart(4, '0')}`));
+      expect(big.length).toBeGreaterThan(1024 * 1024);
+      sim.faults.set({ kind: 'status', status: 200, rawBody: big, path: JOBS_PATH, method: 'GET', times: 1 });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_ERROR',
+        detail: 'Appliance vc-a sent a malformed answer when asked to list backup jobs.',
+      });
+      expect(requestsTo('GET', JOBS_PATH)).toHaveLength(2);
+      // Under the limit the same kind of answer is read.
+      const fits = JSON.stringify(Array.from({ length: 1_000 }, (_, i) => `job-${i}`));
+      sim.faults.set({ kind: 'status', status: 200, rawBody: fits, path: JOBS_PATH, method: 'GET', times: 1 });
+      expect(await vc.listJobs()).toHaveLength(1_000);
     });
 
     it('a 404 to a list is the appliance failing, not a missing schedule or job', async () => {
@@ -240,9 +261,25 @@ describe('VapiClient', () => {
       });
       expect(sim.counters).toMatchObject({ loginAttempts: 1, runs: 0 });
       expect(logs.filter((l) => l.retryInMs !== undefined)).toEqual([
-        expect.objectContaining({ level: 'error', appliance: 'vc-a', retryInMs: 60_000 }),
+        expect.objectContaining({
+          level: 'error',
+          appliance: 'vc-a',
+          retryInMs: 60_000,
+          msg: "appliance rejected the gateway's service account; logins held back to spare it from SSO lockout",
+        }),
       ]);
       expect(vc.health.view()).toMatchObject({ status: 'auth_failed', lastError: 'APPLIANCE_AUTH_FAILED' });
+    });
+
+    it('a login answered 401 is a rejected service account, whatever error type came with it', async () => {
+      const vc = client();
+      sim.faults.set({ kind: 'status', status: 401, errorType: 'UNAUTHORIZED', path: '/api/session', method: 'POST' });
+      await expect(vc.listJobs()).rejects.toMatchObject({
+        code: 'APPLIANCE_AUTH_FAILED',
+        details: { retryAfter: 60, upstream: { status: 401, errorType: 'UNAUTHORIZED' } },
+      });
+      await expect(vc.listJobs()).rejects.toMatchObject({ code: 'APPLIANCE_AUTH_FAILED' });
+      expect(sim.counters.loginAttempts).toBe(1);
     });
 
     it('a login refused for another reason (the session limit) is not held back', async () => {
@@ -463,6 +500,34 @@ describe('VapiClient', () => {
       expect(vc.health.view()).toMatchObject({ status: 'unreachable', lastError: 'APPLIANCE_UNAVAILABLE' });
     });
 
+    it('a probe whose login is slow stops waiting at its own timeout and records that no answer came', async () => {
+      const vc = client({ timeoutMs: 5000 });
+      sim.faults.set({ kind: 'latency', ms: 1500, path: '/api/session', method: 'POST' });
+      const started = Date.now();
+      await vc.probe(200);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(vc.health.view()).toMatchObject({ status: 'unreachable', lastError: 'APPLIANCE_TIMEOUT' });
+    });
+
+    it("a probe's request is given up at the probe's timeout, not held for the appliance's", async () => {
+      const vc = client({ timeoutMs: 8000 });
+      await vc.listJobs();
+      sim.faults.set({ kind: 'hang', path: '/api/session', method: 'GET' });
+      await vc.probe(200);
+      // The exchange itself ends (and is counted) soon after the probe's 200 ms (undici's timers are coarse), not
+      // after the appliance's 8 s.
+      const probeExchanges = async () => {
+        const { values } = await (metricsOf.get(vc) as GatewayMetrics).upstreamRequests.get();
+        return values.filter((v) => v.labels.operation === 'probe' && v.metricName?.endsWith('_count'));
+      };
+      for (let waited = 0; (await probeExchanges()).length === 0 && waited < 4000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await probeExchanges()).toEqual([
+        expect.objectContaining({ labels: { operation: 'probe', outcome: 'timeout' }, value: 1 }),
+      ]);
+    });
+
     it('close logs the session out, refuses further calls, and is safe to call twice', async () => {
       const vc = client();
       await vc.listJobs();
@@ -477,12 +542,38 @@ describe('VapiClient', () => {
       );
       await expect(vc.listJobs()).rejects.toMatchObject({
         code: 'SERVICE_UNAVAILABLE',
+        detail: 'Appliance vc-a is being removed or the gateway is shutting down.',
         details: { appliance: 'vc-a' },
       });
       await vc.close();
       expect(sim.counters.logouts).toBe(1);
       // The session is gone with the logout: a second close sends nothing.
       await vc.close();
+      expect(requestsTo('DELETE', '/api/session')).toHaveLength(1);
+    });
+
+    it('close closes the connections to the appliance', async () => {
+      const vc = client();
+      await Promise.all([vc.listJobs(), vc.listJobs(), vc.listJobs()]);
+      expect(sim.openConnections()).toBeGreaterThan(0);
+      await vc.close();
+      // Well before the pool's 4 s keep-alive would have let them go.
+      for (let waited = 0; sim.openConnections() > 0 && waited < 1000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(sim.openConnections()).toBe(0);
+    });
+
+    it('two closes at once both end when the calls under way end, with one logout', async () => {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'latency', ms: 200, path: JOBS_PATH });
+      const read = vc.listJobs();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      await Promise.all([vc.close(), vc.close()]);
+      expect(Date.now() - started).toBeLessThan(2000); // not the 30 s drain bound
+      expect(await read).toEqual([]);
       expect(requestsTo('DELETE', '/api/session')).toHaveLength(1);
     });
 
