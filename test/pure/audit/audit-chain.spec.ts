@@ -131,9 +131,10 @@ describe('audit chain', () => {
   });
 
   it('refuses values it has no canonical form for', () => {
-    expect(() => canonicalJson(1.5)).toThrow(TypeError);
-    expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
-    expect(() => canonicalJson(() => 1)).toThrow(TypeError);
+    // The message names what was refused: an audit write that fails on it says why in the log.
+    expect(() => canonicalJson(1.5)).toThrow(new TypeError('canonicalJson: 1.5 is not a safe integer'));
+    expect(() => canonicalJson(Number.NaN)).toThrow(new TypeError('canonicalJson: NaN is not a safe integer'));
+    expect(() => canonicalJson(() => 1)).toThrow(new TypeError('canonicalJson: cannot serialise a function'));
     expect(canonicalJson({ b: [1, 'x', null, true], a: { d: undefined, c: 0 } })).toBe(
       '{"a":{"c":0},"b":[1,"x",null,true]}',
     );

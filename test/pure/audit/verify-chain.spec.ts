@@ -116,6 +116,16 @@ describe('verifyChain', () => {
     expect(chain.pages).toHaveLength(2);
   });
 
+  it('a head counting more entries than there are is a broken link, even when its hash is the last entry’s', async () => {
+    const chain = MemoryChain.of(4);
+    chain.headEdits = { lastSeq: 5 };
+    expect(await verifyChain(chain)).toEqual({
+      ok: false,
+      count: 4,
+      firstBad: { id: chain.entries[3].id, reason: 'link' },
+    });
+  });
+
   it('a head naming another hash than the last entry’s is a broken link, (unknown) when it names no id', async () => {
     const chain = MemoryChain.of(3);
     chain.headEdits = { lastHash: 'f'.repeat(64) };
