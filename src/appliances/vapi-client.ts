@@ -8,7 +8,7 @@ import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gat
 import { requestContext } from '../context/request-context.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import {
-  isConnectionFailure,
+  isBrokenConnection,
   isTimeout,
   malformedAnswer,
   noAnswerWithin,
@@ -366,10 +366,7 @@ export class VapiClient {
         );
       } catch (error) {
         if (error instanceof GatewayError) throw error; // circuit open or lane full: nothing was sent
-        // Only a connection that failed or broke: a slow appliance is not helped by asking again, nor is an
-        // oversized answer or a certificate we refuse (each would come back the same, and each costs the appliance).
-        const lost = isConnectionFailure(error) && !isTimeout(error);
-        const retry = call.idempotent && lost && attempt < READ_RETRY_DELAYS_MS.length;
+        const retry = call.idempotent && isBrokenConnection(error) && attempt < READ_RETRY_DELAYS_MS.length;
         if (!retry) throw transportError(error, call, timeout);
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAYS_MS[attempt]));
       }
@@ -379,16 +376,18 @@ export class VapiClient {
   /** An exchange's duration and outcome for metrics: the status class, or what kept it from being answered. */
   private async timed<T extends AxiosResponse>(operation: string, exchange: Promise<T>): Promise<T> {
     const started = performance.now();
-    const record = (outcome: string) =>
-      this.metrics.upstreamExchange(this.id, operation, outcome, (performance.now() - started) / 1000);
     try {
       const response = await exchange;
-      record(`${Math.floor(response.status / 100)}xx`);
+      this.recordExchange(operation, `${Math.floor(response.status / 100)}xx`, started);
       return response;
     } catch (error) {
-      record(isTimeout(error) ? 'timeout' : 'transport_error');
+      this.recordExchange(operation, isTimeout(error) ? 'timeout' : 'transport_error', started);
       throw error;
     }
+  }
+
+  private recordExchange(operation: string, outcome: string, started: number): void {
+    this.metrics.upstreamExchange(this.id, operation, outcome, (performance.now() - started) / 1000);
   }
 
   private async login(basic: string): Promise<string> {

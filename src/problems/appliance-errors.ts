@@ -111,10 +111,18 @@ export function neverReachedAppliance(error: unknown): boolean {
   return NOT_CONNECTED.has(code) || isTls(code);
 }
 
+/**
+ * Connection refused, unreachable or broken: no answer, and not for slowness. What a read is asked again after (an
+ * oversized answer, a refused certificate or a timeout would come back the same way).
+ */
+export function isBrokenConnection(error: unknown): boolean {
+  const code = errorCode(error) ?? '';
+  return NOT_CONNECTED.has(code) || CONNECTION_LOST.has(code);
+}
+
 /** Connection refused, reset or timed out: what a circuit breaker counts (not TLS refusals, not answers). */
 export function isConnectionFailure(error: unknown): boolean {
-  const code = errorCode(error) ?? '';
-  return NOT_CONNECTED.has(code) || TIMEOUT.has(code) || CONNECTION_LOST.has(code);
+  return isBrokenConnection(error) || isTimeout(error);
 }
 
 export function isTimeout(error: unknown): boolean {

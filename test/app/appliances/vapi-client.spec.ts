@@ -7,6 +7,7 @@ import { parseConfig } from '../../../src/config/load-config.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { GatewayMetrics } from '../../../src/metrics/gateway-metrics.js';
 import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const USER = 'svc-backup@vsphere.local';
 const PASSWORD = 's3cret:with:colons';
@@ -497,6 +498,16 @@ describe('VapiClient', () => {
   });
 
   describe('probes, health and shutdown', () => {
+    /** A client with a session and a job list under way, which the appliance answers 200 ms late. */
+    async function readUnderWay(): Promise<{ vc: VapiClient; read: Promise<string[]> }> {
+      const vc = client();
+      await vc.listJobs();
+      sim.faults.set({ kind: 'latency', ms: 200, path: JOBS_PATH });
+      const read = vc.listJobs();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { vc, read };
+    }
+
     it('a probe checks the session within its own timeout, records the outcome and never throws', async () => {
       const vc = client({ timeoutMs: 5000 });
       await vc.probe(1000);
@@ -534,9 +545,7 @@ describe('VapiClient', () => {
         const { values } = await (metricsOf.get(vc) as GatewayMetrics).upstreamRequests.get();
         return values.filter((v) => v.labels.operation === 'probe' && v.metricName?.endsWith('_count'));
       };
-      for (let waited = 0; (await probeExchanges()).length === 0 && waited < 4000; waited += 50) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor(async () => (await probeExchanges()).length > 0, 4000);
       expect(await probeExchanges()).toEqual([
         expect.objectContaining({ labels: { operation: 'probe', outcome: 'timeout' }, value: 1 }),
       ]);
@@ -572,18 +581,11 @@ describe('VapiClient', () => {
       expect(sim.openConnections()).toBeGreaterThan(0);
       await vc.close();
       // Well before the pool's 4 s keep-alive would have let them go.
-      for (let waited = 0; sim.openConnections() > 0 && waited < 1000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(sim.openConnections()).toBe(0);
+      await waitFor(() => sim.openConnections() === 0, 1000);
     });
 
     it('two closes at once both end when the calls under way end, with one logout', async () => {
-      const vc = client();
-      await vc.listJobs();
-      sim.faults.set({ kind: 'latency', ms: 200, path: JOBS_PATH });
-      const read = vc.listJobs();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const { vc, read } = await readUnderWay();
       const started = Date.now();
       await Promise.all([vc.close(), vc.close()]);
       expect(Date.now() - started).toBeLessThan(2000); // not the 30 s drain bound
@@ -597,11 +599,7 @@ describe('VapiClient', () => {
     });
 
     it('close waits for the calls under way, then logs out', async () => {
-      const vc = client();
-      await vc.listJobs();
-      sim.faults.set({ kind: 'latency', ms: 200, path: JOBS_PATH });
-      const read = vc.listJobs();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const { vc, read } = await readUnderWay();
       await vc.close();
       expect(await read).toEqual([]);
       expect(sim.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET', 'DELETE']);

@@ -2,6 +2,7 @@ import {
   circuitOpen,
   errorCode,
   ifMayHaveStarted,
+  isBrokenConnection,
   isConnectionFailure,
   isTimeout,
   malformedAnswer,
@@ -110,6 +111,21 @@ describe('the transport half of the error table', () => {
     expect(isTimeout(failure('ETIMEDOUT'))).toBe(true);
     expect(isTimeout(failure('ECONNRESET'))).toBe(false);
     expect(isTimeout(new Error('no code'))).toBe(false);
+  });
+
+  it.each([
+    ['ECONNREFUSED', true],
+    ['UND_ERR_CONNECT_TIMEOUT', true],
+    ['ECONNRESET', true],
+    ['UND_ERR_SOCKET', true],
+    ['UND_ERR_HEADERS_TIMEOUT', false],
+    ['ETIMEDOUT', false],
+    ['UND_ERR_RES_EXCEEDED_MAX_SIZE', false],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', false],
+    ['SOMETHING_NEW', false],
+  ])('a connection that failed or broke is what a read is asked again after: %s → %s', (code, broken) => {
+    expect(isBrokenConnection(failure(code))).toBe(broken);
+    expect(isBrokenConnection(failure(code, false))).toBe(broken);
   });
 
   it('says how long it waited, and suggests a retry only when the appliance could not be reached', () => {
