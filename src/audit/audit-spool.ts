@@ -293,8 +293,9 @@ function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
 
+/** Finite numbers only (JSON.parse reads 1e400 as Infinity); `Number.isFinite` is false for every non-number. */
 function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
+  return Number.isFinite(value);
 }
 
 function isNullable(value: unknown, is: (inner: unknown) => boolean): boolean {

@@ -418,6 +418,27 @@ describe('AuditSpool durability and validation', () => {
     expect(await accepted({ ...draft(), settles: null })).toBe(false);
   });
 
+  it('a draft that raises notifications carries well-formed messages, and the job it follows if any', async () => {
+    const message = { id: 'msg_1', eventId: 'ev-1', webhook: 'ops', type: 't', subject: 'vc-a', body: '{}' };
+    const follow = { appliance: 'vc-a', jobId: 'job-1', context: '{}' };
+    expect(await accepted({ ...draft(), outbox: { messages: [message] } })).toBe(true);
+    expect(await accepted({ ...draft(), outbox: { messages: [], follow } })).toBe(true);
+    expect(await accepted({ ...draft(), outbox: { messages: [message, message], follow } })).toBe(true);
+    for (const key of Object.keys(message)) {
+      expect(await accepted({ ...draft(), outbox: { messages: [message, { ...message, [key]: 1 }] } })).toBe(false);
+      const { [key as keyof typeof message]: _dropped, ...without } = message;
+      expect(await accepted({ ...draft(), outbox: { messages: [without] } })).toBe(false);
+    }
+    for (const key of Object.keys(follow)) {
+      expect(await accepted({ ...draft(), outbox: { messages: [], follow: { ...follow, [key]: 1 } } })).toBe(false);
+    }
+    for (const bad of [null, [], 'sent', { follow }, { messages: {} }, { messages: [null] }, { messages: [[]] }]) {
+      expect(await accepted({ ...draft(), outbox: bad })).toBe(false);
+    }
+    expect(await accepted({ ...draft(), outbox: { messages: [], follow: null } })).toBe(false);
+    expect(await accepted({ ...draft(), outbox: { messages: [], follow: [] } })).toBe(false);
+  });
+
   it('a draft must be an object with an actor object', async () => {
     expect(await accepted('[]')).toBe(false);
     expect(await accepted('"a string"')).toBe(false);
