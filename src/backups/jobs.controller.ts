@@ -1,16 +1,16 @@
-import { Controller, Get, Param, Query, Sse } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Observable } from 'rxjs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.decorators.js';
 import { requestContext } from '../context/request-context.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
+import { sendEventStream } from '../http/event-stream.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
 import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { JobListDto, JobStatusDto } from './dto/job.dto.js';
 import { JobListQuery } from './dto/job-list.query.js';
 import { JobsService } from './jobs.service.js';
-import type { PolledEvent } from './polled-events.js';
 
 @ApiTags('jobs')
 @Controller('appliances/:applianceId/backups/jobs')
@@ -49,7 +49,7 @@ export class JobsController {
     return { appliance, job: await this.jobs.job(appliance, jobId), requestId: requestContext.requestId() };
   }
 
-  @Sse(':jobId/events')
+  @Get(':jobId/events')
   @RequireScope('backups:read')
   @ApiOperation({
     summary: "A job's progress as Server-Sent Events",
@@ -65,7 +65,9 @@ export class JobsController {
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Param('jobId', IdentifierPipe) jobId: string,
     @Query() _query: NoQuery,
-  ): Observable<PolledEvent> {
-    return this.jobs.events(appliance, jobId);
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): void {
+    sendEventStream(request, reply, this.jobs.events(appliance, jobId));
   }
 }

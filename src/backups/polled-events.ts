@@ -1,12 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { finalize, Observable, ReplaySubject, share } from 'rxjs';
 import { GatewayConfig } from '../config/gateway-config.js';
+import { eventWire, type StreamedEvent } from '../http/event-stream.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
-/** One Server-Sent Event of a followed resource (a job, a fleet run). */
-export interface PolledEvent {
-  type: 'progress' | 'end' | 'error';
-  data: unknown;
+/**
+ * One Server-Sent Event of a followed resource (a job, a fleet run). Every watcher of the resource is sent this one
+ * object, so its wire form is made once, by the first stream that writes it. Its `id` is its place in the resource's
+ * feed (1, 2, ...), the same for every watcher: one who joins late starts from the latest event's id.
+ */
+export class PolledEvent implements StreamedEvent {
+  private encoded: string | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly type: 'progress' | 'end' | 'error',
+    readonly data: unknown,
+  ) {}
+
+  get wire(): string {
+    this.encoded ??= eventWire(this.id, this.type, this.data);
+    return this.encoded;
+  }
 }
 
 /** What one read of the followed resource found: its event data, what tells two reads apart, whether it has ended. */
@@ -27,6 +42,7 @@ function pollingLoop(
 ): Observable<PolledEvent> {
   return new Observable<PolledEvent>((subscriber) => {
     let last = '';
+    let sent = 0;
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     const poll = async () => {
@@ -35,18 +51,16 @@ function pollingLoop(
         if (stopped) return;
         if (state.signature !== last) {
           last = state.signature;
-          subscriber.next({ type: 'progress', data: state.data });
+          subscriber.next(new PolledEvent(++sent, 'progress', state.data));
         }
         if (state.ended) {
-          subscriber.next({ type: 'end', data: state.data });
+          subscriber.next(new PolledEvent(++sent, 'end', state.data));
           subscriber.complete();
           return;
         }
       } catch (error) {
-        subscriber.next({
-          type: 'error',
-          data: { ...errorData, code: (error as { code?: string }).code ?? 'INTERNAL_ERROR' },
-        });
+        const code = (error as { code?: string }).code ?? 'INTERNAL_ERROR';
+        subscriber.next(new PolledEvent(++sent, 'error', { ...errorData, code }));
         subscriber.complete();
         return;
       }

@@ -1,13 +1,13 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Sse } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Observable } from 'rxjs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../../auth/auth.decorators.js';
 import type { Principal } from '../../auth/principal.js';
 import { ApiIdParams } from '../../http/api-id-param.decorator.js';
+import { sendEventStream } from '../../http/event-stream.js';
 import { IdentifierPipe } from '../../http/identifier.pipe.js';
 import { NoQuery } from '../../http/no-query.dto.js';
 import { ApiProblems } from '../../problems/api-problems.decorator.js';
-import type { PolledEvent } from '../polled-events.js';
 import { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
 import { FleetRunsService } from './fleet-runs.service.js';
 
@@ -39,7 +39,7 @@ export class FleetRunsController {
     return this.fleetRuns.get(principal, id);
   }
 
-  @Sse('events')
+  @Get('events')
   @RequireScope('backups:read', 'use-case')
   @ApiOperation({
     summary: "A fleet run's progress as Server-Sent Events",
@@ -52,12 +52,14 @@ export class FleetRunsController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiProblems(400, 404, 429, 503)
-  events(
+  async events(
     @Param('fleetRunId', IdentifierPipe) id: string,
     @Query() _query: NoQuery,
     @CurrentPrincipal() principal: Principal,
-  ): Promise<Observable<PolledEvent>> {
-    return this.fleetRuns.events(principal, id);
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    sendEventStream(request, reply, await this.fleetRuns.events(principal, id));
   }
 
   @Post('cancel')

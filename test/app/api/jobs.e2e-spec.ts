@@ -137,9 +137,12 @@ describe('jobs and schedules', () => {
       .split('\n\n')
       .filter((block) => block.includes('data:'))
       .map((block) => ({
+        id: Number(/^id: (.*)$/m.exec(block)?.[1]),
         type: /^event: (.*)$/m.exec(block)?.[1],
         data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null'),
       }));
+    // The job's feed numbers its events: this watcher came first, so it has them all, from 1.
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
     expect(events[0]).toMatchObject({
       type: 'progress',
       data: { appliance: 'vc-a', job: { id: jobId, state: 'INPROGRESS' } },

@@ -66,6 +66,12 @@ describe('PolledEvents', () => {
     await sleep(2 * INTERVAL_MS);
     expect(early.events.map((e) => e.type)).toEqual(['progress', 'progress', 'progress', 'end']);
     expect(late.events.map((e) => e.type)).toEqual(['progress', 'progress', 'end']);
+    // One numbering for the feed, whoever watches: the late watcher's first id is the latest event's.
+    expect(early.events.map((e) => e.id)).toEqual([1, 2, 3, 4]);
+    expect(late.events.map((e) => e.id)).toEqual([2, 3, 4]);
+    expect(late.events.at(-1)?.wire).toBe(
+      `id: 4\nevent: end\ndata: ${JSON.stringify({ progress: 100, ended: true })}\n\n`,
+    );
     // The end completes every watcher's stream, which gives its count back.
     expect(await watching()).toBe(0);
   });
@@ -76,6 +82,7 @@ describe('PolledEvents', () => {
     expect(first.map((e) => e.type)).toEqual(['progress', 'end']);
     const again = await firstValueFrom(polled.follow('job a 3', read).pipe(take(2), toArray()));
     expect(again.map((e) => e.type)).toEqual(['progress', 'end']);
+    expect(again.map((e) => e.id)).toEqual([1, 2]); // a new feed numbers from 1
     expect(reads).toBe(2);
     await firstValueFrom(polled.follow('job b 3', read).pipe(take(2), toArray()));
     expect(reads).toBe(3);
