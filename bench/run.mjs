@@ -84,7 +84,10 @@ const opts = {
   exportEntries: num('BENCH_EXPORT_ENTRIES', 100_000),
   livenessEntries: num('BENCH_LIVENESS_ENTRIES', 1_000_000),
   trailEntries: num('BENCH_TRAIL_ENTRIES', 10_000_000),
-  trailStores: (process.env.BENCH_TRAIL_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim()).filter(Boolean),
+  trailStores: (process.env.BENCH_TRAIL_STORES ?? 'sqlite,postgres')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
   trailQueries: num('BENCH_TRAIL_QUERIES', 300),
   trailWalkPages: num('BENCH_TRAIL_WALK_PAGES', 1000),
   trailPhaseSeconds: num('BENCH_TRAIL_PHASE_SECONDS', 180),
@@ -288,6 +291,8 @@ console.log(
 if (failed) {
   log(`bench: something failed; logs kept in ${tmp}`);
   process.exitCode = 1;
+} else if (process.env.BENCH_KEEP_LOGS) {
+  log(`bench: logs kept in ${tmp} (BENCH_KEEP_LOGS)`);
 } else {
   fs.rmSync(tmp, { recursive: true, force: true });
 }

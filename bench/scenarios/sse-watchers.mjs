@@ -3,7 +3,7 @@
 // but an appliance runs one backup at a time (a second run is refused "already in progress", by vCenter and by the
 // simulator), so the jobs are on 1,000 appliances. jobs.pollIntervalMs 1000, the per-caller stream limit raised to
 // the watchers' number (as a deployment with many portal users would have it), and with it limits.maxStreams and the
-// heap (--max-old-space-size 400: each open stream holds ~20–35 KB).
+// heap (--max-old-space-size 300: each open stream holds ~15 KB, 10,000 of them ~150 MB beside the fleet's).
 // Steps: the jobs are started (one run per appliance), every watcher opens
 // GET /appliances/{id}/backups/jobs/{jobId}/events and is counted once its first event arrives; the gateway is then
 // watched for BENCH_SSE_SECONDS (15): upstream job-status requests (the simulators' counter) per job per interval,
@@ -11,11 +11,16 @@
 // /metrics on a port of its own) and a liveness probe's p99; then every job is ended at once (the simulators' /finish)
 // and each watcher's `end` event is timed from that moment; once they have all left, RSS, the V8 heap in use and the
 // gateway's open file descriptors are read again (after a few intervals) against the values before any watcher came.
+// The heap with the streams open and after they left is read after a full collection (a heap snapshot, deleted at
+// once: BENCH_SSE_KEEP_SNAPSHOTS=<dir> keeps them), so heapPerStreamBytes is what a stream holds; the gateway's CPU
+// per stream opened and its share of a core while they stream are reported too.
 // bench/check.mjs reads result.upstreamPerJobPerInterval, rssPeakBytes, eventLoopLagP99Ms, endLatencyMaxMs,
 // pollIntervalMs, fdsAfter/fdsBefore, heapAfterBytes/heapBeforeBytes.
 import fs from 'node:fs';
 import http from 'node:http';
-import { rssBytes } from '../lib/cpu.mjs';
+import os from 'node:os';
+import path from 'node:path';
+import { cpuMicros, rssBytes } from '../lib/cpu.mjs';
 import { requestJson } from '../lib/http.mjs';
 import { freePort } from '../lib/procs.mjs';
 import { withSimulatedFleet } from '../lib/servers.mjs';
@@ -31,9 +36,24 @@ const count = (name, fallback) => {
 };
 const fds = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
 
-/** A value of the gateway's Prometheus text (first sample of `name`). */
+/**
+ * A value of the gateway's Prometheus text (first sample of `name`). A connection of its own each time: a heap
+ * snapshot holds the gateway's event loop for seconds, and a kept-alive connection may be closed under a request.
+ */
 async function metric(url, name) {
-  const text = await (await fetch(url)).text();
+  const text = await new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve(body));
+        response.on('error', reject);
+      })
+      .on('error', reject);
+  });
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
@@ -89,11 +109,18 @@ export async function sseWatchers(ctx) {
   const seconds = count('BENCH_SSE_SECONDS', 15);
   ctx.log(`sseWatchers: ${watchers} SSE watchers over ${jobs} running jobs on ${appliances} appliances`);
   let metricsPort;
+  let snapshotDir;
   const setup = {
     name: 'gateway-sse-watchers',
-    // The start command's 160 MB old space holds ~1,000 streams beside the fleet (limits.maxStreams' default): a
-    // deployment raising the limit to 10,000 raises the heap with it. BENCH_SSE_OLD_SPACE_MB (400).
-    nodeArgs: [`--max-old-space-size=${count('BENCH_SSE_OLD_SPACE_MB', 400)}`],
+    // The start command's 160 MB old space holds limits.maxStreams' default (1,000) beside the fleet: a deployment
+    // raising the limit to 10,000 raises the heap with it. BENCH_SSE_OLD_SPACE_MB (300).
+    // A heap snapshot on SIGUSR2 (Node's own flag) is how the bench gets a full collection before it reads the heap
+    // left after the watchers: without one, V8 may keep their garbage for as long as the heap has room.
+    nodeArgs: [
+      `--max-old-space-size=${count('BENCH_SSE_OLD_SPACE_MB', 300)}`,
+      '--heapsnapshot-signal=SIGUSR2',
+      `--diagnostic-dir=${(snapshotDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sse-heap-')))}`,
+    ],
     count: appliances,
     jobDurationMs: 3_600_000, // ended by /finish
     // Picked after the 1,000 simulators have their ports: picked before, one of them once took it.
@@ -134,10 +161,29 @@ export async function sseWatchers(ctx) {
     await sleep(2 * POLL_MS);
     const rssBefore = rssBytes(gateway.pid);
     const fdsBefore = fds(gateway.pid);
+    /**
+     * The gateway's heap in use after a full collection: a heap snapshot (SIGUSR2) collects first and is written on
+     * the gateway's main thread, so once its file appears, the next metrics answer comes after both. It is deleted.
+     */
+    const keep = process.env.BENCH_SSE_KEEP_SNAPSHOTS; // a directory: the snapshots are moved there, to be read
+    const collectedHeap = async (label) => {
+      process.kill(gateway.pid, 'SIGUSR2');
+      const deadline = performance.now() + 60_000;
+      while (fs.readdirSync(snapshotDir).length === 0 && performance.now() < deadline) await sleep(20);
+      const heap = await metric(metricsUrl, 'nodejs_heap_size_used_bytes');
+      for (const file of fs.readdirSync(snapshotDir)) {
+        if (keep) fs.copyFileSync(path.join(snapshotDir, file), path.join(keep, `sse-${label}.heapsnapshot`));
+        fs.rmSync(path.join(snapshotDir, file), { force: true });
+      }
+      return heap;
+    };
+    // Not collected: a heap snapshot's own memory stays with the process (malloc keeps it), which would add to the RSS
+    // measured next. The heap a stream holds is measured against the collected heap after they all left.
     const heapBefore = await metric(metricsUrl, 'nodejs_heap_size_used_bytes');
 
     const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
     const openedAt = performance.now();
+    const cpuBeforeOpen = cpuMicros(gateway.pid);
     const all = [];
     for (let i = 0; i < watchers; i++) {
       const { appliance, jobId } = started[i % started.length];
@@ -147,22 +193,29 @@ export async function sseWatchers(ctx) {
     await Promise.race([Promise.all(all.map((w) => w.opened)), sleep(60_000)]);
     const openMs = performance.now() - openedAt;
     const open = all.filter((w) => w.firstAt !== undefined && !w.failed).length;
+    const openCpuMicros = cpuMicros(gateway.pid) - cpuBeforeOpen;
     ctx.log(`  ${open} of ${watchers} watchers streaming after ${fmt(openMs)} ms`);
 
     // The window: upstream status requests, RSS, event-loop delay.
     await metric(metricsUrl, 'nodejs_eventloop_lag_p99_seconds'); // resets prom-client's histogram
     await sims.resetCounters();
     const rssSamples = [];
+    const cpuBeforeWindow = cpuMicros(gateway.pid);
     const windowStart = performance.now();
     while (performance.now() - windowStart < seconds * 1000) {
       rssSamples.push(rssBytes(gateway.pid));
       await sleep(250);
     }
     const windowMs = performance.now() - windowStart;
+    const windowCpuMicros = cpuMicros(gateway.pid) - cpuBeforeWindow;
     const lagP99 = await metric(metricsUrl, 'nodejs_eventloop_lag_p99_seconds');
     const jobGets = (await sims.stats()).total.jobGets;
     const fdsWith = fds(gateway.pid);
     const intervals = windowMs / POLL_MS;
+    // What the open streams hold, live: outside the window (the snapshot holds the event loop for seconds), and
+    // followed by two intervals for the streams to catch up before the jobs end.
+    const heapWith = await collectedHeap('with');
+    await sleep(2 * POLL_MS);
 
     // Every job ends now; each watcher's `end` is timed from here.
     const endedAt = performance.now();
@@ -185,7 +238,9 @@ export async function sseWatchers(ctx) {
     const watchersLeft = await metric(metricsUrl, 'backup_gateway_job_watchers');
     const fdsAfter = fds(gateway.pid);
     const rssAfter = rssBytes(gateway.pid);
-    const heapAfter = await metric(metricsUrl, 'nodejs_heap_size_used_bytes');
+    const heapAfterUncollected = await metric(metricsUrl, 'nodejs_heap_size_used_bytes');
+    const heapAfter = await collectedHeap('after');
+    fs.rmSync(snapshotDir, { recursive: true, force: true });
 
     const result = {
       appliances,
@@ -195,6 +250,12 @@ export async function sseWatchers(ctx) {
       failed: all.filter((w) => w.failed).length,
       failures: [...new Set(all.map((w) => w.failed).filter(Boolean))].slice(0, 5),
       openMs,
+      // The gateway's CPU to open the streams (per stream), and its share of one core while they stream.
+      openCpuMicrosPerStream: open === 0 ? undefined : openCpuMicros / open,
+      windowCores: windowCpuMicros / 1000 / windowMs,
+      // The heap the open streams hold, per stream (live after a full collection, with them against after them).
+      heapWithBytes: heapWith,
+      heapPerStreamBytes: open === 0 ? undefined : (heapWith - heapAfter) / open,
       pollIntervalMs: POLL_MS,
       windowSeconds: windowMs / 1000,
       upstreamJobGets: jobGets,
@@ -204,7 +265,9 @@ export async function sseWatchers(ctx) {
       rssMedianBytes: median(rssSamples),
       rssAfterBytes: rssAfter,
       heapBeforeBytes: heapBefore,
+      // After a full collection (a heap snapshot), and before it.
       heapAfterBytes: heapAfter,
+      heapAfterUncollectedBytes: heapAfterUncollected,
       eventLoopLagP99Ms: lagP99 === undefined ? undefined : lagP99 * 1000,
       ends: endLatencies.length,
       missingEnd,
@@ -220,7 +283,9 @@ export async function sseWatchers(ctx) {
       `  upstream ${fmt(result.upstreamPerJobPerInterval, 2)} status requests per job per interval; RSS peak ` +
         `${fmt(result.rssPeakBytes / 1e6, 1)} MB; event-loop lag p99 ${fmt(result.eventLoopLagP99Ms, 1)} ms; end p99 ` +
         `${fmt(result.endLatencyP99Ms)} ms, max ${fmt(result.endLatencyMaxMs)} ms (${missingEnd} missing); fds ` +
-        `${fdsBefore} → ${fdsWith} → ${fdsAfter}; heap ${fmt(heapBefore / 1e6, 1)} → ${fmt(heapAfter / 1e6, 1)} MB`,
+        `${fdsBefore} → ${fdsWith} → ${fdsAfter}; heap ${fmt(heapBefore / 1e6, 1)} → ${fmt(heapWith / 1e6, 1)} → ` +
+        `${fmt(heapAfter / 1e6, 1)} MB (${fmt(result.heapPerStreamBytes / 1e3, 1)} KB a stream); CPU ` +
+        `${fmt(result.openCpuMicrosPerStream)} µs a stream opened, ${fmt(result.windowCores * 100, 1)} % of a core streaming`,
     );
     const rows = [
       {
@@ -229,7 +294,8 @@ export async function sseWatchers(ctx) {
         notes:
           `${open} streaming; upstream ${fmt(result.upstreamPerJobPerInterval, 2)}/job/interval; RSS peak ` +
           `${fmt(result.rssPeakBytes / 1e6, 1)} MB; loop lag p99 ${fmt(result.eventLoopLagP99Ms, 1)} ms; end max ` +
-          `${fmt(result.endLatencyMaxMs)} ms; fds ${fdsBefore}/${fdsWith}/${fdsAfter}; heap ${fmt(heapBefore / 1e6, 1)}/${fmt(heapAfter / 1e6, 1)} MB`,
+          `${fmt(result.endLatencyMaxMs)} ms; fds ${fdsBefore}/${fdsWith}/${fdsAfter}; heap ${fmt(heapBefore / 1e6, 1)}/${fmt(heapAfter / 1e6, 1)} MB; ` +
+          `${fmt(result.heapPerStreamBytes / 1e3, 1)} KB heap and ${fmt(result.openCpuMicrosPerStream)} µs CPU a stream opened; ${fmt(result.windowCores * 100, 1)} % of a core streaming`,
       },
     ];
     return { result, rows };

@@ -403,7 +403,7 @@ export class LimitsConfig {
 
   /**
    * Event streams (SSE) open at once, all callers together; beyond that 503 OVERLOADED with Retry-After. Each costs
-   * ~20–35 KB of heap while open (bench sseWatchers): the default keeps 1,000 of them within the start command's heap
+   * ~15 KB of heap while open (bench sseWatchers): the default keeps 1,000 of them within the start command's heap
    * beside a fleet of 2,000 appliances. Raise it with the heap (--max-old-space-size).
    */
   @IsOptional()
