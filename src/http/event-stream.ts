@@ -26,14 +26,15 @@ const EVENT_STREAM_HEADERS = {
 
 /**
  * Answers a request with an event stream: 200 and the headers at once, then each event of `events` as it is, until
- * `events` completes (the response ends) or the client leaves (`events` is unsubscribed). Whatever can refuse the request (guards, a 404) has run before: from here on,
- * nothing fails but the connection.
+ * `events` completes (the response ends) or the client leaves (`events` is unsubscribed). Whatever can refuse the
+ * request (guards, a 404) has run before: from here on, nothing fails but the connection.
  *
  * Why not `@Sse()`: Nest's SSE pipeline gives every stream a Transform stream, an AbortController, a timer, a promise
  * and five rxjs operators, and formats and serialises each event once per stream. A crowd of watchers of one job
  * (issue 21: 10,000 streams over 1,000 jobs) shares one feed here, so an event is serialised once and its one string
- * is written to each stream: a write allocates nothing of its own. The writes go to the Node response through Fastify's documented `reply.hijack()` and
- * `reply.raw`; docs/performance-decisions.md has the measurement and the tests that hold it.
+ * is written to each stream: a write allocates nothing of its own. The writes go to the Node response through
+ * Fastify's documented `reply.hijack()` and `reply.raw`; docs/performance-decisions.md has the measurement and the
+ * tests that hold it.
  *
  * A client that stops reading is dropped at the next event once its response is backed up past the socket's high
  * water mark (16 KiB), instead of holding events for it; an EventSource reconnects.
