@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.decorators.js';
 import { requestContext } from '../context/request-context.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
-import { sendEventStream } from '../http/event-stream.js';
+import { EVENT_STREAM, sendEventStream } from '../http/event-stream.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
 import { NoQuery } from '../http/no-query.dto.js';
 import { ApiProblems } from '../problems/api-problems.decorator.js';
@@ -58,8 +58,8 @@ export class JobsController {
     operationId: 'watchJob',
   })
   @ApiIdParams('applianceId', 'jobId')
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiProduces(EVENT_STREAM)
+  @ApiOkResponse({ description: 'An event stream', content: { [EVENT_STREAM]: { schema: { type: 'string' } } } })
   @ApiProblems(400, 404, 429, 503)
   events(
     @Param('applianceId', IdentifierPipe) appliance: string,

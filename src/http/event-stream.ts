@@ -14,9 +14,12 @@ export function eventWire(id: number, type: string, data: unknown): string {
   return `id: ${id}\nevent: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** The media type of an event stream: also how the concurrency guard tells a stream route (`@ApiProduces`). */
+export const EVENT_STREAM = 'text/event-stream';
+
 /** As Nest's `@Sse()` sends them: no cache anywhere, and no buffering in a proxy (nginx's X-Accel-Buffering). */
 const EVENT_STREAM_HEADERS = {
-  'content-type': 'text/event-stream',
+  'content-type': EVENT_STREAM,
   connection: 'keep-alive',
   'cache-control': 'private, no-cache, no-store, must-revalidate, max-age=0, no-transform',
   pragma: 'no-cache',

@@ -5,9 +5,8 @@ import { DECORATORS } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { GatewayConfig } from '../config/gateway-config.js';
+import { EVENT_STREAM } from '../http/event-stream.js';
 import { GatewayError } from '../problems/gateway-error.js';
-
-const EVENT_STREAM = 'text/event-stream';
 
 /**
  * No caller can starve another: each caller (its CallerId) may have `limits.maxInFlightPerCaller` requests under

@@ -37,6 +37,31 @@ export function rawExchange(
   });
 }
 
+export interface RawConnection {
+  socket: Socket;
+  /** Everything the server wrote so far. */
+  received: () => string;
+  closed: Promise<void>;
+}
+
+/** A raw connection that collects what the server writes, for what fetch will not do (pipelining, destroying). */
+export async function openRawConnection(url: string): Promise<RawConnection> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    text += chunk;
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, received: () => text, closed };
+}
+
 /** The first response in raw HTTP text: status, lower-cased headers, body parsed as JSON when it is. */
 export function firstResponse(text: string): { status: number; headers: Record<string, string>; body: unknown } {
   const [head, ...rest] = text.split('\r\n\r\n');

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../../auth/auth.decorators.js';
 import type { Principal } from '../../auth/principal.js';
 import { ApiIdParams } from '../../http/api-id-param.decorator.js';
-import { sendEventStream } from '../../http/event-stream.js';
+import { EVENT_STREAM, sendEventStream } from '../../http/event-stream.js';
 import { IdentifierPipe } from '../../http/identifier.pipe.js';
 import { NoQuery } from '../../http/no-query.dto.js';
 import { ApiProblems } from '../../problems/api-problems.decorator.js';
@@ -49,8 +49,8 @@ export class FleetRunsController {
     operationId: 'watchFleetRun',
   })
   @ApiIdParams('fleetRunId')
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiProduces(EVENT_STREAM)
+  @ApiOkResponse({ description: 'An event stream', content: { [EVENT_STREAM]: { schema: { type: 'string' } } } })
   @ApiProblems(400, 404, 429, 503)
   async events(
     @Param('fleetRunId', IdentifierPipe) id: string,

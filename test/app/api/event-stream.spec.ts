@@ -1,7 +1,7 @@
-import { connect, type Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Observable, Subject } from 'rxjs';
 import { eventWire, type StreamedEvent, sendEventStream } from '../../../src/http/event-stream.js';
+import { openRawConnection } from '../../support/raw-http.js';
 import { waitFor } from '../../support/wait-for.js';
 
 const event = (n: number, padding = ''): StreamedEvent => ({ wire: eventWire(n, 'progress', { n, padding }) });
@@ -56,17 +56,7 @@ describe('sendEventStream', () => {
   });
 
   /** A raw connection, so a test can pipeline requests, stop reading, or cut it. */
-  async function rawClient(): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
-    const socket = connect(Number(new URL(url).port), '127.0.0.1');
-    await new Promise((resolve) => socket.once('connect', resolve));
-    let text = '';
-    socket.on('data', (chunk) => {
-      text += chunk.toString('latin1');
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    return { socket, received: () => text, closed };
-  }
+  const rawClient = () => openRawConnection(url);
 
   it('answers 200 with the stream headers and the ones set before it, then numbered events until the feed completes', async () => {
     const response = await fetch(`${url}/events`);

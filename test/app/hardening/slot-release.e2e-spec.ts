@@ -1,5 +1,5 @@
-import { connect, type Socket } from 'node:net';
 import { RUN_AND_READ, startWorld, type World } from '../../support/fixture.js';
+import { openRawConnection } from '../../support/raw-http.js';
 
 /**
  * A caller's slots (limits.maxInFlightPerCaller, limits.maxStreamsPerCaller) come back however its request ends:
@@ -18,7 +18,6 @@ const SLOW_MS = 1500;
 describe('caller slots come back however a request ends', () => {
   let world: World;
   let jobId: string;
-  let port: number;
   let callers = 0;
 
   beforeAll(async () => {
@@ -28,7 +27,6 @@ describe('caller slots come back however a request ends', () => {
       applianceConfig: { 'vc-a': { timeoutMs: 10_000 } },
       extra: { limits: { maxInFlightPerCaller: REQUESTS, maxStreamsPerCaller: STREAMS, maxStreams: ALL_STREAMS } },
     });
-    port = Number(new URL(world.gateway.url).port);
     const runner = await world.idp.token({ ...RUN_AND_READ, sub: 'runner' });
     const run = await fetch(`${world.gateway.url}/appliances/vc-a/backups/schedules/default/run`, {
       method: 'POST',
@@ -61,22 +59,7 @@ describe('caller slots come back however a request ends', () => {
   const get = (path: string, auth: string, extra = '') =>
     `GET ${path} HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${auth}\r\n${extra}\r\n`;
 
-  /** A raw connection that collects what the gateway writes, for what fetch will not do (pipelining, destroying). */
-  async function open(): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return { socket, received: () => text, closed };
-  }
+  const open = () => openRawConnection(world.gateway.url);
   const statusLines = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1]));
 
   /** The server learns of closed sockets a moment after the client: let it, before counting slots. */
