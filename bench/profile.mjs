@@ -7,6 +7,9 @@
 //   node bench/profile.mjs --startup      (where the time from spawn to ready goes, no load)
 //   node bench/profile.mjs --startup --modules   (also: the modules it loaded, by package; the hook that counts them
 //                                                  slows every module load, so start-up times are longer with it)
+//   node bench/profile.mjs --alloc        (instead of CPU: bytes allocated per request, by package and by function,
+//                                          freed objects included; tools/alloc-sampling.mjs, a .heapprofile)
+//   node bench/profile.mjs --alloc --survivors   (only what outlived a scavenge: what the old space receives)
 //   (BENCH_PROJECT_ROOT=/other/checkout profiles another build)
 //
 // Needs `npm run build` first. The .cpuprofile is written to bench/profiles/ (git-ignored) with --keep
@@ -16,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { printAllocationSummary } from './lib/allocprofile.mjs';
 import { busyMs, printProfileSummary, summarizeProfile } from './lib/cpuprofile.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { runLoad } from './lib/load.mjs';
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     level: { type: 'string', default: 'warn' },
     audit: { type: 'string', default: 'off' },
     modules: { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
+    survivors: { type: 'boolean', default: false },
   },
 });
 installExitHandlers({ deadlineMs: 120_000 });
@@ -48,7 +54,12 @@ try {
   ctx.idp = await startIdentityProvider();
   ctx.upstream = await startUpstream(ctx);
   const before = new Set(fs.readdirSync(profDir));
-  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+  const allocOut = path.join(profDir, `alloc-${Date.now()}.heapprofile`);
+  const nodeArgs = values.alloc
+    ? ['--import', path.join(path.dirname(benchDir), 'tools', 'alloc-sampling.mjs')]
+    : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+  if (values.alloc) process.env.ALLOC_PROFILE_OUT = allocOut; // inherited by the server, written at its exit
+  if (values.survivors) process.env.ALLOC_SURVIVORS = '1';
   const loadedFilesOut = path.join(tmp, 'loaded-files.json');
   if (values.modules) {
     process.env.LOADED_FILES_OUT = loadedFilesOut; // inherited by the server, written by the preload at its exit
@@ -82,6 +93,7 @@ try {
   let result = { rps: 0, responses: 1, cpuPerRequest: { gateway: Number.NaN } };
   if (!values.startup) {
     await runLoad({ ...load, durationSec: 2 }); // warm-up (JIT): left out of the summary
+    if (values.alloc) process.kill(gateway.pid, 'SIGUSR2'); // allocation sampling starts now
     fromMs = performance.now() - gateway.spawnedAt;
     result = await runLoad({ ...load, durationSec: Number(values.seconds), cpuPids: { gateway: gateway.pid } });
     toMs = performance.now() - gateway.spawnedAt;
@@ -95,6 +107,11 @@ try {
     `${values.target} ${load.method} under load: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request (profiled: slower than unprofiled); other processes ${result.otherCores?.toFixed(2)} cores`,
   );
   await gateway.stop({ graceMs: 15_000 });
+  if (values.alloc) {
+    printAllocationSummary(JSON.parse(fs.readFileSync(allocOut, 'utf8')), { top: Number(values.top), requests });
+    console.log(`\nprofile: ${allocOut}`);
+    process.exit(0);
+  }
   const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (!file) throw new Error('no .cpuprofile written');
   // Times since spawn; the profile starts a few ms after spawn, close enough to cut start-up and warm-up out.

@@ -1,24 +1,32 @@
 // Summaries of a V8 .cpuprofile (from `node --cpu-prof`): self time per function and per
-// package, and inclusive time per function (each sample counted once per function on its stack).
+// package, and inclusive time per function (each sample counted once per function on its stack). Frames of the
+// gateway's bundle are named by their sources (source-maps.mjs), so that each library is charged its own time.
+import { frameResolver } from './source-maps.mjs';
 
-function packageOf(url) {
+export function packageOf(url) {
   if (!url) return '(native/v8)';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    // class-validator's and class-transformer's own source maps name their TypeScript sources without the package
+    // (`node_modules/src/...` once the bundle's map is composed with theirs): the only packages here that do.
+    if (rest[0] === 'src') return 'class-validator / class-transformer';
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
   if (url.startsWith('node:')) return 'node:core';
   if (url.includes('/dist/')) return 'gateway (dist/)';
+  if (url.includes('/src/')) return 'gateway (src/)';
   return url.replace(/^file:\/\//, '');
 }
 
-function shortUrl(url) {
+export function shortUrl(url) {
   if (!url) return '';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) return url.slice(nm + 'node_modules/'.length);
   const dist = url.indexOf('/dist/');
   if (dist >= 0) return url.slice(dist + 1);
+  const src = url.lastIndexOf('/src/');
+  if (src >= 0) return url.slice(src + 1);
   return url.replace(/^file:\/\//, '');
 }
 
@@ -26,7 +34,8 @@ function shortUrl(url) {
  * Only samples between fromMs and toMs after the profile's start count (to leave start-up out).
  * Returns { totalMs, selfByFunction, selfByPackage, byNearestPackage, inclusiveByFunction } sorted descending (ms). */
 export function summarizeProfile(profile, { fromMs = 0, toMs = Number.POSITIVE_INFINITY } = {}) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const resolve = frameResolver();
+  const byId = new Map(profile.nodes.map((n) => [n.id, { ...n, callFrame: resolve(n.callFrame) }]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const label = (n) => {
@@ -109,8 +118,8 @@ export function printProfileSummary(summary, { top = 30, requests } = {}) {
     ],
     ['self time by function:', busyOnly(summary.selfByFunction).slice(0, top)],
     [
-      'inclusive time by function (frames from node_modules and dist/):',
-      summary.inclusiveByFunction.filter((f) => /node_modules|dist\//.test(f.name)).slice(0, top),
+      'inclusive time by function (frames from node_modules, dist/ and src/):',
+      summary.inclusiveByFunction.filter((f) => /node_modules|dist\/|src\//.test(f.name)).slice(0, top),
     ],
   ];
   console.log(sections.map(([title, rows]) => [title, ...rows.map(line)].join('\n')).join('\n\n'));

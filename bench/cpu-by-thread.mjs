@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// Where the gateway's CPU per run request goes by thread: the main thread (JavaScript, and the collector's work on it)
+// against V8's helper threads (concurrent marking, parallel scavenges), with RSS right after the load. For weighing
+// V8 flags (BENCH_GATEWAY_NODE_FLAGS) and builds (BENCH_PROJECT_ROOT) against each other: run it for each, one after
+// the other, on a quiet machine. Not pinned; 50 connections of the run POST, as bench/profile.mjs loads them.
+//
+//   node bench/cpu-by-thread.mjs [--seconds 8] [--keep]   (--keep: leave the servers' logs, e.g. for --trace-gc)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { rssBytes } from './lib/cpu.mjs';
+import { startIdentityProvider } from './lib/jwt.mjs';
+import { runLoad } from './lib/load.mjs';
+import { installExitHandlers } from './lib/procs.mjs';
+import { APPLIANCE_ID, startGateway, startUpstream } from './lib/servers.mjs';
+
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '8' }, keep: { type: 'boolean', default: false } },
+});
+installExitHandlers({ deadlineMs: 120_000 });
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(process.env.BENCH_PROJECT_ROOT ?? path.dirname(benchDir));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-threads-'));
+const ctx = { root, benchDir, tmp };
+const TICKS_PER_SECOND = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/task/<tid>/stat
+
+/** CPU ticks of each thread of `pid` so far, by thread id. */
+function threadTicks(pid) {
+  const ticks = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks.set(tid, { user: Number(fields[11]), sys: Number(fields[12]) });
+    } catch {} // a thread that ended between the listing and the read
+  }
+  return ticks;
+}
+
+try {
+  ctx.idp = await startIdentityProvider();
+  ctx.upstream = await startUpstream(ctx);
+  const gateway = await startGateway(ctx, { name: 'gateway-threads', level: 'warn' });
+  const token = await ctx.idp.token();
+  const load = {
+    url: `${gateway.url}/appliances/${APPLIANCE_ID}/backups/schedules/default/run`,
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ comment: 'bench' }),
+  };
+  await runLoad({ ...load, durationSec: 3 }); // warm-up (JIT)
+  const before = threadTicks(gateway.pid);
+  const result = await runLoad({ ...load, durationSec: Number(values.seconds), cpuPids: { gateway: gateway.pid } });
+  const after = threadTicks(gateway.pid);
+  const rss = rssBytes(gateway.pid);
+  const rows = new Map();
+  for (const [tid, now] of after) {
+    const then = before.get(tid) ?? { user: 0, sys: 0 };
+    const key = tid === String(gateway.pid) ? 'main thread' : 'other threads';
+    const row = rows.get(key) ?? { user: 0, sys: 0, threads: 0 };
+    row.user += now.user - then.user;
+    row.sys += now.sys - then.sys;
+    row.threads++;
+    rows.set(key, row);
+  }
+  const perRequest = (ticks) => ((ticks * 1e6) / TICKS_PER_SECOND / result.responses).toFixed(0).padStart(5);
+  console.log(
+    `${root}${process.env.BENCH_GATEWAY_NODE_FLAGS ? ` [${process.env.BENCH_GATEWAY_NODE_FLAGS}]` : ''}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request, RSS after the load ${(rss / 1e6).toFixed(0)} MB`,
+  );
+  for (const [name, row] of rows)
+    console.log(
+      `  ${name.padEnd(14)} (${row.threads})  user ${perRequest(row.user)} µs/request  system ${perRequest(row.sys)} µs/request`,
+    );
+  await gateway.stop({ graceMs: 15_000 });
+} finally {
+  await ctx.upstream?.stop();
+  await ctx.idp?.close();
+  if (values.keep) console.log(`logs: ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
+}
