@@ -9,6 +9,7 @@
 //                                                  slows every module load, so start-up times are longer with it)
 //   node bench/profile.mjs --alloc        (instead of CPU: bytes allocated per request, by package and by function,
 //                                          freed objects included; tools/alloc-sampling.mjs, a .heapprofile)
+//   node bench/profile.mjs --unbundled    (dist/main-unbundled.js: the same build module by module, lines per file)
 //   node bench/profile.mjs --alloc --survivors   (only what outlived a scavenge: what the old space receives)
 //   (BENCH_PROJECT_ROOT=/other/checkout profiles another build)
 //
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     modules: { type: 'boolean', default: false },
     alloc: { type: 'boolean', default: false },
     survivors: { type: 'boolean', default: false },
+    unbundled: { type: 'boolean', default: false },
   },
 });
 installExitHandlers({ deadlineMs: 120_000 });
@@ -72,6 +74,8 @@ try {
       : await startGateway(ctx, {
           name: 'gateway-profiled',
           nodeArgs,
+          // The same build loaded module by module: each frame has its own file and line (positionTicks mean something).
+          entry: values.unbundled ? 'dist/main-unbundled.js' : undefined,
           level: values.level,
           extraConfig:
             values.audit === 'sqlite'

@@ -148,14 +148,16 @@ export class VapiClient {
       notFound: 'SCHEDULE_NOT_FOUND',
       startsBackup: true,
     };
+    // `...operation` last, here and in every call below: Node 20's V8 gives an object that begins with a spread a
+    // hidden class of its own, every time (bench/README.md, "Objects that begin with a spread").
     const job = await this.call({
-      ...operation,
       operation: 'run',
       method: 'POST',
       path: `/api/appliance/recovery/backup/schedules/${encodeURIComponent(schedule)}?action=run`,
       body: comment === undefined ? undefined : JSON.stringify({ comment }),
       idempotent: false,
       lane: 'run',
+      ...operation,
     });
     return requireJobStatus<VapiJobStatus>(job, operation);
   }
@@ -167,12 +169,12 @@ export class VapiClient {
       notFound: 'JOB_NOT_FOUND',
     };
     const job = await this.call({
-      ...operation,
       operation: 'get_job',
       method: 'GET',
       path: `/api/appliance/recovery/backup/job/${encodeURIComponent(jobId)}`,
       idempotent: true,
       lane: 'read',
+      ...operation,
     });
     return requireJobStatus<VapiJobStatus>(job, operation);
   }
@@ -185,12 +187,12 @@ export class VapiClient {
       notFound: 'APPLIANCE_ERROR',
     };
     const schedules = await this.call({
-      ...operation,
       operation: 'list_schedules',
       method: 'GET',
       path: '/api/appliance/recovery/backup/schedules',
       idempotent: true,
       lane: 'read',
+      ...operation,
     });
     return requireRecord(schedules, operation) as Record<string, Record<string, unknown>>;
   }
@@ -203,12 +205,12 @@ export class VapiClient {
       notFound: 'APPLIANCE_ERROR',
     };
     const ids = await this.call({
-      ...operation,
       operation: 'list_jobs',
       method: 'GET',
       path: '/api/appliance/recovery/backup/job',
       idempotent: true,
       lane: 'read',
+      ...operation,
     });
     return requireStringList(ids, operation);
   }
@@ -231,13 +233,13 @@ export class VapiClient {
     });
     // Whatever it answered, `call` has recorded it in the health already.
     const answered = this.call({
-      ...operation,
       operation: 'probe',
       method: 'GET',
       path: '/api/session',
       idempotent: false,
       lane: 'read',
       timeoutMs,
+      ...operation,
     }).then(
       () => true,
       () => true,

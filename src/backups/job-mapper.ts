@@ -9,8 +9,10 @@ import type { JobDto } from './dto/job.dto.js';
  */
 export function toJob(status: VapiJobStatus): JobDto & Record<string, unknown> {
   const { id, state, progress, start_time, end_time, messages, ...rest } = status;
-  return {
-    ...(camelCaseKeys(rest) as Record<string, unknown>),
+  // The documented fields over anything else the appliance sent. Object.assign, not an object that begins with a
+  // spread: Node 20's V8 gives each of those a hidden class of its own (bench/README.md, "Objects that begin with a
+  // spread"), and every status an appliance answers, polled or run, comes through here.
+  return Object.assign(camelCaseKeys(rest) as Record<string, unknown>, {
     id,
     state,
     progress: typeof progress === 'number' ? progress : 0,
@@ -21,7 +23,7 @@ export function toJob(status: VapiJobStatus): JobDto & Record<string, unknown> {
       message: typeof m?.default_message === 'string' ? m.default_message : '',
       args: Array.isArray(m?.args) ? m.args.map(vapiArgText) : [],
     })),
-  };
+  });
 }
 
 function camelCaseKeys(value: unknown): unknown {
