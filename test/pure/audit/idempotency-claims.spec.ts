@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, type KyselyPlugin, SqliteDialect, sql } from 'kysely';
 import { type AuditDatabase, migrateAuditSchema } from '../../../src/audit/store/audit-schema.js';
-import { type Clock, claimKey, releaseKey } from '../../../src/audit/store/kysely-idempotency-keys.js';
+import { type Clock, claimKey, completeKey, releaseKey } from '../../../src/audit/store/kysely-idempotency-keys.js';
 import { tempDirPerTest } from '../../support/temp-dir.js';
 
 const NOW = '2026-03-10T08:00:00.000Z';
@@ -59,7 +59,7 @@ describe('claiming an idempotency key', () => {
   const rows = () => other.prepare('SELECT caller, idempotency_key, fingerprint, state FROM idempotency_keys').all();
 
   /** Runs `before` just before each statement of `kind` the claim sends (better-sqlite3 is synchronous). */
-  function before(kind: 'InsertQueryNode' | 'SelectQueryNode', action: () => void): KyselyPlugin {
+  function before(kind: 'InsertQueryNode' | 'SelectQueryNode' | 'UpdateQueryNode', action: () => void): KyselyPlugin {
     return {
       transformQuery(args) {
         if (args.node.kind === kind) action();
@@ -133,6 +133,48 @@ describe('claiming an idempotency key', () => {
     });
     // Now ours, and live: the next claim finds it in progress.
     expect(await claimKey(await database(), clock, { ...claim, owner: 'another' })).toEqual({ state: 'in_progress' });
+  });
+
+  it('a claim whose lease has ended with its members unreadable is taken over as one with no final members', async () => {
+    hold('in_progress', LATER, 'fp-1', NOW);
+    other.prepare(`UPDATE idempotency_keys SET members = '{"vc-a": {"res'`).run();
+    expect(await claimKey(await database(), clock, claim)).toEqual({ state: 'claimed', members: {} });
+  });
+
+  /** A fleet member's final answer, settled on k-1. */
+  const memberSettlement = {
+    caller: 'alice',
+    key: 'k-1',
+    member: 'vc-a',
+    memberResult: '{"status":202}',
+    entryId: 'e-9',
+  };
+  const members = () =>
+    (other.prepare('SELECT members FROM idempotency_keys').get() as { members: string | null }).members;
+
+  it("a fleet member's answer is added to the key in progress", async () => {
+    hold('in_progress', LATER, 'fp-1');
+    expect(await completeKey(await database(), memberSettlement)).toBe(true);
+    expect(JSON.parse(members() ?? 'null')).toEqual({ 'vc-a': { result: '{"status":202}', entryId: 'e-9' } });
+  });
+
+  it("a fleet member's answer on a key that is done or gone changes nothing, and says so", async () => {
+    hold('done', LATER, 'fp-1');
+    expect(await completeKey(await database(), memberSettlement)).toBe(false);
+    expect(members()).toBeNull();
+    release();
+    expect(await completeKey(await database(), memberSettlement)).toBe(false);
+    expect(rows()).toEqual([]);
+  });
+
+  it("a fleet member's answer on a key settled between its read and its write changes nothing, and says so", async () => {
+    hold('in_progress', LATER, 'fp-1');
+    // The whole answer lands first (another process, from its spool): the member's update then matches no row.
+    const settledMeanwhile = before('UpdateQueryNode', () =>
+      other.prepare(`UPDATE idempotency_keys SET state = 'done'`).run(),
+    );
+    expect(await completeKey(await database(settledMeanwhile), memberSettlement)).toBe(false);
+    expect(members()).toBeNull();
   });
 
   it('a claim from before leases existed is held for ten minutes from its creation, then taken over', async () => {
