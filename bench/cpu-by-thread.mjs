@@ -67,7 +67,7 @@ try {
   }
   const perRequest = (ticks) => ((ticks * 1e6) / TICKS_PER_SECOND / result.responses).toFixed(0).padStart(5);
   console.log(
-    `${root}${process.env.BENCH_GATEWAY_NODE_FLAGS ? ` [${process.env.BENCH_GATEWAY_NODE_FLAGS}]` : ''}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request, RSS after the load ${(rss / 1e6).toFixed(0)} MB`,
+    `${root}${process.env.BENCH_GATEWAY_NODE_FLAGS ? ` [${process.env.BENCH_GATEWAY_NODE_FLAGS}]` : ''}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request, RSS after start ${(gateway.rssAfterStart / 1e6).toFixed(0)} MB, after the load ${(rss / 1e6).toFixed(0)} MB`,
   );
   for (const [name, row] of rows)
     console.log(
