@@ -4,7 +4,9 @@
 // V8 flags (BENCH_GATEWAY_NODE_FLAGS) and builds (BENCH_PROJECT_ROOT) against each other: run it for each, one after
 // the other, on a quiet machine. Not pinned; 50 connections of the run POST, as bench/profile.mjs loads them.
 //
-//   node bench/cpu-by-thread.mjs [--seconds 8] [--keep]   (--keep: leave the servers' logs, e.g. for --trace-gc)
+//   node bench/cpu-by-thread.mjs [--seconds 8] [--audit off|sqlite] [--keep]
+//     (--audit sqlite: every run writes its two entries to a SQLite trail; --keep: leave the servers' logs, e.g. for
+//     --trace-gc)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +19,11 @@ import { installExitHandlers } from './lib/procs.mjs';
 import { APPLIANCE_ID, startGateway, startUpstream } from './lib/servers.mjs';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '8' }, keep: { type: 'boolean', default: false } },
+  options: {
+    seconds: { type: 'string', default: '8' },
+    audit: { type: 'string', default: 'off' },
+    keep: { type: 'boolean', default: false },
+  },
 });
 installExitHandlers({ deadlineMs: 120_000 });
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -42,7 +48,13 @@ function threadTicks(pid) {
 try {
   ctx.idp = await startIdentityProvider();
   ctx.upstream = await startUpstream(ctx);
-  const gateway = await startGateway(ctx, { name: 'gateway-threads', level: 'warn' });
+  if (values.audit !== 'off' && values.audit !== 'sqlite') throw new Error('--audit off|sqlite');
+  const gateway = await startGateway(ctx, {
+    name: 'gateway-threads',
+    level: 'warn',
+    extraConfig:
+      values.audit === 'sqlite' ? { audit: { store: 'sqlite', sqlite: { path: path.join(tmp, 'audit.db') } } } : {},
+  });
   const token = await ctx.idp.token();
   const load = {
     url: `${gateway.url}/appliances/${APPLIANCE_ID}/backups/schedules/default/run`,

@@ -188,7 +188,8 @@ export abstract class KyselyAuditStore implements AuditStore {
    * sealed (a value with no canonical form) fails alone, as a DraftRejectedError in its place; the others are written.
    */
   private async appendAll(trx: Kysely<AuditDatabase>, drafts: AuditDraft[]): Promise<(AuditEntry | Error)[]> {
-    let head = await this.lockHead(trx);
+    // Read afresh in this transaction, so advanced in place as entries are sealed (see sealEntry on why not a spread).
+    const head = await this.lockHead(trx);
     // Idempotent by id: a retry after a commit whose acknowledgement was lost must not write the entry twice.
     const stored = await trx
       .selectFrom('audit_entries')
@@ -210,7 +211,9 @@ export abstract class KyselyAuditStore implements AuditStore {
       } catch (error) {
         return new DraftRejectedError(draft.id, error instanceof Error ? error.message : String(error));
       }
-      head = { ...head, lastSeq: entry.seq, lastId: entry.id, lastHash: entry.hash };
+      head.lastSeq = entry.seq;
+      head.lastId = entry.id;
+      head.lastHash = entry.hash;
       byId.set(entry.id, entry);
       fresh.push(entry);
       return entry;

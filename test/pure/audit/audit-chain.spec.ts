@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { canonicalEntry, canonicalJson, entryHash, GENESIS_HASH, sealEntry } from '../../../src/audit/audit-chain.js';
-import type { AuditEntryBody } from '../../../src/audit/audit-entry.js';
+import type { AuditDraft, AuditEntryBody } from '../../../src/audit/audit-entry.js';
 import { draft } from '../../support/drafts.js';
 
 /** Pinned: anyone re-implementing verification (the README's recipe, an auditor's script) must get these bytes. */
@@ -138,6 +138,14 @@ describe('audit chain', () => {
     expect(canonicalJson({ b: [1, 'x', null, true], a: { d: undefined, c: 0 } })).toBe(
       '{"a":{"c":0},"b":[1,"x",null,true]}',
     );
+  });
+
+  it("never takes a draft's own seq, prevHash or hash into the chain", () => {
+    const smuggled = { ...draft(), seq: 99, prevHash: 'f'.repeat(64), hash: '0'.repeat(64) } as AuditDraft;
+    const entry = sealEntry(smuggled, { seq: 0, hash: GENESIS_HASH });
+    expect(entry).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
+    expect(entry.hash).toBe(entryHash(entry));
+    expect(entry.hash).not.toBe('0'.repeat(64));
   });
 
   it('seals a draft after its predecessor', () => {
