@@ -58,8 +58,11 @@ describe('claiming an idempotency key', () => {
   const release = () => other.prepare(`DELETE FROM idempotency_keys WHERE idempotency_key = 'k-1'`).run();
   const rows = () => other.prepare('SELECT caller, idempotency_key, fingerprint, state FROM idempotency_keys').all();
 
-  /** Runs `before` just before each statement of `kind` the claim sends (better-sqlite3 is synchronous). */
-  function before(kind: 'InsertQueryNode' | 'SelectQueryNode' | 'UpdateQueryNode', action: () => void): KyselyPlugin {
+  /** Runs `action` just before each statement of `kind` sent through the database (better-sqlite3 is synchronous). */
+  function justBefore(
+    kind: 'InsertQueryNode' | 'SelectQueryNode' | 'UpdateQueryNode',
+    action: () => void,
+  ): KyselyPlugin {
     return {
       transformQuery(args) {
         if (args.node.kind === kind) action();
@@ -84,7 +87,7 @@ describe('claiming an idempotency key', () => {
     hold();
     let released = false;
     const db = await database(
-      before('SelectQueryNode', () => {
+      justBefore('SelectQueryNode', () => {
         if (!released) release();
         released = true;
       }),
@@ -170,7 +173,7 @@ describe('claiming an idempotency key', () => {
   it("a fleet member's answer on a key settled between its read and its write changes nothing, and says so", async () => {
     hold('in_progress', LATER, 'fp-1');
     // The whole answer lands first (another process, from its spool): the member's update then matches no row.
-    const settledMeanwhile = before('UpdateQueryNode', () =>
+    const settledMeanwhile = justBefore('UpdateQueryNode', () =>
       other.prepare(`UPDATE idempotency_keys SET state = 'done'`).run(),
     );
     expect(await completeKey(await database(settledMeanwhile), memberSettlement)).toBe(false);
