@@ -161,6 +161,20 @@ describe('RunsService.runOne', () => {
     expect(await runCounts()).toEqual([{ appliance: 'vc-a', outcome: 'accepted', value: 1 }]);
   });
 
+  it("records the run's duration in its completed entry: from its request to the appliance's answer", async () => {
+    const { service, audit, registry } = await world();
+    registry.behaviour.set('vc-a', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return jobStatus('job-7');
+    });
+    const started = performance.now();
+    await service.runOne(runner, 'vc-a', request);
+    const elapsed = performance.now() - started;
+    const { durationMs } = audit.of('completed')[0];
+    expect(durationMs).toBeGreaterThanOrEqual(55); // timers may fire a little early, never much
+    expect(durationMs).toBeLessThanOrEqual(Math.ceil(elapsed));
+  });
+
   it("seeds the job tracker with the appliance's answer: the first watcher reads it without asking the appliance", async () => {
     const { service, registry, tracker } = await world();
     const status = jobStatus('job-7');
