@@ -28,6 +28,8 @@ const { values } = parseArgs({
 installExitHandlers({ deadlineMs: 120_000 });
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(process.env.BENCH_PROJECT_ROOT ?? path.dirname(benchDir));
+// What the output names the build by: never a path of this machine's, as the lines go into results files.
+const label = process.env.BENCH_PROJECT_ROOT ? 'BENCH_PROJECT_ROOT' : 'this checkout';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-threads-'));
 const ctx = { root, benchDir, tmp };
 const TICKS_PER_SECOND = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/task/<tid>/stat
@@ -79,7 +81,7 @@ try {
   }
   const perRequest = (ticks) => ((ticks * 1e6) / TICKS_PER_SECOND / result.responses).toFixed(0).padStart(5);
   console.log(
-    `${root}${process.env.BENCH_GATEWAY_NODE_FLAGS ? ` [${process.env.BENCH_GATEWAY_NODE_FLAGS}]` : ''}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request, RSS after start ${(gateway.rssAfterStart / 1e6).toFixed(0)} MB, after the load ${(rss / 1e6).toFixed(0)} MB`,
+    `${label}${process.env.BENCH_GATEWAY_NODE_FLAGS ? ` [${process.env.BENCH_GATEWAY_NODE_FLAGS}]` : ''}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request, RSS after start ${(gateway.rssAfterStart / 1e6).toFixed(0)} MB, after the load ${(rss / 1e6).toFixed(0)} MB`,
   );
   for (const [name, row] of rows)
     console.log(
