@@ -12,11 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { rssBytes } from './lib/cpu.mjs';
+import { rssBytes, threadCpuMicros } from './lib/cpu.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { runLoad } from './lib/load.mjs';
 import { installExitHandlers } from './lib/procs.mjs';
-import { APPLIANCE_ID, startGateway, startUpstream } from './lib/servers.mjs';
+import { startGateway, startUpstream } from './lib/servers.mjs';
+import { request } from './lib/targets.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -32,60 +33,41 @@ const root = path.resolve(process.env.BENCH_PROJECT_ROOT ?? path.dirname(benchDi
 const label = process.env.BENCH_PROJECT_ROOT ? 'BENCH_PROJECT_ROOT' : 'this checkout';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-threads-'));
 const ctx = { root, benchDir, tmp };
-const TICKS_PER_SECOND = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/task/<tid>/stat
-
-/** CPU ticks of each thread of `pid` so far, by thread id. */
-function threadTicks(pid) {
-  const ticks = new Map();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks.set(tid, { user: Number(fields[11]), sys: Number(fields[12]) });
-    } catch {} // a thread that ended between the listing and the read
-  }
-  return ticks;
-}
-
 try {
   ctx.idp = await startIdentityProvider();
   ctx.upstream = await startUpstream(ctx);
   if (values.audit !== 'off' && values.audit !== 'sqlite') throw new Error('--audit off|sqlite');
-  const gateway = await startGateway(ctx, {
+  ctx.gateway = await startGateway(ctx, {
     name: 'gateway-threads',
     level: 'warn',
     extraConfig:
       values.audit === 'sqlite' ? { audit: { store: 'sqlite', sqlite: { path: path.join(tmp, 'audit.db') } } } : {},
   });
-  const token = await ctx.idp.token();
-  const load = {
-    url: `${gateway.url}/appliances/${APPLIANCE_ID}/backups/schedules/default/run`,
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ comment: 'bench' }),
-  };
+  const { gateway } = ctx;
+  ctx.token = await ctx.idp.token();
+  const load = request(ctx, 'run', 'gateway'); // the hot path's POST run, as the benchmark sends it
   await runLoad({ ...load, durationSec: 3 }); // warm-up (JIT)
-  const before = threadTicks(gateway.pid);
+  const before = threadCpuMicros(gateway.pid);
   const result = await runLoad({ ...load, durationSec: Number(values.seconds), cpuPids: { gateway: gateway.pid } });
-  const after = threadTicks(gateway.pid);
+  const after = threadCpuMicros(gateway.pid);
   const rss = rssBytes(gateway.pid);
   const rows = new Map();
   for (const [tid, now] of after) {
-    const then = before.get(tid) ?? { user: 0, sys: 0 };
+    const then = before.get(tid) ?? { user: 0, system: 0 };
     const key = tid === String(gateway.pid) ? 'main thread' : 'other threads';
-    const row = rows.get(key) ?? { user: 0, sys: 0, threads: 0 };
+    const row = rows.get(key) ?? { user: 0, system: 0, threads: 0 };
     row.user += now.user - then.user;
-    row.sys += now.sys - then.sys;
+    row.system += now.system - then.system;
     row.threads++;
     rows.set(key, row);
   }
-  const perRequest = (ticks) => ((ticks * 1e6) / TICKS_PER_SECOND / result.responses).toFixed(0).padStart(5);
+  const perRequest = (micros) => (micros / result.responses).toFixed(0).padStart(5);
   console.log(
     `${label}${process.env.BENCH_GATEWAY_NODE_FLAGS ? ` [${process.env.BENCH_GATEWAY_NODE_FLAGS}]` : ''}: ${result.rps.toFixed(0)} req/s, CPU ${result.cpuPerRequest.gateway.toFixed(0)} µs/request, RSS after start ${(gateway.rssAfterStart / 1e6).toFixed(0)} MB, after the load ${(rss / 1e6).toFixed(0)} MB`,
   );
   for (const [name, row] of rows)
     console.log(
-      `  ${name.padEnd(14)} (${row.threads})  user ${perRequest(row.user)} µs/request  system ${perRequest(row.sys)} µs/request`,
+      `  ${name.padEnd(14)} (${row.threads})  user ${perRequest(row.user)} µs/request  system ${perRequest(row.system)} µs/request`,
     );
   await gateway.stop({ graceMs: 15_000 });
 } finally {

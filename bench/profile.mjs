@@ -113,33 +113,33 @@ try {
   await gateway.stop({ graceMs: 15_000 });
   if (values.alloc) {
     printAllocationSummary(JSON.parse(fs.readFileSync(allocOut, 'utf8')), { top: Number(values.top), requests });
-    console.log(`\nprofile: ${allocOut}`);
-    process.exit(0);
-  }
-  const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-  if (!file) throw new Error('no .cpuprofile written');
-  // Times since spawn; the profile starts a few ms after spawn, close enough to cut start-up and warm-up out.
-  const summary = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')), { fromMs, toMs });
-  const top = Number(values.top);
-  const busy = busyMs(summary);
-  console.log(
-    `\nprofile: ${path.join(profDir, file)}\nmeasured window: ${requests} requests, sampled ${summary.totalMs.toFixed(0)} ms, busy ${busy.toFixed(0)} ms (percentages of busy time; µs per request served)\n`,
-  );
-  printProfileSummary(summary, { top, requests });
-  if (values.modules) {
-    const files = JSON.parse(fs.readFileSync(loadedFilesOut, 'utf8'));
-    const byPackage = {};
-    for (const file of files) {
-      const nm = file.lastIndexOf('node_modules/');
-      const rest = nm >= 0 ? file.slice(nm + 'node_modules/'.length).split('/') : undefined;
-      const name = rest ? (rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]) : '(the project’s own files)';
-      byPackage[name] = (byPackage[name] ?? 0) + 1;
+    if (values.keep) console.log(`\nprofile: ${allocOut}`);
+  } else {
+    const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+    if (!file) throw new Error('no .cpuprofile written');
+    // Times since spawn; the profile starts a few ms after spawn, close enough to cut start-up and warm-up out.
+    const summary = summarizeProfile(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')), { fromMs, toMs });
+    const top = Number(values.top);
+    const busy = busyMs(summary);
+    console.log(
+      `\nprofile: ${path.join(profDir, file)}\nmeasured window: ${requests} requests, sampled ${summary.totalMs.toFixed(0)} ms, busy ${busy.toFixed(0)} ms (percentages of busy time; µs per request served)\n`,
+    );
+    printProfileSummary(summary, { top, requests });
+    if (values.modules) {
+      const files = JSON.parse(fs.readFileSync(loadedFilesOut, 'utf8'));
+      const byPackage = {};
+      for (const file of files) {
+        const nm = file.lastIndexOf('node_modules/');
+        const rest = nm >= 0 ? file.slice(nm + 'node_modules/'.length).split('/') : undefined;
+        const name = rest ? (rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]) : '(the project’s own files)';
+        byPackage[name] = (byPackage[name] ?? 0) + 1;
+      }
+      console.log(`\nmodules loaded by the time it exited: ${files.length} files`);
+      for (const [name, count] of Object.entries(byPackage)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top))
+        console.log(`  ${String(count).padStart(7)}  ${name}`);
     }
-    console.log(`\nmodules loaded by the time it exited: ${files.length} files`);
-    for (const [name, count] of Object.entries(byPackage)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top))
-      console.log(`  ${String(count).padStart(7)}  ${name}`);
   }
 } finally {
   await ctx.upstream?.stop();

@@ -17,19 +17,34 @@ export function clockTicksPerSecond() {
   return clockTicks;
 }
 
-/** CPU microseconds (user + system) a process has used so far, or undefined if it is gone. */
-export function cpuMicros(pid) {
+/** User and system CPU microseconds in a /proc stat file (a process's or one thread's), or undefined if it is gone. */
+function statMicros(file) {
   let stat;
   try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
   // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]); // field 14
-  const stime = Number(fields[12]); // field 15
-  return ((utime + stime) * 1e6) / clockTicksPerSecond();
+  const perTick = 1e6 / clockTicksPerSecond();
+  return { user: Number(fields[11]) * perTick, system: Number(fields[12]) * perTick }; // fields 14 and 15
+}
+
+/** CPU microseconds (user + system) a process has used so far, or undefined if it is gone. */
+export function cpuMicros(pid) {
+  const times = statMicros(`/proc/${pid}/stat`);
+  return times && times.user + times.system;
+}
+
+/** User and system CPU microseconds of each thread of a process so far, by thread id (the main thread's is `pid`). */
+export function threadCpuMicros(pid) {
+  const threads = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const times = statMicros(`/proc/${pid}/task/${tid}/stat`); // undefined: the thread ended meanwhile
+    if (times) threads.set(tid, times);
+  }
+  return threads;
 }
 
 /** Resident set size in bytes (VmRSS), or undefined. */
