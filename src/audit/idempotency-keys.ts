@@ -65,6 +65,12 @@ export interface IdempotencyKeyStore {
    * Only the owner's release counts. Never frees a `done` key.
    */
   releaseIdempotencyKey(caller: string, key: string, owner: string): Promise<void>;
+  /**
+   * Extends a live claim's lease to `leaseMs` from now (the database's clock), while its owner's request still runs.
+   * Only the owner's claim, only while in progress; false when the key is no longer this owner's (taken over, done,
+   * released, expired).
+   */
+  renewIdempotencyKey(caller: string, key: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Deletes every key expired by the database's clock; resolves with how many. */
   purgeExpiredIdempotencyKeys(): Promise<number>;
 }
@@ -78,4 +84,5 @@ export abstract class IdempotencyKeys {
   /** The whole answer (a fleet's, once every member's is final); the single run settles through its audit entry. */
   abstract complete(settlement: KeySettlement): Promise<void>;
   abstract release(caller: string, key: string, owner: string): Promise<void>;
+  abstract renew(caller: string, key: string, owner: string, leaseMs: number): Promise<boolean>;
 }

@@ -235,6 +235,7 @@ export class RecordingKeys extends MemoryIdempotencyKeys {
   readonly claims: ClaimRequest[] = [];
   readonly completions: KeySettlement[] = [];
   readonly releases: { caller: string; key: string; owner: string }[] = [];
+  readonly renewals: { caller: string; key: string; owner: string; leaseMs: number }[] = [];
   failComplete: Error | undefined;
   failRelease: Error | undefined;
 
@@ -253,6 +254,11 @@ export class RecordingKeys extends MemoryIdempotencyKeys {
     this.releases.push({ caller, key, owner });
     if (this.failRelease) throw this.failRelease;
     return super.release(caller, key, owner);
+  }
+
+  override async renew(caller: string, key: string, owner: string, leaseMs: number): Promise<boolean> {
+    this.renewals.push({ caller, key, owner, leaseMs });
+    return super.renew(caller, key, owner, leaseMs);
   }
 }
 

@@ -496,6 +496,26 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
         expect(await claim('alice', 'crashed', 'fp-1', { owner: 'third' })).toEqual({ state: 'in_progress' });
       });
 
+      it('a claim renewed by its owner outlives its first lease; only the owner renews, and only a live claim', async () => {
+        // Claims whose lease has already ended (leaseMs < 0): without a renewal a retry would take them over.
+        expect(await claim('alice', 'slow-run', 'fp-1', { leaseMs: -1000 })).toEqual(CLAIMED);
+        expect(await store.renewIdempotencyKey('alice', 'slow-run', 'me', 60_000)).toBe(true);
+        expect(await claim('alice', 'slow-run', 'fp-1', { owner: 'retry' })).toEqual({ state: 'in_progress' });
+
+        expect(await claim('alice', 'dead-run', 'fp-1', { leaseMs: -1000 })).toEqual(CLAIMED);
+        expect(await store.renewIdempotencyKey('alice', 'dead-run', 'someone-else', 60_000)).toBe(false);
+        expect(await store.renewIdempotencyKey('bob', 'dead-run', 'me', 60_000)).toBe(false);
+        expect(await claim('alice', 'dead-run', 'fp-1', { owner: 'retry' })).toEqual(CLAIMED);
+        // Taken over: the first owner's renewal no longer holds it, and says so.
+        expect(await store.renewIdempotencyKey('alice', 'dead-run', 'me', 60_000)).toBe(false);
+        expect(await claim('alice', 'dead-run', 'fp-1', { owner: 'third' })).toEqual({ state: 'in_progress' });
+
+        // Answered: nothing left to renew.
+        expect(await settle('alice', 'slow-run', answer, 'entry-1')).toBe(true);
+        expect(await store.renewIdempotencyKey('alice', 'slow-run', 'me', 60_000)).toBe(false);
+        expect(await store.renewIdempotencyKey('alice', 'never-claimed', 'me', 60_000)).toBe(false);
+      });
+
       it("a fleet's final members are kept across a release, and given to the retry that takes the key", async () => {
         await claim('alice', 'fleet', 'fp-1');
         const member = (appliance: string, entryId: string) =>

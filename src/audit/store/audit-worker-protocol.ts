@@ -20,6 +20,7 @@ export const WORKER_CALLS = [
   'claimIdempotencyKey',
   'completeIdempotencyKey',
   'releaseIdempotencyKey',
+  'renewIdempotencyKey',
   'purgeExpiredIdempotencyKeys',
   'enqueueNotifications',
   'claimNotifications',

@@ -21,7 +21,14 @@ import {
   type PurgeResult,
 } from './audit-store.js';
 import { KyselyFleetRuns, noTargetLock, postgresTargetLock } from './kysely-fleet-runs.js';
-import { type Clock, claimKey, completeKey, purgeExpiredKeys, releaseKey } from './kysely-idempotency-keys.js';
+import {
+  type Clock,
+  claimKey,
+  completeKey,
+  purgeExpiredKeys,
+  releaseKey,
+  renewKey,
+} from './kysely-idempotency-keys.js';
 import {
   claimJobs,
   claimMessages,
@@ -393,6 +400,10 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   releaseIdempotencyKey(caller: string, key: string, owner: string): Promise<void> {
     return this.inWriteTransaction(this.connected(), (trx) => releaseKey(trx, this.clock, caller, key, owner));
+  }
+
+  renewIdempotencyKey(caller: string, key: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.inWriteTransaction(this.connected(), (trx) => renewKey(trx, this.clock, caller, key, owner, leaseMs));
   }
 
   purgeExpiredIdempotencyKeys(): Promise<number> {

@@ -164,6 +164,23 @@ export async function releaseKey(
     .execute();
 }
 
+/** The owner's request is still running: its claim is held for another lease from now. */
+export async function renewKey(
+  trx: Kysely<AuditDatabase>,
+  now: Clock,
+  caller: string,
+  key: string,
+  owner: string,
+  leaseMs: number,
+): Promise<boolean> {
+  const result = await trx
+    .updateTable('idempotency_keys')
+    .set({ lease_until: now(leaseMs) })
+    .where((eb) => eb.and({ caller, idempotency_key: key, owner, state: 'in_progress' }))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 export async function purgeExpiredKeys(db: Kysely<AuditDatabase>, now: Clock): Promise<number> {
   const result = await db.deleteFrom('idempotency_keys').where('expires_at', '<=', now()).executeTakeFirst();
   return Number(result.numDeletedRows);

@@ -63,6 +63,13 @@ export class MemoryIdempotencyKeys extends IdempotencyKeys {
     if (Object.keys(held.members).length === 0) this.keys.delete(id);
     else held.owner = undefined;
   }
+
+  async renew(caller: string, key: string, owner: string, leaseMs: number): Promise<boolean> {
+    const held = this.keys.get(idOf(caller, key));
+    if (!held || held.answer || held.owner !== owner || held.expiresAt <= Date.now()) return false;
+    held.leaseUntil = Date.now() + leaseMs;
+    return true;
+  }
 }
 
 function idOf(caller: string, key: string): string {

@@ -32,6 +32,10 @@ export class StoredIdempotencyKeys extends IdempotencyKeys {
     await (await this.store()).releaseIdempotencyKey(caller, key, owner);
   }
 
+  async renew(caller: string, key: string, owner: string, leaseMs: number): Promise<boolean> {
+    return (await this.store()).renewIdempotencyKey(caller, key, owner, leaseMs);
+  }
+
   private async store() {
     const store = await this.handle.open();
     if (!store) throw auditUnavailable(UNAVAILABLE);

@@ -110,6 +110,10 @@ export class WorkerAuditStore implements AuditStore {
     await this.write('releaseIdempotencyKey', caller, key, owner);
   }
 
+  renewIdempotencyKey(caller: string, key: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.write('renewIdempotencyKey', caller, key, owner, leaseMs) as Promise<boolean>;
+  }
+
   purgeExpiredIdempotencyKeys(): Promise<number> {
     return this.write('purgeExpiredIdempotencyKeys') as Promise<number>;
   }

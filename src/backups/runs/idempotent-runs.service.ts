@@ -21,6 +21,8 @@ const LEASE_MARGIN_MS = 10_000;
 const MAX_LEASE_MS = 10 * 60_000;
 /** This process, in every claim it takes: an owner is a process and a request. */
 const PROCESS = randomUUID();
+const IDEMPOTENCY_CLAIM_LOST =
+  'the Idempotency-Key is no longer held by this request (its lease lapsed and a retry took it over, or it expired)';
 
 export interface IdempotentRequest {
   /** The `Idempotency-Key` header, if the caller sent one. */
@@ -42,6 +44,8 @@ export interface KeyHold {
   caller: string;
   key: string;
   owner: string;
+  /** The claim's lease: renewed while the run goes on (keepAlive), so that only a dead request's claim lapses. */
+  leaseMs: number;
   /** A fleet's members whose answer was final before (a retry replays them and runs only the others). */
   members: Record<string, StoredMember>;
 }
@@ -82,15 +86,16 @@ export class IdempotentRuns {
     const started = performance.now();
     const caller = principal.caller;
     const owner = `${PROCESS}:${requestContext.currentRequestId()}`;
+    const leaseMs = this.leaseMs(request.members);
     const claim = await this.keys.claim({
       caller,
       key,
       fingerprint: fingerprint(request),
       owner,
       ttlMs: this.config.idempotency.ttlHours * HOUR_MS,
-      leaseMs: this.leaseMs(request.members),
+      leaseMs,
     });
-    if (claim.state === 'claimed') return { hold: { caller, key, owner, members: claim.members } };
+    if (claim.state === 'claimed') return { hold: { caller, key, owner, leaseMs, members: claim.members } };
     if (claim.state === 'done') {
       this.metrics.idempotentReplays.inc();
       const original = JSON.parse(claim.response.body) as unknown;
@@ -144,6 +149,33 @@ export class IdempotentRuns {
         'the Idempotency-Key could not be updated after the run; its lease frees it, its settled answers stay',
       );
     }
+  }
+
+  /**
+   * Holds the claim while its run goes on: the lease is renewed every third of itself, so a retry takes the key over
+   * only once this process stopped renewing (it died, or cannot reach the store), never because a slow run (a queue
+   * for the appliance's lane, a fleet of slow members) outlasted the lease it was given at the start. Returns the stop.
+   */
+  keepAlive(hold: KeyHold | undefined): () => void {
+    if (!hold) return () => undefined;
+    const { caller, key, owner, leaseMs } = hold;
+    const timer = setInterval(
+      () => {
+        this.keys.renew(caller, key, owner, leaseMs).then(
+          (held) => {
+            if (!held) this.logger.warn({ requestId: requestContext.currentRequestId() }, IDEMPOTENCY_CLAIM_LOST);
+          },
+          (error: unknown) =>
+            this.logger.warn(
+              { err: error, requestId: requestContext.currentRequestId() },
+              'the Idempotency-Key lease could not be renewed; it is tried again, and lapses if it keeps failing',
+            ),
+        );
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Gives a key up when the run could not go on (an unexpected error): best effort, the lease frees it anyway. */

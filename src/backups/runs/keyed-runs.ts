@@ -62,8 +62,10 @@ export class KeyedRuns {
     }
     const { hold } = begun;
     let answer: RunAnswer;
+    // The claim is renewed while the run goes on, and no longer once it has answered (before the key is finished).
+    const stopKeepingAlive = this.keys.keepAlive(hold);
     try {
-      answer = await run(hold && { hold, instance: request.url.split('?')[0] });
+      answer = await run(hold && { hold, instance: request.url.split('?')[0] }).finally(stopKeepingAlive);
     } catch (error) {
       // A refused or failed run: its final answer is settled already (with its audit entry); anything else frees the key.
       await this.keys.abandon(hold);

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { IdempotentRuns, type KeyHold } from '../../../src/backups/runs/idempotent-runs.service.js';
@@ -10,6 +11,7 @@ import { GatewayError } from '../../../src/problems/gateway-error.js';
 import { StoredProblem } from '../../../src/problems/stored-problem.js';
 import {
   capturingLogger,
+  deferred,
   FakeRegistry,
   inRequest,
   principal,
@@ -208,7 +210,7 @@ describe('KeyedRuns with a key', () => {
     await inRequest('req-1', () => run(keyed, first));
     expect(first.handler.calls).toBe(1);
     expect(first.handler.heldKeys).toEqual([
-      { caller: 'apikey:ops', key: 'key-1', owner: expect.stringMatching(/:req-1$/), members: {} },
+      { caller: 'apikey:ops', key: 'key-1', owner: expect.stringMatching(/:req-1$/), leaseMs: 30_000, members: {} },
     ]);
     // Problem documents of the run name the path (without its query) as their instance.
     expect(first.handler.instances).toEqual([SINGLE_URL]);
@@ -320,6 +322,63 @@ describe('KeyedRuns with a key', () => {
     expect(audit.of('denied')).toEqual([
       expect.objectContaining({ outcome: 'rejected', httpStatus: 409, code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS' }),
     ]);
+  });
+});
+
+describe('KeyedRuns while the run goes on', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('renews the claim every third of its lease: a retry after the first lease ended is still 409, and no run', async () => {
+    jest.useFakeTimers({ now: new Date('2026-12-07T12:00:00Z') });
+    const { keyed, keys } = world();
+    const first = call('path', 'key-1', accepted);
+    // A run that outlasts its 30 s lease (queued behind another run on the appliance, a slow login...).
+    const answer = deferred<RunAnswer>();
+    first.handler = new FakeRun(() => answer.promise);
+    const firstDone = run(keyed, first);
+    await jest.advanceTimersByTimeAsync(45_000);
+    expect(keys.renewals).toEqual([
+      expect.objectContaining({ key: 'key-1', leaseMs: 30_000 }),
+      expect.objectContaining({ key: 'key-1', leaseMs: 30_000 }),
+      expect.objectContaining({ key: 'key-1', leaseMs: 30_000 }),
+      expect.objectContaining({ key: 'key-1', leaseMs: 30_000 }),
+    ]);
+
+    const retry = call('path', 'key-1', accepted);
+    await expect(failureOf(run(keyed, retry))).resolves.toMatchObject({ code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS' });
+    expect(retry.handler.calls).toBe(0);
+
+    // Answered: the renewals stop with the run.
+    answer.resolve(accepted);
+    await firstDone;
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(keys.renewals).toHaveLength(4);
+  });
+
+  it('a claim lost meanwhile (taken over, expired) is logged as a warning at its next renewal', async () => {
+    jest.useFakeTimers({ now: new Date('2026-12-07T12:00:00Z') });
+    const { logger, lines } = capturingLogger();
+    const { keyed, keys } = world(logger);
+    const first = call('path', 'key-lost', accepted);
+    const answer = deferred<RunAnswer>();
+    first.handler = new FakeRun(() => answer.promise);
+    const firstDone = run(keyed, first);
+    await jest.advanceTimersByTimeAsync(1);
+    const hold = first.handler.heldKeys[0];
+    // Another request took the key over (as after a lease that lapsed while this process could not reach the store).
+    await keys.release(hold?.caller ?? '', hold?.key ?? '', hold?.owner ?? '');
+    await keys.claim({
+      caller: hold?.caller ?? '',
+      key: 'key-lost',
+      fingerprint: 'x',
+      owner: 'other',
+      ttlMs: 60_000,
+      leaseMs: 60_000,
+    });
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(lines).toEqual([expect.objectContaining({ level: 40, msg: expect.stringMatching(/no longer held/) })]);
+    answer.resolve(accepted);
+    await firstDone;
   });
 });
 
