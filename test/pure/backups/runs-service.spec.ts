@@ -41,7 +41,7 @@ async function world(logger: Logger = silentLogger()) {
 }
 
 function keyOf(members: KeyHold['members'] = {}, instance = INSTANCE): RunKey {
-  return { hold: { caller: 'apikey:ops', key: 'key-1', owner: 'process:req-1', members }, instance };
+  return { hold: { caller: 'apikey:ops', key: 'key-1', owner: 'process:req-1', leaseMs: 30_000, members }, instance };
 }
 
 /** A JobDto as it travels in a stored answer (JSON text). */
