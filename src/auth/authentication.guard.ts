@@ -2,13 +2,9 @@ import { ExecutionContext, Inject, Injectable, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, IAuthGuard } from '@nestjs/passport';
 import { GatewayError } from '../problems/gateway-error.js';
-import { API_KEY_HEADER } from './api-key.js';
 import { IS_PUBLIC } from './auth.decorators.js';
-import {
-  FAILED_AUTHENTICATIONS,
-  type FailedAuthentications,
-  type PresentedCredential,
-} from './failed-authentications.js';
+import { FAILED_AUTHENTICATIONS, type FailedAuthentications } from './failed-authentications.js';
+import { presentedCredential } from './presented-credential.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -62,11 +58,4 @@ export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
     }
   }
   return AuthenticationGuard;
-}
-
-/** A guessable credential the request presents (a session cookie is 256 random bits: nothing to guess). */
-function presentedCredential(headers: Record<string, unknown>): PresentedCredential | undefined {
-  if (headers.authorization !== undefined) return 'jwt';
-  if (headers[API_KEY_HEADER.toLowerCase()] !== undefined) return 'apiKey';
-  return undefined;
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { GatewayError } from '../problems/gateway-error.js';
+import { presentedCredential } from './presented-credential.js';
 import type { Principal } from './principal.js';
 import { RequestStrategy } from './request-strategy.js';
 import { CONSOLE_REQUEST_HEADER, SESSION_LOOKUP, type SessionLookup, type SessionRequest } from './session-lookup.js';
@@ -15,7 +16,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * sent by the browser on its own, so a session is accepted only for requests that show they come from the console
  * itself (a CSRF defence on top of the cookie's SameSite=Strict): the custom `X-Console-Request` header, which no
  * cross-site form can send and no cross-site script can send without a CORS preflight, and an `Origin`, when
- * present (always on unsafe methods), equal to the console's. Requests with a JWT or an API key never reach this.
+ * present (always on unsafe methods), equal to the console's. A request that presents a bearer token or an API key is
+ * not the console's (it sends neither): it is left to those strategies, so that a wrong one is a counted 401 whatever
+ * cookie comes with it, never a 403 that would let guesses go on uncounted and tell a right one from a wrong one.
  */
 @Injectable()
 export class SessionStrategy extends PassportStrategy(RequestStrategy<SessionRequest>, SESSION_STRATEGY) {
@@ -24,7 +27,7 @@ export class SessionStrategy extends PassportStrategy(RequestStrategy<SessionReq
   }
 
   async validate(request: SessionRequest): Promise<Principal | false> {
-    if (!this.sessions.presented(request)) return false;
+    if (presentedCredential(request.headers) || !this.sessions.presented(request)) return false;
     // Before the store is touched: a forged request neither reads nor prolongs the session.
     assertFromConsole(request, this.sessions.consoleOrigin(request));
     return (await this.sessions.principal(request)) ?? false;

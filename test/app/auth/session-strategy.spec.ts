@@ -159,8 +159,8 @@ describe('console session as a credential (session strategy)', () => {
 
 /**
  * The limit on failed authentications (auth.failedAttemptsPerMinute) as the authentication guard applies it: a bearer
- * token or an API key that is refused counts against the address; no credential, and a refusal that is not about the
- * credential, do not; past the limit every credential from that address is refused before it is looked at.
+ * token or an API key that is refused counts against the address, whatever cookie comes with it; no credential, and a
+ * refusal that is not about the credential, do not; past the limit every credential from that address is refused before it is looked at.
  */
 describe('failed authentications from one address', () => {
   let probe: ProbeApp;
@@ -200,14 +200,26 @@ describe('failed authentications from one address', () => {
   });
 
   it('a refusal that is not about the credential (a console session from another site) is no failed guess', async () => {
-    const crossSite = {
-      authorization: 'Bearer not-a-token',
-      cookie,
-      'x-console-request': '1',
-      origin: 'https://evil.example',
-    };
+    const crossSite = { cookie, 'x-console-request': '1', origin: 'https://evil.example' };
     for (let i = 0; i < 5; i++) expect(await status(crossSite)).toBe(403);
     expect(await status({ 'x-api-key': KEY })).toBe(200);
+  });
+
+  it('a cookie beside wrong API keys or tokens changes nothing: each is a counted 401, then 429, right key included', async () => {
+    // Any cookie value of the session cookie's shape, sent with the console's header from a foreign origin: before,
+    // the session strategy answered 403 for it, so wrong keys were never counted and a right one answered 200.
+    const junk = `${cookie.split('=')[0]}=${'A'.repeat(43)}`;
+    const beside = { cookie: junk, 'x-console-request': '1', origin: 'https://evil.example' };
+    expect(await status({ ...beside, 'x-api-key': 'guess-1' })).toBe(401);
+    expect(await status({ ...beside, authorization: 'Bearer guess-2' })).toBe(401);
+    expect(await status({ ...beside, cookie, 'x-api-key': 'guess-3' })).toBe(401);
+    expect(await status({ ...beside, 'x-api-key': KEY })).toBe(429);
+  });
+
+  it('a wrong token beside a live session from the console is refused (401): the session does not stand in for it', async () => {
+    const fromConsole = { cookie, 'x-console-request': '1', origin: CONSOLE };
+    expect(await status(fromConsole)).toBe(200);
+    expect(await status({ ...fromConsole, authorization: 'Bearer not-a-token' })).toBe(401);
   });
 });
 
