@@ -104,8 +104,9 @@ export interface FleetRunStore {
   createFleetRun(run: NewFleetRun, owner: string, leaseMs: number): Promise<FleetRunRecord>;
   getFleetRun(id: string): Promise<FleetRunRecord | undefined>;
   /**
-   * The unfinished runs `owner` holds now: its own (their leases renewed) and any whose lease has passed (taken over),
-   * at most `limit`. Atomic across replicas: a run is held by one owner at a time.
+   * The unfinished runs `owner` holds now: every one of its own, their leases renewed (however many: a run it holds and
+   * does not renew would lapse while it still advances it), then at most `limit` whose lease has passed or that nobody
+   * holds (taken over), oldest first. Atomic across replicas: a run is held by one owner at a time.
    */
   claimFleetRuns(owner: string, leaseMs: number, limit: number): Promise<string[]>;
   /**

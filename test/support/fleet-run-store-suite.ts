@@ -115,6 +115,25 @@ export function describeFleetRunStore(name: string, make: () => Promise<FleetRun
       expect((await store.reserveFleetMembers(run.id, 'other', 4)).map((r) => r.appliance)).toEqual(['vc-1']);
     });
 
+    it('a holder renews every run it holds, however many; the limit is on the runs it takes over', async () => {
+      const lapsed = async (owner: string, appliance: string) => {
+        const run = await store.createFleetRun(newRun(on(NAS, appliance)), owner, 1);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return run.id;
+      };
+      const mine = [await lapsed('me', 'vc-1'), await lapsed('me', 'vc-2'), await lapsed('me', 'vc-3')];
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // All three renewed, though the limit is 1: none is left to lapse into another replica's hands.
+      expect(await store.claimFleetRuns('me', LEASE_MS, 1)).toEqual(mine);
+      expect(await store.claimFleetRuns('other', LEASE_MS, 10)).toEqual([]);
+
+      const theirs = [await lapsed('gone', 'vc-4'), await lapsed('gone', 'vc-5'), await lapsed('gone', 'vc-6')];
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Taken over: at most the limit, oldest first; the next claim keeps those and takes the rest.
+      expect(await store.claimFleetRuns('me', LEASE_MS, 2)).toEqual([...mine, ...theirs.slice(0, 2)]);
+      expect(await store.claimFleetRuns('me', LEASE_MS, 2)).toEqual([...mine, ...theirs]);
+    });
+
     it('a lease that has passed is taken over', async () => {
       const run = await store.createFleetRun(newRun(on(NAS, 'vc-1')), 'gone', 1);
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -4,7 +4,7 @@
  * IMMEDIATE); on PostgreSQL the transaction first takes an advisory lock on the target (`pg_advisory_xact_lock`, held
  * to its commit), so two replicas filling one target count one after the other. Every time is the database's.
  */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditActor } from '../audit-entry.js';
 import {
   ACTIVE_STATES,
@@ -87,15 +87,28 @@ export async function readRun(db: Db, id: string): Promise<FleetRunRecord | unde
 }
 
 export async function claimRuns(trx: Db, now: Clock, owner: string, leaseMs: number, limit: number): Promise<string[]> {
+  // Every run this owner still holds is renewed, without a limit: the limit is on what it takes over.
+  const held = await trx
+    .updateTable('fleet_runs')
+    .set({ lease_until: now(leaseMs) })
+    .where('owner', '=', owner)
+    .where('ended_at', 'is', null)
+    .returning(['id', 'created_at'])
+    .execute();
+  held.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  const ownIds = held.map((row) => row.id);
+  // Its own were just renewed, so a lapsed lease is another's (or nobody's).
+  const lapsed = (eb: ExpressionBuilder<AuditDatabase, 'fleet_runs'>) =>
+    eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now())]);
   const ids = await trx
     .selectFrom('fleet_runs')
     .select('id')
     .where('ended_at', 'is', null)
-    .where((eb) => eb.or([eb('owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now())]))
+    .where(lapsed)
     .orderBy('created_at', 'asc')
     .limit(limit)
     .execute();
-  if (ids.length === 0) return [];
+  if (ids.length === 0) return ownIds;
   // Taken only if still claimable: on PostgreSQL, of two replicas claiming one run, the second's update re-reads the
   // row the first committed and takes nothing.
   const taken = await trx
@@ -107,10 +120,10 @@ export async function claimRuns(trx: Db, now: Clock, owner: string, leaseMs: num
       ids.map((row) => row.id),
     )
     .where('ended_at', 'is', null)
-    .where((eb) => eb.or([eb('owner', '=', owner), eb('lease_until', 'is', null), eb('lease_until', '<=', now())]))
+    .where(lapsed)
     .returning('id')
     .execute();
-  return taken.map((row) => row.id);
+  return [...ownIds, ...taken.map((row) => row.id)];
 }
 
 async function slotsTaken(trx: Db, target: string): Promise<number> {

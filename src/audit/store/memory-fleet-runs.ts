@@ -71,16 +71,18 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
 
   async claimFleetRuns(owner: string, leaseMs: number, limit: number): Promise<string[]> {
     const now = Date.now();
-    const claimed: string[] = [];
+    const own: string[] = [];
+    const taken: string[] = [];
+    // Every run the owner holds is renewed; the limit is on what it takes over (as the database's stores do).
     for (const [id, held] of this.runs) {
-      if (claimed.length >= limit) break;
       if (held.run.endedAt !== undefined) continue;
-      if (held.owner !== owner && held.owner !== undefined && held.leaseUntil > now) continue;
+      if (held.owner === owner) own.push(id);
+      else if (taken.length < limit && (held.owner === undefined || held.leaseUntil <= now)) taken.push(id);
+      else continue;
       held.owner = owner;
       held.leaseUntil = now + leaseMs;
-      claimed.push(id);
     }
-    return claimed;
+    return [...own, ...taken];
   }
 
   async reserveFleetMembers(

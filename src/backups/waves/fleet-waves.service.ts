@@ -24,7 +24,7 @@ import { type MemberGate, type RunRequest, RunsService } from '../runs/runs.serv
 import { BackupTargets, UNKNOWN_TARGET } from './backup-targets.js';
 import { fleetRunView } from './fleet-run-view.js';
 
-/** Unfinished fleet runs one process holds at most (the others wait for a later turn, or another replica). */
+/** Fleet runs one tick takes over at most (lapsed, or let go by a replica that stopped); its own are always renewed. */
 const CLAIM_LIMIT = 100;
 
 /** A fleet run's members as the 207 path passes them through the per-target limit; closed after the answer. */
@@ -191,7 +191,10 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
     this.ticking = true;
     try {
       const ids = await this.records.claimFleetRuns(this.owner, this.config.fleet.leaseMs, CLAIM_LIMIT);
-      await Promise.all(ids.map((id) => this.advance(id)));
+      // Not awaited: a long step (members followed on slow appliances) must not hold back the next tick, whose claim
+      // renews the lease of every run this process holds. advance() runs one step of a run at a time and logs its
+      // failures; shutdown waits for the steps under way.
+      for (const id of ids) void this.advance(id);
     } catch (error) {
       // The store is down (readiness says so) or closing: the next tick tries again.
       this.logger.debug({ err: error }, 'fleet runs: could not claim runs this time');
