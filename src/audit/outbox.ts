@@ -92,8 +92,13 @@ export interface OutboxStore {
    * each message goes to one (PostgreSQL: FOR UPDATE SKIP LOCKED).
    */
   claimNotifications(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
-  /** Records an attempt of a message this owner holds; false when it no longer holds it. */
-  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<boolean>;
+  /**
+   * Records an attempt of a message this owner holds: the state it is in now (a retry past the message's window is
+   * `failed`), or null when this owner no longer holds it.
+   */
+  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null>;
+  /** Lets go of messages this owner claimed but will not try (it is stopping): any replica may claim them at once. */
+  releaseNotifications(owner: string, ids: string[]): Promise<void>;
   listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]>;
   notificationStats(): Promise<OutboxStats>;
   /** Followed jobs due for a poll that no live lease holds, leased to `owner` for `leaseMs`. */
@@ -107,7 +112,8 @@ export interface OutboxStore {
 export abstract class Outbox {
   abstract enqueue(messages: OutboxMessageDraft[], unfollow?: { appliance: string; jobId: string }): Promise<void>;
   abstract claim(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
-  abstract settle(id: string, owner: string, result: DeliveryResult): Promise<boolean>;
+  abstract settle(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null>;
+  abstract release(owner: string, ids: string[]): Promise<void>;
   abstract list(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]>;
   abstract stats(): Promise<OutboxStats>;
   abstract claimFollowedJobs(owner: string, limit: number, leaseMs: number): Promise<FollowedJob[]>;

@@ -622,13 +622,34 @@ export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 /** A Standard Webhooks secret: `whsec_` and the base64 of the key (the loader checks it holds 24 to 64 bytes). */
 export const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
+/** Whether a URL names a user (and maybe a password) before its host. */
+function hasUserinfo(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 export class WebhookConfig {
   @IsString()
   @Matches(ID_PATTERN, { message: `must be ${ID_RULE}` })
   id!: string;
 
-  /** Called as written, and nothing else: no redirect is followed. */
-  @IsUrl(URL_OPTIONS, { message: 'must be an http(s) URL' })
+  /**
+   * Called as written, and nothing else: no redirect is followed. No `user:password@`: undici would drop it without a
+   * word, and the receiver would never see the credentials. The message never repeats the value (it holds them).
+   */
+  @IsUrl(
+    { ...URL_OPTIONS, disallow_auth: true },
+    {
+      message: ({ value }) =>
+        typeof value === 'string' && hasUserinfo(value)
+          ? 'must not hold credentials (user:password@): they would not be sent; the signature authenticates the gateway'
+          : 'must be an http(s) URL',
+    },
+  )
   url!: string;
 
   /** Signs every delivery (Standard Webhooks); from the environment (`${WEBHOOK_SECRET}`), never in the file. */

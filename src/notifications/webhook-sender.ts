@@ -46,7 +46,8 @@ export class WebhookSender {
 
   constructor(private readonly timeoutMs = DELIVERY_TIMEOUT_MS) {}
 
-  async send(url: string, secret: string, message: SignedMessage): Promise<AttemptResult> {
+  /** `stop` cuts the attempt short (the gateway is stopping); the timeout bounds it in any case. */
+  async send(url: string, secret: string, message: SignedMessage, stop?: AbortSignal): Promise<AttemptResult> {
     const timestamp = new Date();
     const headers = {
       'content-type': CLOUDEVENTS_CONTENT_TYPE,
@@ -62,7 +63,9 @@ export class WebhookSender {
         headers,
         body: message.body,
         dispatcher: agent,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: stop
+          ? AbortSignal.any([AbortSignal.timeout(this.timeoutMs), stop])
+          : AbortSignal.timeout(this.timeoutMs),
       });
       await drainAtMost(answer.body, MAX_ANSWER_BYTES);
       if (answer.statusCode >= 200 && answer.statusCode < 300) return { ok: true, status: answer.statusCode };

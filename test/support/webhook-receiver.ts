@@ -37,6 +37,9 @@ export class WebhookReceiver {
   readonly answers: number[] = [];
   /** Answered to every delivery while set (a receiver that is down). */
   failWith: number | undefined;
+  /** While true, deliveries are recorded but not answered (a receiver that hangs) until `answerHeld()`. */
+  hold = false;
+  private held: (() => void)[] = [];
   private server: Server | undefined;
   private readonly verifier: Webhook;
 
@@ -83,13 +86,22 @@ export class WebhookReceiver {
           event,
           status,
         });
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+        const answer = () => res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
+        if (this.hold) this.held.push(answer);
+        else answer();
       });
     });
     const server = this.server;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     return this;
+  }
+
+  /** Answers the deliveries held so far (those whose sender has not given up yet). */
+  answerHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const answer of held) answer();
   }
 
   async stop(): Promise<void> {

@@ -28,6 +28,7 @@ export const WORKER_CALLS = [
   'listNotifications',
   'notificationStats',
   'claimFollowedJobs',
+  'releaseNotifications',
 ] as const;
 export type WorkerCall = (typeof WORKER_CALLS)[number] | FleetRunCall;
 

@@ -9,6 +9,7 @@ import type {
   OutboxFilter,
   OutboxMessage,
   OutboxMessageDraft,
+  OutboxState,
   OutboxStats,
 } from '../outbox.js';
 import { type AuditDatabase, type AuditEntriesTable, FINAL_OUTCOME } from './audit-schema.js';
@@ -36,6 +37,7 @@ import {
   insertMessages,
   listMessages,
   messageStats,
+  releaseMessages,
   settleMessage,
   unfollowJob,
 } from './kysely-outbox.js';
@@ -423,8 +425,12 @@ export abstract class KyselyAuditStore implements AuditStore {
     );
   }
 
-  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<boolean> {
+  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null> {
     return this.inWriteTransaction(this.connected(), (trx) => settleMessage(trx, this.clock, id, owner, result));
+  }
+
+  releaseNotifications(owner: string, ids: string[]): Promise<void> {
+    return this.inWriteTransaction(this.connected(), (trx) => releaseMessages(trx, owner, ids));
   }
 
   listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]> {

@@ -13,6 +13,7 @@ import type {
   OutboxFilter,
   OutboxMessage,
   OutboxMessageDraft,
+  OutboxState,
   OutboxStats,
 } from '../outbox.js';
 import type { AuditDatabase, NotificationOutboxTable } from './audit-schema.js';
@@ -105,8 +106,9 @@ export async function claimMessages(
 }
 
 /**
- * Records one attempt of a message `owner` holds. A retry whose next attempt would fall after the message's window
- * (its first 24 h) makes it `failed` instead: given up on, kept for the deliveries list.
+ * Records one attempt of a message `owner` holds, and answers the state it is in now (null: not held). A retry whose
+ * next attempt would fall after the message's window (its first 24 h) makes it `failed` instead: given up on, kept for
+ * the deliveries list. Only the database knows which, so the caller counts and logs what this answers.
  */
 export async function settleMessage(
   trx: Kysely<AuditDatabase>,
@@ -114,7 +116,7 @@ export async function settleMessage(
   id: string,
   owner: string,
   result: DeliveryResult,
-): Promise<boolean> {
+): Promise<OutboxState | null> {
   const attempt = {
     lease_owner: null,
     lease_until: null,
@@ -150,8 +152,20 @@ export async function settleMessage(
         .end(),
     }));
   }
-  const updated = await update.executeTakeFirst();
-  return Number(updated.numUpdatedRows) > 0;
+  const updated = await update.returning('state').executeTakeFirst();
+  return updated?.state ?? null;
+}
+
+/** Messages `owner` claimed and will not try: due again at once, for any replica. */
+export async function releaseMessages(trx: Kysely<AuditDatabase>, owner: string, ids: readonly string[]) {
+  if (ids.length === 0) return;
+  await trx
+    .updateTable('notification_outbox')
+    .set({ lease_owner: null, lease_until: null })
+    .where('id', 'in', ids)
+    .where('lease_owner', '=', owner)
+    .where('state', '=', 'pending')
+    .execute();
 }
 
 export async function listMessages(
@@ -198,6 +212,9 @@ export async function claimJobs(
     .selectFrom('followed_jobs')
     .select(['appliance', 'job_id'])
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now())]))
+    // Never-claimed jobs first, then the longest unpolled. Said outright: PostgreSQL sorts NULLs last and SQLite first,
+    // and behind every expired lease a new job would wait for its first poll as long as the list is long.
+    .orderBy((eb) => eb.case().when('lease_until', 'is', null).then(eb.lit(0)).else(eb.lit(1)).end())
     .orderBy('lease_until', 'asc')
     .limit(limit);
   if (rowLocks) due = due.forUpdate().skipLocked();

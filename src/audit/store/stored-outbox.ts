@@ -7,6 +7,7 @@ import {
   type OutboxFilter,
   type OutboxMessage,
   type OutboxMessageDraft,
+  type OutboxState,
   type OutboxStats,
 } from '../outbox.js';
 import type { AuditStore } from './audit-store.js';
@@ -27,8 +28,12 @@ export class StoredOutbox extends Outbox {
     return (await this.store()).claimNotifications(owner, limit, leaseMs);
   }
 
-  async settle(id: string, owner: string, result: DeliveryResult): Promise<boolean> {
+  async settle(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null> {
     return (await this.store()).settleNotification(id, owner, result);
+  }
+
+  async release(owner: string, ids: string[]): Promise<void> {
+    await (await this.store()).releaseNotifications(owner, ids);
   }
 
   async list(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]> {

@@ -9,6 +9,7 @@ import type {
   OutboxFilter,
   OutboxMessage,
   OutboxMessageDraft,
+  OutboxState,
   OutboxStats,
 } from '../outbox.js';
 import type { AuditPageRequest, AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
@@ -129,8 +130,12 @@ export class WorkerAuditStore implements AuditStore {
     return this.write('claimNotifications', owner, limit, leaseMs) as Promise<OutboxMessage[]>;
   }
 
-  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<boolean> {
-    return this.write('settleNotification', id, owner, result) as Promise<boolean>;
+  settleNotification(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null> {
+    return this.write('settleNotification', id, owner, result) as Promise<OutboxState | null>;
+  }
+
+  async releaseNotifications(owner: string, ids: string[]): Promise<void> {
+    await this.write('releaseNotifications', owner, ids);
   }
 
   listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]> {

@@ -70,6 +70,22 @@ describe('notifications.webhooks in the configuration', () => {
     expect(crossField.join('\n')).not.toContain(shortKey.slice(6));
   });
 
+  it('refuses a URL with credentials (undici would drop them), without repeating them', () => {
+    const found = problems(
+      withWebhooks([
+        { ...hook, url: 'https://portal-user:Hunter2-webhook-pass@hooks.example/backup' },
+        { ...hook, id: 'user-only', url: 'https://portal-user@hooks.example/backup' },
+        // An @ in the path is no credential.
+        { ...hook, id: 'at-in-path', url: 'https://hooks.example/backup/@team' },
+      ]),
+    );
+    const refused =
+      'must not hold credentials (user:password@): they would not be sent; the signature authenticates the gateway';
+    expect(found).toEqual([`notifications.webhooks[0].url: ${refused}`, `notifications.webhooks[1].url: ${refused}`]);
+    expect(found.join('\n')).not.toContain('Hunter2-webhook-pass');
+    expect(found.join('\n')).not.toContain('portal-user');
+  });
+
   it('needs the public URL (the events’ source) and an audit store (the outbox)', () => {
     const { publicUrl: _url, ...noUrl } = withWebhooks([hook]);
     expect(problems(noUrl)).toEqual([
