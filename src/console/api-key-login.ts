@@ -5,6 +5,8 @@ export interface ApiKeyIdentity {
   id: string;
   name: string;
   scopes: string[];
+  /** The configured digest of the key: a session opened with it ends when the key is replaced under the same id. */
+  sha256: string;
 }
 
 /**
@@ -14,5 +16,5 @@ export interface ApiKeyIdentity {
  */
 export function identifyApiKey(keys: readonly ApiKeyConfig[], presented: string): ApiKeyIdentity | undefined {
   const match = findApiKey(keys, presented);
-  return match && { id: match.id, name: match.name ?? match.id, scopes: [...match.scopes] };
+  return match && { id: match.id, name: match.name ?? match.id, scopes: [...match.scopes], sha256: match.sha256 };
 }

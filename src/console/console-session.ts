@@ -11,6 +11,11 @@ export interface ConsoleSessionRecord {
   scopes: string[];
   createdAt: number;
   lastSeenAt: number;
+  /**
+   * Only for `apiKey` sessions: the configured SHA-256 of the key it was opened with (as `auth.apiKeys` holds it, never
+   * the key). Every use looks the key up again: removed, or replaced under the same id, the session ends.
+   */
+  apiKeySha256?: string;
   /** Only for `oidc` sessions: the provider's tokens, used server side only. */
   tokens?: {
     access: string;

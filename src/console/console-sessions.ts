@@ -1,6 +1,6 @@
 import { errors as joseErrors } from 'jose';
 import type { Logger } from 'pino';
-import { storedCaller } from '../auth/caller-id.js';
+import { apiKeyCaller, storedCaller } from '../auth/caller-id.js';
 import { type Principal, principalFromApiKey, principalFromClaims } from '../auth/principal.js';
 import {
   CONSOLE_BACKGROUND_REQUEST,
@@ -10,7 +10,7 @@ import {
 } from '../auth/session-lookup.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { canonicalText } from '../common/text.js';
-import type { ConsoleConfig } from '../config/gateway-config.js';
+import type { ApiKeyConfig, ConsoleConfig } from '../config/gateway-config.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import type { ApiKeyIdentity } from './api-key-login.js';
 import type { ConsoleOrigin } from './console-origin.js';
@@ -36,6 +36,11 @@ export interface OpenedSession {
 export interface ConsoleSessionsOptions {
   config: ConsoleConfig;
   store: ConsoleStore;
+  /**
+   * The configured API keys (`auth.apiKeys` of the gateway's configuration): an API-key session is looked up in them
+   * on every use, so one whose key is gone ends, and one whose key lost scopes loses them too.
+   */
+  apiKeys?: readonly ApiKeyConfig[];
   origin: ConsoleOrigin;
   logger: Logger;
   /** Present when `console.oidc` is configured (with `auth.jwt` to verify its access tokens). */
@@ -47,12 +52,16 @@ export interface ConsoleSessionsOptions {
  * The console's sessions: opened after a login, found from the browser's cookie on every API call (this is the
  * SessionLookup the session strategy asks), ended on logout, when idle for `sessionIdleMinutes` (the console's
  * background reads do not count as use), after
- * `sessionAbsoluteHours` whatever happens, or when the provider no longer renews its tokens. The browser holds a
- * random 256-bit id; the store holds the record under the id's SHA-256.
+ * `sessionAbsoluteHours` whatever happens, when the provider no longer renews its tokens, or (API-key sessions) when
+ * their key or API-key sign-in is no longer configured. The browser holds a random 256-bit id; the store holds the
+ * record under the id's SHA-256. A record read earlier is written back only while the session still exists
+ * (ConsoleStore.update): a logout meanwhile is never undone.
  */
 export class ConsoleSessions implements SessionLookup {
   readonly oidc: ConsoleSessionsOptions['oidc'];
   private readonly store: ConsoleStore;
+  private readonly apiKeys: readonly ApiKeyConfig[];
+  private readonly apiKeyLogin: boolean;
   private readonly origin: ConsoleOrigin;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -64,6 +73,8 @@ export class ConsoleSessions implements SessionLookup {
 
   constructor(options: ConsoleSessionsOptions) {
     this.store = options.store;
+    this.apiKeys = options.apiKeys ?? [];
+    this.apiKeyLogin = options.config.apiKeyLogin;
     this.origin = options.origin;
     this.logger = options.logger;
     this.oidc = options.oidc;
@@ -146,6 +157,7 @@ export class ConsoleSessions implements SessionLookup {
       scopes: [...principal.scopes],
       createdAt: now,
       lastSeenAt: now,
+      apiKeySha256: key.sha256.toLowerCase(),
     });
   }
 
@@ -192,6 +204,23 @@ export class ConsoleSessions implements SessionLookup {
       await this.store.delete(key);
       return undefined;
     }
+    // What an API-key session may do now (its key may have lost scopes since); the record keeps those of its login.
+    let scopes: string[] | undefined;
+    if (record.via === 'apiKey') {
+      scopes = this.apiKeyScopes(record);
+      if (!scopes) {
+        this.logger.info(
+          {
+            console: 'session ended',
+            caller: record.caller,
+            reason: this.apiKeyLogin ? 'api key gone' : 'api-key login off',
+          },
+          'console session ended: its API key, or API-key sign-in, is no longer configured',
+        );
+        await this.store.delete(key);
+        return undefined;
+      }
+    }
     if (record.tokens && record.tokens.accessExpiresAt - now < REFRESH_MARGIN_MS) {
       record = await this.refreshedOnce(key, record);
       if (!record) return undefined;
@@ -200,9 +229,26 @@ export class ConsoleSessions implements SessionLookup {
     const background = request.headers[CONSOLE_REQUEST_HEADER] === CONSOLE_BACKGROUND_REQUEST;
     if (!background && now - record.lastSeenAt >= this.touchMs) {
       record = { ...record, lastSeenAt: now };
-      await this.save(key, record);
+      // A logout since this request read the record has ended the session: it stays ended, and so does this request.
+      if (!(await this.update(key, record))) return undefined;
     }
-    return record;
+    return scopes ? { ...record, scopes } : record;
+  }
+
+  /**
+   * The scopes an API-key session has now: those it was opened with that its key, looked up again in the
+   * configuration, still has (never more than at its login). Undefined when API-key sign-in is off, or its key is gone (removed, or replaced under
+   * the same id: the digest differs).
+   */
+  private apiKeyScopes(record: ConsoleSessionRecord): string[] | undefined {
+    if (!this.apiKeyLogin || record.apiKeySha256 === undefined) return undefined;
+    const key = this.apiKeys.find(
+      (candidate) =>
+        apiKeyCaller(candidate.id) === record.caller && candidate.sha256.toLowerCase() === record.apiKeySha256,
+    );
+    if (!key) return undefined;
+    const granted = new Set(key.scopes);
+    return record.scopes.filter((scope) => granted.has(scope));
   }
 
   private refreshedOnce(key: string, record: ConsoleSessionRecord): Promise<ConsoleSessionRecord | undefined> {
@@ -217,7 +263,9 @@ export class ConsoleSessions implements SessionLookup {
   /**
    * New tokens from the provider, shortly before the access token expires: the session's scopes follow the new
    * token, and a user the provider no longer renews for (disabled, consent withdrawn) is signed out here. A provider
-   * that does not answer leaves the session alive while its current access token is.
+   * that does not answer (its token endpoint, or the key set the new token is checked against) leaves the session
+   * alive while its current access token is. A session ended meanwhile (logout) stays ended, and the refresh token
+   * the provider just issued for it is revoked.
    */
   private async refreshed(key: string, record: ConsoleSessionRecord): Promise<ConsoleSessionRecord | undefined> {
     const tokens = record.tokens;
@@ -229,8 +277,11 @@ export class ConsoleSessions implements SessionLookup {
     }
     // Replicas share the session: one refreshes (a refresh token may be single-use), the others wait for its result.
     if (!(await this.store.lock(`refresh:${key}`, 10_000))) return this.awaitOtherRefresh(key, record);
+    // Once the provider answered, its refresh token is the one that works (the old one may be used up), whatever
+    // happens next.
+    let renewed: ProviderTokens | undefined;
     try {
-      const renewed = await oidc.login.refresh(tokens.refresh);
+      renewed = await oidc.login.refresh(tokens.refresh);
       const verified = await oidc.verifier.verify(renewed.accessToken);
       if (verified.principal.caller !== record.caller) {
         throw new joseErrors.JWTClaimValidationFailed('the renewed access token names another subject', {}, 'sub');
@@ -244,17 +295,22 @@ export class ConsoleSessions implements SessionLookup {
           refresh: renewed.refreshToken ?? tokens.refresh,
         },
       };
-      await this.save(key, next);
-      return next;
+      return await this.writeBackRefreshed(key, next, oidc);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
-      if (oidc.login.isRefused(error) || error instanceof joseErrors.JOSEError) {
+      if (oidc.login.isRefused(error) || (error instanceof joseErrors.JOSEError && !keySetUnavailable(error))) {
         this.logger.info(
           { console: 'session ended', caller: record.caller, reason: reasonOf(error) },
           'console session ended: the identity provider no longer renews its tokens',
         );
         await this.store.delete(key);
         return undefined;
+      }
+      const rotated = renewed?.refreshToken;
+      if (rotated !== undefined && rotated !== tokens.refresh) {
+        const kept = await this.writeBackRefreshed(key, { ...record, tokens: { ...tokens, refresh: rotated } }, oidc);
+        if (!kept) return undefined;
+        record = kept;
       }
       if (tokens.accessExpiresAt > this.now()) return record;
       this.logger.warn({ console: 'refresh failed', reason: reasonOf(error) }, 'identity provider unreachable');
@@ -283,10 +339,42 @@ export class ConsoleSessions implements SessionLookup {
     return record.tokens && record.tokens.accessExpiresAt > this.now() ? record : undefined;
   }
 
+  /**
+   * Writes back a refresh's record; when the session is gone (a logout while the provider answered), revokes the
+   * refresh token in it, which that logout never saw, as the logout would have, and signs the request out.
+   */
+  private async writeBackRefreshed(
+    key: string,
+    record: ConsoleSessionRecord,
+    oidc: NonNullable<ConsoleSessionsOptions['oidc']>,
+  ): Promise<ConsoleSessionRecord | undefined> {
+    if (await this.update(key, record)) return record;
+    this.logger.info(
+      { console: 'session ended', caller: record.caller, reason: 'ended during refresh' },
+      'console session ended while its tokens were refreshed: the new refresh token is revoked',
+    );
+    const refresh = record.tokens?.refresh;
+    if (refresh !== undefined) {
+      await oidc.login.revoke(refresh).catch((error: unknown) => {
+        this.logger.info({ console: 'revoke failed', reason: reasonOf(error) }, 'refresh token revocation failed');
+      });
+    }
+    return undefined;
+  }
+
+  /** A new session's record. */
   private async save(key: string, record: ConsoleSessionRecord): Promise<void> {
+    await this.store.set(key, JSON.stringify(record), this.ttlOf(record));
+  }
+
+  /** An existing session's record, written only while the session still exists: false when it is gone. */
+  private update(key: string, record: ConsoleSessionRecord): Promise<boolean> {
+    return this.store.update(key, JSON.stringify(record), this.ttlOf(record));
+  }
+
+  private ttlOf(record: ConsoleSessionRecord): number {
     const now = this.now();
-    const ttl = Math.min(this.idleMs - (now - record.lastSeenAt), record.createdAt + this.absoluteMs - now);
-    await this.store.set(key, JSON.stringify(record), ttl);
+    return Math.min(this.idleMs - (now - record.lastSeenAt), record.createdAt + this.absoluteMs - now);
   }
 
   private cookieOf(request: SessionRequest): string | undefined {
@@ -297,6 +385,19 @@ export class ConsoleSessions implements SessionLookup {
     if (!this.oidc) throw new GatewayError('NOT_FOUND', 'OpenID Connect login is not configured (console.oidc).');
     return this.oidc;
   }
+}
+
+/**
+ * jose's errors of fetching the provider's key set, not of the token checked against it: a fetch that timed out
+ * (JWKSTimeout), an answer other than 200 or no JSON (the base JOSEError, ERR_JOSE_GENERIC, which jose raises for
+ * nothing else), a body that is no key set (JWKSInvalid). The provider not answering, not refusing the user.
+ */
+function keySetUnavailable(error: joseErrors.JOSEError): boolean {
+  return (
+    error instanceof joseErrors.JWKSTimeout ||
+    error instanceof joseErrors.JWKSInvalid ||
+    error.code === joseErrors.JOSEError.code
+  );
 }
 
 function parseRecord(raw: string): ConsoleSessionRecord | undefined {

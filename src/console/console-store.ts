@@ -7,6 +7,11 @@
 export interface ConsoleStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Replaces the value only while the key still exists (Redis SET XX): false, nothing written, once it is gone. For
+   * write-backs of a record read earlier, which must never bring back a session that a logout ended meanwhile.
+   */
+  update(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Reads and deletes in one step: a login transaction is used once, even when two replicas race. */
   take(key: string): Promise<string | undefined>;
   delete(key: string): Promise<void>;

@@ -73,6 +73,7 @@ export class ConsoleModule {
             new ConsoleSessions({
               config: config.console,
               store,
+              apiKeys: config.auth.apiKeys,
               origin,
               logger,
               oidc:

@@ -29,6 +29,13 @@ export class MemoryConsoleStore implements ConsoleStore {
     else this.entries.delete(key);
   }
 
+  async update(key: string, value: string, ttlMs: number): Promise<boolean> {
+    // has() honours the entry's expiry: an expired session is gone, as in Redis.
+    if (!this.entries.has(key)) return false;
+    await this.set(key, value, ttlMs);
+    return ttlMs > 0;
+  }
+
   async take(key: string): Promise<string | undefined> {
     const value = this.entries.get(key);
     this.entries.delete(key);

@@ -1,6 +1,9 @@
 import * as oidc from 'openid-client';
 import type { ConsoleOidcConfig } from '../config/gateway-config.js';
 
+/** OAuth error codes that mean the provider cannot answer now, not that it refuses. */
+const TRY_LATER = new Set(['temporarily_unavailable', 'server_error']);
+
 /** What the login transaction keeps between the redirect to the provider and its answer. */
 export interface PendingLogin {
   state: string;
@@ -106,10 +109,12 @@ export class OidcLogin {
 
   /**
    * Whether the provider answered with an OAuth error (`invalid_grant`: the user must log in again; any other: the
-   * client is misconfigured) rather than not answering at all.
+   * client is misconfigured) rather than not answering at all. An error that says "later" (`temporarily_unavailable`,
+   * `server_error`, RFC 6749 §4.1.2.1, which some providers send from their token endpoint too) is a provider not
+   * answering for now, not a refusal.
    */
   isRefused(error: unknown): boolean {
-    return error instanceof oidc.ResponseBodyError;
+    return error instanceof oidc.ResponseBodyError && !TRY_LATER.has(error.error);
   }
 
   private provider(): Promise<oidc.Configuration> {

@@ -24,6 +24,14 @@ export class RedisConsoleStore implements ConsoleStore {
     return this.call((store) => (ttlMs > 0 ? store.set(PREFIX + key, value, ttlMs) : store.delete(PREFIX + key)));
   }
 
+  update(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.call(async (store) => {
+      if (ttlMs > 0) return store.setIfPresent(PREFIX + key, value, ttlMs);
+      await store.delete(PREFIX + key);
+      return false;
+    });
+  }
+
   take(key: string): Promise<string | undefined> {
     return this.call((store) => store.take(PREFIX + key));
   }

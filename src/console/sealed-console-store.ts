@@ -69,6 +69,10 @@ export class SealedConsoleStore implements ConsoleStore {
     return this.inner.set(key, this.seal.seal(key, value), ttlMs);
   }
 
+  update(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.inner.update(key, this.seal.seal(key, value), ttlMs);
+  }
+
   async take(key: string): Promise<string | undefined> {
     return this.seal.open(key, await this.inner.take(key));
   }

@@ -27,6 +27,8 @@ export interface SharedStore {
   setAll(entries: readonly SharedEntry[]): Promise<void>;
   /** SET NX PX: true when this caller holds `key` now (a lease, a lock); false while another holds it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** SET XX PX: replaces `key` only while it exists; false (nothing written) when it is gone (deleted, expired). */
+  setIfPresent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** GETDEL: read and delete in one step, so that two replicas racing for it cannot both have it. */
   take(key: string): Promise<string | undefined>;
   delete(key: string): Promise<void>;
@@ -74,6 +76,10 @@ export class RedisStore implements SharedStore {
 
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.send(async () => (await this.client.set(key, value, 'PX', Math.ceil(ttlMs), 'NX')) === 'OK');
+  }
+
+  setIfPresent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.send(async () => (await this.client.set(key, value, 'PX', Math.ceil(ttlMs), 'XX')) === 'OK');
   }
 
   take(key: string): Promise<string | undefined> {

@@ -17,6 +17,11 @@ import { type ProbeApp, startProbeApp } from '../../support/probe-app.js';
 
 const CONSOLE = 'https://console.example';
 const KEY = 'gw-session-test-key';
+const LAB_KEY = {
+  id: 'lab',
+  sha256: createHash('sha256').update('gw-session-lab-key').digest('hex'),
+  scopes: ['backups:run', 'backups:read'],
+};
 
 /** The console's store, counting its reads and writes: a refused request must touch neither. */
 class CountingStore extends MemoryConsoleStore {
@@ -38,9 +43,12 @@ async function probeWithSession(
   store: MemoryConsoleStore,
   auth: Record<string, unknown> = {},
 ): Promise<{ probe: ProbeApp; cookie: string }> {
-  const config = Object.assign(new ConsoleConfig(), { publicUrl: `${CONSOLE}/` });
+  const config = Object.assign(new ConsoleConfig(), { publicUrl: `${CONSOLE}/`, apiKeyLogin: true });
+  // The key the session is opened with is configured, as it must be for its session to last (ConsoleSessions looks
+  // it up on every use).
   const sessions = new ConsoleSessions({
     config,
+    apiKeys: [LAB_KEY],
     store,
     origin: new ConsoleOrigin(config),
     logger: pino({ level: 'silent' }),
@@ -54,7 +62,7 @@ async function probeWithSession(
   );
   const opened = await sessions.openFromApiKey(
     { headers: {}, method: 'POST', protocol: 'https' },
-    { id: 'lab', name: 'Lab key', scopes: ['backups:run', 'backups:read'] },
+    { id: 'lab', name: 'Lab key', scopes: ['backups:run', 'backups:read'], sha256: LAB_KEY.sha256 },
   );
   return { probe, cookie: opened.cookie.split(';')[0] };
 }

@@ -1,9 +1,12 @@
 /**
  * Session lifetimes on a clock the test moves: idle timeout (renewed by use), absolute timeout (whatever the use),
- * and what the store holds (a digest of the id, never the id).
+ * what the store holds (a digest of the id, never the id), a logout that a request under way cannot undo, and
+ * API-key sessions that follow their key's configuration.
  */
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import type { SessionRequest } from '../../../src/auth/session-lookup.js';
+import type { ApiKeyConfig } from '../../../src/config/gateway-config.js';
 import { ConsoleConfig } from '../../../src/config/gateway-config.js';
 import { ConsoleOrigin } from '../../../src/console/console-origin.js';
 import { ConsoleSessions } from '../../../src/console/console-sessions.js';
@@ -12,8 +15,24 @@ import { MemoryConsoleStore } from '../../../src/console/memory-console-store.js
 
 const MINUTE = 60_000;
 
+/** The lab key as `auth.apiKeys` configures it (its SHA-256, never the key). */
+const LAB_KEY: ApiKeyConfig = {
+  id: 'lab',
+  name: 'Lab key',
+  sha256: createHash('sha256').update('lab-key-for-session-tests').digest('hex'),
+  scopes: ['backups:read', 'backups:run'],
+};
+
 class RecordingStore extends MemoryConsoleStore {
   readonly written = new Map<string, string>();
+  /** While set, each read waits for it after reading: a request that has read the session and not yet used it. */
+  pauseAfterGet: Promise<void> | undefined;
+
+  override async get(key: string): Promise<string | undefined> {
+    const value = await super.get(key);
+    if (this.pauseAfterGet) await this.pauseAfterGet;
+    return value;
+  }
 
   override async set(key: string, value: string, ttlMs: number): Promise<void> {
     this.written.set(key, value);
@@ -21,18 +40,28 @@ class RecordingStore extends MemoryConsoleStore {
   }
 }
 
-function setup(overrides: Partial<ConsoleConfig> = {}) {
+function setup(overrides: Partial<ConsoleConfig> = {}, apiKeys: ApiKeyConfig[] = [LAB_KEY]) {
   let now = Date.UTC(2026, 10, 29, 8, 0, 0);
   const clock = () => now;
-  const config = Object.assign(new ConsoleConfig(), { sessionIdleMinutes: 30, sessionAbsoluteHours: 8 }, overrides);
+  const config = Object.assign(
+    new ConsoleConfig(),
+    { sessionIdleMinutes: 30, sessionAbsoluteHours: 8, apiKeyLogin: true },
+    overrides,
+  );
   const store = new RecordingStore(clock);
-  const sessions = new ConsoleSessions({
-    config,
-    store: store as ConsoleStore,
-    origin: new ConsoleOrigin(config),
-    logger: pino({ level: 'silent' }),
-    now: clock,
-  });
+  /** The gateway's sessions over `store`, as started with this configuration (a restart, sessions kept in Redis). */
+  const started = (console: Partial<ConsoleConfig>, keys: ApiKeyConfig[]) => {
+    const restartedConfig = Object.assign(new ConsoleConfig(), config, console);
+    return new ConsoleSessions({
+      config: restartedConfig,
+      store: store as ConsoleStore,
+      apiKeys: keys,
+      origin: new ConsoleOrigin(restartedConfig),
+      logger: pino({ level: 'silent' }),
+      now: clock,
+    });
+  };
+  const sessions = started({}, apiKeys);
   const request = (cookie = '', consoleRequest = '1'): SessionRequest => ({
     headers: { host: 'localhost:3000', cookie, 'x-console-request': consoleRequest },
     method: 'GET',
@@ -40,6 +69,7 @@ function setup(overrides: Partial<ConsoleConfig> = {}) {
   });
   return {
     sessions,
+    started,
     store,
     request,
     advance: (ms: number) => {
@@ -50,6 +80,7 @@ function setup(overrides: Partial<ConsoleConfig> = {}) {
         id: 'lab',
         name: 'Lab key',
         scopes: ['backups:read'],
+        sha256: LAB_KEY.sha256,
       });
       return cookie.split(';')[0];
     },
@@ -112,7 +143,12 @@ describe('console session lifetimes', () => {
       expect(key).not.toContain(id);
       expect(value).not.toContain(id);
     }
-    const { cookie: next } = await sessions.openFromApiKey(request(cookie), { id: 'lab', name: 'Lab', scopes: [] });
+    const { cookie: next } = await sessions.openFromApiKey(request(cookie), {
+      id: 'lab',
+      name: 'Lab',
+      scopes: [],
+      sha256: LAB_KEY.sha256,
+    });
     expect(next.split(';')[0]).not.toBe(cookie);
     expect(await sessions.principal(request(cookie))).toBeUndefined();
     expect(await sessions.principal(request(next.split(';')[0]))).toBeDefined();
@@ -124,5 +160,65 @@ describe('console session lifetimes', () => {
     expect(sessions.presented(request(`bg-session=${'x'.repeat(43)};other=1`))).toBe(true);
     expect(await sessions.principal(request(`bg-session=${'x'.repeat(43)}`))).toBeUndefined();
     expect(sessions.presented(request(`__Host-bg-session=${'x'.repeat(43)}`))).toBe(false);
+  });
+
+  it('a request that read the session before a logout does not bring it back when it writes its last use', async () => {
+    const { sessions, store, request, advance, open } = setup();
+    const cookie = await open();
+    // Long enough since the last use that this request writes the session back (lastSeenAt).
+    advance(5 * MINUTE);
+    let resume = () => {};
+    store.pauseAfterGet = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    const inFlight = sessions.principal(request(cookie));
+    await new Promise((resolve) => setImmediate(resolve));
+    store.pauseAfterGet = undefined;
+    const { record } = await sessions.end(request(cookie));
+    expect(record).toMatchObject({ caller: 'apikey:lab' });
+    resume();
+    expect(await inFlight).toBeUndefined();
+    expect(await sessions.principal(request(cookie))).toBeUndefined();
+  });
+
+  it('an API-key session follows its key as configured now: fewer scopes, never more; gone with the key', async () => {
+    const { sessions, started, request } = setup();
+    const { cookie: setCookie } = await sessions.openFromApiKey(request(), {
+      id: 'lab',
+      name: 'Lab key',
+      scopes: ['backups:read', 'backups:run'],
+      sha256: LAB_KEY.sha256,
+    });
+    const cookie = setCookie.split(';')[0];
+    const scopesOf = async (current: ConsoleSessions) => {
+      const principal = await current.principal(request(cookie));
+      return principal && [...principal.scopes].sort();
+    };
+    expect(await scopesOf(sessions)).toEqual(['backups:read', 'backups:run']);
+
+    // The key loses a scope and gains another: the session has only what it had and the key still has.
+    const narrowed = started({}, [{ ...LAB_KEY, scopes: ['backups:read', 'audit:read'] }]);
+    expect(await scopesOf(narrowed)).toEqual(['backups:read']);
+    expect(await narrowed.view(request(cookie))).toMatchObject({ scopes: ['backups:read'] });
+    // Another key's id, or API-key sign-in off, is no key for this session: it ends, for good.
+    const other = LAB_KEY.sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    const replaced = started({}, [{ ...LAB_KEY, sha256: other }]);
+    expect(await scopesOf(replaced)).toBeUndefined();
+    expect(await scopesOf(sessions)).toBeUndefined();
+
+    for (const [console, keys] of [
+      [{}, [{ ...LAB_KEY, id: 'lab2' }]],
+      [{ apiKeyLogin: false }, [LAB_KEY]],
+    ] as const) {
+      const { cookie: again } = await sessions.openFromApiKey(request(), {
+        id: 'lab',
+        name: 'Lab key',
+        scopes: ['backups:read'],
+        sha256: LAB_KEY.sha256,
+      });
+      const restarted = started(console, [...keys]);
+      expect(await restarted.principal(request(again.split(';')[0]))).toBeUndefined();
+      expect(await sessions.principal(request(again.split(';')[0]))).toBeUndefined();
+    }
   });
 });

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { CONSOLE_STORE, type ConsoleStore } from '../../../src/console/console-store.js';
 import { ApplianceSimulator } from '../../../tools/simulator/appliance-simulator.js';
 import { LAB_API_KEY } from '../../support/console/console-world.js';
 import {
@@ -243,6 +244,41 @@ describeRedis('console sessions in Redis, shared by replicas', () => {
     expect((await fetch(`${a.url}/console/login`, { redirect: 'manual' })).status).toBe(303);
   }, 60_000);
 
+  it('a session written back after a logout stays ended: updates only replace a session Redis still holds', async () => {
+    const [a, b] = replicas;
+    const login = await fetch(`${a.url}/console/api-key-session`, {
+      method: 'POST',
+      headers: { ...HEADERS, 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: LAB_API_KEY }),
+    });
+    const id = login.headers.getSetCookie()[0].split(';')[0].split('=')[1];
+    const key = `session:${createHash('sha256').update(id).digest('base64url')}`;
+    // Replica A's own store (sealed, in Redis), as its sessions write back a record they read earlier.
+    const store = a.app.get<ConsoleStore>(CONSOLE_STORE);
+    const record = (await store.get(key)) as string;
+    expect(await store.update(key, record, 60_000)).toBe(true);
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.pttl(`console-test:console:${key}`)).toBeLessThanOrEqual(60_000);
+      // Replica B logs out; A's write-back of what it read before finds nothing to update, and writes nothing.
+      expect(
+        (
+          await fetch(`${b.url}/console/logout`, {
+            method: 'POST',
+            headers: { ...HEADERS, cookie: `bg-session=${id}` },
+          })
+        ).status,
+      ).toBe(200);
+      expect(await store.update(key, record, 60_000)).toBe(false);
+      expect(await client.exists(`console-test:console:${key}`)).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+    expect((await fetch(`${a.url}/appliances`, { headers: { ...HEADERS, cookie: `bg-session=${id}` } })).status).toBe(
+      401,
+    );
+  });
+
   it('when Redis stops answering, session requests get 503 (not a per-replica session), API keys still work', async () => {
     const [a] = replicas;
     await redis.stop();
@@ -428,4 +464,104 @@ describeRedis('API-key sign-in with sessions in Redis: sealed with console.sessi
       client.disconnect();
     }
   });
+});
+
+describeRedis('API-key sessions in Redis follow the key through restarts', () => {
+  const SESSION_SECRET = 'a-console-session-secret-0123456789abcdef';
+  const OTHER_KEY = 'bgk_other_console_key_0123456789abcdef01234';
+  let redis: TestRedis;
+  let appliance: ApplianceSimulator;
+  let gateway: TestGateway | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    appliance = new ApplianceSimulator({ username: APPLIANCE_USER, password: APPLIANCE_PASSWORD });
+    await appliance.start();
+  }, 30_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await appliance?.stop();
+    await redis?.stop();
+  });
+
+  /** The gateway (again), with these API keys and API-key sign-in on or off; sessions kept in the same Redis. */
+  async function restart(apiKeys: Record<string, unknown>[], apiKeyLogin = true): Promise<TestGateway> {
+    await gateway?.close();
+    gateway = await startGateway(
+      {
+        auth: { apiKeys },
+        appliances: [{ id: 'vc-a', url: appliance.url, username: '${VC_USER}', password: '${VC_PASSWORD}' }],
+        redis: { url: redis.url, keyPrefix: 'apikey-restart-test:' },
+        console: { apiKeyLogin, sessionSecret: SESSION_SECRET },
+      },
+      { VC_USER: APPLIANCE_USER, VC_PASSWORD: APPLIANCE_PASSWORD },
+    );
+    await waitForRedis([gateway]);
+    return gateway;
+  }
+
+  const lab = (scopes: string[], key = LAB_API_KEY) => ({ id: 'lab', sha256: sha256Hex(key), scopes });
+  const other = { id: 'other', sha256: sha256Hex(OTHER_KEY), scopes: ['backups:read'] };
+
+  it('a key that lost scopes takes them from its sessions; a key removed or replaced, or sign-in off, ends them', async () => {
+    const open = async (current: TestGateway) => {
+      const login = await fetch(`${current.url}/console/api-key-session`, {
+        method: 'POST',
+        headers: { 'x-console-request': '1', origin: current.url, 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: LAB_API_KEY }),
+      });
+      expect(login.status).toBe(200);
+      return login.headers.getSetCookie()[0].split(';')[0];
+    };
+    const as = (current: TestGateway, cookie: string) => ({ 'x-console-request': '1', origin: current.url, cookie });
+    const session = async (current: TestGateway, cookie: string) =>
+      (await (await fetch(`${current.url}/console/session`, { headers: as(current, cookie) })).json()) as {
+        signedIn: boolean;
+        scopes?: string[];
+      };
+    const run = (current: TestGateway, cookie: string, attempt: string) =>
+      fetch(`${current.url}/appliances/vc-a/backups/schedules/default/run`, {
+        method: 'POST',
+        headers: { ...as(current, cookie), 'content-type': 'application/json', 'idempotency-key': attempt },
+        body: JSON.stringify({ comment: 'api-key session after a restart' }),
+      });
+
+    let current = await restart([lab(['backups:read', 'backups:run']), other]);
+    const cookie = await open(current);
+    expect(await session(current, cookie)).toMatchObject({ signedIn: true, scopes: ['backups:read', 'backups:run'] });
+
+    // Restarted with the key narrowed to backups:read (and given audit:read, which the session never had).
+    current = await restart([lab(['backups:read', 'audit:read']), other]);
+    expect(await session(current, cookie)).toMatchObject({ signedIn: true, scopes: ['backups:read'] });
+    const runs = appliance.counters.runs;
+    expect((await run(current, cookie, 'narrowed-1')).status).toBe(403);
+    expect((await fetch(`${current.url}/audit/events`, { headers: as(current, cookie) })).status).toBe(403);
+    expect((await fetch(`${current.url}/appliances`, { headers: as(current, cookie) })).status).toBe(200);
+    expect(appliance.counters.runs).toBe(runs);
+    // Given its scope back, the key gives it back: the session has what its key has now, never more than at login.
+    current = await restart([lab(['backups:read', 'backups:run', 'audit:read']), other]);
+    expect(await session(current, cookie)).toMatchObject({ signedIn: true, scopes: ['backups:read', 'backups:run'] });
+    expect((await run(current, cookie, 'widened-1')).status).toBe(202);
+
+    // Restarted without the key: the session ends, and stays ended when the key comes back.
+    current = await restart([other]);
+    expect((await fetch(`${current.url}/appliances`, { headers: as(current, cookie) })).status).toBe(401);
+    expect(await session(current, cookie)).toMatchObject({ signedIn: false });
+    expect(current.logs.join('\n')).toContain('its API key, or API-key sign-in, is no longer configured');
+    current = await restart([lab(['backups:read', 'backups:run']), other]);
+    expect(await session(current, cookie)).toMatchObject({ signedIn: false });
+
+    // The key replaced under the same id (rotated after a leak): sessions opened with the old one end.
+    const rotated = await open(current);
+    current = await restart([lab(['backups:read', 'backups:run'], 'bgk_rotated_console_key_0123456789abcdef0'), other]);
+    expect(await session(current, rotated)).toMatchObject({ signedIn: false });
+
+    // API-key sign-in turned off: every session it opened ends.
+    current = await restart([lab(['backups:read', 'backups:run']), other]);
+    const last = await open(current);
+    current = await restart([lab(['backups:read', 'backups:run']), other], false);
+    expect((await fetch(`${current.url}/appliances`, { headers: as(current, last) })).status).toBe(401);
+    for (const line of current.logs) expect(line).not.toContain(LAB_API_KEY);
+  }, 60_000);
 });

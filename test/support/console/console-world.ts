@@ -34,6 +34,9 @@ export interface ConsoleWorld {
 
 export interface ConsoleWorldOptions {
   accessTokenTtl?: number;
+  rotateRefreshTokens?: boolean;
+  /** Overrides of the gateway's `auth.jwt` section (jwksCacheMaxAgeMs...). */
+  jwt?: Record<string, unknown>;
   /** Overrides of the gateway's `console` section. */
   console?: Record<string, unknown>;
   /** Other top-level gateway config (redis...). */
@@ -44,7 +47,11 @@ export interface ConsoleWorldOptions {
 }
 
 export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Promise<ConsoleWorld> {
-  const provider = await new TestOpenIdProvider({ users: USERS, accessTokenTtl: options.accessTokenTtl }).start();
+  const provider = await new TestOpenIdProvider({
+    users: USERS,
+    accessTokenTtl: options.accessTokenTtl,
+    rotateRefreshTokens: options.rotateRefreshTokens,
+  }).start();
   const appliances: Record<string, ApplianceSimulator> = {};
   for (const id of ['vc-a', 'vc-b']) {
     appliances[id] = new ApplianceSimulator({
@@ -59,7 +66,7 @@ export async function startConsoleWorld(options: ConsoleWorldOptions = {}): Prom
   const gateway = await startGateway(
     {
       auth: {
-        jwt: { issuer: provider.issuer, audience: API_AUDIENCE, jwksUri: `${provider.issuer}/jwks` },
+        jwt: { issuer: provider.issuer, audience: API_AUDIENCE, jwksUri: `${provider.issuer}/jwks`, ...options.jwt },
         apiKeys: [
           { id: 'lab', name: 'Lab key', sha256: sha256Hex(LAB_API_KEY), scopes: ['backups:read', 'backups:run'] },
         ],

@@ -26,6 +26,8 @@ export interface ProviderOptions {
   users: Record<string, TestUser>;
   /** Seconds an access token lives (short, to see the gateway refresh it). */
   accessTokenTtl?: number;
+  /** A new refresh token with every refresh, the old one used up (as for public clients, and many providers do). */
+  rotateRefreshTokens?: boolean;
 }
 
 export class TestOpenIdProvider {
@@ -33,6 +35,18 @@ export class TestOpenIdProvider {
   provider: Provider | undefined;
   /** Token endpoint grants seen, by grant type (authorization_code, refresh_token). */
   readonly grants: string[] = [];
+  /** Refresh tokens issued, in order (the test's own record; the gateway never shows them). */
+  readonly refreshTokensIssued: string[] = [];
+  /** Tokens the gateway asked to revoke (RFC 7009), in order. */
+  readonly revoked: string[] = [];
+  /**
+   * A provider having trouble: its JWKS answers 503, or its token endpoint answers 400 with this OAuth error.
+   * Cleared by setting them back.
+   */
+  readonly trouble: { jwks503: boolean; tokenError: string | undefined } = { jwks503: false, tokenError: undefined };
+  /** Requests held (holdRequests), waiting for their release. */
+  held = 0;
+  private hold: { path: string; released: Promise<void> } | undefined;
   private server?: http.Server;
 
   constructor(private readonly options: ProviderOptions) {}
@@ -48,6 +62,22 @@ export class TestOpenIdProvider {
         return;
       }
       const path = (request.url ?? '').split('?')[0];
+      if (path === '/jwks' && this.trouble.jwks503) {
+        response.writeHead(503, { 'content-type': 'text/plain' }).end('down for maintenance');
+        return;
+      }
+      if (path === '/token' && this.trouble.tokenError !== undefined) {
+        response
+          .writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          .end(JSON.stringify({ error: this.trouble.tokenError }));
+        return;
+      }
+      if (path === this.hold?.path) {
+        this.held++;
+        const provider = this.provider;
+        void this.hold.released.then(() => provider.callback()(request, response));
+        return;
+      }
       if (path.startsWith('/interaction/')) {
         this.interaction(request, response).catch((error: unknown) => {
           response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
@@ -90,6 +120,7 @@ export class TestOpenIdProvider {
       },
       interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+      ...(this.options.rotateRefreshTokens && { rotateRefreshToken: true }),
       cookies: { keys: ['test-provider-cookie-key-0123456789'] },
       ttl: { AccessToken: ttl, IdToken: 300, RefreshToken: 3600, Session: 3600, Grant: 3600, Interaction: 600 },
       features: {
@@ -128,7 +159,31 @@ export class TestOpenIdProvider {
     this.provider = new Provider(this.issuer, configuration);
     this.provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
       this.grants.push(String(ctx.oidc.params?.grant_type));
+      const issued = (ctx.body as { refresh_token?: unknown } | undefined)?.refresh_token;
+      if (typeof issued === 'string') this.refreshTokensIssued.push(issued);
     });
+    this.provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/token/revocation' && ctx.status === 200) this.revoked.push(String(ctx.oidc?.params?.token));
+    });
+  }
+
+  /**
+   * Requests to `path` (`/jwks`, `/token`) get no answer until the returned function is called: they wait (counted
+   * in `held`), then go through in order. A provider that is slow, while the gateway does something else.
+   */
+  holdRequests(path: string): () => void {
+    let release = () => {};
+    this.hold = {
+      path,
+      released: new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    };
+    return () => {
+      this.hold = undefined;
+      release();
+    };
   }
 
   /**
