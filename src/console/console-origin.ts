@@ -1,5 +1,6 @@
 import type { SessionRequest } from '../auth/session-lookup.js';
 import type { ConsoleConfig } from '../config/gateway-config.js';
+import { GatewayError } from '../problems/gateway-error.js';
 
 /**
  * Exactly these names: a prefix rule (`127.`) would take `127.evil.example`, any name a DNS zone can hold, for the
@@ -22,7 +23,16 @@ export class ConsoleOrigin {
   of(request: SessionRequest): string {
     if (this.fixed !== undefined) return this.fixed;
     const host = typeof request.headers.host === 'string' ? request.headers.host : 'localhost';
-    return `${request.protocol === 'https' ? 'https' : 'http'}://${host}`;
+    const text = `${request.protocol === 'https' ? 'https' : 'http'}://${host}`;
+    // Node lets any Host header through (`a b`, `[::1`): one that names no host is the caller's mistake, a 400, not
+    // a TypeError from the cookie rules below. The origin as browsers write it (default port dropped, lower case).
+    const url = URL.canParse(text) ? new URL(text) : undefined;
+    if (url === undefined || url.origin === 'null') {
+      throw new GatewayError('VALIDATION_FAILED', 'The Host header of this request does not name a host.', {
+        errors: [{ field: 'Host', message: 'must be a host name or address, with an optional port' }],
+      });
+    }
+    return url.origin;
   }
 
   /**

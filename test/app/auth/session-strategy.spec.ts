@@ -5,6 +5,8 @@
  * X-Console-Request header, the Origin) refuses before the store is read; a token or key beats any cookie.
  */
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import pino from 'pino';
 import { assertFromConsole } from '../../../src/auth/session.strategy.js';
 import type { SessionRequest } from '../../../src/auth/session-lookup.js';
@@ -267,4 +269,64 @@ describe('assertFromConsole (the CSRF rule the console routes share)', () => {
     // The header's value does not matter, only that a cross-site form could not have sent it.
     expect(refusal('GET', { 'x-console-request': '' })).toBeUndefined();
   });
+});
+
+describe('the console origin taken from the Host header (no console.publicUrl)', () => {
+  let probe: ProbeApp;
+  let cookie: string;
+
+  beforeAll(async () => {
+    const config = Object.assign(new ConsoleConfig(), { apiKeyLogin: true });
+    const sessions = new ConsoleSessions({
+      config,
+      apiKeys: [LAB_KEY],
+      store: new MemoryConsoleStore(),
+      origin: new ConsoleOrigin(config),
+      logger: pino({ level: 'silent' }),
+    });
+    probe = await startProbeApp(
+      { apiKeys: [{ id: 'scheduler', sha256: createHash('sha256').update(KEY).digest('hex'), scopes: [] }] },
+      sessions,
+    );
+    const opened = await sessions.openFromApiKey(
+      { headers: {}, method: 'POST', protocol: 'http' },
+      { id: 'lab', name: 'Lab key', scopes: ['backups:read'], sha256: LAB_KEY.sha256 },
+    );
+    cookie = opened.cookie.split(';')[0];
+  });
+  afterAll(() => probe.close());
+
+  /** A request as sent on the wire: fetch would refuse such Host headers, Node's server takes them. */
+  function raw(host: string): Promise<{ status: number; body: string }> {
+    const { port } = probe.app.getHttpServer().address() as AddressInfo;
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write(
+          `GET /whoami HTTP/1.1\r\nHost: ${host}\r\nCookie: ${cookie}\r\nX-Console-Request: 1\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk;
+      });
+      socket.on('error', reject);
+      socket.on('end', () =>
+        resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }),
+      );
+    });
+  }
+
+  it('a Host that names a host is the origin: the session authenticates', async () => {
+    expect((await raw(`127.0.0.1:${(probe.app.getHttpServer().address() as AddressInfo).port}`)).status).toBe(200);
+  });
+
+  it.each(['a b', '[::1', '%zz'])(
+    'a Host header that names no host (%s) is a 400 problem wherever the console origin is needed',
+    async (host) => {
+      const answer = await raw(host);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toContain('"code":"VALIDATION_FAILED"');
+      expect(answer.body).toContain('The Host header of this request does not name a host.');
+    },
+  );
 });
