@@ -28,4 +28,13 @@ export abstract class AuditRecorder {
   /** Run requests one caller sent past its rate limit in one window; one entry that never throws. */
   abstract rateLimited(input: AuditRateLimitedInput): Promise<string>;
   abstract healthy(): Promise<boolean>;
+
+  /**
+   * Whether the answer settling this Idempotency-Key (a single run's, or a fleet member's) waits in the spool, not yet
+   * in the store. Until it is written the key is neither taken by a retry nor released (StoredIdempotencyKeys): the
+   * store does not know the answer yet, and a retry would send the run again. Without a spool, never.
+   */
+  settlementWaiting(_caller: string, _key: string): boolean {
+    return false;
+  }
 }

@@ -130,6 +130,11 @@ export class AuditSpool {
     return this.drafts.slice(0, count);
   }
 
+  /** Whether a waiting draft settles this Idempotency-Key (its caller's). */
+  settles(caller: string, key: string): boolean {
+    return this.drafts.some(({ settles }) => settles !== undefined && settles.caller === caller && settles.key === key);
+  }
+
   /** The oldest `count` drafts are done with (written to the store, or refused by it for good). */
   remove(count: number): void {
     for (const draft of this.drafts.splice(0, count)) this.memoryOnly.delete(draft.id);

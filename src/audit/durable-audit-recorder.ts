@@ -180,6 +180,10 @@ export class DurableAuditRecorder extends AuditRecorder implements OnModuleInit,
     }
   }
 
+  override settlementWaiting(caller: string, key: string): boolean {
+    return this.spool.settles(caller, key);
+  }
+
   healthy(): Promise<boolean> {
     return this.handle.healthy();
   }

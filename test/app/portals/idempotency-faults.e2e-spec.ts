@@ -133,6 +133,85 @@ describe('Idempotency-Key under faults', () => {
     expect(retry?.body.job.id).toBe(first.body.job.id);
     expect(sim.counters.jobsStarted).toBe(1);
   }, 40_000);
+
+  it('an answer still in the spool after its claim lapsed: a retry is told to wait, and is never sent again', async () => {
+    const sim = world.appliances['vc-a'];
+    const db = new Database(world.gateway.config.audit.sqlite.path);
+    sim.faults.set({ kind: 'latency', ms: 400, path: /action=run/, phase: 'after', times: 1 });
+    const answer = run('spooled-past-lease').then((response) => response);
+    await waitFor(() => sim.counters.runs === 1, 5000);
+    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
+    let first: request.Response;
+    try {
+      first = await answer;
+      expect(first.status).toBe(202);
+      // The claim's lease (a login and a run under vc-a's 2 s timeout, plus 10 s) runs out while the store still
+      // cannot take the entry that settles the key.
+      await new Promise((resolve) => setTimeout(resolve, 14_500));
+    } finally {
+      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
+      db.close();
+    }
+    // The store is back, the spool has not written the answer yet (it tries again on its own timer): a retry now
+    // would find the key's claim lapsed in the store. It is told to wait (or, had the spool been quicker, replayed);
+    // it is never sent to vc-a.
+    const late = await run('spooled-past-lease');
+    expect([late.status, late.body.code ?? late.headers['idempotent-replayed']]).toEqual(
+      late.status === 409 ? [409, 'IDEMPOTENCY_REQUEST_IN_PROGRESS'] : [202, 'true'],
+    );
+    expect(sim.counters.runs).toBe(1);
+    let retry: request.Response | undefined;
+    await waitFor(async () => {
+      retry = await run('spooled-past-lease');
+      return retry.status === 202;
+    }, 40_000);
+    expect(retry?.headers['idempotent-replayed']).toBe('true');
+    expect(retry?.body.job.id).toBe(first.body.job.id);
+    expect(sim.counters.runs).toBe(1);
+  }, 70_000);
+
+  it("a fleet member's answer waiting in the spool is not lost when another member's is not final: vc-a is never sent twice", async () => {
+    const [vcA, vcB] = [world.appliances['vc-a'], world.appliances['vc-b']];
+    const fleet = () =>
+      request(world.gateway.url)
+        .post('/backups/runs')
+        .set('authorization', auth)
+        .set('idempotency-key', 'fleet-spooled')
+        .send({ schedule: 'default', appliances: ['vc-a', 'vc-b'] });
+    const db = new Database(world.gateway.config.audit.sqlite.path);
+    // vc-b fails at once (a 502: not final, so the first request gives the key back); vc-a accepts, slowly, and by
+    // then the store is broken: vc-a's completion, which settles its member of the key, goes to the spool.
+    vcB.faults.set({ kind: 'status', status: 500, path: /action=run/, times: 1 });
+    vcA.faults.set({ kind: 'latency', ms: 400, path: /action=run/, phase: 'after', times: 1 });
+    const answer = fleet().then((response) => response);
+    await waitFor(() => vcA.counters.runs === 1 && vcB.counters.runs === 1, 5000);
+    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
+    let first: request.Response;
+    try {
+      first = await answer;
+      expect(first.status).toBe(207);
+      // Its answer is not in the store yet: a retry waits, and sends nothing.
+      const early = await fleet();
+      expect(early.status).toBe(409);
+      expect(early.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
+    } finally {
+      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
+      db.close();
+    }
+    // Once the spool has written vc-a's answer and the first claim's lease has run out, a retry replays vc-a and
+    // runs only vc-b.
+    let retry: request.Response | undefined;
+    await waitFor(async () => {
+      retry = await fleet();
+      return retry.status === 207;
+    }, 40_000);
+    const statuses = Object.fromEntries(
+      (retry?.body.results as { appliance: string; status: number }[]).map((r) => [r.appliance, r.status]),
+    );
+    expect(statuses).toEqual({ 'vc-a': 202, 'vc-b': 202 });
+    expect(vcA.counters.runs).toBe(1);
+    expect(vcB.counters.runs).toBe(2);
+  }, 60_000);
 });
 
 describe('fleet members and the run budget', () => {
