@@ -89,9 +89,10 @@ export interface OutboxStore {
   enqueueNotifications(messages: OutboxMessageDraft[], unfollow?: { appliance: string; jobId: string }): Promise<void>;
   /**
    * Pending messages due now that no live lease holds, leased to `owner` for `leaseMs`: of replicas claiming at once,
-   * each message goes to one (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   * each message goes to one (PostgreSQL: FOR UPDATE SKIP LOCKED). None for the webhooks in `skip` (those the caller
+   * already tries as many messages of as it allows one webhook).
    */
-  claimNotifications(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
+  claimNotifications(owner: string, limit: number, leaseMs: number, skip?: readonly string[]): Promise<OutboxMessage[]>;
   /**
    * Records an attempt of a message this owner holds: the state it is in now (a retry past the message's window is
    * `failed`), or null when this owner no longer holds it.
@@ -111,7 +112,7 @@ export interface OutboxStore {
  */
 export abstract class Outbox {
   abstract enqueue(messages: OutboxMessageDraft[], unfollow?: { appliance: string; jobId: string }): Promise<void>;
-  abstract claim(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
+  abstract claim(owner: string, limit: number, leaseMs: number, skip?: readonly string[]): Promise<OutboxMessage[]>;
   abstract settle(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null>;
   abstract release(owner: string, ids: string[]): Promise<void>;
   abstract list(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]>;

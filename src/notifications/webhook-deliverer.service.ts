@@ -20,6 +20,12 @@ const LONGEST_RETRY_MS = 3600_000;
  */
 const LEASE_MS = DELIVERY_TIMEOUT_MS + 5000;
 const PARALLEL_ATTEMPTS = 8;
+/**
+ * Attempts one webhook may have under way at once, of the PARALLEL_ATTEMPTS: a receiver that hangs (10 s an attempt)
+ * with a backlog would otherwise take every attempt, its retries always due first, and hold back every other
+ * webhook's messages for as long as it hangs.
+ */
+const ATTEMPTS_PER_WEBHOOK = PARALLEL_ATTEMPTS / 2;
 /** At shutdown, sends still unanswered are cut this long before the grace period ends, to let their messages go. */
 const RELEASE_MS = 1000;
 
@@ -37,6 +43,8 @@ export class WebhookDeliverer implements OnApplicationBootstrap, BeforeApplicati
   private readonly sender = new WebhookSender();
   /** The attempts under way, each started when its message was claimed. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** How many of them each webhook has. */
+  private readonly perWebhook = new Map<string, number>();
   /** Aborted near the end of the shutdown's grace period: the sends still waiting for an answer are cut. */
   private readonly cut = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -106,13 +114,22 @@ export class WebhookDeliverer implements OnApplicationBootstrap, BeforeApplicati
       // replica would send it too.
       const free = PARALLEL_ATTEMPTS - this.inFlight.size;
       if (free > 0) {
-        const claimed = await outbox.claim(this.owner, free, LEASE_MS);
+        // Webhooks with all the attempts one may have are left out of the claim, so it reaches the others' messages.
+        const full = [...this.perWebhook].filter(([, count]) => count >= ATTEMPTS_PER_WEBHOOK).map(([id]) => id);
+        const claimed = await outbox.claim(this.owner, free, LEASE_MS, full);
         if (this.stopped) {
           // The shutdown began during the claim: none of these starts here.
           await this.release(outbox, claimed);
           return;
         }
-        for (const message of claimed) this.start(outbox, message);
+        // One claim may bring more of one webhook than it may try at once: those go back, for the next claim (which
+        // leaves that webhook out) or another replica.
+        const over: OutboxMessage[] = [];
+        for (const message of claimed) {
+          if ((this.perWebhook.get(message.webhook) ?? 0) < ATTEMPTS_PER_WEBHOOK) this.start(outbox, message);
+          else over.push(message);
+        }
+        await this.release(outbox, over);
         this.backlog = claimed.length === free;
       }
       await this.measure(outbox);
@@ -122,12 +139,17 @@ export class WebhookDeliverer implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private start(outbox: Outbox, message: OutboxMessage): void {
+    const { webhook } = message;
+    this.perWebhook.set(webhook, (this.perWebhook.get(webhook) ?? 0) + 1);
     const attempt = this.attempt(outbox, message)
       .catch((error: unknown) => {
         this.logger.warn({ err: error, webhookId: message.id }, 'notifications: an attempt failed unexpectedly');
       })
       .finally(() => {
         this.inFlight.delete(attempt);
+        const left = (this.perWebhook.get(webhook) ?? 1) - 1;
+        if (left > 0) this.perWebhook.set(webhook, left);
+        else this.perWebhook.delete(webhook);
         if (this.backlog) this.kick();
       });
     this.inFlight.add(attempt);

@@ -419,9 +419,14 @@ export abstract class KyselyAuditStore implements AuditStore {
     });
   }
 
-  claimNotifications(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
+  claimNotifications(
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    skip?: readonly string[],
+  ): Promise<OutboxMessage[]> {
     return this.inWriteTransaction(this.connected(), (trx) =>
-      claimMessages(trx, this.clock, this.headRowLock, owner, limit, leaseMs),
+      claimMessages(trx, this.clock, this.headRowLock, owner, limit, leaseMs, skip),
     );
   }
 

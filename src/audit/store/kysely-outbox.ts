@@ -86,6 +86,7 @@ export async function claimMessages(
   owner: string,
   limit: number,
   leaseMs: number,
+  skip: readonly string[] = [],
 ): Promise<OutboxMessage[]> {
   let due = trx
     .selectFrom('notification_outbox')
@@ -95,6 +96,7 @@ export async function claimMessages(
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now())]))
     .orderBy('next_attempt_at', 'asc')
     .limit(limit);
+  if (skip.length > 0) due = due.where('webhook', 'not in', [...skip]);
   if (rowLocks) due = due.forUpdate().skipLocked();
   const rows = await trx
     .updateTable('notification_outbox')

@@ -24,8 +24,8 @@ export class StoredOutbox extends Outbox {
     await (await this.store()).enqueueNotifications(messages, unfollow);
   }
 
-  async claim(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
-    return (await this.store()).claimNotifications(owner, limit, leaseMs);
+  async claim(owner: string, limit: number, leaseMs: number, skip?: readonly string[]): Promise<OutboxMessage[]> {
+    return (await this.store()).claimNotifications(owner, limit, leaseMs, skip);
   }
 
   async settle(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null> {

@@ -126,8 +126,13 @@ export class WorkerAuditStore implements AuditStore {
     await this.write('enqueueNotifications', messages, unfollow);
   }
 
-  claimNotifications(owner: string, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
-    return this.write('claimNotifications', owner, limit, leaseMs) as Promise<OutboxMessage[]>;
+  claimNotifications(
+    owner: string,
+    limit: number,
+    leaseMs: number,
+    skip?: readonly string[],
+  ): Promise<OutboxMessage[]> {
+    return this.write('claimNotifications', owner, limit, leaseMs, skip) as Promise<OutboxMessage[]>;
   }
 
   settleNotification(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null> {

@@ -11,8 +11,8 @@ import { WebhookReceiver } from '../../support/webhook-receiver.js';
 
 const POLL_MS = 200;
 const METRICS_TOKEN = 'metrics-scraper-token-0123456789abcdef';
-/** A gateway runs this many attempts at once (webhook-deliverer.service.ts). */
-const PARALLEL_ATTEMPTS = 8;
+/** A gateway runs 8 attempts at once, at most 4 of them to one webhook (webhook-deliverer.service.ts). */
+const ATTEMPTS_PER_WEBHOOK = 4;
 const SHUTDOWN_GRACE_MS = 1500;
 
 /**
@@ -22,6 +22,8 @@ const SHUTDOWN_GRACE_MS = 1500;
 describe('webhook deliveries: claims, shutdown and outcomes', () => {
   let world: World | undefined;
   let receiver: WebhookReceiver;
+  /** A second webhook's receiver, which answers at once. */
+  let second: WebhookReceiver;
   let dir: string;
   let dbPath: string;
   let outbox: Outbox;
@@ -29,17 +31,23 @@ describe('webhook deliveries: claims, shutdown and outcomes', () => {
 
   beforeEach(async () => {
     receiver = await new WebhookReceiver().start();
+    second = await new WebhookReceiver().start();
     dir = tempDir('gw-delivery-');
     dbPath = join(dir, 'audit.db');
     world = await startWorld({
-      env: { HOOK_SECRET: receiver.secret },
+      env: { HOOK_SECRET: receiver.secret, SECOND_SECRET: second.secret },
       extra: {
         publicUrl: 'https://backup-gateway.example.test',
         metrics: { bearerToken: METRICS_TOKEN },
         jobs: { pollIntervalMs: POLL_MS },
         shutdownGraceMs: SHUTDOWN_GRACE_MS,
         audit: { sqlite: { path: dbPath } },
-        notifications: { webhooks: [{ id: 'portal', url: receiver.url, secret: '${HOOK_SECRET}' }] },
+        notifications: {
+          webhooks: [
+            { id: 'portal', url: receiver.url, secret: '${HOOK_SECRET}' },
+            { id: 'second', url: second.url, secret: '${SECOND_SECRET}' },
+          ],
+        },
       },
     });
     outbox = world.gateway.app.get(Outbox);
@@ -51,6 +59,7 @@ describe('webhook deliveries: claims, shutdown and outcomes', () => {
     await world?.stop();
     world = undefined;
     await receiver.stop();
+    await second.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -71,10 +80,10 @@ describe('webhook deliveries: claims, shutdown and outcomes', () => {
     receiver.hold = true;
     const written = messages('busy', 20);
     await outbox.enqueue(written);
-    await waitFor(() => receiver.deliveries.length === PARALLEL_ATTEMPTS, 5000);
+    await waitFor(() => receiver.deliveries.length === ATTEMPTS_PER_WEBHOOK, 5000);
     // Every attempt is busy: nothing more starts, and nothing more is held.
     await new Promise((resolve) => setTimeout(resolve, 3 * POLL_MS));
-    expect(receiver.deliveries).toHaveLength(PARALLEL_ATTEMPTS);
+    expect(receiver.deliveries).toHaveLength(ATTEMPTS_PER_WEBHOOK);
     const sending = new Set(receiver.deliveries.map((d) => d.webhookId));
     const other = await outbox.claim('another-replica', 100, 60_000);
     expect(other.map((m) => m.id).sort()).toEqual(
@@ -95,18 +104,37 @@ describe('webhook deliveries: claims, shutdown and outcomes', () => {
     expect(ids.sort()).toEqual(written.map((m) => m.id).sort());
   });
 
+  it("a receiver that hangs takes at most half the attempts: another webhook's messages go out meanwhile", async () => {
+    receiver.hold = true;
+    await outbox.enqueue(messages('hanging', 40));
+    await waitFor(() => receiver.deliveries.length === ATTEMPTS_PER_WEBHOOK, 5000);
+    // Behind 36 older messages of the hanging webhook, one for the other: it is claimed and delivered at once.
+    const [late] = messages('other', 1, 'second');
+    await outbox.enqueue([late]);
+    await waitFor(() => second.deliveries.length === 1, 3000);
+    expect(second.deliveries[0].webhookId).toBe(late.id);
+    // The hanging webhook never got more than its share, and what it could not take waits unleased.
+    expect(receiver.deliveries).toHaveLength(ATTEMPTS_PER_WEBHOOK);
+    const waiting = await outbox.claim('another-replica', 100, 60_000);
+    expect(waiting).toHaveLength(40 - ATTEMPTS_PER_WEBHOOK);
+    await outbox.release(
+      'another-replica',
+      waiting.map((m) => m.id),
+    );
+  });
+
   it('starts no attempt once stopping, cuts the ones under way by the grace period, and lets every claim go', async () => {
     receiver.hold = true;
     const written = messages('stop', 20);
     await outbox.enqueue(written);
-    await waitFor(() => receiver.deliveries.length === PARALLEL_ATTEMPTS, 5000);
+    await waitFor(() => receiver.deliveries.length === ATTEMPTS_PER_WEBHOOK, 5000);
     const started = Date.now();
     await world?.stop();
     world = undefined;
     // Within the grace period, not after every claimed message's 10 s timeout.
     expect(Date.now() - started).toBeLessThan(SHUTDOWN_GRACE_MS + 1000);
     await new Promise((resolve) => setTimeout(resolve, 2 * POLL_MS));
-    expect(receiver.deliveries).toHaveLength(PARALLEL_ATTEMPTS);
+    expect(receiver.deliveries).toHaveLength(ATTEMPTS_PER_WEBHOOK);
 
     // Another replica (here the same file, opened again) takes every message at once: none is leased any more, and
     // the attempts cut short are not counted against their messages.
