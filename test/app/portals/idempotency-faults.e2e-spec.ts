@@ -206,7 +206,7 @@ describe('Idempotency-Key under faults', () => {
       return retry.status === 207;
     }, 40_000);
     const statuses = Object.fromEntries(
-      (retry?.body.results as { appliance: string; status: number }[]).map((r) => [r.appliance, r.status]),
+      ((retry?.body.results ?? []) as { appliance: string; status: number }[]).map((r) => [r.appliance, r.status]),
     );
     expect(statuses).toEqual({ 'vc-a': 202, 'vc-b': 202 });
     expect(vcA.counters.runs).toBe(1);
