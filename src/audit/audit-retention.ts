@@ -9,7 +9,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The daily purge, also run once at start-up: entries older than `audit.retentionDays` (when set; the chain keeps
- * verifying from the oldest kept entry), and expired idempotency keys (an expired key already counts as absent: this
+ * verifying from the oldest kept entry) and the finished notifications as old, and expired idempotency keys (an expired key already counts as absent: this
  * only reclaims the space).
  */
 @Injectable()
@@ -40,8 +40,11 @@ export class AuditRetention implements OnModuleInit, OnApplicationShutdown {
     const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
     try {
       const result = await store.purgeBefore(cutoff);
+      // The notifications those entries raised go with them: a delivered or given-up message keeps the entry's actor
+      // and comment, which must not outlive the entry.
+      const notifications = result.interrupted ? 0 : await store.purgeNotificationsBefore(cutoff);
       this.logger.info(
-        { auditPurge: true, retentionDays: days, cutoff, ...result },
+        { auditPurge: true, retentionDays: days, cutoff, ...result, notificationsDeleted: notifications },
         result.interrupted
           ? 'audit retention purge stopped: the audit store closed (shutdown); the next purge goes on from here'
           : 'audit retention purge',

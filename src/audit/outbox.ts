@@ -100,6 +100,11 @@ export interface OutboxStore {
   settleNotification(id: string, owner: string, result: DeliveryResult): Promise<OutboxState | null>;
   /** Lets go of messages this owner claimed but will not try (it is stopping): any replica may claim them at once. */
   releaseNotifications(owner: string, ids: string[]): Promise<void>;
+  /**
+   * Deletes finished messages (delivered, or given up on) created before `cutoff` (ISO 8601, the audit trail's
+   * retention cutoff), in small transactions; resolves with how many. Pending ones are left to their window.
+   */
+  purgeNotificationsBefore(cutoff: string): Promise<number>;
   listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]>;
   notificationStats(): Promise<OutboxStats>;
   /** Followed jobs due for a poll that no live lease holds, leased to `owner` for `leaseMs`. */

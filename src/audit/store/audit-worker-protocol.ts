@@ -29,6 +29,7 @@ export const WORKER_CALLS = [
   'notificationStats',
   'claimFollowedJobs',
   'releaseNotifications',
+  'purgeNotificationsBefore',
 ] as const;
 export type WorkerCall = (typeof WORKER_CALLS)[number] | FleetRunCall;
 

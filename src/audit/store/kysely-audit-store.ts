@@ -37,6 +37,7 @@ import {
   insertMessages,
   listMessages,
   messageStats,
+  purgeMessages,
   releaseMessages,
   settleMessage,
   unfollowJob,
@@ -436,6 +437,22 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   releaseNotifications(owner: string, ids: string[]): Promise<void> {
     return this.inWriteTransaction(this.connected(), (trx) => releaseMessages(trx, owner, ids));
+  }
+
+  async purgeNotificationsBefore(cutoff: string): Promise<number> {
+    let deleted = 0;
+    let batch = Math.min(PURGE_BATCH_FIRST, this.purgeBatch);
+    for (;;) {
+      // Batches sized by the time they hold the write lock, as the entries purge's (purge-pace.ts), the event loop let
+      // go between them: a year of messages deleted at once would hold it against every run's entries.
+      const size = batch;
+      const start = performance.now();
+      const done = await this.inWriteTransaction(this.connected(), (trx) => purgeMessages(trx, cutoff, size));
+      deleted += done;
+      if (done < size || this.closing) return deleted;
+      batch = nextPurgeBatch(size, performance.now() - start, this.purgeBatch);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]> {

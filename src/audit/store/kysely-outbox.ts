@@ -170,6 +170,25 @@ export async function releaseMessages(trx: Kysely<AuditDatabase>, owner: string,
     .execute();
 }
 
+/** Deletes up to `limit` finished messages created before `cutoff`, oldest first; resolves with how many. */
+export async function purgeMessages(trx: Kysely<AuditDatabase>, cutoff: string, limit: number): Promise<number> {
+  const result = await trx
+    .deleteFrom('notification_outbox')
+    .where(
+      'id',
+      'in',
+      trx
+        .selectFrom('notification_outbox')
+        .select('id')
+        .where('created_at', '<', cutoff)
+        .where('state', 'in', ['delivered', 'failed'])
+        .orderBy('created_at', 'asc')
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 export async function listMessages(
   db: Kysely<AuditDatabase>,
   filter: OutboxFilter,

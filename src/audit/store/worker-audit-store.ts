@@ -143,6 +143,10 @@ export class WorkerAuditStore implements AuditStore {
     await this.write('releaseNotifications', owner, ids);
   }
 
+  purgeNotificationsBefore(cutoff: string): Promise<number> {
+    return this.write('purgeNotificationsBefore', cutoff) as Promise<number>;
+  }
+
   listNotifications(filter: OutboxFilter, page: { limit: number; before?: OutboxCursor }): Promise<OutboxMessage[]> {
     return this.read('listNotifications', filter, page) as Promise<OutboxMessage[]>;
   }

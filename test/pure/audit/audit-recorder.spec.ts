@@ -334,6 +334,36 @@ describe('the audit trail (recorder, reader, retention)', () => {
     await trail.stop();
   });
 
+  it('purges the finished notifications as old as the purged entries; pending ones are left to their window', async () => {
+    const sqlite = store();
+    // One row a transaction: the purge goes on batch after batch until none is left.
+    sqlite.purgeBatch = 1;
+    const trail = auditTrail(sqlite, dir(), { retentionDays: 1 });
+    await trail.start();
+    const message = (id: string) => ({
+      id,
+      eventId: id,
+      webhook: 'portal',
+      type: 'com.backupgateway.run.accepted',
+      subject: 'vc-a',
+      body: JSON.stringify({ actor: 'alice', comment: 'kept only as long as the entries' }),
+    });
+    await trail.recorder.requested(run('req-1')); // the trail opens its store on first use
+    await sqlite.enqueueNotifications([message('msg_delivered'), message('msg_given_up'), message('msg_pending')]);
+    await sqlite.claimNotifications('me', 3, 60_000);
+    await sqlite.settleNotification('msg_delivered', 'me', { outcome: 'delivered', status: 204 });
+    await sqlite.settleNotification('msg_given_up', 'me', { outcome: 'failed', status: 410, error: 'gone' });
+    const ids = async () => (await sqlite.listNotifications({}, { limit: 10 })).map((m) => m.id).sort();
+
+    // Younger than the cutoff: nothing goes.
+    await trail.retention.purgeExpired();
+    expect(await ids()).toEqual(['msg_delivered', 'msg_given_up', 'msg_pending']);
+    await trail.retention.purgeExpired(new Date(Date.now() + 2 * DAY_MS));
+    expect(await ids()).toEqual(['msg_pending']);
+    expect(trail.logs).toContainEqual(expect.objectContaining({ auditPurge: true, notificationsDeleted: 2 }));
+    await trail.stop();
+  });
+
   it('a purge cut short by the shutdown is logged as stopped, not as failed, and the next one finishes it', async () => {
     const path = join(dir(), 'audit.db');
     const sqlite = store(path);
