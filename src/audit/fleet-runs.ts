@@ -114,7 +114,11 @@ export interface FleetRunStore {
    * `perTarget` members of any run in a slot state), in their order; resolves with them. Atomic across replicas.
    */
   reserveFleetMembers(id: string, owner: string, perTarget: number): Promise<{ appliance: string; target: string }[]>;
-  /** A sync run's member enters `starting` if its target has room; false (nothing written) if it has not. */
+  /**
+   * A sync run's member enters `starting` if its target has room; false (nothing written) if it has not, or if the run
+   * has ended meanwhile (another replica took it over and ended it: a member entered then would hold its target's slot
+   * for ever, no step following an ended run).
+   */
   enterFleetMember(id: string, member: { appliance: string; target: string }, perTarget: number): Promise<boolean>;
   /** False when the member was not in one of `update.from` (someone else moved it). */
   updateFleetMember(id: string, appliance: string, update: FleetMemberUpdate): Promise<boolean>;

@@ -86,6 +86,18 @@ export function describeFleetRunStore(name: string, make: () => Promise<FleetRun
       ]);
     });
 
+    it('no member enters a sync run that has ended (another replica ended it): nothing written, no slot taken', async () => {
+      const sync = await create([], 'me', 'sync');
+      expect(await store.enterFleetMember(sync.id, { appliance: 'vc-1', target: NAS }, 3)).toBe(true);
+      await store.updateFleetMember(sync.id, 'vc-1', { state: 'succeeded', from: ['starting'], ended: true });
+      expect(await store.finishFleetRun(sync.id, quietly())).toBe(true);
+      expect(await store.enterFleetMember(sync.id, { appliance: 'vc-2', target: NAS }, 3)).toBe(false);
+      expect((await store.getFleetRun(sync.id))?.members.map((m) => m.appliance)).toEqual(['vc-1']);
+      // The target's slots are all free: an async run reserves three.
+      const next = await create(on(NAS, 'vc-3', 'vc-4', 'vc-5'));
+      expect(await store.reserveFleetMembers(next.id, 'me', 3)).toHaveLength(3);
+    });
+
     it("a member's end makes room for the next queued member", async () => {
       const run = await create(on(NAS, 'vc-1', 'vc-2', 'vc-3'));
       await store.reserveFleetMembers(run.id, 'me', 1);

@@ -195,6 +195,8 @@ export async function enterMember(
   perTarget: number,
 ): Promise<boolean> {
   await lock(trx, member.target);
+  const run = await trx.selectFrom('fleet_runs').select('ended_at').where('id', '=', id).executeTakeFirst();
+  if (!run || run.ended_at !== null) return false;
   if ((await slotsTaken(trx, member.target)) >= perTarget) return false;
   const last = await trx
     .selectFrom('fleet_run_members')

@@ -113,7 +113,7 @@ export class MemoryFleetRunRecords extends FleetRunRecords {
     perTarget: number,
   ): Promise<boolean> {
     const held = this.runs.get(id);
-    if (!held || this.slotsOf(member.target) >= perTarget) return false;
+    if (!held || held.run.endedAt !== undefined || this.slotsOf(member.target) >= perTarget) return false;
     const entered: Member = { ...member, state: 'starting', startedAt: new Date().toISOString() };
     held.run.members.push(entered);
     this.hold(held, entered);
