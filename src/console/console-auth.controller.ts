@@ -14,7 +14,7 @@ import { identifyApiKey } from './api-key-login.js';
 import { ConsoleOrigin } from './console-origin.js';
 import type { ConsoleSessionView } from './console-session.js';
 import { ConsoleSessions } from './console-sessions.js';
-import { cookieName, LOGIN_COOKIE, readCookie, serializeCookie } from './cookies.js';
+import { loginCookieName, readCookie, serializeCookie } from './cookies.js';
 import { reasonOf } from './error-reason.js';
 import {
   LOGIN_TRANSACTIONS,
@@ -81,7 +81,7 @@ export class ConsoleAuthController {
     reply
       .header(
         'set-cookie',
-        serializeCookie(cookieName(LOGIN_COOKIE, secure), transaction, {
+        serializeCookie(loginCookieName(secure, pending.state), transaction, {
           secure,
           // Lax: the provider's redirect back is a cross-site navigation, on which a Strict cookie is not sent.
           sameSite: 'Lax',
@@ -98,17 +98,21 @@ export class ConsoleAuthController {
     const oidc = this.sessions.oidc;
     if (!oidc) throw new GatewayError('NOT_FOUND', 'OpenID Connect login is not configured (console.oidc).');
     const secure = this.origin.secure(request);
-    const clearLogin = serializeCookie(cookieName(LOGIN_COOKIE, secure), '', { secure, sameSite: 'Lax', maxAge: 0 });
-    const transaction = readCookie(request, cookieName(LOGIN_COOKIE, secure));
-    const raw = transaction === undefined ? undefined : await this.logins.take(loginKey(transaction));
-    const signedOut = (reason: string) =>
-      reply
-        .header('set-cookie', clearLogin)
-        .header('cache-control', 'no-store')
-        .redirect(`/console/#/signed-out?reason=${reason}`, 303);
-    if (raw === undefined) return void signedOut('login-expired');
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-    const refusal = new URLSearchParams(query).get('error');
+    const params = new URLSearchParams(query);
+    // The provider sends the sign-in's state back (with an error too): it names the cookie of that sign-in. A state
+    // that is not ours names no cookie of this browser, and the transaction it holds is checked against it anyway.
+    const state = params.get('state');
+    const name = state === null ? undefined : loginCookieName(secure, state);
+    const clearLogin = name && serializeCookie(name, '', { secure, sameSite: 'Lax', maxAge: 0 });
+    const transaction = name === undefined ? undefined : readCookie(request, name);
+    const raw = transaction === undefined ? undefined : await this.logins.take(loginKey(transaction));
+    const signedOut = (reason: string) => {
+      if (clearLogin) reply.header('set-cookie', clearLogin);
+      reply.header('cache-control', 'no-store').redirect(`/console/#/signed-out?reason=${reason}`, 303);
+    };
+    if (raw === undefined) return void signedOut('login-expired');
+    const refusal = params.get('error');
     if (refusal !== null) {
       this.logger.info(
         { console: 'login refused', reason: refusal.slice(0, 64) },
@@ -119,7 +123,10 @@ export class ConsoleAuthController {
     try {
       const tokens = await oidc.login.finish(JSON.parse(raw) as PendingLogin, query);
       const { cookie } = await this.sessions.openFromProvider(request, tokens);
-      reply.header('set-cookie', [clearLogin, cookie]).header('cache-control', 'no-store').redirect('/console/', 303);
+      reply
+        .header('set-cookie', clearLogin ? [clearLogin, cookie] : cookie)
+        .header('cache-control', 'no-store')
+        .redirect('/console/', 303);
     } catch (error) {
       if (error instanceof GatewayError && error.status === 503) throw error;
       this.logger.warn({ console: 'login failed', reason: reasonOf(error) }, 'console login failed');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SessionRequest } from '../auth/session-lookup.js';
 
 /** The two cookies of the console, by whether they may be Secure (see ConsoleOrigin). */
@@ -37,4 +38,13 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
 
 export function cookieName(names: { secure: string; plain: string }, secure: boolean): string {
   return secure ? names.secure : names.plain;
+}
+
+/**
+ * The login cookie of one sign-in, named after a digest of its OAuth `state`, which the provider sends back to the
+ * callback: two tabs signing in at once each keep their own transaction, where one name for all had the second
+ * sign-in replace the first's cookie (the first tab's callback then failed, and the second's found nothing).
+ */
+export function loginCookieName(secure: boolean, state: string): string {
+  return `${cookieName(LOGIN_COOKIE, secure)}-${createHash('sha256').update(state).digest('base64url').slice(0, 16)}`;
 }

@@ -4,6 +4,7 @@
  * OpenID provider, logout, and that no secret reaches a response or a log line.
  */
 
+import { loginCookieName } from '../../../src/console/cookies.js';
 import { type ConsoleWorld, LAB_API_KEY, startConsoleWorld, USERS } from '../../support/console/console-world.js';
 import { CookieJar, loginOverHttp } from '../../support/console/http-login.js';
 import { startGateway, type TestGateway } from '../../support/gateway.js';
@@ -53,10 +54,13 @@ describe('console backend-for-frontend', () => {
     const trace = await loginOverHttp(world.gateway.url, 'alice', USERS.alice.password);
     expect(trace.landedAt).toBe(`${world.gateway.url}/console/`);
     const [login] = trace.gatewayCookies.find((c) => c.path === '/console/login')?.setCookie ?? [];
-    expect(login).toMatch(/^bg-login=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=300$/);
+    expect(login).toMatch(
+      /^bg-login-[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=300$/,
+    );
+    const loginName = login.split('=')[0];
     const callback = trace.gatewayCookies.find((c) => c.path === '/console/callback')?.setCookie ?? [];
     expect(callback).toEqual([
-      'bg-login=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0',
+      `${loginName}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
       expect.stringMatching(/^bg-session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/),
     ]);
     const cookie = `bg-session=${trace.jar.get(world.gateway.url, 'bg-session')}`;
@@ -78,24 +82,43 @@ describe('console backend-for-frontend', () => {
     const trace = await loginOverHttp(world.gateway.url, 'alice', USERS.alice.password);
     const callback = trace.callbackUrl as string;
     // The same callback again, with the same (now cleared) login cookie, or from a browser that never started it.
-    for (const cookie of ['', `bg-login=${'A'.repeat(43)}`]) {
+    const [login] = trace.gatewayCookies.find((c) => c.path === '/console/login')?.setCookie ?? [];
+    for (const cookie of ['', `${login.split('=')[0]}=${'A'.repeat(43)}`]) {
       const replay = await fetch(callback, { redirect: 'manual', headers: { cookie } });
       expect(replay.status).toBe(303);
       expect(replay.headers.get('location')).toBe('/console/#/signed-out?reason=login-expired');
       expect(replay.headers.getSetCookie().some((line) => line.startsWith('bg-session='))).toBe(false);
     }
-    // A login whose answer was tampered with (another state) fails, and its transaction is gone.
-    const jar = new CookieJar();
+    // A login whose answer was tampered with (another state) finds no login cookie of that state: nothing opens, and
+    // the browser's own sign-in is left as it was.
     const start = await fetch(`${world.gateway.url}/console/login`, { redirect: 'manual' });
-    jar.take(world.gateway.url, start);
-    const forged = await fetch(
-      `${world.gateway.url}/console/callback?code=x&state=forged&iss=${world.provider.issuer}`,
-      {
+    const [name, transaction] = start.headers.getSetCookie()[0].split(';')[0].split('=');
+    const forged = (cookie: string) =>
+      fetch(`${world.gateway.url}/console/callback?code=x&state=forged&iss=${world.provider.issuer}`, {
         redirect: 'manual',
-        headers: { cookie: jar.header(world.gateway.url) },
-      },
+        headers: { cookie },
+      });
+    expect((await forged(`${name}=${transaction}`)).headers.get('location')).toBe(
+      '/console/#/signed-out?reason=login-expired',
     );
-    expect(forged.headers.get('location')).toBe('/console/#/signed-out?reason=login-failed');
+    // Even under the forged state's own cookie name, the transaction's state is checked: it fails, and is used up.
+    const planted = await forged(`${loginCookieName(false, 'forged')}=${transaction}`);
+    expect(planted.headers.get('location')).toBe('/console/#/signed-out?reason=login-failed');
+    expect((await forged(`${loginCookieName(false, 'forged')}=${transaction}`)).headers.get('location')).toBe(
+      '/console/#/signed-out?reason=login-expired',
+    );
+  });
+
+  it('two tabs signing in at once: each callback finds its own login and opens a session', async () => {
+    const jar = new CookieJar();
+    const first = await loginOverHttp(world.gateway.url, 'alice', USERS.alice.password, jar, { stopAtCallback: true });
+    const second = await loginOverHttp(world.gateway.url, 'alice', USERS.alice.password, jar, { stopAtCallback: true });
+    for (const url of [first.callbackUrl, second.callbackUrl] as string[]) {
+      const answer = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header(url) } });
+      jar.take(url, answer);
+      expect(answer.headers.get('location')).toBe('/console/');
+      expect(answer.headers.getSetCookie().some((line) => line.startsWith('bg-session='))).toBe(true);
+    }
   });
 
   it('a session request must carry X-Console-Request and come from the console origin; nothing runs otherwise', async () => {
