@@ -184,11 +184,13 @@ describeRedis('console sessions in Redis, shared by replicas', () => {
     const start = await fetch(`${a.url}/console/login`, { redirect: 'manual' });
     expect(start.status).toBe(303);
     const loginCookie = start.headers.getSetCookie()[0].split(';')[0];
+    // The state the login started with: it names the login's cookie.
+    const state = new URL(start.headers.get('location') as string).searchParams.get('state') as string;
     const callback = (replica: TestGateway) =>
-      fetch(`${replica.url}/console/callback?code=not-a-code&state=x&iss=${encodeURIComponent(provider.issuer)}`, {
-        redirect: 'manual',
-        headers: { cookie: loginCookie },
-      });
+      fetch(
+        `${replica.url}/console/callback?code=not-a-code&state=${state}&iss=${encodeURIComponent(provider.issuer)}`,
+        { redirect: 'manual', headers: { cookie: loginCookie } },
+      );
     // Found on B (the code exchange then fails: this code was never issued); gone once used.
     expect((await callback(b)).headers.get('location')).toBe('/console/#/signed-out?reason=login-failed');
     expect((await callback(a)).headers.get('location')).toBe('/console/#/signed-out?reason=login-expired');
@@ -370,7 +372,8 @@ describeRedis('console login transactions in Redis, bounded in all', () => {
 
     // Full: a new address is refused until a transaction ends. Its callback ends one, and its place is free again.
     expect((await login('192.0.2.1')).status).toBe(503);
-    const callback = await fetch(`${gateway.url}/console/callback?code=x&state=y&iss=${provider.issuer}`, {
+    const state = new URL(first.headers.get('location') as string).searchParams.get('state') as string;
+    const callback = await fetch(`${gateway.url}/console/callback?code=x&state=${state}&iss=${provider.issuer}`, {
       redirect: 'manual',
       headers: { cookie: first.headers.getSetCookie()[0].split(';')[0] },
     });
