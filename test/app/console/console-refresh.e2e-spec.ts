@@ -31,16 +31,24 @@ describe('console token refresh', () => {
     return { call, signedInNow };
   }
 
-  it('a logout while a refresh is under way stays a logout; the refresh token issued meanwhile is revoked', async () => {
-    // The key set is fetched again after a second: the refresh's new access token is checked against a fresh one.
+  /**
+   * A world whose access tokens live 31 s (so every request refreshes, 30 s ahead of expiry), whose refresh tokens
+   * rotate (the one a refresh used up is no good any more), and whose gateway fetches the key set again after a
+   * second, so that a refresh's new token is checked against a fresh one; signed in, and that second waited out.
+   */
+  async function dueForRefresh() {
     world = await startConsoleWorld({
       accessTokenTtl: 31,
       rotateRefreshTokens: true,
       jwt: { jwksCacheMaxAgeMs: 1000 },
     });
-    const { provider } = world;
-    const { call, signedInNow } = await signedIn(world);
+    const session = await signedIn(world);
     await new Promise((resolve) => setTimeout(resolve, 1200));
+    return { gateway: world.gateway, provider: world.provider, ...session };
+  }
+
+  it('a logout while a refresh is under way stays a logout; the refresh token issued meanwhile is revoked', async () => {
+    const { gateway, provider, call, signedInNow } = await dueForRefresh();
 
     // A request needing a refresh reads the session and gets new tokens (a new refresh token: the old one is used
     // up), then waits for the key set to check them; the user logs out meanwhile, revoking the refresh token the
@@ -63,20 +71,11 @@ describe('console token refresh', () => {
     // The cookie names no session: not now, not after another look.
     expect(await signedInNow()).toBe(false);
     expect((await call('/appliances')).status).toBe(401);
-    expect(world.gateway.logs.join('\n')).not.toContain(issued);
+    expect(gateway.logs.join('\n')).not.toContain(issued);
   });
 
   it('a key set or token endpoint that does not answer keeps the session while its access token lives', async () => {
-    // The gateway fetches the provider's key set again after a second: the refresh's new token is checked against it.
-    // Refresh tokens rotate: the one a refresh used up is no good any more, whatever came of the refresh.
-    world = await startConsoleWorld({
-      accessTokenTtl: 31,
-      rotateRefreshTokens: true,
-      jwt: { jwksCacheMaxAgeMs: 1000 },
-    });
-    const { provider } = world;
-    const { call, signedInNow } = await signedIn(world);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const { gateway, provider, call, signedInNow } = await dueForRefresh();
 
     // The JWKS answers 503: the refresh's new token cannot be checked yet; the current one still lives ~29 s.
     provider.trouble.jwks503 = true;
@@ -96,12 +95,12 @@ describe('console token refresh', () => {
     expect((await call('/appliances')).status).toBe(200);
     expect(provider.grants.filter((grant) => grant === 'refresh_token').length).toBeGreaterThanOrEqual(2);
     expect(await signedInNow()).toBe(true);
-    expect(world.gateway.logs.join('\n')).not.toContain('no longer renews its tokens');
+    expect(gateway.logs.join('\n')).not.toContain('no longer renews its tokens');
 
     // A refusal still signs the user out at the next refresh.
     provider.trouble.tokenError = 'invalid_grant';
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect((await call('/appliances')).status).toBe(401);
-    expect(world.gateway.logs.join('\n')).toContain('the identity provider no longer renews its tokens');
+    expect(gateway.logs.join('\n')).toContain('the identity provider no longer renews its tokens');
   });
 });

@@ -42,6 +42,40 @@ describe('Idempotency-Key under faults', () => {
   const run = (key: string, path = RUN) =>
     request(world.gateway.url).post(path).set('authorization', auth).set('idempotency-key', key).send({});
 
+  /**
+   * Sends a run whose appliances answer late (their faults set by the caller), breaks the store once `reached` says
+   * the run reached them (the chain head renamed away: the entry settling the key goes to the spool), and hands the
+   * answer to `meanwhile` before the store is mended. Resolves with that answer.
+   */
+  async function whileStoreBroken(
+    send: () => request.Test,
+    reached: () => boolean,
+    meanwhile: (first: request.Response) => Promise<void>,
+  ): Promise<request.Response> {
+    const db = new Database(world.gateway.config.audit.sqlite.path);
+    const answer = send().then((response) => response); // supertest sends on then()
+    await waitFor(reached, 5000);
+    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
+    try {
+      const first = await answer;
+      await meanwhile(first);
+      return first;
+    } finally {
+      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
+      db.close();
+    }
+  }
+
+  /** Sends `send()` again until it is answered `status` (the spool wrote the answer); resolves with that answer. */
+  async function resentUntil(send: () => request.Test, status: number, timeoutMs: number): Promise<request.Response> {
+    let last: request.Response | undefined;
+    await waitFor(async () => {
+      last = await send();
+      return last.status === status;
+    }, timeoutMs);
+    return last as request.Response;
+  }
+
   it('a 5xx is not final: after one 502 the retry runs (and its 202 is what is kept)', async () => {
     world.appliances['vc-a'].faults.set({ kind: 'status', status: 500, path: /action=run/, times: 1 });
     expect((await run('after-502')).status).toBe(502);
@@ -104,54 +138,40 @@ describe('Idempotency-Key under faults', () => {
   // Last: the spool it leaves behind drains on its own schedule, and later completions queue behind it.
   it('the store failing after the appliance accepted: the caller gets 202 with the job, and a retry is replayed it once the store is back', async () => {
     const sim = world.appliances['vc-a'];
-    const db = new Database(world.gateway.config.audit.sqlite.path);
     // The appliance takes its time; meanwhile someone breaks the store: the completion cannot be written.
     sim.faults.set({ kind: 'latency', ms: 400, path: /action=run/, phase: 'after', times: 1 });
-    const answer = run('store-breaks').then((response) => response); // supertest sends on then()
-    await waitFor(() => sim.counters.runs === 1, 5000);
-    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
-    let first: request.Response;
-    try {
-      first = await answer;
-      expect(first.status).toBe(202);
-      expect(first.body.job.id).toEqual(expect.any(String));
-      // Not settled yet (it waits in the spool): a retry is told to wait, never given a 500 or a second backup.
-      const early = await run('store-breaks');
-      expect(early.status).toBe(409);
-      expect(early.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
-    } finally {
-      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
-      db.close();
-    }
+    const first = await whileStoreBroken(
+      () => run('store-breaks'),
+      () => sim.counters.runs === 1,
+      async (answer) => {
+        expect(answer.status).toBe(202);
+        expect(answer.body.job.id).toEqual(expect.any(String));
+        // Not settled yet (it waits in the spool): a retry is told to wait, never given a 500 or a second backup.
+        const early = await run('store-breaks');
+        expect(early.status).toBe(409);
+        expect(early.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
+      },
+    );
     // The spool writes the completion, and the key's answer with it.
-    let retry: request.Response | undefined;
-    await waitFor(async () => {
-      retry = await run('store-breaks');
-      return retry.status === 202;
-    }, 20_000);
-    expect(retry?.headers['idempotent-replayed']).toBe('true');
-    expect(retry?.body.job.id).toBe(first.body.job.id);
+    const retry = await resentUntil(() => run('store-breaks'), 202, 20_000);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body.job.id).toBe(first.body.job.id);
     expect(sim.counters.jobsStarted).toBe(1);
   }, 40_000);
 
   it('an answer still in the spool after its claim lapsed: a retry is told to wait, and is never sent again', async () => {
     const sim = world.appliances['vc-a'];
-    const db = new Database(world.gateway.config.audit.sqlite.path);
     sim.faults.set({ kind: 'latency', ms: 400, path: /action=run/, phase: 'after', times: 1 });
-    const answer = run('spooled-past-lease').then((response) => response);
-    await waitFor(() => sim.counters.runs === 1, 5000);
-    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
-    let first: request.Response;
-    try {
-      first = await answer;
-      expect(first.status).toBe(202);
-      // The claim's lease (a login and a run under vc-a's 2 s timeout, plus 10 s) runs out while the store still
-      // cannot take the entry that settles the key.
-      await new Promise((resolve) => setTimeout(resolve, 14_500));
-    } finally {
-      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
-      db.close();
-    }
+    const first = await whileStoreBroken(
+      () => run('spooled-past-lease'),
+      () => sim.counters.runs === 1,
+      async (answer) => {
+        expect(answer.status).toBe(202);
+        // The claim's lease (a login and a run under vc-a's 2 s timeout, plus 10 s) runs out while the store still
+        // cannot take the entry that settles the key.
+        await new Promise((resolve) => setTimeout(resolve, 14_500));
+      },
+    );
     // The store is back, the spool has not written the answer yet (it tries again on its own timer): a retry now
     // would find the key's claim lapsed in the store. It is told to wait (or, had the spool been quicker, replayed);
     // it is never sent to vc-a.
@@ -160,13 +180,9 @@ describe('Idempotency-Key under faults', () => {
       late.status === 409 ? [409, 'IDEMPOTENCY_REQUEST_IN_PROGRESS'] : [202, 'true'],
     );
     expect(sim.counters.runs).toBe(1);
-    let retry: request.Response | undefined;
-    await waitFor(async () => {
-      retry = await run('spooled-past-lease');
-      return retry.status === 202;
-    }, 40_000);
-    expect(retry?.headers['idempotent-replayed']).toBe('true');
-    expect(retry?.body.job.id).toBe(first.body.job.id);
+    const retry = await resentUntil(() => run('spooled-past-lease'), 202, 40_000);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body.job.id).toBe(first.body.job.id);
     expect(sim.counters.runs).toBe(1);
   }, 70_000);
 
@@ -178,35 +194,26 @@ describe('Idempotency-Key under faults', () => {
         .set('authorization', auth)
         .set('idempotency-key', 'fleet-spooled')
         .send({ schedule: 'default', appliances: ['vc-a', 'vc-b'] });
-    const db = new Database(world.gateway.config.audit.sqlite.path);
     // vc-b fails at once (a 502: not final, so the first request gives the key back); vc-a accepts, slowly, and by
     // then the store is broken: vc-a's completion, which settles its member of the key, goes to the spool.
     vcB.faults.set({ kind: 'status', status: 500, path: /action=run/, times: 1 });
     vcA.faults.set({ kind: 'latency', ms: 400, path: /action=run/, phase: 'after', times: 1 });
-    const answer = fleet().then((response) => response);
-    await waitFor(() => vcA.counters.runs === 1 && vcB.counters.runs === 1, 5000);
-    db.exec('ALTER TABLE audit_chain_head RENAME TO audit_chain_head_moved');
-    let first: request.Response;
-    try {
-      first = await answer;
-      expect(first.status).toBe(207);
-      // Its answer is not in the store yet: a retry waits, and sends nothing.
-      const early = await fleet();
-      expect(early.status).toBe(409);
-      expect(early.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
-    } finally {
-      db.exec('ALTER TABLE audit_chain_head_moved RENAME TO audit_chain_head');
-      db.close();
-    }
+    await whileStoreBroken(
+      fleet,
+      () => vcA.counters.runs === 1 && vcB.counters.runs === 1,
+      async (answer) => {
+        expect(answer.status).toBe(207);
+        // Its answer is not in the store yet: a retry waits, and sends nothing.
+        const early = await fleet();
+        expect(early.status).toBe(409);
+        expect(early.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
+      },
+    );
     // Once the spool has written vc-a's answer and the first claim's lease has run out, a retry replays vc-a and
     // runs only vc-b.
-    let retry: request.Response | undefined;
-    await waitFor(async () => {
-      retry = await fleet();
-      return retry.status === 207;
-    }, 40_000);
+    const retry = await resentUntil(fleet, 207, 40_000);
     const statuses = Object.fromEntries(
-      ((retry?.body.results ?? []) as { appliance: string; status: number }[]).map((r) => [r.appliance, r.status]),
+      (retry.body.results as { appliance: string; status: number }[]).map((r) => [r.appliance, r.status]),
     );
     expect(statuses).toEqual({ 'vc-a': 202, 'vc-b': 202 });
     expect(vcA.counters.runs).toBe(1);
