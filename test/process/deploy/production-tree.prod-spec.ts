@@ -3,9 +3,9 @@
  * the image runs it (`node dist/main.js`, working directory = the app, SQLite audit under data/), on config/demo.yaml
  * in front of two simulated appliances.
  *
- * Not part of `npm test`: the install compiles better-sqlite3 (about 1.5 minutes of one core), which would compete
- * with the timing-sensitive e2e tests on a 2-core machine. `npm run test:production-tree` runs it; CI runs it as
- * its own step in .ci/run.
+ * Not part of `npm test`: the install compiles better-sqlite3 (about 1.5 minutes of one core). `npm run
+ * test:production-tree` runs it; CI runs it on the image's Node beside the Node 20 tests (.ci/run), which is why the
+ * install runs at the lowest priority.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
