@@ -46,7 +46,9 @@ import { RUN_BODY, SCHEDULE } from '../lib/targets.mjs';
 const DAY_MS = 24 * 3600 * 1000;
 const PAGE = 100;
 const WINDOWS_MS = [3600_000, DAY_MS, 7 * DAY_MS, 30 * DAY_MS];
-const DEPTH_PAGES = 20;
+// Pages read at each depth: a depth's p50 of 20 pages at ~3 ms moved by ±1 ms from run to run (one burst of GC or
+// of another process), which is the whole margin of a 1.5× line; 60 cost ~4 s more per walk.
+const DEPTH_PAGES = 60;
 const RUNS_PER_SECOND = 20;
 const DATABASE = 'bench_audit_trail';
 
@@ -93,7 +95,7 @@ async function onSqlite(ctx, entries) {
     measured.restoredPrefix = await restoreSqlite(ctx.root, trail.file, entries, trail.meta.last);
     trail.release.clean();
   }
-  return { ...measured, cached: trail.cached, generationMs: trail.meta.generationMs, file: trail.file, bytes: trail.meta.bytes };
+  return { ...measured, cached: trail.cached, generationMs: trail.meta.generationMs, file: path.basename(trail.file), bytes: trail.meta.bytes };
 }
 
 async function onPostgres(ctx, entries) {
@@ -289,8 +291,8 @@ function seqCursor(seq) {
 
 /**
  * BENCH_TRAIL_WALK_PAGES pages from the newest following nextCursor, then DEPTH_PAGES consecutive pages starting at each
- * tenth of the trail (a cursor at seq = lastSeq × (1 − d)). Reports the first tenth against the last tenth of the
- * consecutive walk, and the shallowest depth against the deepest.
+ * tenth of the trail (a cursor at seq = lastSeq × (1 − d)), read twice. Reports the first tenth against the last tenth
+ * of the consecutive walk, and the shallowest depth against the deepest (their second reads).
  */
 async function cursorWalk(ctx, gateway, token, label, lastSeq, filter) {
   const walkPages = ctx.opts.trailWalkPages;
@@ -311,15 +313,27 @@ async function cursorWalk(ctx, gateway, token, label, lastSeq, filter) {
     // The filter's share of the trail (from the walk), so that the deepest start still leaves DEPTH_PAGES full pages.
     const share = newest > oldest ? Math.min(1, (consecutive.length * PAGE) / (newest - oldest + 1)) : 1;
     const deepest = Math.min(lastSeq, Math.ceil((DEPTH_PAGES * PAGE) / share)) + 1;
+    // Each depth's pages are read twice, and the second read is the one compared: the walk above has just read the
+    // shallowest pages (they are in the database's cache) and nothing has read the deeper ones, so first reads would
+    // compare a warm depth with cold ones (2026-12-07, SQLite by appliance: depth 0 2.1 ms, depths 0.1 to 1 flat at
+    // 3.1–4.3 ms). The line is about the position's own cost; the first reads are reported beside it (`cold`).
+    // Depth 0 is the first page, without a cursor: a cursor past the newest entry names no entry, and its page is
+    // empty (until 2026-12-07 depth 0 was that one empty page).
     for (let tenth = 0; tenth <= 10; tenth++) {
-      let c = seqCursor(Math.max(deepest, Math.round(lastSeq * (1 - tenth / 10)) + 1));
-      const ms = [];
-      for (let i = 0; i < DEPTH_PAGES && c; i++) {
-        const answer = await page(gateway, token, filter, c);
-        ms.push(answer.ms);
-        c = answer.json.nextCursor;
+      const start = tenth === 0 ? undefined : seqCursor(Math.max(deepest, Math.round(lastSeq * (1 - tenth / 10)) + 1));
+      const reads = [];
+      for (let read = 0; read < 2; read++) {
+        let c = start;
+        const ms = [];
+        for (let i = 0; i < DEPTH_PAGES; i++) {
+          const answer = await page(gateway, token, filter, c);
+          ms.push(answer.ms);
+          c = answer.json.nextCursor;
+          if (!c) break;
+        }
+        reads.push(ms);
       }
-      depths.push({ depth: tenth / 10, ...percentiles(ms) });
+      depths.push({ depth: tenth / 10, pages: reads[1].length, ...percentiles(reads[1]), cold: percentiles(reads[0]) });
     }
     return {};
   }, gateway);
@@ -341,7 +355,7 @@ async function cursorWalk(ctx, gateway, token, label, lastSeq, filter) {
     slowdown: Math.max(last.p50 / first.p50, deep.p50 / shallow.p50),
   };
   ctx.log(
-    `  ${label}: cursor walk (${result.filter}): ${result.pages} pages, first tenth p50 ${fmt(first.p50, 2)} ms → last ${fmt(last.p50, 2)} ms; depth 0 p50 ${fmt(shallow.p50, 2)} ms → depth 1 ${fmt(deep.p50, 2)} ms`,
+    `  ${label}: cursor walk (${result.filter}): ${result.pages} pages, first tenth p50 ${fmt(first.p50, 2)} ms → last ${fmt(last.p50, 2)} ms; depth 0 p50 ${fmt(shallow.p50, 2)} ms → depth 1 ${fmt(deep.p50, 2)} ms (first reads ${fmt(shallow.cold.p50, 2)} → ${fmt(deep.cold.p50, 2)} ms)`,
   );
   return result;
 }
