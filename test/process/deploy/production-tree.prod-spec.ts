@@ -4,7 +4,7 @@
  * in front of two simulated appliances.
  *
  * Not part of `npm test`: the install compiles better-sqlite3 (about 1.5 minutes of one core). `npm run
- * test:production-tree` runs it; CI runs it on the image's Node beside the Node 20 tests (.ci/run), which is why the
+ * test:production-tree` runs it; CI runs it on the image's Node beside the Node 24 tests (.ci/run), which is why the
  * install runs at the lowest priority.
  */
 import { ChildProcess, spawn } from 'node:child_process';
