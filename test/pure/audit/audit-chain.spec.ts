@@ -70,7 +70,8 @@ describe('audit chain', () => {
   });
 
   it('writes an entry as canonicalJson writes the same fields, and hashes its UTF-8, on random entries (strings of any UTF-16 units, nulls, absent fields, extra properties)', () => {
-    // The definition canonicalEntry implements with its key order worked out once: canonicalJson over these fields.
+    // The definition canonicalEntry implements with JSON.stringify and its keys in canonical order: canonicalJson over
+    // these fields.
     const reference = (entry: AuditEntryBody): string =>
       canonicalJson({
         seq: entry.seq,
@@ -135,6 +136,12 @@ describe('audit chain', () => {
     expect(() => canonicalJson(1.5)).toThrow(new TypeError('canonicalJson: 1.5 is not a safe integer'));
     expect(() => canonicalJson(Number.NaN)).toThrow(new TypeError('canonicalJson: NaN is not a safe integer'));
     expect(() => canonicalJson(() => 1)).toThrow(new TypeError('canonicalJson: cannot serialise a function'));
+    // So does an entry's serialiser, for each of its integer fields.
+    for (const field of ['seq', 'httpStatus', 'durationMs', 'count'] as const) {
+      expect(() => canonicalEntry({ ...KNOWN, [field]: 2.5 })).toThrow(
+        new TypeError('canonicalJson: 2.5 is not a safe integer'),
+      );
+    }
     expect(canonicalJson({ b: [1, 'x', null, true], a: { d: undefined, c: 0 } })).toBe(
       '{"a":{"c":0},"b":[1,"x",null,true]}',
     );
