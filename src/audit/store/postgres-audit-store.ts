@@ -1,4 +1,4 @@
-import { Kysely, sql } from 'kysely';
+import { type CompiledQuery, Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
@@ -37,6 +37,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
    * outcome stored").
    */
   override readonly exportPageSize = 100;
+  private pgPool: pg.Pool | undefined;
 
   constructor(
     private readonly url: string,
@@ -60,7 +61,15 @@ export class PostgresAuditStore extends KyselyAuditStore {
       keepAlive: true,
     });
     pool.on('error', (error) => this.options.onPoolError?.(error));
+    this.pgPool = pool;
     return new Kysely<AuditDatabase>({ dialect: new AuditPostgresDialect({ pool }) });
+  }
+
+  /** On the pool kysely uses, as kysely runs a query (its text and parameters), with pg's `rowMode: 'array'`. */
+  protected async readColumns(_db: Kysely<AuditDatabase>, query: CompiledQuery): Promise<unknown[][]> {
+    if (!this.pgPool) throw new Error('the postgres audit store is not open');
+    const { rows } = await this.pgPool.query({ text: query.sql, values: [...query.parameters], rowMode: 'array' });
+    return rows;
   }
 
   protected async migrate(db: Kysely<AuditDatabase>): Promise<void> {

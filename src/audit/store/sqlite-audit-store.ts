@@ -1,11 +1,11 @@
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { type CompiledQuery, Kysely, SqliteDialect, sql } from 'kysely';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
 import type { Clock } from './kysely-idempotency-keys.js';
-import { withStatementCache } from './sqlite-statement-cache.js';
+import { type CachedSqliteDatabase, withStatementCache } from './sqlite-statement-cache.js';
 
 export interface SqliteAuditStoreOptions {
   /**
@@ -38,6 +38,7 @@ const PERMANENT_CODES = new Set([
 export class SqliteAuditStore extends KyselyAuditStore {
   readonly kind = 'sqlite' as const;
   readonly path: string;
+  private database: CachedSqliteDatabase | undefined;
   /** The host's clock, read by SQLite (one gateway per file, so no other process's clock matters). */
   protected readonly clock: Clock = (offsetMs = 0) =>
     sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${offsetMs / 1000} seconds`})`;
@@ -69,7 +70,18 @@ export class SqliteAuditStore extends KyselyAuditStore {
       database.close();
       throw error;
     }
-    return new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    this.database = withStatementCache(database);
+    return new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database: this.database }) });
+  }
+
+  /**
+   * On the connection kysely hands out, so that a read waits, as kysely's own reads do, for a transaction under way
+   * on this one connection to end, instead of reading its uncommitted rows between two of its statements.
+   */
+  protected readColumns(db: Kysely<AuditDatabase>, query: CompiledQuery): Promise<unknown[][]> {
+    const database = this.database;
+    if (!database) throw new Error('the sqlite audit store is not open');
+    return db.connection().execute(async () => database.readColumns(query.sql, query.parameters));
   }
 
   /** A CHECK, NOT NULL or trigger constraint, a value too big or of the wrong type: the same row fails every time. */

@@ -2,6 +2,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import type { AuditEntry, AuditEvent, VerifyResult } from '../../../src/audit/audit-entry.js';
+import type { AuditDatabase } from '../../../src/audit/store/audit-schema.js';
 import { SqliteAuditStore } from '../../../src/audit/store/sqlite-audit-store.js';
 import { daysAgo, draft } from '../../support/drafts.js';
 import { sqliteFixture } from '../../support/store-fixtures.js';
@@ -127,5 +130,45 @@ describe('SQLite audit store, a purge under appends (same thread, so the order o
     // Ten batches between appends: a few dozen turns, not the end of the stream.
     expect(appendedWhenPurged).toBeGreaterThan(0);
     expect(appendedWhenPurged).toBeLessThan(150);
+  });
+});
+
+describe('SQLite audit store, reads beside a write transaction on its one connection', () => {
+  /** Holds a write transaction open, as an append does between its statements, on the store's own connection. */
+  class HeldOpen extends SqliteAuditStore {
+    private kysely: Kysely<AuditDatabase> | undefined;
+    protected override async connect(): Promise<Kysely<AuditDatabase>> {
+      this.kysely = await super.connect();
+      return this.kysely;
+    }
+    hold(work: (trx: Kysely<AuditDatabase>) => Promise<void>): Promise<void> {
+      return this.inWriteTransaction(this.kysely as Kysely<AuditDatabase>, work);
+    }
+  }
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('waits for the transaction to end instead of reading its uncommitted rows (entries and verify read as arrays)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'audit-held-'));
+    const store = new HeldOpen(join(dir, 'audit.db'));
+    await store.open();
+    try {
+      const kept = await store.append(draft());
+      let reads: Promise<unknown[]> | undefined;
+      const held = store.hold(async (trx) => {
+        await trx.updateTable('audit_entries').set({ comment: 'never committed' }).where('id', '=', kept.id).execute();
+        // Asked for while the update is on the connection and not committed; answered after the rollback.
+        reads = Promise.all([store.query({}, { limit: 5 }), store.entriesBetween(0, 1, 5), store.verify()]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('rolled back');
+      });
+      await expect(held).rejects.toThrow('rolled back');
+      const [events, entries, verified] = (await reads) as [AuditEvent[], AuditEntry[], VerifyResult];
+      expect(events.map((event) => event.comment)).toEqual([kept.comment]);
+      expect(entries.map((entry) => entry.comment)).toEqual([kept.comment]);
+      expect(verified).toEqual({ ok: true, count: 1 });
+    } finally {
+      await store.close();
+    }
   });
 });
