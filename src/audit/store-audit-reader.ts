@@ -40,10 +40,9 @@ export class StoreAuditReader extends AuditReader {
       return store.queryNdjson(filter, { limit: size });
     });
     const { handle, logger } = this;
-    async function* pages(): AsyncGenerator<Buffer> {
+    async function* pages(): AsyncGenerator<string> {
       for (;;) {
-        const { ndjson } = page;
-        if (page.count > 0) yield Buffer.from(ndjson.buffer, ndjson.byteOffset, ndjson.byteLength);
+        if (page.count > 0) yield page.ndjson;
         if (page.count < size || page.last === undefined) return;
         const before = page.last;
         try {
@@ -57,7 +56,8 @@ export class StoreAuditReader extends AuditReader {
         }
       }
     }
-    return Readable.from(pages(), { objectMode: false });
+    // Text chunks stay text (encoding): the response writes them to the socket as they are (NdjsonPage).
+    return Readable.from(pages(), { objectMode: false, encoding: 'utf8' });
   }
 
   verify(): Promise<VerifyResult> {

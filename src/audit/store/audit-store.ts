@@ -43,9 +43,14 @@ export interface AuditPageRequest {
   before?: AuditPosition;
 }
 
-/** A page of the NDJSON export: one JSON line per event, newest first, UTF-8 encoded. */
+/**
+ * A page of the NDJSON export: one JSON line per event, newest first. Text, not bytes: the socket encodes it as it
+ * writes, without a JavaScript buffer. Buffers are memory outside V8's heap, and the gigabytes of them an export of a
+ * long trail passed through made V8 run full collections of the gateway's heap (a fifth of the event loop's time
+ * in a 10M export, pauses of 10–16 ms; bench/README.md, "Export pages as text").
+ */
 export interface NdjsonPage {
-  ndjson: Uint8Array;
+  ndjson: string;
   count: number;
   /** Where the page's last (oldest) event stands: the next page's `before`. */
   last: AuditPosition | undefined;

@@ -5,7 +5,6 @@
  * turn share one transaction.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { NdjsonPage } from './audit-store.js';
 import {
   FLEET_RUN_CALLS,
   type SqliteWorkerOptions,
@@ -28,15 +27,9 @@ const calls = new Set<string>(WORKER_CALLS);
 const fleetRunCalls = new Set<string>(FLEET_RUN_CALLS);
 
 port.on('message', (request: WorkerRequest) => {
-  void answer(request).then((reply) => port.postMessage(reply, transferable(reply)));
+  // An export page is text, copied into the event loop's heap (NdjsonPage says why not transferred bytes).
+  void answer(request).then((reply) => port.postMessage(reply));
 });
-
-/** An export page's bytes move to the event loop's thread instead of being copied. */
-function transferable(reply: WorkerReply): ArrayBuffer[] {
-  const value = 'value' in reply ? (reply.value as Partial<NdjsonPage> | undefined) : undefined;
-  const bytes = value?.ndjson;
-  return bytes instanceof Uint8Array && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
-}
 
 async function answer(request: WorkerRequest): Promise<WorkerReply> {
   try {
