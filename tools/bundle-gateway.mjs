@@ -19,7 +19,7 @@
  *
  * Lazy imports (the console, Redis, the PostgreSQL and SQLite stores) stay lazy: each becomes a chunk loaded when the
  * configuration asks for it. Two modules find files relative to themselves, and both are in chunks (they are only
- * imported lazily): the SQLite store's worker (`./sqlite-audit-worker.js`, bundled here as chunks/sqlite-audit-worker.js)
+ * imported lazily): the audit stores' worker (`./audit-store-worker.js`, bundled here as chunks/audit-store-worker.js)
  * and the console's assets (`../console-assets/`). The build fails if either ends up anywhere else.
  *
  * The tsc output stays beside the bundle: `npm run audit:verify`, the tools and the tests import single modules of it,
@@ -172,7 +172,7 @@ copyFileSync(`${root}dist/main.js`, `${root}dist/main-unbundled.js`);
 
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { main: 'dist/main.js', 'chunks/sqlite-audit-worker': 'dist/audit/store/sqlite-audit-worker.js' },
+  entryPoints: { main: 'dist/main.js', 'chunks/audit-store-worker': 'dist/audit/store/audit-store-worker.js' },
   outdir: 'dist',
   allowOverwrite: true,
   bundle: true,

@@ -47,7 +47,7 @@ export async function startGateway(
   };
   const config = parseConfig(withDefaults, { ...env, PORT: '' });
   // The SQLite audit store runs the built worker (dist/), even when the rest of the gateway runs from src/.
-  if (config.audit.store === 'sqlite') assertBuildIsFresh('dist/audit/store/sqlite-audit-worker.js');
+  if (config.audit.store === 'sqlite') assertBuildIsFresh('dist/audit/store/audit-store-worker.js');
   const logs: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(line) } as pino.DestinationStream);
   const app = await createApp(config, logger);

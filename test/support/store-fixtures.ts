@@ -56,7 +56,7 @@ export const sqliteWorkerFixture: FixtureFactory = () => {
   return sqliteFiles((path) => new WorkerAuditStore({ path }));
 };
 
-const WORKER = 'dist/audit/store/sqlite-audit-worker.js';
+const WORKER = 'dist/audit/store/audit-store-worker.js';
 
 async function sqliteFiles(newStore: (path: string) => SuiteStore): Promise<StoreFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'audit-store-'));

@@ -7,8 +7,9 @@ export interface AuditStoreOptions {
   migrate?: boolean;
   onPoolError?: (error: Error) => void;
   /**
-   * SQLite on the calling thread rather than on a worker thread: for a process that does nothing else meanwhile
-   * (the verify CLI). The gateway never does this: better-sqlite3 would block its event loop.
+   * The store on the calling thread only: no SQLite worker thread, no PostgreSQL reader thread. For a process that
+   * does nothing else meanwhile (the verify CLI). The gateway never does this: better-sqlite3 would block its event
+   * loop, and a PostgreSQL verification would collect its heap over and over.
    */
   sameThread?: boolean;
 }
@@ -22,7 +23,11 @@ export async function createAuditStore(config: AuditConfig, options: AuditStoreO
   if (config.store === 'postgres') {
     if (!config.postgres) throw new Error('audit.postgres.url is required when audit.store is postgres');
     const { PostgresAuditStore } = await import('./postgres-audit-store.js');
-    return new PostgresAuditStore(config.postgres.url, { ...options, schema: config.postgres.schema });
+    return new PostgresAuditStore(config.postgres.url, {
+      ...options,
+      schema: config.postgres.schema,
+      readerThread: !options.sameThread,
+    });
   }
   if (options.sameThread) {
     const { SqliteAuditStore } = await import('./sqlite-audit-store.js');

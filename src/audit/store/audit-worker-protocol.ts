@@ -1,6 +1,6 @@
 /**
- * Messages between WorkerAuditStore (the event loop's side) and the SQLite audit worker. Calls are store methods by
- * name with their arguments (structured clone), one message each.
+ * Messages between a StoreThread (the event loop's side) and the audit store it runs (audit-store-worker.ts). Calls are
+ * store methods by name with their arguments (structured clone), one message each.
  */
 import type { FleetRunStore } from '../fleet-runs.js';
 import { DraftRejectedError } from './audit-store.js';
@@ -54,6 +54,19 @@ export interface SqliteWorkerOptions {
   /** The reader thread's store (see SqliteAuditStoreOptions.readOnly). */
   readOnly?: boolean;
 }
+
+/** PostgreSQL's reader thread: verification and the export (PostgresAuditStoreOptions.readerThread). */
+export interface PostgresWorkerOptions {
+  url: string;
+  schema?: string;
+  poolSize: number;
+  applicationName: string;
+}
+
+/** The store a thread opens. */
+export type StoreThreadOptions =
+  | ({ store: 'sqlite' } & SqliteWorkerOptions)
+  | ({ store: 'postgres' } & PostgresWorkerOptions);
 
 export type WorkerRequest = { id: number; call: WorkerCall; args: unknown[]; purgeBatch?: number };
 

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import {
   deserializeError,
-  type SqliteWorkerOptions,
+  type StoreThreadOptions,
   type WorkerCall,
   type WorkerReply,
   type WorkerRequest,
@@ -15,7 +15,7 @@ interface Waiting {
 }
 
 /**
- * One thread (sqlite-audit-worker.ts) with a SqliteAuditStore open in it, reached by messages, one per call, answered
+ * One thread (audit-store-worker.ts) with an audit store open in it, reached by messages, one per call, answered
  * in the order the thread takes them. Started by open() or, when opened lazily, by the first call; should it die, the
  * calls under way fail and the next call starts a new one; never after close(). It keeps the process alive exactly
  * while a call waits for it, like the synchronous store it wraps.
@@ -30,7 +30,7 @@ export class StoreThread {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
 
-  constructor(private readonly options: SqliteWorkerOptions) {}
+  constructor(private readonly options: StoreThreadOptions) {}
 
   /** From now on calls are taken; `startNow`: the thread and its store open before this resolves. */
   async open(startNow = true): Promise<void> {
@@ -57,7 +57,7 @@ export class StoreThread {
   }
 
   private started(): Promise<Worker> {
-    if (!this.wanted) return Promise.reject(new Error('the sqlite audit store is not open'));
+    if (!this.wanted) return Promise.reject(new Error(`the ${this.options.store} audit store is not open`));
     if (!this.ready) {
       const ready = this.start();
       this.ready = ready;
@@ -74,7 +74,9 @@ export class StoreThread {
     worker.unref();
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (error) => this.stopped(worker, error));
-    worker.on('exit', (code) => this.stopped(worker, new Error(`the SQLite audit worker stopped (exit code ${code})`)));
+    worker.on('exit', (code) =>
+      this.stopped(worker, new Error(`the ${this.options.store} audit store's thread stopped (exit code ${code})`)),
+    );
     try {
       await this.send(worker, { call: 'open', args: [] });
       return worker;
@@ -124,6 +126,6 @@ export class StoreThread {
 function workerScript(): URL {
   const here = new URL(import.meta.url);
   return here.pathname.endsWith('.ts')
-    ? new URL('../../../dist/audit/store/sqlite-audit-worker.js', here)
-    : new URL('./sqlite-audit-worker.js', here);
+    ? new URL('../../../dist/audit/store/audit-store-worker.js', here)
+    : new URL('./audit-store-worker.js', here);
 }

@@ -17,7 +17,7 @@ import { FLEET_RUN_CALLS, type SqliteWorkerOptions, type WorkerCall } from './au
 import { StoreThread } from './store-thread.js';
 
 /**
- * The SQLite store as the gateway uses it: SqliteAuditStores on worker threads (sqlite-audit-worker.ts), reached by
+ * The SQLite store as the gateway uses it: SqliteAuditStores on worker threads (audit-store-worker.ts), reached by
  * messages. better-sqlite3 works synchronously, so on the event loop every statement, fsync and chain walk stalled
  * every request (a verification of 67,000 entries: 1.4 s); here the event loop only posts and receives messages.
  *
@@ -44,9 +44,9 @@ export class WorkerAuditStore implements AuditStore {
   ) as unknown as FleetRunStore;
 
   constructor(private readonly options: SqliteWorkerOptions) {
-    this.writer = new StoreThread(options);
+    this.writer = new StoreThread({ store: 'sqlite', ...options });
     // Opened after the writer has created and migrated the file.
-    this.reader = new StoreThread({ ...options, readOnly: true });
+    this.reader = new StoreThread({ store: 'sqlite', ...options, readOnly: true });
   }
 
   get path(): string {

@@ -54,7 +54,7 @@ describe('runtime dependencies', () => {
   it('the bundle (dist/main.js) imports at run time only dependencies, and packages absent here that libraries load if present', () => {
     const { files, external } = bundleManifest();
     expect(files).toContain('main.js');
-    expect(files).toContain('chunks/sqlite-audit-worker.js');
+    expect(files).toContain('chunks/audit-store-worker.js');
     const packages = [...new Set(external.map(packageName))];
     expect(packages).toContain('better-sqlite3'); // the native addon is never bundled
     const installedHere = (name: string) => existsSync(join('node_modules', name, 'package.json'));
