@@ -70,7 +70,7 @@ function integer<T>(value: T): T {
  * safe integers, null) JSON.stringify writes the bytes canonicalJson writes, and it leaves out a member whose value is
  * undefined, as canonicalJson does. V8 serialises such a literal on its fast path, without listing or sorting keys:
  * verification writes every entry of the trail, and this form costs 1.5 µs an entry where a walk over sorted member
- * lists cost 2.5 (bench/README.md, "Verify and export per entry"). test/pure/audit/audit-chain.spec.ts compares it with
+ * lists cost 2.5 (bench/README.md, "Entries read as arrays"). test/pure/audit/audit-chain.spec.ts compares it with
  * canonicalJson over the same fields on random entries.
  */
 export function canonicalEntry(entry: AuditEntryBody): string {
