@@ -126,41 +126,96 @@ export function sealEntry(draft: AuditDraft, previous: { seq: number; hash: stri
 
 const VERIFY_PAGE = 1000;
 
+/** What a walk over one stretch of the chain found. */
+export interface StretchResult {
+  /** The stretch's first entry, as it links back: checked where the stretches are joined (verifyChain). */
+  first?: { seq: number; id: string; prevHash: string };
+  /** Its last entry verified. */
+  last?: { seq: number; hash: string };
+  /** Entries verified, up to the first bad one. */
+  count: number;
+  firstBad?: { id: string; reason: 'hash' | 'link' };
+}
+
+/** Verifies the stretch afterSeq < seq <= upToSeq (walkStretch), wherever it runs: here, or on a store's thread. */
+export type StretchVerifier = (afterSeq: number, upToSeq: number) => Promise<StretchResult>;
+
+/**
+ * Walks one stretch of the chain: every entry's own hash, and every link inside the stretch (`seq` one more than the
+ * entry before, `prevHash` its hash). The first entry's link reaches outside the stretch, so it is returned, not
+ * checked. Hashing costs a few µs an entry: between pages the walk yields to the event loop (setImmediate), so that a
+ * page is the longest it ever holds it, wherever it runs; a source that answers synchronously (better-sqlite3) would
+ * otherwise keep it for the whole stretch.
+ */
+export async function walkStretch(
+  source: Pick<ChainSource, 'entriesBetween'>,
+  afterSeq: number,
+  upToSeq: number,
+  pageSize = VERIFY_PAGE,
+): Promise<StretchResult> {
+  let first: StretchResult['first'];
+  let last: StretchResult['last'];
+  let count = 0;
+  let after = afterSeq;
+  while (after < upToSeq) {
+    const page = await source.entriesBetween(after, upToSeq, pageSize);
+    if (page.length === 0) break;
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const entry of page) {
+      if (!last) first = { seq: entry.seq, id: entry.id, prevHash: entry.prevHash };
+      else if (entry.seq !== last.seq + 1 || entry.prevHash !== last.hash) {
+        return { first, last, count, firstBad: { id: entry.id, reason: 'link' } };
+      }
+      if (entryHash(entry) !== entry.hash) return { first, last, count, firstBad: { id: entry.id, reason: 'hash' } };
+      count++;
+      last = { seq: entry.seq, hash: entry.hash };
+      after = entry.seq;
+    }
+  }
+  return { first, last, count };
+}
+
 /**
  * Walks the chain from the anchor to the head read at the start (entries appended meanwhile are left for the next
  * run) and reports the first entry whose link (`prevHash`, `seq`) or own hash does not match. An entry deleted from
  * the middle shows as a broken link on the entry after it; one deleted from the end as a broken link on the id the
  * head still names. A retention purge running concurrently moves the anchor; the walk then starts over.
- * Hashing costs ~10 µs an entry: between pages the walk yields to the event loop (setImmediate), so that a page is
- * the longest it ever holds it, wherever it runs; a source that answers synchronously (better-sqlite3) would
- * otherwise keep it for the whole chain.
+ *
+ * The chain is cut into as many stretches as there are verifiers, walked at the same time (a store gives one per
+ * thread it reads on: reading and hashing an entry is ~7 µs of CPU, so one core caps a walk at ~140,000 entries/s;
+ * bench/README.md, "Verification on two threads"), then joined in order: each stretch's first entry must follow the
+ * last entry verified before it, as it would in one walk, so the result is the one a single walk gives, first bad
+ * entry and count included.
  */
-export async function verifyChain(source: ChainSource, pageSize = VERIFY_PAGE): Promise<VerifyResult> {
+export async function verifyChain(
+  source: Pick<ChainSource, 'head'>,
+  stretches: readonly StretchVerifier[],
+): Promise<VerifyResult> {
   for (let attempt = 1; ; attempt++) {
     const head = await source.head();
-    const result = await walk(source, head, pageSize);
+    const result = await walk(head, stretches);
     if (result.ok || attempt === 3) return result;
     const now = await source.head();
     if (now.anchorSeq === head.anchorSeq) return result;
   }
 }
 
-async function walk(source: ChainSource, head: ChainHead, pageSize: number): Promise<VerifyResult> {
+async function walk(head: ChainHead, stretches: readonly StretchVerifier[]): Promise<VerifyResult> {
+  const length = head.lastSeq - head.anchorSeq;
+  const bound = (i: number) => head.anchorSeq + Math.floor((length * i) / stretches.length);
+  const results = await Promise.all(stretches.map((verify, i) => verify(bound(i), bound(i + 1))));
   let prevHash = head.anchorHash;
   let expectedSeq = head.anchorSeq + 1;
   let count = 0;
-  while (expectedSeq <= head.lastSeq) {
-    const page = await source.entriesBetween(expectedSeq - 1, head.lastSeq, pageSize);
-    if (page.length === 0) break;
-    await new Promise((resolve) => setImmediate(resolve));
-    for (const entry of page) {
-      if (entry.seq !== expectedSeq || entry.prevHash !== prevHash) {
-        return { ok: false, count, firstBad: { id: entry.id, reason: 'link' } };
-      }
-      if (entryHash(entry) !== entry.hash) return { ok: false, count, firstBad: { id: entry.id, reason: 'hash' } };
-      count++;
-      prevHash = entry.hash;
-      expectedSeq++;
+  for (const { first, last, count: verified, firstBad } of results) {
+    if (first && (first.seq !== expectedSeq || first.prevHash !== prevHash)) {
+      return { ok: false, count, firstBad: { id: first.id, reason: 'link' } };
+    }
+    if (firstBad) return { ok: false, count: count + verified, firstBad };
+    if (last) {
+      count += verified;
+      prevHash = last.hash;
+      expectedSeq = last.seq + 1;
     }
   }
   if (expectedSeq - 1 !== head.lastSeq || prevHash !== head.lastHash) {

@@ -13,6 +13,7 @@ export const WORKER_CALLS = [
   'query',
   'queryNdjson',
   'verify',
+  'verifyStretch',
   'head',
   'entriesBetween',
   'purgeBefore',

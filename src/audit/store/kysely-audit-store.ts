@@ -1,5 +1,5 @@
 import { type CompiledQuery, type Insertable, Kysely, type Selectable, sql } from 'kysely';
-import { type ChainHead, sealEntry, verifyChain } from '../audit-chain.js';
+import { type ChainHead, type StretchResult, sealEntry, verifyChain, walkStretch } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, AuditOutcome, VerifyResult } from '../audit-entry.js';
 import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
 import type {
@@ -350,7 +350,12 @@ export abstract class KyselyAuditStore implements AuditStore {
   }
 
   verify(): Promise<VerifyResult> {
-    return verifyChain(this, this.verifyPageSize);
+    return verifyChain(this, [(afterSeq, upToSeq) => this.verifyStretch(afterSeq, upToSeq)]);
+  }
+
+  /** One stretch of a verification (walkStretch), read on this store's connection: a thread's part of verifyChain. */
+  verifyStretch(afterSeq: number, upToSeq: number): Promise<StretchResult> {
+    return walkStretch(this, afterSeq, upToSeq, this.verifyPageSize);
   }
 
   async head(): Promise<ChainHead> {

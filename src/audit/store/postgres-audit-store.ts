@@ -1,12 +1,13 @@
 import { type CompiledQuery, Kysely, sql } from 'kysely';
 import pg from 'pg';
+import { verifyChain } from '../audit-chain.js';
 import type { AuditFilter, VerifyResult } from '../audit-entry.js';
 import { type AuditDatabase, migrateAuditSchema } from './audit-schema.js';
 import type { AuditPageRequest, NdjsonPage } from './audit-store.js';
 import { KyselyAuditStore } from './kysely-audit-store.js';
 import type { Clock } from './kysely-idempotency-keys.js';
 import { AuditPostgresDialect } from './postgres-introspector.js';
-import { StoreThread } from './store-thread.js';
+import { StoreThread, stretchOn } from './store-thread.js';
 
 export interface PostgresAuditStoreOptions {
   /**
@@ -30,8 +31,12 @@ export interface PostgresAuditStoreOptions {
   readerThread?: boolean;
 }
 
-/** The reader thread's connections: one walk at a time needs one; the second lets an export run beside it. */
+/**
+ * The reader thread's connections: one walk at a time needs one; the second lets an export run beside it. Its
+ * verifier thread walks the other half of a verification, on one connection.
+ */
 const READER_POOL_SIZE = 2;
+const VERIFIER_POOL_SIZE = 1;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const APPLICATION_NAME = 'backup-gateway-audit';
@@ -55,6 +60,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
   override readonly exportPageSize: number = 100;
   private pgPool: pg.Pool | undefined;
   private readonly reader: StoreThread | undefined;
+  private readonly verifier: StoreThread | undefined;
 
   constructor(
     private readonly url: string,
@@ -65,13 +71,16 @@ export class PostgresAuditStore extends KyselyAuditStore {
       throw new Error(`invalid schema name ${JSON.stringify(options.schema)}`);
     }
     if (options.readerThread) {
-      this.reader = new StoreThread({
-        store: 'postgres',
-        url,
-        schema: options.schema,
-        poolSize: READER_POOL_SIZE,
-        applicationName: `${options.applicationName ?? APPLICATION_NAME}-reader`,
-      });
+      const thread = (poolSize: number) =>
+        new StoreThread({
+          store: 'postgres',
+          url,
+          schema: options.schema,
+          poolSize,
+          applicationName: `${options.applicationName ?? APPLICATION_NAME}-reader`,
+        });
+      this.reader = thread(READER_POOL_SIZE);
+      this.verifier = thread(VERIFIER_POOL_SIZE);
       // Built on the reader thread, a page costs the event loop only its writing out, as SQLite's reader's do.
       this.exportPageSize = 500;
     }
@@ -81,16 +90,18 @@ export class PostgresAuditStore extends KyselyAuditStore {
   override async open(): Promise<void> {
     await super.open();
     await this.reader?.open(false);
+    await this.verifier?.open(false);
   }
 
   override async close(): Promise<void> {
-    await this.reader?.close();
+    await Promise.all([this.reader?.close(), this.verifier?.close()]);
     await super.close();
   }
 
+  /** With the reader threads: half the chain on each, the head read here. */
   override verify(): Promise<VerifyResult> {
-    if (!this.reader) return super.verify();
-    return this.reader.call({ call: 'verify', args: [] }) as Promise<VerifyResult>;
+    if (!this.reader || !this.verifier) return super.verify();
+    return verifyChain(this, [this.reader, this.verifier].map(stretchOn));
   }
 
   override queryNdjson(filter: AuditFilter, page: AuditPageRequest): Promise<NdjsonPage> {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { StretchResult, StretchVerifier } from '../audit-chain.js';
 import {
   deserializeError,
   type StoreThreadOptions,
@@ -128,4 +129,10 @@ function workerScript(): URL {
   return here.pathname.endsWith('.ts')
     ? new URL('../../../dist/audit/store/audit-store-worker.js', here)
     : new URL('./audit-store-worker.js', here);
+}
+
+/** A stretch of a verification (verifyChain), walked by the store the thread holds. */
+export function stretchOn(thread: StoreThread): StretchVerifier {
+  return (afterSeq, upToSeq) =>
+    thread.call({ call: 'verifyStretch', args: [afterSeq, upToSeq] }) as Promise<StretchResult>;
 }

@@ -1,4 +1,4 @@
-import type { ChainHead } from '../audit-chain.js';
+import { type ChainHead, verifyChain } from '../audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditEvent, AuditFilter, VerifyResult } from '../audit-entry.js';
 import type { FleetRunStore } from '../fleet-runs.js';
 import type { ClaimRequest, IdempotencyClaim, KeySettlement } from '../idempotency-keys.js';
@@ -14,7 +14,7 @@ import type {
 } from '../outbox.js';
 import type { AuditPageRequest, AuditStore, NdjsonPage, PurgeResult } from './audit-store.js';
 import { FLEET_RUN_CALLS, type SqliteWorkerOptions, type WorkerCall } from './audit-worker-protocol.js';
-import { StoreThread } from './store-thread.js';
+import { StoreThread, stretchOn } from './store-thread.js';
 
 /**
  * The SQLite store as the gateway uses it: SqliteAuditStores on worker threads (audit-store-worker.ts), reached by
@@ -37,6 +37,8 @@ export class WorkerAuditStore implements AuditStore {
   purgeBatch: number | undefined;
   private readonly writer: StoreThread;
   private readonly reader: StoreThread;
+  /** A second reader, for verification only: it walks half the chain while the reader walks the other half. */
+  private readonly verifier: StoreThread;
 
   /** The fleet runs: each method a message to the writer, like the store's own. */
   readonly fleetRuns = Object.fromEntries(
@@ -47,6 +49,7 @@ export class WorkerAuditStore implements AuditStore {
     this.writer = new StoreThread({ store: 'sqlite', ...options });
     // Opened after the writer has created and migrated the file.
     this.reader = new StoreThread({ store: 'sqlite', ...options, readOnly: true });
+    this.verifier = new StoreThread({ store: 'sqlite', ...options, readOnly: true });
   }
 
   get path(): string {
@@ -56,11 +59,12 @@ export class WorkerAuditStore implements AuditStore {
   async open(): Promise<void> {
     await this.writer.open();
     await this.reader.open(false);
+    await this.verifier.open(false);
   }
 
   async close(): Promise<void> {
     // Appends already called are committed first: the writer's close waits for its queued writes.
-    await Promise.all([this.reader.close(), this.writer.close()]);
+    await Promise.all([this.reader.close(), this.verifier.close(), this.writer.close()]);
   }
 
   append(draft: AuditDraft): Promise<AuditEntry> {
@@ -75,8 +79,9 @@ export class WorkerAuditStore implements AuditStore {
     return this.read('queryNdjson', filter, page) as Promise<NdjsonPage>;
   }
 
+  /** Half the chain on the reader, half on the verifier, each thread on its own connection and core. */
   verify(): Promise<VerifyResult> {
-    return this.read('verify') as Promise<VerifyResult>;
+    return verifyChain(this, [this.reader, this.verifier].map(stretchOn));
   }
 
   head(): Promise<ChainHead> {

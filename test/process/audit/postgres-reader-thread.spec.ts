@@ -58,12 +58,14 @@ describePostgres('PostgreSQL audit store: verification and the export on the rea
     expect((await readers()).map((row) => row.query)).toEqual([expect.stringContaining('outcome_so_far')]);
   });
 
-  it('verifies on the reader thread, which sees what is committed: an edited entry is reported', async () => {
+  it('verifies on the reader threads, half the chain each, which see what is committed: an edited entry is reported', async () => {
     const entries = [];
     for (let i = 0; i < 4; i++) entries.push(await store.append(draft()));
     expect(await store.verify()).toEqual({ ok: true, count: 4 });
     expect((await readers()).length).toBeGreaterThan(0);
+    // Two threads, half the chain each: the reader's connection and the verifier's.
     expect((await connections()).filter((row) => row.query.includes('"seq" >'))).toEqual([
+      expect.objectContaining({ application_name: `${applicationName}-reader` }),
       expect.objectContaining({ application_name: `${applicationName}-reader` }),
     ]);
     await admin.query(`UPDATE ${schema}.audit_entries SET comment = 'edited' WHERE id = $1`, [entries[2].id]);

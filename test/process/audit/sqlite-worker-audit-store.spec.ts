@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -57,5 +57,22 @@ describe('SQLite audit store on its worker threads: reads apart from writes', ()
     } finally {
       outside.close();
     }
+  });
+
+  it('verifies on two reading threads, each with its own connection to the file, half the chain each', async () => {
+    const file = join(dir, 'audit.db');
+    /** This process's open descriptors of the database file itself: one per connection. */
+    const connections = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === file;
+        } catch {
+          return false; // closed meanwhile (readdirSync's own descriptor)
+        }
+      }).length;
+    for (let i = 0; i < 10; i++) await store.append(draft());
+    expect(connections()).toBe(1); // the writer's; both readers start with their first call
+    expect(await store.verify()).toEqual({ ok: true, count: 10 });
+    expect(connections()).toBe(3);
   });
 });

@@ -5,6 +5,7 @@ import {
   GENESIS_HASH,
   sealEntry,
   verifyChain,
+  walkStretch,
 } from '../../../src/audit/audit-chain.js';
 import type { AuditEntry, AuditEntryBody } from '../../../src/audit/audit-entry.js';
 import { draft } from '../../support/drafts.js';
@@ -63,16 +64,44 @@ class MemoryChain implements ChainSource {
   }
 }
 
-describe('verifyChain', () => {
+/**
+ * Every case below runs with the chain walked in one stretch, and cut into two and three stretches walked at once (as
+ * the stores' threads walk them): the result, first bad entry and count included, must be the one walk's.
+ */
+describe.each([1, 2, 3])('verifyChain, %i stretch(es)', (stretches) => {
+  const verifyChain_ = (chain: MemoryChain, pageSize?: number) =>
+    verifyChain(
+      chain,
+      Array.from(
+        { length: stretches },
+        () => (afterSeq: number, upToSeq: number) => walkStretch(chain, afterSeq, upToSeq, pageSize),
+      ),
+    );
+
   it('walks an intact chain page by page, from the anchor to the head', async () => {
     const chain = MemoryChain.of(5);
-    expect(await verifyChain(chain, 2)).toEqual({ ok: true, count: 5 });
-    expect(chain.pages).toEqual([
-      { afterSeq: 0, upToSeq: 5, limit: 2 },
-      { afterSeq: 2, upToSeq: 5, limit: 2 },
-      { afterSeq: 4, upToSeq: 5, limit: 2 },
-    ]);
-    expect(await verifyChain(new MemoryChain())).toEqual({ ok: true, count: 0 });
+    expect(await verifyChain_(chain, 2)).toEqual({ ok: true, count: 5 });
+    // Each stretch from its own start, pages of 2: one stretch reads on from where it left off.
+    const pages = {
+      1: [
+        [0, 5],
+        [2, 5],
+        [4, 5],
+      ],
+      2: [
+        [0, 2],
+        [2, 5],
+        [4, 5],
+      ],
+      3: [
+        [0, 1],
+        [1, 3],
+        [3, 5],
+      ],
+    }[stretches];
+    expect(chain.pages.map((page) => [page.afterSeq, page.upToSeq]).sort(([a], [b]) => a - b)).toEqual(pages);
+    expect(chain.pages.every((page) => page.limit === 2)).toBe(true);
+    expect(await verifyChain_(new MemoryChain())).toEqual({ ok: true, count: 0 });
   });
 
   it('a middle entry forged with its hash recomputed is caught by the next entry’s link, and only there', async () => {
@@ -84,14 +113,39 @@ describe('verifyChain', () => {
     });
     expect(entryHash(forged)).toBe(forged.hash); // it verifies on its own...
     expect(next.prevHash).not.toBe(forged.hash); // ...but the entry after it still names the original
-    expect(await verifyChain(chain, 2)).toEqual({ ok: false, count: 3, firstBad: { id: next.id, reason: 'link' } });
+    expect(await verifyChain_(chain, 2)).toEqual({ ok: false, count: 3, firstBad: { id: next.id, reason: 'link' } });
+  });
+
+  it('an entry forged anywhere (hash recomputed) is caught by the next entry’s link, across stretch ends too', async () => {
+    for (let seq = 1; seq <= 5; seq++) {
+      const chain = MemoryChain.of(6);
+      chain.forge(seq, { comment: 'forged' });
+      const next = chain.entries[seq];
+      expect({ seq, result: await verifyChain_(chain, 2) }).toEqual({
+        seq,
+        result: { ok: false, count: seq, firstBad: { id: next.id, reason: 'link' } },
+      });
+    }
+  });
+
+  it('an entry deleted anywhere is a broken link on the one after it, or on the id the head names', async () => {
+    for (let seq = 1; seq <= 6; seq++) {
+      const chain = MemoryChain.of(6);
+      const [deleted] = chain.entries.splice(seq - 1, 1);
+      if (seq === 6) chain.headEdits = { lastSeq: 6, lastId: deleted.id, lastHash: deleted.hash };
+      const id = seq === 6 ? deleted.id : chain.entries[seq - 1].id;
+      expect({ seq, result: await verifyChain_(chain, 2) }).toEqual({
+        seq,
+        result: { ok: false, count: seq - 1, firstBad: { id, reason: 'link' } },
+      });
+    }
   });
 
   it('an entry whose own hash does not match its content is reported as `hash`, before anything after it', async () => {
     const chain = MemoryChain.of(4);
     const target = chain.entries[1];
     chain.entries[1] = { ...target, comment: 'edited without rehashing' };
-    expect(await verifyChain(chain)).toEqual({ ok: false, count: 1, firstBad: { id: target.id, reason: 'hash' } });
+    expect(await verifyChain_(chain)).toEqual({ ok: false, count: 1, firstBad: { id: target.id, reason: 'hash' } });
   });
 
   it('seq must be gapless: an entry deleted and its successor relinked over it (hashes recomputed) is a broken link', async () => {
@@ -102,7 +156,7 @@ describe('verifyChain', () => {
     const relinked = chain.forge(4, { prevHash: second.hash });
     chain.forge(5, { prevHash: relinked.hash });
     expect(relinked.id).toBe(fourth.id);
-    expect(await verifyChain(chain)).toEqual({ ok: false, count: 2, firstBad: { id: fourth.id, reason: 'link' } });
+    expect(await verifyChain_(chain)).toEqual({ ok: false, count: 2, firstBad: { id: fourth.id, reason: 'link' } });
     expect(first.seq).toBe(1);
   });
 
@@ -111,15 +165,15 @@ describe('verifyChain', () => {
     const last = chain.entries[3];
     chain.entries.pop();
     chain.headEdits = { lastSeq: 4, lastId: last.id, lastHash: last.hash };
-    expect(await verifyChain(chain)).toEqual({ ok: false, count: 3, firstBad: { id: last.id, reason: 'link' } });
-    // The walk stops at the first empty page instead of asking again.
-    expect(chain.pages).toHaveLength(2);
+    expect(await verifyChain_(chain)).toEqual({ ok: false, count: 3, firstBad: { id: last.id, reason: 'link' } });
+    // Each stretch stops at its first empty page instead of asking again: the last one reads one empty page.
+    expect(chain.pages).toHaveLength(stretches + 1);
   });
 
   it('a head counting more entries than there are is a broken link, even when its hash is the last entry’s', async () => {
     const chain = MemoryChain.of(4);
     chain.headEdits = { lastSeq: 5 };
-    expect(await verifyChain(chain)).toEqual({
+    expect(await verifyChain_(chain)).toEqual({
       ok: false,
       count: 4,
       firstBad: { id: chain.entries[3].id, reason: 'link' },
@@ -129,23 +183,24 @@ describe('verifyChain', () => {
   it('a head naming another hash than the last entry’s is a broken link, (unknown) when it names no id', async () => {
     const chain = MemoryChain.of(3);
     chain.headEdits = { lastHash: 'f'.repeat(64) };
-    expect(await verifyChain(chain)).toEqual({
+    expect(await verifyChain_(chain)).toEqual({
       ok: false,
       count: 3,
       firstBad: { id: chain.entries[2].id, reason: 'link' },
     });
     chain.headEdits = { lastHash: 'f'.repeat(64), lastId: null };
-    expect(await verifyChain(chain)).toEqual({ ok: false, count: 3, firstBad: { id: '(unknown)', reason: 'link' } });
+    expect(await verifyChain_(chain)).toEqual({ ok: false, count: 3, firstBad: { id: '(unknown)', reason: 'link' } });
   });
 
   it('after a retention purge the walk starts at the anchor and trusts its hash', async () => {
     const chain = MemoryChain.of(6);
     const purged = chain.entries.splice(0, 3);
     chain.anchor = { seq: 3, hash: purged[2].hash };
-    expect(await verifyChain(chain, 2)).toEqual({ ok: true, count: 3 });
-    expect(chain.pages[0]).toEqual({ afterSeq: 3, upToSeq: 6, limit: 2 });
+    expect(await verifyChain_(chain, 2)).toEqual({ ok: true, count: 3 });
+    expect(Math.min(...chain.pages.map((page) => page.afterSeq))).toBe(3);
+    expect(Math.max(...chain.pages.map((page) => page.upToSeq))).toBe(6);
     chain.anchor = { seq: 3, hash: purged[1].hash };
-    expect(await verifyChain(chain)).toEqual({
+    expect(await verifyChain_(chain)).toEqual({
       ok: false,
       count: 0,
       firstBad: { id: chain.entries[0].id, reason: 'link' },
@@ -157,8 +212,11 @@ describe('verifyChain', () => {
     function purgingDuringEveryWalk(chain: MemoryChain, walks: number): void {
       const read = chain.entriesBetween.bind(chain);
       let purges = 0;
+      // Once per walk (per head read), whichever stretch reads from the anchor first.
+      let purgedAtHead = -1;
       chain.entriesBetween = async (afterSeq, upToSeq, limit) => {
-        if (purges < walks && afterSeq === chain.anchor.seq) {
+        if (purges < walks && afterSeq === chain.anchor.seq && purgedAtHead !== chain.heads) {
+          purgedAtHead = chain.heads;
           purges++;
           const gone = chain.entries.shift() as AuditEntry;
           chain.anchor = { seq: gone.seq, hash: gone.hash };
@@ -170,14 +228,14 @@ describe('verifyChain', () => {
     it('starts over, and a walk after the purge verifies', async () => {
       const chain = MemoryChain.of(5);
       purgingDuringEveryWalk(chain, 1);
-      expect(await verifyChain(chain)).toEqual({ ok: true, count: 4 });
+      expect(await verifyChain_(chain)).toEqual({ ok: true, count: 4 });
       expect(chain.heads).toBe(3); // walk, check the anchor, walk again
     });
 
     it('gives up after three walks and reports the last one', async () => {
       const chain = MemoryChain.of(6);
       purgingDuringEveryWalk(chain, 10);
-      const result = await verifyChain(chain);
+      const result = await verifyChain_(chain);
       expect(result).toEqual({ ok: false, count: 0, firstBad: { id: chain.entries[0].id, reason: 'link' } });
       expect(chain.heads).toBe(5);
     });
@@ -185,7 +243,7 @@ describe('verifyChain', () => {
     it('does not walk again when the anchor stayed: the chain is broken', async () => {
       const chain = MemoryChain.of(4);
       chain.forge(2, { comment: 'forged' });
-      await verifyChain(chain);
+      await verifyChain_(chain);
       expect(chain.heads).toBe(2);
     });
   });
