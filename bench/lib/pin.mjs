@@ -32,6 +32,6 @@ export function pinCpus(env = process.env) {
   if (cpus.length < 2) return { skipped: `only ${cpus.length} CPU allowed: servers and load cannot be apart` };
   const [servers, load] = cpus;
   execFileSync('taskset', ['-a', '-p', '-c', String(load), String(process.pid)], { stdio: 'ignore' });
-  pinServers(String(servers));
+  pinServers(String(servers), cpus.join(','));
   return { servers, load };
 }

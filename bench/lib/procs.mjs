@@ -7,12 +7,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const children = new Set();
 let handlersInstalled = false;
-// Set by lib/pin.mjs (pinServers): the CPU list every server spawned afterwards is confined to.
+// Set by lib/pin.mjs (pinServers): the CPU list every server spawned afterwards is confined to, and every CPU this
+// process was allowed before it pinned itself (which its children would otherwise inherit: the load's core only).
 let serverCpus;
+let everyAllowedCpu;
 
 /** Every server spawned from now on runs on `cpus` only (a taskset CPU list), or anywhere when undefined. */
-export function pinServers(cpus) {
+export function pinServers(cpus, allCpus) {
   serverCpus = cpus;
+  everyAllowedCpu = allCpus;
 }
 
 /** Kills every child we started that is still running (synchronous: safe inside process.on('exit')). */
@@ -77,12 +80,15 @@ export async function spawnServer(
   name,
   command,
   args,
-  { env = {}, cwd, logFile, readyLine = false, readyTimeoutMs = 20_000, extraPids } = {},
+  { env = {}, cwd, logFile, readyLine = false, readyTimeoutMs = 20_000, extraPids, everyCpu = false } = {},
 ) {
   const out = fs.openSync(logFile, 'a');
   const spawnedAt = performance.now();
   // taskset execs the server in its own process: child.pid stays the server's pid (its CPU is read from /proc).
-  const [file, argv] = serverCpus ? ['taskset', ['-c', serverCpus, command, ...args]] : [command, args];
+  // everyCpu: a server whose load is a request or two at a time, measured on the whole machine (lib/pin.mjs says why
+  // the others are not).
+  const cpus = everyCpu ? everyAllowedCpu : serverCpus;
+  const [file, argv] = cpus ? ['taskset', ['-c', cpus, command, ...args]] : [command, args];
   const child = spawn(file, argv, {
     cwd,
     env: { ...process.env, ...env },

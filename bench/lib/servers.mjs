@@ -109,6 +109,7 @@ export async function startGateway(
     root = ctx.root,
     entry = 'dist/main.js',
     readyPath = '/health/ready',
+    everyCpu = false,
   } = {},
 ) {
   const port = await freePort();
@@ -174,6 +175,7 @@ export async function startGateway(
       ...env,
     },
     logFile: path.join(ctx.tmp, `${name}.log`),
+    everyCpu,
   });
   server.url = `http://127.0.0.1:${port}`;
   server.readyMs = await waitHttpReady(server, `${server.url}${readyPath}`, { timeoutMs: 20_000, intervalMs: 5 });

@@ -2,7 +2,8 @@
 // (BENCH_TRAIL_STORES=sqlite,postgres). The trail is generated straight into the store (lib/audit-trail-data.mjs: a
 // year of runs over 20 appliances and 40 callers, every entry sealed with the project's sealEntry) and cached between
 // runs (the SQLite file under the OS temp dir, the PostgreSQL schema in the database bench_audit_trail). A gateway is
-// started on it with lib/loop-monitor.mjs preloaded, and measured one phase at a time, each request after the last:
+// started on it with lib/loop-monitor.mjs preloaded, on every core (from 2026-12-07, thirteenth session; one before),
+// and measured one phase at a time, each request after the last:
 //   - GET /audit/events by appliance and a time range (1 hour to 30 days anywhere in the year), pages of 100;
 //   - by actor and outcome (every outcome, the rare ones too), pages of 100;
 //   (each of the two: BENCH_TRAIL_QUERIES requests, or as many as BENCH_TRAIL_PHASE_SECONDS allow);
@@ -179,6 +180,10 @@ async function withMonitoredGateway(ctx, { name, audit, readyPath }, work) {
     nodeArgs: ['--import', pathToFileURL(path.join(ctx.benchDir, 'lib', 'loop-monitor.mjs')).href],
     env: { LOOP_MONITOR_FILE: loopFile },
     extraConfig: { audit },
+    // On every core, as a deployment runs it: its load is one request at a time, which takes nothing from it (the
+    // servers of closed-loop scenarios are confined to one core for lib/pin.mjs's reasons). Verification walks the chain
+    // on two threads.
+    everyCpu: true,
   });
   let measured;
   try {
