@@ -23,10 +23,11 @@ export interface PostgresAuditStoreOptions {
   /** The connections' application_name (pg_stat_activity). */
   applicationName?: string;
   /**
-   * Verification and the NDJSON export on a thread of their own, with their own connections (the gateway; not the
-   * verify CLI, which does nothing else meanwhile). pg's socket reads are buffers outside V8's heap, and the gigabytes
-   * of them a walk over a long trail takes in made V8 collect the whole heap of the event loop's thread again and
-   * again: 13–15 ms at a time at 10M entries, beside requests (bench/README.md, "PostgreSQL's reader thread").
+   * The NDJSON export on a reader thread, and verification on that thread and a second one (half the chain each), with
+   * connections of their own (the gateway; not the verify CLI, which does nothing else meanwhile). pg's socket reads
+   * are buffers outside V8's heap, and the gigabytes of them a walk over a long trail takes in made V8 collect the
+   * whole heap of the event loop's thread again and again: 13–15 ms at a time at 10M entries, beside requests
+   * (bench/README.md, "PostgreSQL's reader thread", "Verification on two threads").
    */
   readerThread?: boolean;
 }
@@ -90,7 +91,7 @@ export class PostgresAuditStore extends KyselyAuditStore {
     }
   }
 
-  /** The reader thread starts with its first call, after this store has migrated the schema. */
+  /** The reader threads start with their first call, after this store has migrated the schema. */
   override async open(): Promise<void> {
     await super.open();
     await this.reader?.open(false);

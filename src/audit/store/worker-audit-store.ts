@@ -21,13 +21,14 @@ import { StoreThread, stretchOn } from './store-thread.js';
  * messages. better-sqlite3 works synchronously, so on the event loop every statement, fsync and chain walk stalled
  * every request (a verification of 67,000 entries: 1.4 s); here the event loop only posts and receives messages.
  *
- * Two threads, each with its own connection to the file. The writer takes every call that writes, in call order; each
+ * Threads, each with its own connection to the file. The writer takes every call that writes, in call order; each
  * append is one message, and batching is the store's alone (its group commit): the writer reads every message that
  * arrived before its next turn, so appends made together still share one transaction. The reader takes the reads
  * an auditor or an operator makes (events, exports, verification, deliveries) on a read-only connection, which WAL
  * lets read while the writer writes: one SQL statement of a large trail can take seconds, and on the writer's thread
  * it held back every run's audit entry behind it (past the recorder's 5 s bound, a 503), so `audit:read` could deny
- * service to `backups:run`. The reader starts with its first call.
+ * service to `backups:run`. A verification walks half the chain on the reader and half on a second read-only thread,
+ * the verifier (verifyChain). The readers start with their first call.
  */
 export class WorkerAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
