@@ -2,7 +2,13 @@ import { jest } from '@jest/globals';
 /**
  * The one behavioural suite every audit store must pass, run against SQLite and PostgreSQL alike.
  */
-import { entryHash, GENESIS_HASH, verifyChain, walkStretch } from '../../src/audit/audit-chain.js';
+import {
+  entryHash,
+  GENESIS_HASH,
+  type StretchVerifier,
+  verifyChain,
+  walkStretch,
+} from '../../src/audit/audit-chain.js';
 import type { AuditDraft, AuditEntry, AuditFilter } from '../../src/audit/audit-entry.js';
 import type { ClaimRequest, StoredResponse } from '../../src/audit/idempotency-keys.js';
 import { type AuditPosition, DraftRejectedError, type PurgeResult } from '../../src/audit/store/audit-store.js';
@@ -84,10 +90,13 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       store = fixture.newStore();
       await store.open();
       expect(await verify(store)).toEqual({ ok: true, count: 3 });
-      // The store's own walk and one over its ChainSource interface agree, in one stretch and in two.
-      const stretch = (afterSeq: number, upToSeq: number) => walkStretch(store, afterSeq, upToSeq);
-      expect(await verifyChain(store, [stretch])).toEqual({ ok: true, count: 3 });
-      expect(await verifyChain(store, [stretch, stretch])).toEqual({ ok: true, count: 3 });
+      // The store's own walk and one over its ChainSource interface agree, in one stretch and in two, with pages
+      // asked for ahead or not.
+      for (const ahead of [false, true]) {
+        const stretch = (afterSeq: number, upToSeq: number) => walkStretch(store, afterSeq, upToSeq, { ahead });
+        expect(await verifyChain(store, [stretch])).toEqual({ ok: true, count: 3 });
+        expect(await verifyChain(store, [stretch, stretch])).toEqual({ ok: true, count: 3 });
+      }
       // Read back byte for byte: what was hashed is what is stored.
       const [latest] = await store.query({}, { limit: 1 });
       expect(latest).toEqual({ ...entries[2], finalOutcome: 'unknown' });
@@ -172,6 +181,21 @@ export function describeAuditStore(name: string, makeFixture: FixtureFactory, { 
       const forged = entryHash(body);
       await fixture.sql(`UPDATE audit_entries SET comment = 'forged', hash = '${forged}' WHERE seq = ${target.seq}`);
       expect(await verify(store)).toEqual({ ok: false, count: 3, firstBad: { id: entries[3].id, reason: 'link' } });
+    });
+
+    it('a walk asks for its next page before checking this one on PostgreSQL (its server reads it meanwhile), not on SQLite', async () => {
+      if (!('verifyStretch' in store)) return; // the worker's walk runs on its thread, out of this test's sight
+      const entries = await Promise.all(
+        Array.from({ length: 1001 }, () => store.append(draft({ comment: 'routine' }))),
+      );
+      await fixture.sql(`UPDATE audit_entries SET comment = 'edited' WHERE seq = ${entries[0].seq}`);
+      const pages = jest.spyOn(
+        store as unknown as { entriesBetween: (...args: unknown[]) => unknown },
+        'entriesBetween',
+      );
+      const walked = await (store as unknown as { verifyStretch: StretchVerifier }).verifyStretch(0, 1001);
+      expect(walked.firstBad).toEqual({ id: entries[0].id, reason: 'hash' });
+      expect(pages.mock.calls.map(([afterSeq]) => afterSeq)).toEqual(fixture.kind === 'postgres' ? [0, 1000] : [0]);
     });
 
     it('a deleted entry shows as a broken link on the next one; a deleted last entry on the id the head names', async () => {

@@ -102,8 +102,6 @@ export abstract class KyselyAuditStore implements AuditStore {
   private db: Kysely<AuditDatabase> | undefined;
   /** The most rows deleted per purge transaction (a property so that tests can exercise several batches). */
   purgeBatch = PURGE_BATCH_MAX;
-  /** Entries per page of verify(); the walk yields to the event loop between pages. */
-  protected verifyPageSize = 1000;
   readonly exportPageSize: number = 500;
   /** In-process serialisation of writes: one append batch or purge step at a time per store, in call order. */
   private writes: Promise<unknown> = Promise.resolve();
@@ -143,6 +141,8 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   /** PostgreSQL: the head row lock (SELECT ... FOR UPDATE) is the chain lock. SQLite locks the whole database. */
   protected readonly headRowLock: boolean = false;
+  /** A walk asks for its next page before checking this one (walkStretch's `ahead`): a server reads it meanwhile. */
+  protected readonly walksAhead: boolean = false;
 
   /** In the same database, with the same write transactions and clock; PostgreSQL locks a target while counting it. */
   readonly fleetRuns = new KyselyFleetRuns({
@@ -355,7 +355,7 @@ export abstract class KyselyAuditStore implements AuditStore {
 
   /** One stretch of a verification (walkStretch), read on this store's connection: a thread's part of verifyChain. */
   verifyStretch(afterSeq: number, upToSeq: number): Promise<StretchResult> {
-    return walkStretch(this, afterSeq, upToSeq, this.verifyPageSize);
+    return walkStretch(this, afterSeq, upToSeq, { ahead: this.walksAhead });
   }
 
   async head(): Promise<ChainHead> {

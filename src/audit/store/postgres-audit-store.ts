@@ -51,12 +51,7 @@ const APPLICATION_NAME = 'backup-gateway-audit';
 export class PostgresAuditStore extends KyselyAuditStore {
   readonly kind = 'postgres' as const;
   protected override readonly headRowLock = true;
-  /**
-   * Pages of 200: the gateway verifies on two threads beside PostgreSQL's own backends on the same cores, and at 10M
-   * entries pages of 200 did 198,518 entries/s where pages of 1,000 did 169,955 and 192,978 (bench/README.md,
-   * "Verification on two threads").
-   */
-  protected override verifyPageSize = 200;
+  protected override readonly walksAhead = true;
   /**
    * The export's pages are parsed and serialised on the event loop here too: at 500 entries the export held it up to
    * 19–24 ms at a time, at 100 up to 8.7–10.6 ms, at the same rate (~40,000 entries/s; bench/README.md, "The final
