@@ -61,12 +61,23 @@ const COLUMNS = [
 
 const dist = (root, module) => pathToFileURL(path.join(root, 'dist', 'audit', module)).href;
 
-/** The cache key's part that follows the build: the schema's migrations and the chain's hashing. */
-export function schemaKey(root) {
+/** Entries sealed for the cache key (schemaKey): every kind of entry the generator writes, many times over. */
+const KEY_SAMPLE = 1000;
+
+/**
+ * The cache key's part that follows the build: the schema's migrations (their modules), and what the chain writes, as
+ * the hash of the last of KEY_SAMPLE entries this build seals (it covers every entry before it, through the links). An
+ * edit to the chain's module that changes no byte it hashes (a comment, a faster walk) keeps the key, and with it two
+ * 10M trails that take minutes each to generate.
+ */
+export async function schemaKey(root) {
   const hash = createHash('sha256');
-  for (const file of ['store/audit-schema.js', 'store/fleet-runs-schema.js', 'audit-chain.js']) {
+  for (const file of ['store/audit-schema.js', 'store/fleet-runs-schema.js']) {
     hash.update(fs.readFileSync(path.join(root, 'dist', 'audit', file)));
   }
+  let last;
+  for await (const batch of trailEntries(root, KEY_SAMPLE)) last = batch.at(-1) ?? last;
+  hash.update(last.hash);
   hash.update(String(GENERATOR_VERSION));
   return hash.digest('hex').slice(0, 12);
 }
@@ -486,7 +497,8 @@ export function cacheDir() {
 export async function sqliteTrail(root, count, log) {
   const dir = cacheDir();
   fs.mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, `audit-trail-${count}-${schemaKey(root)}`);
+  const key = await schemaKey(root);
+  const base = path.join(dir, `audit-trail-${count}-${key}`);
   const file = `${base}.db`;
   const metaFile = `${base}.json`;
   if (fs.existsSync(metaFile) && fs.existsSync(file)) {
@@ -494,16 +506,16 @@ export async function sqliteTrail(root, count, log) {
   }
   log(`  sqlite: generating ${count.toLocaleString('en')} entries into ${file}`);
   const generated = await generateSqlite(root, file, count, log);
-  const meta = { ...trailMeta(root, count, generated), bytes: fs.statSync(file).size };
+  const meta = { ...trailMeta(key, count, generated), bytes: fs.statSync(file).size };
   fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
   return { file, meta, cached: false, release: markDirty(metaFile) };
 }
 
 /** What a cached trail records about its generation, for both stores (each adds its own details). */
-function trailMeta(root, count, generated) {
+function trailMeta(key, count, generated) {
   return {
     count,
-    schemaKey: schemaKey(root),
+    schemaKey: key,
     generatorVersion: GENERATOR_VERSION,
     generatedAt: new Date().toISOString(),
     generationMs: generated.ms,
@@ -525,7 +537,8 @@ function markDirty(metaFile) {
  * while its table bench_trail_meta holds a row (written last). Generated first when missing: { schema, meta, cached }.
  */
 export async function postgresTrail(root, url, count, log) {
-  const schema = `trail_${count}_${schemaKey(root)}`;
+  const key = await schemaKey(root);
+  const schema = `trail_${count}_${key}`;
   const client = await pgClient(root, url);
   try {
     const { rows } = await client.query(
@@ -538,7 +551,7 @@ export async function postgresTrail(root, url, count, log) {
     }
     log(`  postgres: generating ${count.toLocaleString('en')} entries into schema ${schema}`);
     const generated = await generatePostgres(root, url, schema, count, log);
-    const meta = { ...trailMeta(root, count, generated), via: generated.via };
+    const meta = { ...trailMeta(key, count, generated), via: generated.via };
     await client.query(`CREATE TABLE ${schema}.bench_trail_meta (meta text NOT NULL)`);
     await client.query(`INSERT INTO ${schema}.bench_trail_meta (meta) VALUES ($1)`, [JSON.stringify(meta)]);
     return { schema, meta, cached: false };
