@@ -53,9 +53,9 @@ export class PostgresAuditStore extends KyselyAuditStore {
   protected override readonly headRowLock = true;
   protected override readonly walksAhead = true;
   /**
-   * The export's pages are parsed and serialised on the event loop here too: at 500 entries the export held it up to
-   * 19–24 ms at a time, at 100 up to 8.7–10.6 ms, at the same rate (~40,000 entries/s; bench/README.md, "The final
-   * outcome stored").
+   * Without the reader thread (a same-thread store: the verify CLI, which never exports), a page is parsed and
+   * serialised on the calling thread, which pages of 500 held up to 19–24 ms at a time and pages of 100 up to
+   * 8.7–10.6 ms, at the same rate (bench/README.md, "The final outcome stored"). With it (the gateway), 500: below.
    */
   override readonly exportPageSize: number = 100;
   private pgPool: pg.Pool | undefined;

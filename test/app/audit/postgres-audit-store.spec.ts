@@ -4,7 +4,7 @@ import { describeAuditStore } from '../../support/store-suite.js';
 const url = process.env.AUDIT_TEST_POSTGRES_URL;
 
 if (url) {
-  describeAuditStore('PostgreSQL audit store', postgresFixture(url), { concurrent: true });
+  describeAuditStore('PostgreSQL audit store', postgresFixture(url), { concurrent: true, walksHere: true });
 } else if (process.env.CI) {
   // CI installs PostgreSQL (.ci/run): a missing URL there is a broken pipeline, not a reason to skip.
   describe('PostgreSQL audit store', () => {

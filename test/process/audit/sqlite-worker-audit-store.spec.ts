@@ -7,7 +7,10 @@ import { draft } from '../../support/drafts.js';
 import { sqliteWorkerFixture } from '../../support/store-fixtures.js';
 import { describeAuditStore } from '../../support/store-suite.js';
 
-describeAuditStore('SQLite audit store on its worker thread', sqliteWorkerFixture, { concurrent: true });
+describeAuditStore('SQLite audit store on its worker thread', sqliteWorkerFixture, {
+  concurrent: true,
+  walksHere: false,
+});
 
 describe('SQLite audit store on its worker threads: reads apart from writes', () => {
   let dir: string;

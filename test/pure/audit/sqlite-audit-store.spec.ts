@@ -10,7 +10,7 @@ import { daysAgo, draft } from '../../support/drafts.js';
 import { sqliteFixture } from '../../support/store-fixtures.js';
 import { describeAuditStore } from '../../support/store-suite.js';
 
-describeAuditStore('SQLite audit store', sqliteFixture, { concurrent: false });
+describeAuditStore('SQLite audit store', sqliteFixture, { concurrent: false, walksHere: true });
 
 describe('SQLite audit store, read-only (the reader thread)', () => {
   let dir: string;
