@@ -183,8 +183,8 @@ export async function walkStretch(
     return page;
   };
   const askAfter = (page: AuditEntry[]) => {
-    const end = page.at(-1)?.seq;
-    return end !== undefined && end < upToSeq ? ask(end) : undefined;
+    const last = page.at(-1);
+    return last && last.seq < upToSeq ? ask(last.seq) : undefined;
   };
   let next = afterSeq < upToSeq ? ask(afterSeq) : undefined;
   while (next) {
