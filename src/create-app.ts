@@ -24,7 +24,7 @@ export async function createApp(config: GatewayConfig, logger: Logger): Promise<
   const fastify = app.getHttpAdapter().getInstance();
   await installBrowserSecurity(fastify, config.cors);
   registerJsonBody(fastify);
-  await installHttpHooks(fastify, logger, app.get(GatewayMetrics));
+  installHttpHooks(fastify, logger, app.get(GatewayMetrics));
   await installLoadShedding(fastify, config.limits);
   mountOpenApi(app);
   await app.init();

@@ -5,7 +5,6 @@ import { exceedsJsonDepth } from '../common/json-depth.js';
 import { loadUndici } from '../common/load-undici.js';
 import { OnFirstUse } from '../common/on-first-use.js';
 import type { ApplianceConfig, BreakerConfig, LimitsConfig } from '../config/gateway-config.js';
-import { requestContext } from '../context/request-context.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import {
   isBrokenConnection,
@@ -51,6 +50,11 @@ interface Call extends VapiOperation {
   lane: LaneName;
   /** Overrides the appliance's timeoutMs (status probes are kept short). */
   timeoutMs?: number;
+  /**
+   * The request this call serves, sent as X-Request-Id so the appliance's logs can be matched with ours. Reads shared
+   * by many callers (a job's status, a probe) serve none of them and send none.
+   */
+  requestId?: string;
 }
 
 const READ_RETRY_DELAYS_MS = [100, 300];
@@ -141,7 +145,7 @@ export class VapiClient {
     );
   }
 
-  async runSchedule(schedule: string, comment: string | undefined): Promise<VapiJobStatus> {
+  async runSchedule(schedule: string, comment: string | undefined, requestId?: string): Promise<VapiJobStatus> {
     const operation: VapiOperation = {
       appliance: this.id,
       description: `run backup schedule ${schedule}`,
@@ -157,6 +161,7 @@ export class VapiClient {
       body: comment === undefined ? undefined : JSON.stringify({ comment }),
       idempotent: false,
       lane: 'run',
+      requestId,
       ...operation,
     });
     return requireJobStatus<VapiJobStatus>(job, operation);
@@ -180,7 +185,7 @@ export class VapiClient {
   }
 
   /** The appliance's schedules (`GET .../backup/schedules`): a map from schedule id to its info. */
-  async listSchedules(): Promise<Record<string, Record<string, unknown>>> {
+  async listSchedules(requestId?: string): Promise<Record<string, Record<string, unknown>>> {
     const operation: VapiOperation = {
       appliance: this.id,
       description: 'list backup schedules',
@@ -192,13 +197,14 @@ export class VapiClient {
       path: '/api/appliance/recovery/backup/schedules',
       idempotent: true,
       lane: 'read',
+      requestId,
       ...operation,
     });
     return requireRecord(schedules, operation) as Record<string, Record<string, unknown>>;
   }
 
   /** The ids of the appliance's backup jobs (`GET .../backup/job`). */
-  async listJobs(): Promise<string[]> {
+  async listJobs(requestId?: string): Promise<string[]> {
     const operation: VapiOperation = {
       appliance: this.id,
       description: 'list backup jobs',
@@ -210,6 +216,7 @@ export class VapiClient {
       path: '/api/appliance/recovery/backup/job',
       idempotent: true,
       lane: 'read',
+      requestId,
       ...operation,
     });
     return requireStringList(ids, operation);
@@ -347,8 +354,7 @@ export class VapiClient {
   /** One request on the call's lane, through the breaker; reads are retried after a network failure. */
   private async exchange(call: Call, token: string): Promise<AxiosResponse<string>> {
     const headers: Record<string, string> = { [SESSION_HEADER]: token };
-    const requestId = requestContext.requestId();
-    if (requestId !== undefined) headers['x-request-id'] = requestId;
+    if (call.requestId !== undefined) headers['x-request-id'] = call.requestId;
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     const timeout = call.timeoutMs ?? this.config.timeoutMs;
     const lane = this.lanes[call.lane];

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Principal } from '../auth/principal.js';
-import { requestContext } from '../context/request-context.js';
+import type { CallOrigin } from '../context/call-origin.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { auditActor, runEntry } from './run-entries.js';
 
@@ -26,14 +26,14 @@ export class RateLimitedRuns implements BeforeApplicationShutdown, OnApplication
 
   constructor(private readonly audit: AuditRecorder) {}
 
-  note(principal: Principal): void {
+  note(principal: Principal, origin: CallOrigin): void {
     const open = this.windows.get(principal.caller);
     if (open) {
       open.count++;
       return;
     }
-    const entry = runEntry(auditActor(principal), {
-      requestId: requestContext.currentRequestId(),
+    const entry = runEntry(auditActor(principal, origin), {
+      requestId: origin.requestId,
       appliance: '*',
       schedule: '*',
     });

@@ -3,22 +3,21 @@
  * rate-limit refusals): who asked (the actor, keyed on the CallerId), and which run (the entry every stage repeats).
  */
 import type { Principal } from '../auth/principal.js';
-import { requestContext } from '../context/request-context.js';
+import type { CallOrigin } from '../context/call-origin.js';
 import type { AuditActor, AuditRequestedInput } from './audit-entry.js';
 
 /** User agents are caller-controlled text: keep enough to recognise a tool, not enough to flood the trail. */
 const MAX_USER_AGENT = 256;
 
 /** The actor as the audit trail stores it: identity and origin, never the credential. */
-export function auditActor(principal: Principal): AuditActor {
-  const origin = requestContext.origin();
+export function auditActor(principal: Principal, origin: CallOrigin): AuditActor {
   return {
     subject: principal.caller,
     name: principal.name,
     clientId: principal.clientId,
     authMethod: principal.authMethod,
-    ip: origin?.ip ?? 'unknown',
-    userAgent: origin?.userAgent?.slice(0, MAX_USER_AGENT),
+    ip: origin.ip,
+    userAgent: origin.userAgent?.slice(0, MAX_USER_AGENT),
   };
 }
 

@@ -1,6 +1,8 @@
 import { ExecutionContext, Inject, Injectable, Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, IAuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import { originOf } from '../context/call-origin.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { IS_PUBLIC } from './auth.decorators.js';
 import { FAILED_AUTHENTICATIONS, type FailedAuthentications } from './failed-authentications.js';
@@ -24,7 +26,7 @@ export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
     override async canActivate(context: ExecutionContext): Promise<boolean> {
       const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
       if (isPublic) return true;
-      const request = context.switchToHttp().getRequest<{ ip: string; headers: Record<string, unknown> }>();
+      const request = context.switchToHttp().getRequest<FastifyRequest>();
       const credential = presentedCredential(request.headers);
       if (!credential) return (await super.canActivate(context)) as boolean;
       // Before the credential is looked at: an address past its failures learns nothing more, right or wrong.
@@ -40,7 +42,7 @@ export function authenticationGuard(strategies: string[]): Type<IAuthGuard> {
         return (await super.canActivate(context)) as boolean;
       } catch (error) {
         if (error instanceof GatewayError && error.code === 'UNAUTHENTICATED')
-          this.failures.failed(request.ip, credential);
+          this.failures.failed(originOf(request), credential);
         throw error;
       }
     }

@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequireScope } from '../auth/auth.decorators.js';
-import { requestContext } from '../context/request-context.js';
+import { type CallOrigin, Origin } from '../context/call-origin.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
 import { EVENT_STREAM, sendEventStream } from '../http/event-stream.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
@@ -26,8 +26,9 @@ export class JobsController {
   async list(
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Query() query: JobListQuery,
+    @Origin() origin: CallOrigin,
   ): Promise<JobListDto> {
-    return { appliance, items: await this.jobs.recent(appliance, query.limit) };
+    return { appliance, items: await this.jobs.recent(appliance, query.limit, origin.requestId) };
   }
 
   @Get(':jobId')
@@ -45,8 +46,9 @@ export class JobsController {
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Param('jobId', IdentifierPipe) jobId: string,
     @Query() _query: NoQuery,
+    @Origin() origin: CallOrigin,
   ): Promise<JobStatusDto> {
-    return { appliance, job: await this.jobs.job(appliance, jobId), requestId: requestContext.requestId() };
+    return { appliance, job: await this.jobs.job(appliance, jobId), requestId: origin.requestId };
   }
 
   @Get(':jobId/events')

@@ -21,9 +21,12 @@ export class JobsService {
     return toJob(await this.tracker.status(appliance, jobId));
   }
 
-  /** Job ids are timestamp-based (`20230505-130519-17694360`), so sorting them sorts by start time. */
-  async recent(appliance: string, limit: number): Promise<JobDto[]> {
-    const ids = await this.registry.client(appliance).listJobs();
+  /**
+   * Job ids are timestamp-based (`20230505-130519-17694360`), so sorting them sorts by start time. The list is this
+   * request's own read (the appliance hears its id); each job's status is the shared one.
+   */
+  async recent(appliance: string, limit: number, requestId: string): Promise<JobDto[]> {
+    const ids = await this.registry.client(appliance).listJobs(requestId);
     const newest = [...ids].sort().reverse().slice(0, limit);
     const read = pLimit(4);
     const statuses = await Promise.all(newest.map((id) => read(() => this.tracker.status(appliance, id))));

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators.js';
+import { type CallOrigin, Origin } from '../context/call-origin.js';
 import { ApiIdParams } from '../http/api-id-param.decorator.js';
 import { IdentifierPipe } from '../http/identifier.pipe.js';
 import { NoQuery } from '../http/no-query.dto.js';
@@ -25,7 +26,8 @@ export class SchedulesController {
   async list(
     @Param('applianceId', IdentifierPipe) appliance: string,
     @Query() _query: NoQuery,
+    @Origin() origin: CallOrigin,
   ): Promise<ScheduleListDto> {
-    return { appliance, items: await this.schedules.list(appliance) };
+    return { appliance, items: await this.schedules.list(appliance, origin.requestId) };
   }
 }

@@ -7,8 +7,8 @@ import { toSchedule } from './schedule-mapper.js';
 export class SchedulesService {
   constructor(private readonly registry: ApplianceRegistry) {}
 
-  async list(appliance: string): Promise<ScheduleDto[]> {
-    const schedules = await this.registry.client(appliance).listSchedules();
+  async list(appliance: string, requestId: string): Promise<ScheduleDto[]> {
+    const schedules = await this.registry.client(appliance).listSchedules(requestId);
     return Object.entries(schedules).map(([id, info]) => toSchedule(id, info ?? {}));
   }
 }

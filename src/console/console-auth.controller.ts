@@ -7,6 +7,7 @@ import { FAILED_AUTHENTICATIONS, type FailedAuthentications } from '../auth/fail
 import { assertFromConsole } from '../auth/session.strategy.js';
 import { clientAddress } from '../common/client-address.js';
 import { GatewayConfig } from '../config/gateway-config.js';
+import { originOf } from '../context/call-origin.js';
 import { PINO_LOGGER } from '../logging/logger.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { ApiKeyLoginDto } from './api-key-login.dto.js';
@@ -199,7 +200,7 @@ export class ConsoleAuthController {
     }
     const key = identifyApiKey(this.config.auth.apiKeys, body.apiKey);
     if (!key) {
-      this.failures.failed(request.ip, 'apiKey');
+      this.failures.failed(originOf(request), 'apiKey');
       this.logger.info({ console: 'api-key login refused' }, 'console api-key login refused: unknown key');
       throw new GatewayError('UNAUTHENTICATED', 'That API key is not known to this gateway.');
     }

@@ -1,29 +1,12 @@
-import { fastifyRequestContext } from '@fastify/request-context';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { boundedText, LOGGED_PATH_MAX, USER_AGENT_MAX } from '../logging/bounded.js';
+import { boundedText, LOGGED_PATH_MAX } from '../common/bounded-text.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 /** What every request goes through at the HTTP edge, before Nest routes it. */
-export async function installHttpHooks(
-  fastify: FastifyInstance,
-  logger: Logger,
-  metrics: GatewayMetrics,
-): Promise<void> {
-  await fastify.register(fastifyRequestContext, {
-    defaultStoreValues: (request) => {
-      const userAgent = request.headers['user-agent'];
-      return {
-        requestId: request.id,
-        ip: request.ip,
-        // It rides along with the request into audit entries and log lines: bounded once, here.
-        userAgent: typeof userAgent === 'string' ? boundedText(userAgent, USER_AGENT_MAX) : undefined,
-      };
-    },
-  });
-
+export function installHttpHooks(fastify: FastifyInstance, logger: Logger, metrics: GatewayMetrics): void {
   // Path parameters with malformed percent-encoding are refused by the router; the query string gets the same rule,
   // instead of its parser keeping the malformed text as if it were a value.
   fastify.addHook('onRequest', (request, _reply, done) => {

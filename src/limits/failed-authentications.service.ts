@@ -3,7 +3,7 @@ import { AuditRecorder } from '../audit/audit-recorder.js';
 import type { FailedAuthentications, PresentedCredential } from '../auth/failed-authentications.js';
 import { clientAddress } from '../common/client-address.js';
 import { GatewayConfig } from '../config/gateway-config.js';
-import { requestContext } from '../context/request-context.js';
+import type { CallOrigin } from '../context/call-origin.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 const WINDOW_MS = 60_000;
@@ -50,22 +50,21 @@ export class FailedAuthenticationLimit
     return Math.max(1, Math.ceil((window.startedAt + WINDOW_MS - Date.now()) / 1000));
   }
 
-  failed(ip: string, credential: PresentedCredential): void {
+  failed(origin: CallOrigin, credential: PresentedCredential): void {
     if (this.config.auth.failedAttemptsPerMinute === 0) return;
     this.metrics.failedAuthentications.inc({ credential });
-    const key = this.keyOf(ip, true);
+    const key = this.keyOf(origin.ip, true);
     const open = this.windows.get(key);
     if (open) {
       open.failures++;
       return;
     }
-    const origin = requestContext.origin();
     this.windows.set(key, {
       failures: 1,
       startedAt: Date.now(),
       credential,
-      requestId: requestContext.currentRequestId(),
-      userAgent: origin?.userAgent,
+      requestId: origin.requestId,
+      userAgent: origin.userAgent,
       ip: key,
     });
   }

@@ -10,9 +10,10 @@ import {
   type ThrottlerRequest,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimitedRuns } from '../audit/refused-runs.js';
 import type { Principal } from '../auth/principal.js';
+import { originOf } from '../context/call-origin.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 
@@ -57,7 +58,7 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     const { context, limit, ttl, throttler, blockDuration, getTracker, generateKey } = props;
-    const request = context.switchToHttp().getRequest<Record<string, unknown>>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user: Principal }>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const name = throttler.name ?? 'default';
     const key = generateKey(context, await getTracker(request, context), name);
@@ -75,7 +76,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     reply.header('ratelimit-reset', String(isBlocked ? timeToBlockExpire : timeToExpire));
     if (isBlocked) {
       this.metrics.rateLimited.inc({ kind: name });
-      if (name === RUNS) this.refusedRuns.note(request.user as Principal);
+      if (name === RUNS) this.refusedRuns.note(request.user, originOf(request));
       throw new GatewayError(
         'RATE_LIMITED',
         `You sent more than ${limit} ${name === RUNS ? 'run requests' : 'requests'} in ${windowSeconds} s; retry after ${timeToBlockExpire} s.`,

@@ -3,6 +3,7 @@ import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
 import { RateLimitedRuns } from '../audit/refused-runs.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayConfig } from '../config/gateway-config.js';
+import type { CallOrigin } from '../context/call-origin.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { GatewayError } from '../problems/gateway-error.js';
 import { budgetKey, RUNS } from './rate-limit.guard.js';
@@ -24,7 +25,7 @@ export class RunBudget {
     private readonly metrics: GatewayMetrics,
   ) {}
 
-  async spend(principal: Principal, runs: number): Promise<void> {
+  async spend(principal: Principal, origin: CallOrigin, runs: number): Promise<void> {
     if (!this.config.rateLimit.enabled || runs <= 0) return;
     const limit = this.config.rateLimit.runsPerMinute;
     const key = budgetKey(RUNS, principal.caller);
@@ -36,7 +37,7 @@ export class RunBudget {
     }
     if (!hit.isBlocked) return;
     this.metrics.rateLimited.inc({ kind: RUNS });
-    this.refusedRuns.note(principal);
+    this.refusedRuns.note(principal, origin);
     throw new GatewayError(
       'RATE_LIMITED',
       `This fleet run is ${runs + 1} backups, past your ${limit} runs a minute; retry after ${hit.timeToBlockExpire} s.`,

@@ -3,8 +3,6 @@
  * (IdempotentRuns, KeyedRuns): no Nest application, no network, no database. Each fake records what it
  * was asked, so a test can say what was sent to an appliance, written to the audit trail, or spent of a budget.
  */
-import type { AsyncLocalStorage } from 'node:async_hooks';
-import { asyncLocalStorage, type RequestContextData } from '@fastify/request-context';
 import pino, { type Logger } from 'pino';
 import type { ApplianceRegistry } from '../../src/appliances/appliance-registry.service.js';
 import type { VapiJobStatus } from '../../src/appliances/vapi-client.js';
@@ -22,7 +20,7 @@ import { apiKeyCaller } from '../../src/auth/caller-id.js';
 import type { Principal } from '../../src/auth/principal.js';
 import type { GatewayConfig } from '../../src/config/gateway-config.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { requestContext } from '../../src/context/request-context.js';
+import type { CallOrigin } from '../../src/context/call-origin.js';
 import type { RunBudget } from '../../src/limits/run-budget.service.js';
 import { GatewayError } from '../../src/problems/gateway-error.js';
 
@@ -67,10 +65,9 @@ export function capturingLogger(): { logger: Logger; lines: Record<string, unkno
   return { logger, lines };
 }
 
-/** Runs `work` as the HTTP layer would inside a request: with a request id and the caller's origin. */
-export function inRequest<T>(requestId: string, work: () => T): T {
-  const storage = asyncLocalStorage as unknown as AsyncLocalStorage<Partial<RequestContextData>>;
-  return storage.run({ requestId, ip: '192.0.2.7', userAgent: 'unit-test' }, work);
+/** The origin the HTTP layer would give a request with this id (originOf): one caller's address and user agent. */
+export function originFor(requestId: string): CallOrigin {
+  return { requestId, ip: '192.0.2.7', userAgent: 'unit-test' };
 }
 
 interface AuditInputs {
@@ -148,7 +145,7 @@ export interface ScheduleCall {
   appliance: string;
   schedule: string;
   comment: string | undefined;
-  /** The request id the appliance client would send along (requestContext). */
+  /** The request id the appliance client was given to send along. */
   requestId: string | undefined;
 }
 
@@ -202,8 +199,8 @@ export class FakeRegistry {
       throw new GatewayError('APPLIANCE_NOT_FOUND', `No appliance with id ${id} is configured.`, { appliance: id });
     }
     return {
-      runSchedule: (schedule: string, comment: string | undefined): Promise<VapiJobStatus> => {
-        this.runs.push({ appliance: id, schedule, comment, requestId: requestContext.requestId() });
+      runSchedule: (schedule: string, comment: string | undefined, requestId?: string): Promise<VapiJobStatus> => {
+        this.runs.push({ appliance: id, schedule, comment, requestId });
         const behaviour = this.behaviour.get(id);
         return behaviour ? behaviour(schedule, comment) : Promise.resolve(jobStatus(`job-${id}`));
       },
@@ -224,7 +221,7 @@ export class FakeBudget {
     return this as unknown as RunBudget;
   }
 
-  async spend(who: Principal, runs: number): Promise<void> {
+  async spend(who: Principal, _origin: CallOrigin, runs: number): Promise<void> {
     this.spends.push({ caller: who.caller, runs });
     if (this.refuse) throw this.refuse;
   }

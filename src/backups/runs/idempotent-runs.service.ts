@@ -8,7 +8,7 @@ import { IdempotencyKeys, type StoredMember } from '../../audit/idempotency-keys
 import { auditActor, runEntry } from '../../audit/run-entries.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
-import { requestContext } from '../../context/request-context.js';
+import type { CallOrigin } from '../../context/call-origin.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../http/api-headers.js';
 import { PINO_LOGGER } from '../../logging/logger.js';
 import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
@@ -35,6 +35,8 @@ export interface IdempotentRequest {
   variant?: string;
   /** What the audit trail says about this request if it is refused or replayed here. */
   run: { appliance: string; schedule: string; comment?: string };
+  /** The request's id and its caller's address, for the audit trail and the logs. */
+  origin: CallOrigin;
   /** Appliances the run may call (1 for a single run): the lease covers their answers. */
   members: number;
 }
@@ -44,6 +46,8 @@ export interface KeyHold {
   caller: string;
   key: string;
   owner: string;
+  /** The request that holds the claim: what its log lines name. */
+  requestId: string;
   /** The claim's lease: renewed while the run goes on (keepAlive), so that only a dead request's claim lapses. */
   leaseMs: number;
   /** A fleet's members whose answer was final before (a retry replays them and runs only the others). */
@@ -85,7 +89,8 @@ export class IdempotentRuns {
     }
     const started = performance.now();
     const caller = principal.caller;
-    const owner = `${PROCESS}:${requestContext.currentRequestId()}`;
+    const { requestId } = request.origin;
+    const owner = `${PROCESS}:${requestId}`;
     const leaseMs = this.leaseMs(request.members);
     const claim = await this.keys.claim({
       caller,
@@ -95,7 +100,7 @@ export class IdempotentRuns {
       ttlMs: this.config.idempotency.ttlHours * HOUR_MS,
       leaseMs,
     });
-    if (claim.state === 'claimed') return { hold: { caller, key, owner, leaseMs, members: claim.members } };
+    if (claim.state === 'claimed') return { hold: { caller, key, owner, requestId, leaseMs, members: claim.members } };
     if (claim.state === 'done') {
       this.metrics.idempotentReplays.inc();
       const original = JSON.parse(claim.response.body) as unknown;
@@ -145,7 +150,7 @@ export class IdempotentRuns {
       }
     } catch (error) {
       this.logger.warn(
-        { err: error, requestId: requestContext.currentRequestId() },
+        { err: error, requestId: hold.requestId },
         'the Idempotency-Key could not be updated after the run; its lease frees it, its settled answers stay',
       );
     }
@@ -158,16 +163,16 @@ export class IdempotentRuns {
    */
   keepAlive(hold: KeyHold | undefined): () => void {
     if (!hold) return () => undefined;
-    const { caller, key, owner, leaseMs } = hold;
+    const { caller, key, owner, leaseMs, requestId } = hold;
     const timer = setInterval(
       () => {
         this.keys.renew(caller, key, owner, leaseMs).then(
           (held) => {
-            if (!held) this.logger.warn({ requestId: requestContext.currentRequestId() }, IDEMPOTENCY_CLAIM_LOST);
+            if (!held) this.logger.warn({ requestId }, IDEMPOTENCY_CLAIM_LOST);
           },
           (error: unknown) =>
             this.logger.warn(
-              { err: error, requestId: requestContext.currentRequestId() },
+              { err: error, requestId },
               'the Idempotency-Key lease could not be renewed; it is tried again, and lapses if it keeps failing',
             ),
         );
@@ -194,7 +199,7 @@ export class IdempotentRuns {
   }
 
   private entry(principal: Principal, request: IdempotentRequest) {
-    return runEntry(auditActor(principal), { requestId: requestContext.currentRequestId(), ...request.run });
+    return runEntry(auditActor(principal, request.origin), { requestId: request.origin.requestId, ...request.run });
   }
 }
 

@@ -40,7 +40,7 @@ export class KeyedRuns {
     variant?: string,
   ): Promise<unknown> {
     const fleet = scope === 'fleet';
-    const { body: _body, ...described } = admittedRun(request);
+    const { body: _body, origin, ...described } = admittedRun(request);
     const key = request.headers['idempotency-key'];
     const begun = await this.keys.begin(request.user, {
       key: Array.isArray(key) ? key.join(',') : key,
@@ -49,6 +49,7 @@ export class KeyedRuns {
       body: request.body ?? null,
       variant,
       run: described,
+      origin,
       // A fleet's lease covers the most members it may have.
       members: fleet ? Math.min(this.config.fleet.maxAppliances, this.registry.size) : 1,
     });

@@ -28,7 +28,7 @@ export class RunAdmissionGuard implements CanActivate {
     const body = (await this.validation.transform(request.body, { type: 'body', metatype: route.body })) as object;
     const run = describeRun(request, route.target, body, (named) => this.runs.target(named));
     const target = route.target === 'fleet' ? 'fleet' : { appliance: run.appliance };
-    await this.runs.admit(request.user, target, { schedule: run.schedule, comment: run.comment });
+    await this.runs.admit(request.user, run.origin, target, { schedule: run.schedule, comment: run.comment });
     // For KeyedRuns and the handler: the body is not validated, nor the appliance resolved, a second time.
     request.admitted = run;
     return true;

@@ -3,7 +3,6 @@
  * whether it is final. Values, so that an Idempotency-Key retry can be given exactly the same answer later.
  */
 import type { StoredResponse } from '../../audit/idempotency-keys.js';
-import { requestContext } from '../../context/request-context.js';
 import { GatewayError } from '../../problems/gateway-error.js';
 import { problemDocument } from '../../problems/problem-document.js';
 import type { JobDto, RunAcceptedDto } from '../dto/job.dto.js';
@@ -59,10 +58,10 @@ export function singleRunAnswer(schedule: string, result: RunResult, instance: s
 }
 
 /** A fleet run's 207: per appliance, the status and the job or problem document the single run would give. */
-export function fleetRunAnswer(schedule: string, results: RunResult[], instance: string): RunAnswer {
+export function fleetRunAnswer(schedule: string, requestId: string, results: RunResult[], instance: string): RunAnswer {
   const body: FleetRunResultsDto = {
     schedule,
-    requestId: requestContext.currentRequestId(),
+    requestId,
     results: results.map((result) => memberAnswer(result, instance)),
   };
   const final = results.every(isFinalResult);

@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata, type Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.js';
+import { type CallOrigin, originOf } from '../../context/call-origin.js';
 
 /** Which appliances a run route addresses: the one in its path, the default one (short form), or a fleet. */
 export type RunTarget = 'path' | 'default' | 'fleet';
@@ -22,9 +23,13 @@ export function runRouteOf(context: ExecutionContext): RunRouteSpec {
   return Reflect.getMetadata(RUN_ROUTE, context.getHandler()) as RunRouteSpec;
 }
 
-/** What the admission guard found a run request to ask, once: its validated body, the appliance, the audit words. */
+/**
+ * What the admission guard found a run request to ask, once: its validated body, the appliance, the audit words, and
+ * where it comes from.
+ */
 export interface AdmittedRun {
   body: object;
+  origin: CallOrigin;
   /** The appliance of a single run (the short form's resolved), `*` for a fleet. */
   appliance: string;
   schedule: string;
@@ -49,9 +54,10 @@ export function describeRun(
   const query = (request.query ?? {}) as Record<string, unknown>;
   const schedule = text(params.scheduleId) ?? text(fields.schedule) ?? '*';
   const comment = text(fields.comment);
-  if (target === 'fleet') return { body, appliance: '*', schedule, comment };
+  const origin = originOf(request);
+  if (target === 'fleet') return { body, origin, appliance: '*', schedule, comment };
   const named = target === 'path' ? text(params.applianceId) : text(query.appliance);
-  return { body, appliance: target === 'path' ? (named ?? '') : resolve(named), schedule, comment };
+  return { body, origin, appliance: target === 'path' ? (named ?? '') : resolve(named), schedule, comment };
 }
 
 /** The run as the admission guard admitted it (its body validated once, there). */

@@ -137,11 +137,13 @@ export class RunsController {
       async (key) => {
         const members = this.runs.members(principal, { appliances, tags });
         if (queued)
-          return fleetQueuedAnswer(fleetRunView(await this.waves.queue(principal, { schedule, comment }, members)));
-        const gate = this.waves.gate(principal, { schedule, comment });
+          return fleetQueuedAnswer(
+            fleetRunView(await this.waves.queue(principal, run.origin, { schedule, comment }, members)),
+          );
+        const gate = this.waves.gate(principal, run.origin, { schedule, comment });
         try {
-          const results = await this.runs.runFleet(principal, { schedule, comment }, members, key, gate);
-          return fleetRunAnswer(schedule, results, request.url.split('?')[0]);
+          const results = await this.runs.runFleet(principal, run.origin, { schedule, comment }, members, key, gate);
+          return fleetRunAnswer(schedule, run.origin.requestId, results, request.url.split('?')[0]);
         } finally {
           gate.close();
         }
@@ -154,8 +156,8 @@ export class RunsController {
 
   /** Both single-run routes, once the appliance is known: the job, or the run's problem for the exception filter. */
   private async runOne(principal: Principal, run: AdmittedRun, key: RunKey | undefined): Promise<RunAnswer> {
-    const { appliance, schedule, comment } = run;
-    const result = await this.runs.runOne(principal, appliance, { schedule, comment }, key);
+    const { appliance, schedule, comment, origin } = run;
+    const result = await this.runs.runOne(principal, origin, appliance, { schedule, comment }, key);
     if ('error' in result) throw result.error;
     return singleRunAnswer(schedule, result, '');
   }

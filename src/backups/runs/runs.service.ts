@@ -8,7 +8,7 @@ import { auditActor, runEntry } from '../../audit/run-entries.js';
 import { accessPolicy } from '../../auth/access-policy.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
-import { requestContext } from '../../context/request-context.js';
+import type { CallOrigin } from '../../context/call-origin.js';
 import { RunBudget } from '../../limits/run-budget.service.js';
 import { PINO_LOGGER } from '../../logging/logger.js';
 import { GatewayMetrics } from '../../metrics/gateway-metrics.js';
@@ -86,16 +86,17 @@ export class RunsService {
    * Idempotency-Key's stored answer included): a single run needs the run scope for its appliance, a fleet run some
    * run scope. A refusal is audited (nothing is sent) and thrown as 403.
    */
-  async admit(principal: Principal, target: { appliance: string } | 'fleet', request: RunRequest): Promise<void> {
+  async admit(
+    principal: Principal,
+    origin: CallOrigin,
+    target: { appliance: string } | 'fleet',
+    request: RunRequest,
+  ): Promise<void> {
     const allowed =
       target === 'fleet' ? accessPolicy.allowsAny(principal, 'backups:run') : this.allowed(principal, target.appliance);
     if (allowed) return;
     const appliance = target === 'fleet' ? '*' : target.appliance;
-    const run = runEntry(auditActor(principal), {
-      requestId: requestContext.currentRequestId(),
-      appliance,
-      ...request,
-    });
+    const run = runEntry(auditActor(principal, origin), { requestId: origin.requestId, appliance, ...request });
     const { error } = await this.deny(run);
     throw error;
   }
@@ -106,12 +107,14 @@ export class RunsService {
   }
 
   /** One admitted run. */
-  async runOne(principal: Principal, appliance: string, request: RunRequest, key?: RunKey): Promise<RunResult> {
-    const run = runEntry(auditActor(principal), {
-      requestId: requestContext.currentRequestId(),
-      appliance,
-      ...request,
-    });
+  async runOne(
+    principal: Principal,
+    origin: CallOrigin,
+    appliance: string,
+    request: RunRequest,
+    key?: RunKey,
+  ): Promise<RunResult> {
+    const run = runEntry(auditActor(principal, origin), { requestId: origin.requestId, appliance, ...request });
     const settle = (result: RunResult): KeySettlementOf | undefined =>
       key && isFinalResult(result)
         ? {
@@ -130,6 +133,7 @@ export class RunsService {
    */
   async runFleet(
     principal: Principal,
+    origin: CallOrigin,
     request: RunRequest,
     members: string[],
     key?: RunKey,
@@ -137,9 +141,9 @@ export class RunsService {
   ): Promise<RunResult[]> {
     // The guard counted the request as one run: every other member that runs now is a run too (a replay is not).
     const running = members.filter((appliance) => !key?.hold.members[appliance]).length;
-    await this.budget.spend(principal, running - 1);
-    const requestId = requestContext.currentRequestId();
-    const actor = auditActor(principal);
+    await this.budget.spend(principal, origin, running - 1);
+    const { requestId } = origin;
+    const actor = auditActor(principal, origin);
     const allowed = new Set(members.filter((appliance) => this.allowed(principal, appliance)));
     gate?.prepare(members.filter((appliance) => !key?.hold.members[appliance] && allowed.has(appliance)));
     const limit = pLimit(this.config.fleet.concurrency);
@@ -163,8 +167,8 @@ export class RunsService {
                 memberResult: JSON.stringify(memberAnswer(result, key.instance)),
               }
             : undefined;
-        // Each appliance's run under its own request id, which the appliance receives too.
-        return limit(() => requestContext.withRequestId(run.requestId, () => this.runGated(run, settle, gate)));
+        // Each appliance's run under its own request id, which the appliance receives too (runOn).
+        return limit(() => this.runGated(run, settle, gate));
       }),
     );
     // A member's failure is a result, not an exception: the exception filter, which logs a single run's 5xx, never
@@ -188,12 +192,13 @@ export class RunsService {
    */
   async admitQueued(
     principal: Principal,
+    origin: CallOrigin,
     request: RunRequest,
     members: string[],
   ): Promise<{ allowed: string[]; refused: (RunResult & { error: GatewayError })[] }> {
-    await this.budget.spend(principal, members.length - 1);
-    const requestId = requestContext.currentRequestId();
-    const actor = auditActor(principal);
+    await this.budget.spend(principal, origin, members.length - 1);
+    const { requestId } = origin;
+    const actor = auditActor(principal, origin);
     const allowed = members.filter((appliance) => this.allowed(principal, appliance));
     const refused = await Promise.all(
       members
@@ -222,7 +227,7 @@ export class RunsService {
    * a restart too): audited and sent as every run, under the member's request id.
    */
   startMember(run: AuditRequestedInput): Promise<RunResult> {
-    return requestContext.withRequestId(run.requestId, () => this.runOn(run, () => undefined));
+    return this.runOn(run, () => undefined);
   }
 
   /** A member's run behind the gate: refused there (nothing sent), or run and its result handed back to the gate. */
@@ -332,7 +337,8 @@ export class RunsService {
     };
     let job: JobDto;
     try {
-      const status = await this.registry.client(appliance).runSchedule(run.schedule, run.comment);
+      // The appliance hears the run's own request id (a fleet member's `{requestId}.{applianceId}`).
+      const status = await this.registry.client(appliance).runSchedule(run.schedule, run.comment, requestId);
       this.tracker.seed(appliance, status);
       job = toJob(status);
     } catch (error) {

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentPrincipal, RequireScope } from '../../auth/auth.decorators.js';
 import type { Principal } from '../../auth/principal.js';
+import { type CallOrigin, Origin } from '../../context/call-origin.js';
 import { ApiIdParams } from '../../http/api-id-param.decorator.js';
 import { EVENT_STREAM, sendEventStream } from '../../http/event-stream.js';
 import { IdentifierPipe } from '../../http/identifier.pipe.js';
@@ -81,7 +82,8 @@ export class FleetRunsController {
     @Param('fleetRunId', IdentifierPipe) id: string,
     @Query() _query: NoQuery,
     @CurrentPrincipal() principal: Principal,
+    @Origin() origin: CallOrigin,
   ): Promise<FleetRunStateDto> {
-    return this.fleetRuns.cancel(principal, id);
+    return this.fleetRuns.cancel(principal, origin, id);
   }
 }

@@ -5,7 +5,7 @@ import { AuditRecorder } from '../../audit/audit-recorder.js';
 import { type FleetRunRecord, FleetRunRecords } from '../../audit/fleet-runs.js';
 import { auditActor } from '../../audit/run-entries.js';
 import type { Principal } from '../../auth/principal.js';
-import { requestContext } from '../../context/request-context.js';
+import type { CallOrigin } from '../../context/call-origin.js';
 import { GatewayError } from '../../problems/gateway-error.js';
 import { type PolledEvent, PolledEvents, type PolledState } from '../polled-events.js';
 import type { FleetRunStateDto } from './dto/fleet-run-state.dto.js';
@@ -33,12 +33,12 @@ export class FleetRunsService {
    * refusal is one `denied` entry; otherwise a `requested` entry is committed before anything changes (fail closed:
    * if the trail cannot take it, nothing is cancelled) and a `completed` entry says how it ended.
    */
-  async cancel(principal: Principal, id: string): Promise<FleetRunStateDto> {
+  async cancel(principal: Principal, origin: CallOrigin, id: string): Promise<FleetRunStateDto> {
     const run = await this.readable(principal, id);
     const entry: AuditRequestedInput = {
-      requestId: requestContext.currentRequestId(),
+      requestId: origin.requestId,
       action: 'backup.fleet-run.cancel',
-      actor: auditActor(principal),
+      actor: auditActor(principal, origin),
       appliance: '*',
       schedule: run.schedule,
       fleetRequestId: run.id,

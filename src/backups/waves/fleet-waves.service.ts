@@ -12,7 +12,7 @@ import { type FleetMemberRecord, type FleetRunRecord, FleetRunRecords, isActive 
 import { auditActor } from '../../audit/run-entries.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
-import { requestContext } from '../../context/request-context.js';
+import type { CallOrigin } from '../../context/call-origin.js';
 import { PINO_LOGGER } from '../../logging/logger.js';
 import { Notifications } from '../../notifications/notifications.service.js';
 import { GatewayError } from '../../problems/gateway-error.js';
@@ -94,8 +94,13 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
    * A queued fleet run (`Prefer: respond-async`) of `members`: the caller's budget is spent and refusals audited now
    * (RunsService.admitQueued), each member's target read, and the run stored; its first wave starts at once.
    */
-  async queue(principal: Principal, request: RunRequest, members: string[]): Promise<FleetRunRecord> {
-    const { allowed, refused } = await this.runs.admitQueued(principal, request, members);
+  async queue(
+    principal: Principal,
+    origin: CallOrigin,
+    request: RunRequest,
+    members: string[],
+  ): Promise<FleetRunRecord> {
+    const { allowed, refused } = await this.runs.admitQueued(principal, origin, request, members);
     const targets = await this.targets.ofEach(allowed, request.schedule, this.config.fleet.concurrency);
     const id = randomUUID();
     const instance = `/backups/runs/${id}`;
@@ -105,8 +110,8 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
         id,
         mode: 'async',
         caller: principal.caller,
-        actor: auditActor(principal),
-        requestId: requestContext.currentRequestId(),
+        actor: auditActor(principal, origin),
+        requestId: origin.requestId,
         schedule: request.schedule,
         comment: request.comment,
         members: members.map((appliance) => {
@@ -127,7 +132,7 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
    * The per-target limit for a 207 request's members. Its fleet run (kept only to count and follow them) is stored
    * when the first member enters; a member enters `starting` if its target has room, else it is refused TARGET_BUSY.
    */
-  gate(principal: Principal, request: RunRequest): SyncGate {
+  gate(principal: Principal, origin: CallOrigin, request: RunRequest): SyncGate {
     const id = randomUUID();
     let created: Promise<unknown> | undefined;
     const create = () => {
@@ -136,8 +141,8 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
           id,
           mode: 'sync',
           caller: principal.caller,
-          actor: auditActor(principal),
-          requestId: requestContext.currentRequestId(),
+          actor: auditActor(principal, origin),
+          requestId: origin.requestId,
           schedule: request.schedule,
           comment: request.comment,
           members: [],

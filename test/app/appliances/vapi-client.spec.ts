@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { asyncLocalStorage } from '@fastify/request-context';
 import pino from 'pino';
 import { VapiClient } from '../../../src/appliances/vapi-client.js';
 import { parseConfig } from '../../../src/config/load-config.js';
@@ -60,9 +59,7 @@ describe('VapiClient', () => {
   describe('calls', () => {
     it('runs a schedule: logs in with Basic credentials, then POSTs the run with the session, comment and request id', async () => {
       const vc = client();
-      const job = await asyncLocalStorage.run({ requestId: 'req-42' } as never, () =>
-        vc.runSchedule('default', 'before the upgrade'),
-      );
+      const job = await vc.runSchedule('default', 'before the upgrade', 'req-42');
       expect(job).toMatchObject({ id: expect.any(String), state: 'INPROGRESS' });
       const [login] = requestsTo('POST', '/api/session');
       expect(login.headers.authorization).toBe(`Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`);
@@ -76,7 +73,7 @@ describe('VapiClient', () => {
       expect(logs).toContainEqual(expect.objectContaining({ appliance: 'vc-a', msg: 'appliance session created' }));
     });
 
-    it('a run without a comment sends no body; outside a request it sends no request id', async () => {
+    it('a run without a comment sends no body; without a request id it sends none', async () => {
       await client().runSchedule('default', undefined);
       const [run] = requestsTo('POST', RUN_PATH);
       expect(run.body).toBe('');

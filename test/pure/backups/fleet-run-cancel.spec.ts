@@ -4,7 +4,7 @@ import { PolledEvents } from '../../../src/backups/polled-events.js';
 import { FleetRunsService } from '../../../src/backups/waves/fleet-runs.service.js';
 import { GatewayMetrics } from '../../../src/metrics/gateway-metrics.js';
 import { GatewayError } from '../../../src/problems/gateway-error.js';
-import { inRequest, principal, RecordingAudit, runConfig } from '../../support/run-fakes.js';
+import { originFor, principal, RecordingAudit, runConfig } from '../../support/run-fakes.js';
 
 /**
  * Cancelling a fleet run is audited as a run is, and fails closed the same way: the `requested` entry is committed
@@ -46,7 +46,7 @@ describe('cancelling a fleet run', () => {
       stateWhenRequested = (await records.getFleetRun('fr-1'))?.state;
       return requested(input);
     };
-    const view = await inRequest('req-cancel', () => service.cancel(ops, 'fr-1'));
+    const view = await service.cancel(ops, originFor('req-cancel'), 'fr-1');
     expect(view.state).toBe('cancelled');
     expect(stateWhenRequested).toBe('running');
     expect(audit.kinds()).toEqual(['requested', 'completed']);
@@ -70,7 +70,7 @@ describe('cancelling a fleet run', () => {
   it('cancels nothing when the audit trail cannot take the requested entry (fail closed)', async () => {
     const { audit, service, states } = await world();
     audit.failRequested = RecordingAudit.unavailable();
-    const failure = await inRequest('req-cancel', () => service.cancel(ops, 'fr-1')).catch((error) => error);
+    const failure = await service.cancel(ops, originFor('req-cancel'), 'fr-1').catch((error) => error);
     expect(failure).toBeInstanceOf(GatewayError);
     expect((failure as GatewayError).code).toBe('AUDIT_UNAVAILABLE');
     expect(await states()).toEqual(['queued', 'queued']);
@@ -84,7 +84,7 @@ describe('cancelling a fleet run', () => {
       }
     }
     const { audit, service } = await world(new BrokenCancel());
-    await expect(inRequest('req-cancel', () => service.cancel(ops, 'fr-1'))).rejects.toMatchObject({
+    await expect(service.cancel(ops, originFor('req-cancel'), 'fr-1')).rejects.toMatchObject({
       code: 'AUDIT_UNAVAILABLE',
     });
     expect(audit.kinds()).toEqual(['requested', 'completed']);
@@ -95,7 +95,7 @@ describe('cancelling a fleet run', () => {
     const { audit, service, states } = await world();
     // May read the run (backups:read), but run backups on only one of its appliances.
     const stranger = { ...principal('backups:read', 'backups:run:vc-a'), caller: apiKeyCaller('someone-else') };
-    await expect(inRequest('req-cancel', () => service.cancel(stranger, 'fr-1'))).rejects.toMatchObject({
+    await expect(service.cancel(stranger, originFor('req-cancel'), 'fr-1')).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
     expect(await states()).toEqual(['queued', 'queued']);

@@ -13,7 +13,7 @@ import {
   capturingLogger,
   deferred,
   FakeRegistry,
-  inRequest,
+  originFor,
   principal,
   RecordingAudit,
   RecordingKeys,
@@ -101,6 +101,7 @@ function httpRequest(target: RunTarget, key: string | string[] | undefined, body
     // What RunAdmissionGuard leaves on the request it admitted.
     admitted: {
       body: body as object,
+      origin: originFor('req-0'),
       appliance: fleet ? '*' : 'vc-a',
       schedule: fleet ? ((body as { schedule?: string } | null)?.schedule ?? '*') : 'daily',
       comment: (body as { comment?: string } | null)?.comment,
@@ -128,7 +129,9 @@ function replyOf(reply: FakeReply): FastifyReply {
   } as unknown as FastifyReply;
 }
 
-async function run(keyed: KeyedRuns, { target, request, reply, handler }: Call): Promise<unknown> {
+/** The call answered as the request `requestId` (its origin is what RunAdmissionGuard found). */
+async function run(keyed: KeyedRuns, { target, request, reply, handler }: Call, requestId = 'req-0'): Promise<unknown> {
+  if (request.admitted) request.admitted.origin = originFor(requestId);
   return keyed.answer(request, replyOf(reply), target === 'fleet' ? 'fleet' : 'single', handler.run);
 }
 
@@ -207,10 +210,17 @@ describe('KeyedRuns with a key', () => {
   it('the first request claims the key (for the caller, for idempotency.ttlHours) and the run gets the hold', async () => {
     const { keyed, keys } = world();
     const first = call('path', 'key-1', accepted);
-    await inRequest('req-1', () => run(keyed, first));
+    await run(keyed, first, 'req-1');
     expect(first.handler.calls).toBe(1);
     expect(first.handler.heldKeys).toEqual([
-      { caller: 'apikey:ops', key: 'key-1', owner: expect.stringMatching(/:req-1$/), leaseMs: 30_000, members: {} },
+      {
+        caller: 'apikey:ops',
+        key: 'key-1',
+        owner: expect.stringMatching(/:req-1$/),
+        requestId: 'req-1',
+        leaseMs: 30_000,
+        members: {},
+      },
     ]);
     // Problem documents of the run name the path (without its query) as their instance.
     expect(first.handler.instances).toEqual([SINGLE_URL]);
@@ -496,10 +506,10 @@ describe('KeyedRuns after the run', () => {
     keys.failRelease = RecordingAudit.unavailable();
     keys.failComplete = RecordingAudit.unavailable();
 
-    await expect(inRequest('req-1', () => run(keyed, call('fleet', 'key-1', fleetAnswer(false))))).resolves.toEqual(
+    await expect(run(keyed, call('fleet', 'key-1', fleetAnswer(false)), 'req-1')).resolves.toEqual(
       fleetAnswer(false).body,
     );
-    await expect(inRequest('req-2', () => run(keyed, call('fleet', 'key-2', fleetAnswer(true))))).resolves.toEqual(
+    await expect(run(keyed, call('fleet', 'key-2', fleetAnswer(true)), 'req-2')).resolves.toEqual(
       fleetAnswer(true).body,
     );
     expect(lines).toEqual([
@@ -521,6 +531,7 @@ describe('IdempotentRuns', () => {
     url: FLEET_URL,
     body: { schedule: 'daily', tags: ['prod'] },
     run: { appliance: '*', schedule: 'daily' },
+    origin: originFor('req-0'),
     members: 1,
   };
 

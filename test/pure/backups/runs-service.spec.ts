@@ -11,8 +11,8 @@ import {
   deferred,
   FakeBudget,
   FakeRegistry,
-  inRequest,
   jobStatus,
+  originFor,
   principal,
   RecordingAudit,
   runConfig,
@@ -40,8 +40,14 @@ async function world(logger: Logger = silentLogger()) {
   return { registry, audit, tracker, budget, service, runCounts };
 }
 
+/** The request every single run and admission below answers (the fleet tests name their own). */
+const origin = originFor('req-1');
+
 function keyOf(members: KeyHold['members'] = {}, instance = INSTANCE): RunKey {
-  return { hold: { caller: 'apikey:ops', key: 'key-1', owner: 'process:req-1', leaseMs: 30_000, members }, instance };
+  return {
+    hold: { caller: 'apikey:ops', key: 'key-1', owner: 'process:req-1', requestId: 'req-1', leaseMs: 30_000, members },
+    instance,
+  };
 }
 
 /** A JobDto as it travels in a stored answer (JSON text). */
@@ -82,14 +88,16 @@ function errorOf(result: RunResult): GatewayError {
 describe('RunsService.admit', () => {
   it('admits a single run for a principal holding the run scope of that appliance, and writes nothing', async () => {
     const { service, audit, registry } = await world();
-    await expect(service.admit(principal('backups:run:vc-a'), { appliance: 'vc-a' }, request)).resolves.toBeUndefined();
+    await expect(
+      service.admit(principal('backups:run:vc-a'), origin, { appliance: 'vc-a' }, request),
+    ).resolves.toBeUndefined();
     expect(audit.calls).toEqual([]);
     expect(registry.runs).toEqual([]);
   });
 
   it('refuses a single run without the run scope: 403, one denied entry, nothing sent, counted as denied', async () => {
     const { service, audit, registry, runCounts } = await world();
-    const error = await failureOf(service.admit(principal('backups:read'), { appliance: 'vc-a' }, request));
+    const error = await failureOf(service.admit(principal('backups:read'), origin, { appliance: 'vc-a' }, request));
     expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ code: 'FORBIDDEN', status: 403, details: { appliance: 'vc-a' } });
     expect(audit.kinds()).toEqual(['denied']);
@@ -98,11 +106,11 @@ describe('RunsService.admit', () => {
       appliance: 'vc-a',
       schedule: 'daily',
       comment: 'before the upgrade',
-      requestId: 'unknown',
+      requestId: 'req-1',
       httpStatus: 403,
       code: 'FORBIDDEN',
       durationMs: 0,
-      actor: { subject: 'apikey:ops', authMethod: 'apiKey', ip: 'unknown' },
+      actor: { subject: 'apikey:ops', authMethod: 'apiKey', ip: '192.0.2.7', userAgent: 'unit-test' },
     });
     expect(registry.runs).toEqual([]);
     expect(await runCounts()).toEqual([{ appliance: 'vc-a', outcome: 'denied', value: 1 }]);
@@ -110,7 +118,7 @@ describe('RunsService.admit', () => {
 
   it('refuses a fleet run without any run scope: one denied entry for appliance *, never a metric label', async () => {
     const { service, audit, runCounts } = await world();
-    const error = await failureOf(service.admit(principal('backups:read', 'audit:read'), 'fleet', request));
+    const error = await failureOf(service.admit(principal('backups:read', 'audit:read'), origin, 'fleet', request));
     expect(error).toMatchObject({ code: 'FORBIDDEN', status: 403 });
     expect((error as GatewayError).details.appliance).toBeUndefined();
     expect(audit.kinds()).toEqual(['denied']);
@@ -120,15 +128,15 @@ describe('RunsService.admit', () => {
 
   it('admits a fleet run for a principal holding the run scope of a single appliance', async () => {
     const { service, audit } = await world();
-    await expect(service.admit(principal('backups:run:vc-b'), 'fleet', request)).resolves.toBeUndefined();
+    await expect(service.admit(principal('backups:run:vc-b'), origin, 'fleet', request)).resolves.toBeUndefined();
     expect(audit.calls).toEqual([]);
   });
 
   it('does not admit vc-a on scope backups:run:vc-a2 (ids compare exactly, not by prefix)', async () => {
     const { service, audit } = await world();
     const scoped = principal('backups:run:vc-a2');
-    await expect(service.admit(scoped, { appliance: 'vc-a2' }, request)).resolves.toBeUndefined();
-    await expect(service.admit(scoped, { appliance: 'vc-a' }, request)).rejects.toMatchObject({ status: 403 });
+    await expect(service.admit(scoped, origin, { appliance: 'vc-a2' }, request)).resolves.toBeUndefined();
+    await expect(service.admit(scoped, origin, { appliance: 'vc-a' }, request)).rejects.toMatchObject({ status: 403 });
     expect(audit.of('denied').map((entry) => entry.appliance)).toEqual(['vc-a']);
   });
 });
@@ -140,16 +148,23 @@ describe('RunsService.runOne', () => {
     const { service, audit, registry, runCounts } = await world();
     const status = jobStatus('job-7', { progress: 3, extra_field: 'kept' });
     registry.behaviour.set('vc-a', async () => status);
-    const result = await service.runOne(runner, 'vc-a', request);
+    const result = await service.runOne(runner, origin, 'vc-a', request);
 
     expect(registry.runs).toEqual([
-      { appliance: 'vc-a', schedule: 'daily', comment: 'before the upgrade', requestId: undefined },
+      { appliance: 'vc-a', schedule: 'daily', comment: 'before the upgrade', requestId: 'req-1' },
     ]);
     expect(audit.kinds()).toEqual(['requested', 'completed']);
     expect(audit.of('requested')[0]).toEqual({
       action: 'backup.schedule.run',
-      actor: { subject: 'apikey:ops', name: 'ops', clientId: 'ops', authMethod: 'apiKey', ip: 'unknown' },
-      requestId: 'unknown',
+      actor: {
+        subject: 'apikey:ops',
+        name: 'ops',
+        clientId: 'ops',
+        authMethod: 'apiKey',
+        ip: '192.0.2.7',
+        userAgent: 'unit-test',
+      },
+      requestId: 'req-1',
       appliance: 'vc-a',
       schedule: 'daily',
       comment: 'before the upgrade',
@@ -157,7 +172,7 @@ describe('RunsService.runOne', () => {
     const [completed] = audit.of('completed');
     expect(completed).toMatchObject({ outcome: 'accepted', httpStatus: 202, jobId: 'job-7', requestedId: 'e1' });
     expect(completed.settles).toBeUndefined();
-    expect(result).toEqual({ appliance: 'vc-a', requestId: 'unknown', entryId: 'e2', job: toJob(status) });
+    expect(result).toEqual({ appliance: 'vc-a', requestId: 'req-1', entryId: 'e2', job: toJob(status) });
     expect(await runCounts()).toEqual([{ appliance: 'vc-a', outcome: 'accepted', value: 1 }]);
   });
 
@@ -168,7 +183,7 @@ describe('RunsService.runOne', () => {
       return jobStatus('job-7');
     });
     const started = performance.now();
-    await service.runOne(runner, 'vc-a', request);
+    await service.runOne(runner, origin, 'vc-a', request);
     const elapsed = performance.now() - started;
     const { durationMs } = audit.of('completed')[0];
     expect(durationMs).toBeGreaterThanOrEqual(55); // timers may fire a little early, never much
@@ -179,7 +194,7 @@ describe('RunsService.runOne', () => {
     const { service, registry, tracker } = await world();
     const status = jobStatus('job-7');
     registry.behaviour.set('vc-a', async () => status);
-    await service.runOne(runner, 'vc-a', request);
+    await service.runOne(runner, origin, 'vc-a', request);
     // Unseeded, the tracker would ask the fake appliance, which answers SUCCEEDED and records the read.
     expect(await tracker.status('vc-a', 'job-7')).toBe(status);
     expect(registry.reads).toEqual([]);
@@ -189,7 +204,7 @@ describe('RunsService.runOne', () => {
     const { service, audit, registry } = await world();
     const status = jobStatus('job-7');
     registry.behaviour.set('vc-a', async () => status);
-    await service.runOne(runner, 'vc-a', request, keyOf());
+    await service.runOne(runner, origin, 'vc-a', request, keyOf());
 
     const { settles } = audit.of('completed')[0];
     expect(settles).toEqual({
@@ -198,7 +213,7 @@ describe('RunsService.runOne', () => {
       response: { status: 202, headers: { location: '/appliances/vc-a/backups/jobs/job-7' }, body: expect.any(String) },
     });
     const body = JSON.parse((settles as { response: { body: string } }).response.body);
-    expect(body).toEqual({ appliance: 'vc-a', schedule: 'daily', job: asJson(toJob(status)), requestId: 'unknown' });
+    expect(body).toEqual({ appliance: 'vc-a', schedule: 'daily', job: asJson(toJob(status)), requestId: 'req-1' });
     expect(body.job.id).toBe('job-7');
   });
 
@@ -206,7 +221,7 @@ describe('RunsService.runOne', () => {
     const { service, audit, registry, runCounts } = await world();
     const busy = refusals.busy();
     registry.behaviour.set('vc-a', () => Promise.reject(busy));
-    const result = await service.runOne(runner, 'vc-a', request, keyOf());
+    const result = await service.runOne(runner, origin, 'vc-a', request, keyOf());
 
     expect(audit.kinds()).toEqual(['requested', 'completed']);
     const [completed] = audit.of('completed');
@@ -218,7 +233,7 @@ describe('RunsService.runOne', () => {
     });
     expect(completed.jobId).toBeUndefined();
     expect(completed.settles).toBeUndefined();
-    expect(result).toEqual({ appliance: 'vc-a', requestId: 'unknown', entryId: 'e2', error: busy });
+    expect(result).toEqual({ appliance: 'vc-a', requestId: 'req-1', entryId: 'e2', error: busy });
     expect(await runCounts()).toEqual([{ appliance: 'vc-a', outcome: 'rejected', value: 1 }]);
   });
 
@@ -226,7 +241,7 @@ describe('RunsService.runOne', () => {
     const { service, audit, registry } = await world();
     const timeout = refusals.timeout();
     registry.behaviour.set('vc-a', () => Promise.reject(timeout));
-    const result = await service.runOne(runner, 'vc-a', request, keyOf());
+    const result = await service.runOne(runner, origin, 'vc-a', request, keyOf());
 
     const [completed] = audit.of('completed');
     expect(completed).toMatchObject({ outcome: 'unknown', httpStatus: 504, code: 'APPLIANCE_TIMEOUT' });
@@ -237,7 +252,7 @@ describe('RunsService.runOne', () => {
   it('a final refusal (404 SCHEDULE_NOT_FOUND) settles the key with the problem document the caller gets', async () => {
     const { service, audit, registry } = await world();
     registry.behaviour.set('vc-a', () => Promise.reject(refusals.noSchedule()));
-    await service.runOne(runner, 'vc-a', request, keyOf());
+    await service.runOne(runner, origin, 'vc-a', request, keyOf());
 
     const [completed] = audit.of('completed');
     expect(completed).toMatchObject({ outcome: 'rejected', httpStatus: 404, code: 'SCHEDULE_NOT_FOUND' });
@@ -251,7 +266,7 @@ describe('RunsService.runOne', () => {
       status: 404,
       code: 'SCHEDULE_NOT_FOUND',
       instance: INSTANCE,
-      requestId: 'unknown',
+      requestId: 'req-1',
       appliance: 'vc-a',
     });
   });
@@ -260,9 +275,9 @@ describe('RunsService.runOne', () => {
     const { service, audit, registry, runCounts } = await world();
     const unavailable = RecordingAudit.unavailable();
     audit.failRequested = unavailable;
-    const result = await service.runOne(runner, 'vc-a', request, keyOf());
+    const result = await service.runOne(runner, origin, 'vc-a', request, keyOf());
 
-    expect(result).toEqual({ appliance: 'vc-a', requestId: 'unknown', entryId: '', error: unavailable });
+    expect(result).toEqual({ appliance: 'vc-a', requestId: 'req-1', entryId: '', error: unavailable });
     expect(registry.runs).toEqual([]);
     expect(audit.kinds()).toEqual(['requested']);
     expect(await runCounts()).toEqual([]);
@@ -272,7 +287,7 @@ describe('RunsService.runOne', () => {
     const { service, audit, registry } = await world();
     const bug = new Error('audit recorder bug');
     audit.failRequested = bug;
-    await expect(service.runOne(runner, 'vc-a', request)).rejects.toBe(bug);
+    await expect(service.runOne(runner, origin, 'vc-a', request)).rejects.toBe(bug);
     expect(registry.runs).toEqual([]);
     expect(audit.kinds()).toEqual(['requested']);
   });
@@ -281,7 +296,7 @@ describe('RunsService.runOne', () => {
     const { service, audit, registry, runCounts } = await world();
     const bug = new TypeError('cannot read properties of undefined');
     registry.behaviour.set('vc-a', () => Promise.reject(bug));
-    await expect(service.runOne(runner, 'vc-a', request, keyOf())).rejects.toBe(bug);
+    await expect(service.runOne(runner, origin, 'vc-a', request, keyOf())).rejects.toBe(bug);
 
     expect(audit.kinds()).toEqual(['requested', 'completed']);
     const [completed] = audit.of('completed');
@@ -293,7 +308,7 @@ describe('RunsService.runOne', () => {
 
   it('an appliance that is not configured is a rejected 404 run, counted as not_configured (never its id)', async () => {
     const { service, audit, runCounts } = await world();
-    const result = await service.runOne(runner, 'vc-nope', request);
+    const result = await service.runOne(runner, origin, 'vc-nope', request);
     expect(errorOf(result)).toMatchObject({ code: 'APPLIANCE_NOT_FOUND', status: 404 });
     expect(audit.of('completed')[0]).toMatchObject({ appliance: 'vc-nope', outcome: 'rejected', httpStatus: 404 });
     expect(await runCounts()).toEqual([{ appliance: 'not_configured', outcome: 'rejected', value: 1 }]);
@@ -318,7 +333,7 @@ describe('RunsService.runFleet', () => {
         return jobStatus(`job-${id}`);
       });
     }
-    const running = service.runFleet(runner, request, four);
+    const running = service.runFleet(runner, origin, request, four);
     await settle();
     // fleet.concurrency is 2: the other two wait for a slot.
     expect(registry.runs.map((run) => run.appliance)).toEqual(['vc-a', 'vc-a2']);
@@ -331,7 +346,7 @@ describe('RunsService.runFleet', () => {
 
   it('runs each member under its own request id {requestId}.{appliance}, which the appliance receives', async () => {
     const { service, audit, registry } = await world();
-    const results = await inRequest('req-9', () => service.runFleet(runner, request, ['vc-a', 'vc-b']));
+    const results = await service.runFleet(runner, originFor('req-9'), request, ['vc-a', 'vc-b']);
     expect(registry.runs.map((run) => run.requestId)).toEqual(['req-9.vc-a', 'req-9.vc-b']);
     expect(audit.of('requested')).toEqual([
       expect.objectContaining({
@@ -346,9 +361,10 @@ describe('RunsService.runFleet', () => {
 
   it('a member the principal may not run is a 403 result with a denied entry, and receives nothing', async () => {
     const { service, audit, registry } = await world();
-    const results = await inRequest('req-9', () =>
-      service.runFleet(principal('backups:run:vc-a'), request, ['vc-a', 'vc-b']),
-    );
+    const results = await service.runFleet(principal('backups:run:vc-a'), originFor('req-9'), request, [
+      'vc-a',
+      'vc-b',
+    ]);
     expect(registry.runs.map((run) => run.appliance)).toEqual(['vc-a']);
     expect(audit.of('denied')).toEqual([
       expect.objectContaining({
@@ -373,7 +389,7 @@ describe('RunsService.runFleet', () => {
     const { service, audit, registry } = await world();
     const stored = { appliance: 'vc-a', status: 202, job: asJson(toJob(jobStatus('job-old'))) };
     const key = keyOf({ 'vc-a': { result: JSON.stringify(stored), entryId: 'old-1' } }, '/backups/runs');
-    const results = await inRequest('req-9', () => service.runFleet(runner, request, ['vc-a', 'vc-b'], key));
+    const results = await service.runFleet(runner, originFor('req-9'), request, ['vc-a', 'vc-b'], key);
 
     expect(registry.runs.map((run) => run.appliance)).toEqual(['vc-b']);
     expect(audit.of('replayed')).toEqual([
@@ -397,7 +413,7 @@ describe('RunsService.runFleet', () => {
     registry.behaviour.set('vc-b', () => Promise.reject(refusals.noSchedule()));
     registry.behaviour.set('vc-c', () => Promise.reject(refusals.timeout()));
     const key = keyOf({}, '/backups/runs');
-    await inRequest('req-9', () => service.runFleet(runner, request, four, key));
+    await service.runFleet(runner, originFor('req-9'), request, four, key);
 
     const settles = Object.fromEntries(audit.of('completed').map((entry) => [entry.appliance, entry.settles]));
     expect(settles['vc-a2']).toBeUndefined();
@@ -427,7 +443,7 @@ describe('RunsService.runFleet', () => {
 
   it('spends one run per member beyond the first on the run budget (the guard counted the request once)', async () => {
     const { service, budget } = await world();
-    await service.runFleet(runner, request, ['vc-a', 'vc-a2', 'vc-b']);
+    await service.runFleet(runner, origin, request, ['vc-a', 'vc-a2', 'vc-b']);
     expect(budget.spends).toEqual([{ caller: 'apikey:ops', runs: 2 }]);
   });
 
@@ -435,14 +451,14 @@ describe('RunsService.runFleet', () => {
     const { service, budget } = await world();
     const stored = JSON.stringify({ appliance: 'vc-a', status: 202, job: asJson(toJob(jobStatus('job-old'))) });
     const key = keyOf({ 'vc-a': { result: stored, entryId: 'old-1' } }, '/backups/runs');
-    await service.runFleet(runner, request, ['vc-a', 'vc-a2', 'vc-b'], key);
+    await service.runFleet(runner, origin, request, ['vc-a', 'vc-a2', 'vc-b'], key);
     expect(budget.spends).toEqual([{ caller: 'apikey:ops', runs: 1 }]);
   });
 
   it('a fleet past the run budget is refused whole: nothing is written or sent', async () => {
     const { service, budget, audit, registry } = await world();
     budget.refuse = new GatewayError('RATE_LIMITED', 'Past the budget.', { retryAfter: 30 });
-    await expect(service.runFleet(runner, request, ['vc-a', 'vc-b'])).rejects.toBe(budget.refuse);
+    await expect(service.runFleet(runner, origin, request, ['vc-a', 'vc-b'])).rejects.toBe(budget.refuse);
     expect(audit.calls).toEqual([]);
     expect(registry.runs).toEqual([]);
   });
@@ -452,7 +468,7 @@ describe('RunsService.runFleet', () => {
     const { service, registry } = await world(logger);
     registry.behaviour.set('vc-a', () => Promise.reject(refusals.timeout()));
     registry.behaviour.set('vc-b', () => Promise.reject(refusals.busy()));
-    await inRequest('req-9', () => service.runFleet(runner, request, ['vc-a', 'vc-b']));
+    await service.runFleet(runner, originFor('req-9'), request, ['vc-a', 'vc-b']);
     expect(lines).toEqual([
       expect.objectContaining({
         level: 40,
