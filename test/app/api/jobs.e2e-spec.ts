@@ -124,6 +124,28 @@ describe('jobs and schedules', () => {
       .expect(400);
   });
 
+  it("the appliance hears the request id of the lists a caller asks for; a job's shared status read carries none", async () => {
+    sim().finishRunningJobs();
+    const jobId = (await run().expect(202)).body.job.id;
+    const from = sim().requests.length;
+    const get = (path: string, requestId: string) =>
+      request(world.gateway.url).get(path).set('authorization', auth).set('x-request-id', requestId).expect(200);
+    await get('/appliances/vc-a/backups/schedules', 'portal-schedules.1');
+    await get('/appliances/vc-a/backups/jobs?limit=1', 'portal-jobs.2');
+    // Older than a poll interval, the job's status is read from the appliance again (not answered from memory).
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS + 50));
+    const status = await get(`/appliances/vc-a/backups/jobs/${jobId}`, 'portal-status.3');
+    expect(status.body.requestId).toBe('portal-status.3');
+    const heard = sim()
+      .requests.slice(from)
+      .filter((r) => r.method === 'GET')
+      .map((r) => [r.path, r.headers['x-request-id']]);
+    expect(heard).toContainEqual(['/api/appliance/recovery/backup/schedules', 'portal-schedules.1']);
+    expect(heard).toContainEqual(['/api/appliance/recovery/backup/job', 'portal-jobs.2']);
+    // Read once per poll interval for every caller following the job: none of them is the one it serves.
+    expect(heard).toContainEqual([`/api/appliance/recovery/backup/job/${jobId}`, undefined]);
+  });
+
   it('streams progress as Server-Sent Events until the job ends', async () => {
     sim().finishRunningJobs();
     const jobId = (await run().expect(202)).body.job.id;

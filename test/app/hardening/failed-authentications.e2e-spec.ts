@@ -41,7 +41,8 @@ describe('failed authentications per client address', () => {
   it('guesses from one address are refused with 429 after the limit, the right key too; other addresses are served', async () => {
     const guesser = '203.0.113.7';
     for (let i = 0; i < 5; i++) {
-      expect((await list(guesser, { 'x-api-key': `bgk_guess_${i}` })).status).toBe(401);
+      const headers = { 'x-api-key': `bgk_guess_${i}`, 'x-request-id': `guess-${i}`, 'user-agent': 'guesser/1.0' };
+      expect((await list(guesser, headers)).status).toBe(401);
     }
     const limited = await list(guesser, { 'x-api-key': API_KEY });
     expect(limited.status).toBe(429);
@@ -103,7 +104,9 @@ describe('failed authentications per client address', () => {
         count: 5,
         httpStatus: 401,
         code: 'UNAUTHENTICATED',
-        actor: { subject: 'unauthenticated', authMethod: 'apiKey' },
+        actor: { subject: 'unauthenticated', authMethod: 'apiKey', userAgent: 'guesser/1.0' },
+        // The window's first failure names it.
+        requestId: 'guess-0',
       });
       expect(JSON.stringify(failures)).not.toContain('bgk_guess');
     } finally {

@@ -78,16 +78,18 @@ describe('rate-limited runs in the audit trail', () => {
     const audit = { sqlite: { path: join(dir, 'audit.db') } };
     const world = await startWorld({ extra: { ...LIMITS, audit } });
     const greedy = await world.idp.token({ sub: 'greedy-script', scope: 'backups:run' });
-    const run = () =>
+    const run = (requestId: string) =>
       request(world.gateway.url)
         .post('/appliances/vc-a/backups/schedules/default/run')
         .set('authorization', `Bearer ${greedy}`)
+        .set('x-request-id', requestId)
+        .set('user-agent', 'greedy/2.0')
         .send({});
     for (let i = 0; i < 3; i++) {
-      await run();
+      await run(`greedy-run-${i}`);
       world.appliances['vc-a'].finishRunningJobs();
     }
-    for (let i = 0; i < 5; i++) expect((await run()).status).toBe(429);
+    for (let i = 0; i < 5; i++) expect((await run(`greedy-refused-${i}`)).status).toBe(429);
     const config = JSON.parse(JSON.stringify(world.gateway.config));
     await world.gateway.close(); // the window is still open: shutdown writes it
     const reader = await startGateway(config, {});
@@ -105,7 +107,9 @@ describe('rate-limited runs in the audit trail', () => {
         httpStatus: 429,
         code: 'RATE_LIMITED',
         appliance: '*',
-        actor: { subject: `jwt:${world.idp.issuer}:greedy-script` },
+        actor: { subject: `jwt:${world.idp.issuer}:greedy-script`, userAgent: 'greedy/2.0' },
+        // The window's first refusal names it.
+        requestId: 'greedy-refused-0',
       });
     } finally {
       await reader.close();
