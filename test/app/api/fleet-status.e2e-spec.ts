@@ -38,6 +38,24 @@ describe('background status probes', () => {
     expect(Math.max(...second) - Math.min(...second)).toBeGreaterThanOrEqual(500);
   });
 
+  it('probes that come due close together go out together, at most twice a second', async () => {
+    const eight = ['vc-1', 'vc-2', 'vc-3', 'vc-4', 'vc-5', 'vc-6', 'vc-7', 'vc-8'];
+    world = await startWorld({
+      applianceIds: eight,
+      extra: { fleet: { statusMaxAgeMs: 2000, backgroundProbes: true } },
+    });
+    const sims = Object.values(world.appliances);
+    await waitFor(() => sims.every((sim) => sim.counters.sessionGets >= 2), 10_000);
+    // The second pass: 8 appliances over 1.5 s, one due every ~190 ms; ticks 500 ms apart send them in 3 or 4 groups
+    // (a group's probes arrive within a few ms of each other), not in 8.
+    const second = sims
+      .map((sim) => sim.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/api/session'))[1].receivedAt)
+      .sort((a, b) => a - b);
+    const groups = 1 + second.slice(1).filter((at, i) => at - second[i] > 100).length;
+    expect(groups).toBeLessThanOrEqual(4);
+    expect(second[second.length - 1] - second[0]).toBeGreaterThanOrEqual(500);
+  });
+
   it('does not probe an appliance that calls reach anyway', async () => {
     // Passes of 3 s; an appliance heard from within 4 - 3 - 0.1 = 0.9 s is still fresh at its next visit.
     world = await startWorld({
