@@ -17,8 +17,9 @@ const MAX_TICK_MS = 1000;
 /**
  * Keeps every appliance's status younger than `fleet.statusMaxAgeMs` without a caller waiting for it: one timer
  * walks the fleet in passes, each appliance probed once per pass at its own moment (to the tick: at most two a
- * second), so that the probes of a fleet of thousands are spread evenly over the pass instead of all going out at once. An appliance a call reached so
- * recently that it will still be fresh at its next visit is not probed. GET /appliances then only reads the status.
+ * second), so that the probes of a fleet of thousands are spread evenly over the pass instead of all going out at
+ * once. An appliance a call reached so recently that it will still be fresh at its next visit is not probed.
+ * GET /appliances then only reads the status.
  * The first pass after start-up goes as fast as `fleet.maxProbesPerSecond` allows rather than over a whole pass, so a
  * small fleet's status is known at once; a fleet of thousands still gets its probes spread.
  */

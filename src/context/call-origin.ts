@@ -8,7 +8,7 @@ import { boundedText, USER_AGENT_MAX } from '../common/bounded-text.js';
  *
  * Passed as an argument from the HTTP edge to whatever records or forwards it. Carrying it in async context instead
  * (AsyncLocalStorage, as @fastify/request-context did) turns on Node 20's promise hooks, which every promise of every
- * request then pays: 45–83 µs of a run request's ~550 µs of CPU here (bench/README.md, "The request's origin as an
+ * request then pays: 52–133 µs of a run request's 520–630 µs of CPU here (bench/README.md, "The request's origin as an
  * argument").
  */
 export interface CallOrigin {
