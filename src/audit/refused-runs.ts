@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, OnApplicationShutdown } from '@n
 import type { Principal } from '../auth/principal.js';
 import type { CallOrigin } from '../context/call-origin.js';
 import { AuditRecorder } from './audit-recorder.js';
-import { auditActor, runEntry } from './run-entries.js';
+import { requestedRunEntry } from './run-entries.js';
 
 const WINDOW_MS = 60_000;
 
@@ -10,7 +10,7 @@ interface Window {
   count: number;
   startedAt: number;
   /** The first refused request of the window: who (and from where), under which request id. */
-  entry: ReturnType<typeof runEntry>;
+  entry: ReturnType<typeof requestedRunEntry>;
   timer: NodeJS.Timeout;
 }
 
@@ -32,11 +32,7 @@ export class RateLimitedRuns implements BeforeApplicationShutdown, OnApplication
       open.count++;
       return;
     }
-    const entry = runEntry(auditActor(principal, origin), {
-      requestId: origin.requestId,
-      appliance: '*',
-      schedule: '*',
-    });
+    const entry = requestedRunEntry(principal, origin, { appliance: '*', schedule: '*' });
     const timer = setTimeout(() => void this.close(principal.caller), WINDOW_MS);
     timer.unref();
     this.windows.set(principal.caller, { count: 1, startedAt: Date.now(), entry, timer });

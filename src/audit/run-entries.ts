@@ -28,3 +28,12 @@ export function runEntry(
 ): AuditRequestedInput {
   return { action: 'backup.schedule.run', actor, ...run };
 }
+
+/** The entry of a run as one request asks for it: the request's caller and origin, under the request's own id. */
+export function requestedRunEntry(
+  principal: Principal,
+  origin: CallOrigin,
+  run: { appliance: string; schedule: string; comment?: string },
+): AuditRequestedInput {
+  return runEntry(auditActor(principal, origin), { requestId: origin.requestId, ...run });
+}

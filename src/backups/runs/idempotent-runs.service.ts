@@ -5,7 +5,7 @@ import { ApplianceRegistry } from '../../appliances/appliance-registry.service.j
 import { canonicalJson } from '../../audit/audit-chain.js';
 import { AuditRecorder } from '../../audit/audit-recorder.js';
 import { IdempotencyKeys, type StoredMember } from '../../audit/idempotency-keys.js';
-import { auditActor, runEntry } from '../../audit/run-entries.js';
+import { requestedRunEntry } from '../../audit/run-entries.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
 import type { CallOrigin } from '../../context/call-origin.js';
@@ -199,7 +199,7 @@ export class IdempotentRuns {
   }
 
   private entry(principal: Principal, request: IdempotentRequest) {
-    return runEntry(auditActor(principal, request.origin), { requestId: request.origin.requestId, ...request.run });
+    return requestedRunEntry(principal, request.origin, request.run);
   }
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ApplianceRegistry } from '../../appliances/appliance-registry.service.js';
 import type { AuditRequestedInput, KeySettlementOf } from '../../audit/audit-entry.js';
 import { AuditRecorder } from '../../audit/audit-recorder.js';
-import { auditActor, runEntry } from '../../audit/run-entries.js';
+import { auditActor, requestedRunEntry, runEntry } from '../../audit/run-entries.js';
 import { accessPolicy } from '../../auth/access-policy.js';
 import type { Principal } from '../../auth/principal.js';
 import { GatewayConfig } from '../../config/gateway-config.js';
@@ -96,7 +96,7 @@ export class RunsService {
       target === 'fleet' ? accessPolicy.allowsAny(principal, 'backups:run') : this.allowed(principal, target.appliance);
     if (allowed) return;
     const appliance = target === 'fleet' ? '*' : target.appliance;
-    const run = runEntry(auditActor(principal, origin), { requestId: origin.requestId, appliance, ...request });
+    const run = requestedRunEntry(principal, origin, { appliance, ...request });
     const { error } = await this.deny(run);
     throw error;
   }
@@ -114,7 +114,7 @@ export class RunsService {
     request: RunRequest,
     key?: RunKey,
   ): Promise<RunResult> {
-    const run = runEntry(auditActor(principal, origin), { requestId: origin.requestId, appliance, ...request });
+    const run = requestedRunEntry(principal, origin, { appliance, ...request });
     const settle = (result: RunResult): KeySettlementOf | undefined =>
       key && isFinalResult(result)
         ? {
@@ -149,12 +149,7 @@ export class RunsService {
     const limit = pLimit(this.config.fleet.concurrency);
     const results = await Promise.all(
       members.map((appliance) => {
-        const run = runEntry(actor, {
-          requestId: `${requestId}.${appliance}`,
-          appliance,
-          ...request,
-          fleetRequestId: requestId,
-        });
+        const run = this.memberEntry(actor, requestId, appliance, request, requestId);
         const before = key?.hold.members[appliance];
         if (before) return this.replayMember(run, before);
         if (!allowed.has(appliance)) return this.deny(run);
