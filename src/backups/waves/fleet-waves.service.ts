@@ -23,6 +23,7 @@ import type { RunResult } from '../runs/run-answers.js';
 import { type MemberGate, type RunRequest, RunsService } from '../runs/runs.service.js';
 import { BackupTargets, UNKNOWN_TARGET } from './backup-targets.js';
 import { fleetRunView } from './fleet-run-view.js';
+import { followGapMs } from './follow-pace.js';
 
 /** Fleet runs one tick takes over at most (lapsed, or let go by a replica that stopped); its own are always renewed. */
 const CLAIM_LIMIT = 100;
@@ -58,6 +59,8 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
   /** 207 requests under way: their runs are not finished while members may still enter. */
   private readonly open = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** When each running member of a run this process holds is next asked for its job (by run id, then appliance). */
+  private readonly nextFollow = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly records: FleetRunRecords,
@@ -196,6 +199,10 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
     this.ticking = true;
     try {
       const ids = await this.records.claimFleetRuns(this.owner, this.config.fleet.leaseMs, CLAIM_LIMIT);
+      // Every run this process holds is claimed again here: the follow times of any other (ended, or taken over by
+      // another replica) are forgotten.
+      const held = new Set(ids);
+      for (const id of this.nextFollow.keys()) if (!held.has(id)) this.nextFollow.delete(id);
       // Not awaited: a long step (members followed on slow appliances) must not hold back the next tick, whose claim
       // renews the lease of every run this process holds. advance() runs one step of a run at a time and logs its
       // failures; shutdown waits for the steps under way.
@@ -229,16 +236,20 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
 
   private async step(id: string): Promise<void> {
     const run = await this.records.getFleetRun(id);
-    if (!run || run.endedAt !== undefined) return;
+    if (!run || run.endedAt !== undefined) {
+      this.nextFollow.delete(id);
+      return;
+    }
     for (const member of run.members) {
       if (member.state === 'starting' && !this.starting.has(slotOf(id, member.appliance))) {
         await this.orphaned(run, member);
       }
     }
     const limit = pLimit(this.config.fleet.concurrency);
+    const now = Date.now();
     await Promise.all(
       run.members
-        .filter((member) => member.state === 'running' && member.jobId !== undefined)
+        .filter((member) => member.state === 'running' && member.jobId !== undefined && this.followDue(id, member, now))
         .map((member) => limit(() => this.follow(run, member))),
     );
     if (run.mode === 'async' && run.state === 'running' && !this.stopped) {
@@ -295,6 +306,23 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
       error: JSON.stringify(problem),
       ended: true,
     });
+  }
+
+  /**
+   * Whether a running member's job is asked for in this step: one interval after it started, then as followGapMs paces
+   * it. A watcher of the job still sees it every interval (it asks the JobTracker itself), and the end it sees is what
+   * the next ask here reads, from memory. The next time is set here, whatever the answer.
+   */
+  private followDue(id: string, member: FleetMemberRecord, now: number): boolean {
+    const interval = this.config.jobs.pollIntervalMs;
+    const startedAt = member.startedAt === undefined ? now : Date.parse(member.startedAt);
+    const times = this.nextFollow.get(id) ?? new Map<string, number>();
+    this.nextFollow.set(id, times);
+    const due = times.get(member.appliance) ?? startedAt + interval;
+    if (now < due) return false;
+    const ranMs = Number.isFinite(startedAt) ? now - startedAt : 0;
+    times.set(member.appliance, now + followGapMs(ranMs, interval));
+    return true;
   }
 
   /** A running member's job, through the JobTracker (one appliance request per interval): its end makes room. */

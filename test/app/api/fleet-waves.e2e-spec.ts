@@ -274,6 +274,23 @@ describe('fleet runs in waves per backup target', () => {
     });
   }, 90_000);
 
+  it("follows a running member's job no more often than the job has run, and still sees it end", async () => {
+    await waitFor(() => running(['vc-6']).length === 0, 20_000);
+    const answer = await fleetRun({ schedule: 'default', appliances: ['vc-6'] }, { prefer: 'respond-async' });
+    const location = answer.headers.location;
+    await waitFor(async () => (await members(location))[0].state === 'running', 20_000);
+    sims['vc-6'].resetCounters();
+    // 2.5 s at a 100 ms interval: 25 asks at one an interval. Asked after as long as it has run, the job is asked at
+    // about 0.4, 0.8 and 1.6 s after it started.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const asked = sims['vc-6'].counters.jobGets;
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(asked).toBeLessThanOrEqual(8);
+    sims['vc-6'].finishRunningJobs('SUCCEEDED');
+    await waitFor(async () => (await read(location)).body.state === 'completed', 20_000);
+    expect((await members(location))[0].state).toBe('succeeded');
+  }, 90_000);
+
   it('is readable by who started it and by backups:read on all its appliances; to others it does not exist', async () => {
     const answer = await fleetRun({ schedule: 'default', appliances: ['vc-6'] }, { prefer: 'respond-async' });
     const location = answer.headers.location;
