@@ -364,6 +364,20 @@ line(`fleet size: fleet run by tag over 1,000 ≤ 1.2 × the ideal ${fsAt}`, s.f
     detail: `${num(run?.wallOverIdeal)}× over ${run?.members} (${num(run?.wallMs, 0)} ms; ideal ${run?.idealMs} ms)${run?.allAccepted ? '' : '; NOT every member answered 202'}`,
   };
 });
+// Following a fleet run's backups: each read after as long as it has run, at most every 30 poll intervals
+// (src/backups/waves/follow-pace.ts). The window (30 s, from 60 s after the run) holds one read of each: 1 per 30 s,
+// with room for a read that falls on both edges.
+line("fleet size: following a fleet run's running backups ≤ 1 job read per backup per 25 s at every size", s.fleetSize, (f) => {
+  const rates = fsEvery(f, (r) => r.following && r.following.jobReadsPerSecond / r.following.runningBackups);
+  return {
+    ok: rates.length > 0 && rates.every((v) => typeof v === 'number') ? Math.max(...rates) <= 1 / 25 : undefined,
+    detail: fsEvery(
+      f,
+      (r) =>
+        `${r.appliances}: ${num(r.following?.jobReadsPerSecond, 1)} reads/s for ${r.following?.runningBackups}, ${num(r.following?.coreShare * 100, 2)} % of a core`,
+    ).join(', '),
+  };
+});
 line('notifications: job end → first delivery attempt p99 ≤ 2 poll intervals', s.notifications, (n) => ({
   ok: typeof n.firstAttempt?.p99Ms === 'number' ? n.firstAttempt.p99Ms <= 2 * n.pollIntervalMs : undefined,
   detail: `${num(n.firstAttempt?.p99Ms, 0)} ms (p50 ${num(n.firstAttempt?.p50Ms, 0)} ms; poll interval ${n.pollIntervalMs} ms; accepted delivery p99 ${num(n.accepted?.p99Ms, 0)} ms with the receiver failing each first attempt)`,

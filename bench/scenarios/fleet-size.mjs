@@ -14,7 +14,11 @@
 //   - a fleet run by tag over min(1,000, size) appliances (the tag `fleet-run`), fleet.concurrency 8, against the
 //     ideal ceil(members / 8) × 50 ms; running jobs are ended at the simulators first (/finish) so that every member
 //     accepts; BENCH_FLEET_SIZE_RUNS (2) runs, the median reported;
-//   - one /metrics scrape after the runs: its size and the time to answer it.
+//   - one /metrics scrape after the runs: its size and the time to answer it;
+//   - following: the last run's backups still run (600 s each); BENCH_FLEET_FOLLOW_AFTER_SECONDS (60) later, the CPU
+//     and the job reads per second over BENCH_FLEET_FOLLOW_SECONDS (30): what following a fleet's backups costs once
+//     each is read at the longest gap (30 poll intervals: src/backups/waves/follow-pace.ts), so that the window holds
+//     one read of each.
 // BENCH_FLEET_BACKGROUND_PROBES=false runs the gateway with fleet.backgroundProbes off (the behaviour before them).
 // RSS growth per appliance: the least-squares slope of RSS after start over the sizes.
 // bench/check.mjs reads result.sizes[], result.rssPerApplianceBytes.
@@ -62,6 +66,8 @@ async function measureSize(ctx, size, token) {
   const listRate = env('BENCH_FLEET_LIST_RATE', 5);
   const listSeconds = env('BENCH_FLEET_LIST_SECONDS', 20);
   const runs = env('BENCH_FLEET_SIZE_RUNS', 2);
+  const followAfterSeconds = env('BENCH_FLEET_FOLLOW_AFTER_SECONDS', 60);
+  const followSeconds = env('BENCH_FLEET_FOLLOW_SECONDS', 30);
   const members = Math.min(MAX_RUN_MEMBERS, size);
   ctx.log(`fleetSize: ${size} appliances (one simulator process, ${LATENCY_MS} ms each)`);
   const sims = await startSimulatorFleet(ctx, {
@@ -191,6 +197,24 @@ async function measureSize(ctx, size, token) {
     const metrics = { ...scrape, ms: round(scrape.ms, 1) };
     ctx.log(`  /metrics: ${mbOf(metrics.bytes)} MB, ${metrics.lines} lines, ${fmt(metrics.ms)} ms`);
     const rssAfterLoad = rssBytes(gateway.pid);
+
+    // The last run's backups go on (600 s at the simulators): what following them costs once they have run a while,
+    // as a fleet backup of minutes does most of its time (the reads' gap has grown to its longest by then).
+    await new Promise((resolve) => setTimeout(resolve, followAfterSeconds * 1000));
+    await sims.resetCounters();
+    const followCores = await coresOver(gateway.pid, followSeconds * 1000);
+    const followUpstream = (await sims.stats()).total;
+    const following = {
+      afterSeconds: followAfterSeconds,
+      seconds: followSeconds,
+      runningBackups: members,
+      coreShare: round(followCores, 4),
+      jobReadsPerSecond: round(followUpstream.jobGets / followSeconds, 1),
+      upstreamRequestsPerSecond: round(followUpstream.requests / followSeconds, 1),
+    };
+    ctx.log(
+      `  following ${members} running backups (${followAfterSeconds}–${followAfterSeconds + followSeconds} s after the run): ${fmt(followCores * 100, 2)} % of a core, ${fmt(following.jobReadsPerSecond, 1)} job reads/s, ${fmt(following.upstreamRequestsPerSecond, 1)} upstream requests/s`,
+    );
     return {
       appliances: size,
       readyMs: round(readyMs, 1),
@@ -233,6 +257,7 @@ async function measureSize(ctx, size, token) {
         allAccepted: fleetRuns.every((r) => r.statuses[202] === members),
         runs: fleetRuns,
       },
+      following,
     };
   } finally {
     await gateway?.stop({ graceMs: 20_000 });
@@ -263,7 +288,8 @@ export async function fleetSize(ctx) {
       `idle ${fmt(r.idle.coreShare * 100, 2)} % of a core (${fmt(r.idle.upstreamRequestsPerSecond, 1)} upstream req/s); ` +
       `GET /appliances p50 ${fmt(r.list.p50)} / p99 ${fmt(r.list.p99)} ms (${fmt(r.list.cpuMsPerRequest, 1)} ms CPU); ` +
       `fleet run over ${r.fleetRun.members}: ${fmt(r.fleetRun.wallMs)} ms vs ideal ${r.fleetRun.idealMs} ms, ${fmtRatio(r.fleetRun.wallOverIdeal)}; ` +
-      `/metrics ${mbOf(r.metrics.bytes)} MB (${fmt(r.metrics.lines)} lines) in ${fmt(r.metrics.ms)} ms`,
+      `/metrics ${mbOf(r.metrics.bytes)} MB (${fmt(r.metrics.lines)} lines) in ${fmt(r.metrics.ms)} ms; ` +
+      `following its ${r.following.runningBackups} backups ${fmt(r.following.coreShare * 100, 2)} % of a core (${fmt(r.following.jobReadsPerSecond, 1)} job reads/s)`,
   }));
   rows.push({
     scenario,
