@@ -23,7 +23,7 @@ import type { RunResult } from '../runs/run-answers.js';
 import { type MemberGate, type RunRequest, RunsService } from '../runs/runs.service.js';
 import { BackupTargets, UNKNOWN_TARGET } from './backup-targets.js';
 import { fleetRunView } from './fleet-run-view.js';
-import { followGapMs } from './follow-pace.js';
+import { FollowTimes } from './follow-pace.js';
 
 /** Fleet runs one tick takes over at most (lapsed, or let go by a replica that stopped); its own are always renewed. */
 const CLAIM_LIMIT = 100;
@@ -37,7 +37,8 @@ export interface SyncGate extends MemberGate {
  * Fleet runs in waves: at most `fleet.perTargetConcurrency` backups this gateway started run at once on one backup
  * target. Every `jobs.pollIntervalMs` this process claims the fleet runs it holds (renewing its lease) or whose holder
  * died (its lease passed: after a restart, the same file's runs are resumed), and advances each: follows its running
- * members' jobs through the JobTracker until they end (which makes room on their target), and starts queued members
+ * members' jobs through the JobTracker until they end (which makes room on their target; each asked as often as
+ * follow-pace.ts says, less often the longer it runs), and starts queued members
  * of a queued run (`Prefer: respond-async`) while their target has room, `fleet.concurrency` sends at a time. Each
  * start is a run like any other (RunsService: audited, fail-closed), under the request id `{requestId}.{applianceId}`
  * and naming the fleet run's id. A 207 request's members pass the same limit (`gate`): a member whose target is full
@@ -59,8 +60,8 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
   /** 207 requests under way: their runs are not finished while members may still enter. */
   private readonly open = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
-  /** When each running member of a run this process holds is next asked for its job (by run id, then appliance). */
-  private readonly nextFollow = new Map<string, Map<string, number>>();
+  /** When each running member of a run this process holds is next asked for its job. */
+  private readonly follows: FollowTimes;
 
   constructor(
     private readonly records: FleetRunRecords,
@@ -72,6 +73,7 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {
     this.starts = pLimit(config.fleet.concurrency);
+    this.follows = new FollowTimes(config.jobs.pollIntervalMs);
   }
 
   onApplicationBootstrap(): void {
@@ -201,8 +203,7 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
       const ids = await this.records.claimFleetRuns(this.owner, this.config.fleet.leaseMs, CLAIM_LIMIT);
       // Every run this process holds is claimed again here: the follow times of any other (ended, or taken over by
       // another replica) are forgotten.
-      const held = new Set(ids);
-      for (const id of this.nextFollow.keys()) if (!held.has(id)) this.nextFollow.delete(id);
+      this.follows.keepOnly(ids);
       // Not awaited: a long step (members followed on slow appliances) must not hold back the next tick, whose claim
       // renews the lease of every run this process holds. advance() runs one step of a run at a time and logs its
       // failures; shutdown waits for the steps under way.
@@ -237,7 +238,7 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
   private async step(id: string): Promise<void> {
     const run = await this.records.getFleetRun(id);
     if (!run || run.endedAt !== undefined) {
-      this.nextFollow.delete(id);
+      this.follows.forget(id);
       return;
     }
     for (const member of run.members) {
@@ -249,7 +250,12 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
     const now = Date.now();
     await Promise.all(
       run.members
-        .filter((member) => member.state === 'running' && member.jobId !== undefined && this.followDue(id, member, now))
+        .filter(
+          (member) =>
+            member.state === 'running' &&
+            member.jobId !== undefined &&
+            this.follows.due(id, member.appliance, member.startedAt, now),
+        )
         .map((member) => limit(() => this.follow(run, member))),
     );
     if (run.mode === 'async' && run.state === 'running' && !this.stopped) {
@@ -309,23 +315,9 @@ export class FleetWaves implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /**
-   * Whether a running member's job is asked for in this step: one interval after it started, then as followGapMs paces
-   * it. A watcher of the job still sees it every interval (it asks the JobTracker itself), and the end it sees is what
-   * the next ask here reads, from memory. The next time is set here, whatever the answer.
+   * A running member's job, when FollowTimes says it is due, through the JobTracker: a watcher of the job reads it
+   * there every interval, and the end it saw is what this reads, from memory. Its end makes room.
    */
-  private followDue(id: string, member: FleetMemberRecord, now: number): boolean {
-    const interval = this.config.jobs.pollIntervalMs;
-    const startedAt = member.startedAt === undefined ? now : Date.parse(member.startedAt);
-    const times = this.nextFollow.get(id) ?? new Map<string, number>();
-    this.nextFollow.set(id, times);
-    const due = times.get(member.appliance) ?? startedAt + interval;
-    if (now < due) return false;
-    const ranMs = Number.isFinite(startedAt) ? now - startedAt : 0;
-    times.set(member.appliance, now + followGapMs(ranMs, interval));
-    return true;
-  }
-
-  /** A running member's job, through the JobTracker (one appliance request per interval): its end makes room. */
   private async follow(run: FleetRunRecord, member: FleetMemberRecord): Promise<void> {
     const jobId = member.jobId as string;
     let ended: 'succeeded' | 'failed' | 'unknown';
