@@ -148,6 +148,12 @@ export function describeAuditStore(
         code: fixture.kind === 'postgres' ? '22021' : 'SQLITE_CONSTRAINT_TRIGGER',
         message: expect.stringMatching(fixture.kind === 'postgres' ? /0x00/ : /refused by a trigger/),
       });
+      // The database's own message, as it gave it: not the error's text with its class name in front.
+      expect(reason.message).toMatch(
+        new RegExp(
+          `^audit entry ${refused.id} cannot be stored: ${fixture.kind === 'postgres' ? 'invalid byte sequence' : 'refused by a trigger$'}`,
+        ),
+      );
       expect((await store.query({}, { limit: 10 })).map((e) => e.id)).toEqual(
         [drafts[3], drafts[1], drafts[0]].map((d) => d.id),
       );
@@ -480,6 +486,33 @@ export function describeAuditStore(
       await store.purgeBefore(daysAgo(7));
       await fixture.sql('DELETE FROM audit_entries WHERE seq = 2');
       expect(await verify(store)).toEqual({ ok: false, count: 0, firstBad: { id: entries[2].id, reason: 'link' } });
+    });
+
+    it("writes an entry's notifications with it; one that follows no job leaves the followed jobs as they were", async () => {
+      const requested = draft();
+      await store.append(requested);
+      const message = (id: string) => ({
+        id,
+        eventId: `event-${id}`,
+        webhook: 'portal',
+        type: 'com.backupgateway.run.accepted',
+        subject: 'vc-a',
+        body: '{}',
+      });
+      await store.append({
+        ...completion(requested, { jobId: 'job-1' }),
+        outbox: { messages: [message('msg_quiet')] },
+      });
+      expect((await store.listNotifications({}, { limit: 10 })).map((m) => m.id)).toEqual(['msg_quiet']);
+      expect(await store.claimFollowedJobs('replica-0', 10, 60_000)).toEqual([]);
+      const followed = draft();
+      await store.append(followed);
+      await store.append({
+        ...completion(followed, { jobId: 'job-2' }),
+        outbox: { messages: [message('msg_followed')], follow: { appliance: 'vc-a', jobId: 'job-2', context: '{}' } },
+      });
+      expect((await store.claimFollowedJobs('replica-0', 10, 60_000)).map((job) => job.jobId)).toEqual(['job-2']);
+      expect(await verify(store)).toEqual({ ok: true, count: 4 });
     });
 
     describe('idempotency keys', () => {
