@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './lib/cpu.mjs';
+import { requestJson } from './lib/http.mjs';
 import { startIdentityProvider } from './lib/jwt.mjs';
 import { installExitHandlers } from './lib/procs.mjs';
 import { startGateway, startSimulatorFleet } from './lib/servers.mjs';
@@ -46,17 +47,15 @@ for (let i = 0; i < number('BENCH_RUNS', 1); i++) {
   await sims.finishJobs();
   await sims.resetCounters();
   const cpuBefore = cpuMicros(gateway.pid);
-  const started = performance.now();
-  const answer = await fetch(`${gateway.url}/backups/runs`, {
+  const answer = await requestJson(`${gateway.url}/backups/runs`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ schedule: 'default', tags: ['run'], comment: 'fleet run mix' }),
+    token,
+    body: { schedule: 'default', tags: ['run'], comment: 'fleet run mix' },
+    timeoutMs: 300_000,
   });
-  await answer.arrayBuffer();
-  const ms = performance.now() - started;
   const cpuMs = (cpuMicros(gateway.pid) - cpuBefore) / 1000;
   console.log(
-    `run ${i + 1} over ${members} of ${size}: ${answer.status} in ${ms.toFixed(0)} ms (ideal ${Math.ceil(members / 8) * 50} ms), gateway CPU ${(cpuMs / members).toFixed(2)} ms per member`,
+    `run ${i + 1} over ${members} of ${size}: ${answer.status} in ${answer.ms.toFixed(0)} ms (ideal ${Math.ceil(members / 8) * 50} ms), gateway CPU ${(cpuMs / members).toFixed(2)} ms per member`,
   );
   console.log(`  asked of the appliances: ${JSON.stringify(await counted())}`);
 }

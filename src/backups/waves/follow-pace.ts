@@ -34,8 +34,11 @@ export class FollowTimes {
   due(run: string, appliance: string, startedAt: string | undefined, now: number): boolean {
     const parsed = startedAt === undefined ? Number.NaN : Date.parse(startedAt);
     const started = Number.isFinite(parsed) ? Math.min(parsed, now) : now;
-    const times = this.next.get(run) ?? new Map<string, number>();
-    this.next.set(run, times);
+    let times = this.next.get(run);
+    if (!times) {
+      times = new Map<string, number>();
+      this.next.set(run, times);
+    }
     const at = times.get(appliance) ?? started + this.intervalMs;
     if (now < at) {
       times.set(appliance, at);
